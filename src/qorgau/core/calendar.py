@@ -96,8 +96,7 @@ class WorkingCalendar:
         self._check(start)
         self._check(end)
         return sum(
-            self.is_working_day(start + timedelta(days=i))
-            for i in range(1, (end - start).days + 1)
+            self.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1)
         )
 
     def next_working_day(self, day: date | datetime) -> date:

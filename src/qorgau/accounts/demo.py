@@ -1,0 +1,201 @@
+"""Demo organisations and users, one per role, tied to enterprises of the generated twin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qorgau.accounts.models import Organisation, User
+from qorgau.core import audit
+from qorgau.core.roles import Role
+from qorgau.core.security import SYSTEM_ACTOR, hash_password
+from qorgau.registry.models import Enterprise
+
+DEMO_PASSWORD = "qorgau-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: Role
+    organisation: str
+    region: str | None
+
+
+def _enterprise(db: Session, *, region: str, sections: tuple[str, ...]) -> Enterprise | None:
+    stmt = (
+        select(Enterprise)
+        .where(Enterprise.region_code == region, Enterprise.section.in_(sections))
+        .order_by(Enterprise.hazardous.desc(), Enterprise.size_band, Enterprise.id)
+    )
+    return db.scalars(stmt).first()
+
+
+def _org_specs(db: Session) -> list[tuple[str, str, str, str | None, int | None, Role, str]]:
+    mine = _enterprise(db, region="KZ-35", sections=("B",))
+    builder = _enterprise(db, region="KZ-35", sections=("F",)) or _enterprise(
+        db, region="KZ-75", sections=("F",)
+    )
+    specs = [
+        (
+            "admin",
+            "Administrator",
+            "ministry",
+            None,
+            None,
+            Role.ADMIN,
+            "MLSP — system administration",
+        ),
+        (
+            "analyst",
+            "Aigerim Nurlanova",
+            "ministry",
+            None,
+            None,
+            Role.MINISTRY_ANALYST,
+            "Ministry of Labour and Social Protection",
+        ),
+        (
+            "inspector.krg",
+            "Yerlan Kassymov",
+            "inspectorate",
+            "KZ-35",
+            None,
+            Role.LABOUR_INSPECTOR,
+            "Labour inspection department, Karaganda region",
+        ),
+        (
+            "inspector.ala",
+            "Dana Seitkali",
+            "inspectorate",
+            "KZ-75",
+            None,
+            Role.LABOUR_INSPECTOR,
+            "Labour inspection department, Almaty",
+        ),
+        (
+            "akimat.krg",
+            "Marat Abenov",
+            "akimat",
+            "KZ-35",
+            None,
+            Role.AKIMAT,
+            "Akimat of Karaganda region",
+        ),
+        (
+            "mchs.krg",
+            "Ruslan Ibraev",
+            "emergency_ministry",
+            "KZ-35",
+            None,
+            Role.EMERGENCY_INSPECTOR,
+            "Industrial safety committee (MES), Karaganda region",
+        ),
+        (
+            "industry",
+            "Saule Tulegenova",
+            "industry_ministry",
+            None,
+            None,
+            Role.INDUSTRY_OFFICER,
+            "Ministry of Industry and Construction",
+        ),
+        (
+            "insurer",
+            "Asel Zhakupova",
+            "insurer",
+            None,
+            None,
+            Role.INSURER,
+            "Insurance company Qorgau-Demo Insurance JSC",
+        ),
+        (
+            "hospital",
+            "Gulnar Omarova",
+            "hospital",
+            "KZ-35",
+            None,
+            Role.HOSPITAL_CLERK,
+            "Regional hospital No. 1, Karaganda",
+        ),
+    ]
+    if mine is not None:
+        specs.append(
+            (
+                "osh.mine",
+                "Bolat Serikov",
+                "enterprise",
+                mine.region_code,
+                mine.id,
+                Role.EMPLOYER_OSH,
+                mine.name,
+            )
+        )
+        specs.append(
+            (
+                "worker.mine",
+                "Nurlan Akhmetov",
+                "enterprise",
+                mine.region_code,
+                mine.id,
+                Role.WORKER,
+                mine.name,
+            )
+        )
+    if builder is not None:
+        specs.append(
+            (
+                "osh.build",
+                "Olga Kim",
+                "enterprise",
+                builder.region_code,
+                builder.id,
+                Role.EMPLOYER_OSH,
+                builder.name,
+            )
+        )
+    return specs
+
+
+def _organisation(
+    db: Session, kind: str, name: str, region: str | None, enterprise_id: int | None
+) -> Organisation:
+    org = db.scalar(
+        select(Organisation).where(Organisation.kind == kind, Organisation.name == name)
+    )
+    if org is None:
+        org = Organisation(kind=kind, name=name, region_code=region, enterprise_id=enterprise_id)
+        db.add(org)
+        db.flush()
+    return org
+
+
+def ensure_demo_accounts(db: Session) -> list[DemoLogin]:
+    """Idempotent: creates what is missing, returns every demo login."""
+    logins = []
+    for username, full_name, kind, region, ent_id, role, org_name in _org_specs(db):
+        org = _organisation(db, kind, org_name, region, ent_id)
+        if db.scalar(select(User.id).where(User.username == username)) is None:
+            user = User(
+                username=username,
+                full_name=full_name,
+                role=role.value,
+                password_hash=hash_password(DEMO_PASSWORD),
+                organisation_id=org.id,
+                language="ru",
+            )
+            db.add(user)
+            db.flush()
+            audit.record(
+                db,
+                actor=SYSTEM_ACTOR,
+                action="user.create",
+                object_type="user",
+                object_id=user.id,
+                after={"username": username, "role": role.value},
+            )
+        logins.append(DemoLogin(username, role, org_name, region))
+    db.commit()
+    return logins

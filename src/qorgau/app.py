@@ -1,0 +1,123 @@
+"""The FastAPI application factory: one app, every domain's REST router and pages plugged in."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+
+from qorgau import __version__
+from qorgau.core.config import PACKAGE_DIR
+from qorgau.core.errors import DomainError
+from qorgau.core.logs import configure_logging
+from qorgau.core.middleware import BodyLimitMiddleware, BodyTooLarge, ShellMiddleware
+from qorgau.core.web import LoginRequired
+
+log = logging.getLogger("qorgau")
+
+# Order matters only for navigation; each domain that has a router.py / pages.py is mounted.
+DOMAINS = [
+    "core",
+    "accounts",
+    "registry",
+    "incidents",
+    "indicators",
+    "concealment",
+    "risk",
+    "insurance",
+    "equipment",
+    "inspections",
+    "alarms",
+    "geo",
+    "integration",
+]
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if _wants_html(request):
+        from qorgau.core.pages import error_page
+
+        return error_page(request, status, body)
+    return JSONResponse(jsonable_encoder(body), status_code=status)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return _error_response(request, exc.status_code, exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        detail = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return _error_response(request, 422, {"detail": detail})
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # Races past the service's own checks (e.g. two inserts of one BIN) end here as 409.
+        log.warning("integrity error: %s", exc.orig)
+        body = {
+            "detail": [{"loc": [], "msg": "conflicts with an existing record", "type": "conflict"}]
+        }
+        return _error_response(request, 409, body)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
+        body = {"detail": [{"loc": ["body"], "msg": str(exc), "type": "too_large"}]}
+        return JSONResponse(body, status_code=413)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+
+def _mount_domains(app: FastAPI) -> None:
+    for domain in DOMAINS:
+        for module_name in ("router", "pages"):
+            full = f"qorgau.{domain}.{module_name}"
+            if importlib.util.find_spec(full) is None:
+                continue
+            module = importlib.import_module(full)
+            router = getattr(module, "router", None)
+            if router is not None:
+                app.include_router(router)
+
+
+def create_app() -> FastAPI:
+    configure_logging()
+    app = FastAPI(
+        title="qorgau API",
+        version=__version__,
+        description=(
+            "Kazakhstan's integrated digital ecosystem for labour protection. Authenticate with "
+            "`POST /api/v1/auth/token` (bearer) or an `X-API-Key` for system accounts. Every "
+            "list is scoped to the caller's organisation and region."
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    _install_handlers(app)
+    app.add_middleware(ShellMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    _mount_domains(app)
+    return app

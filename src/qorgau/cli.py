@@ -1,0 +1,175 @@
+"""qorgau command line: serve, migrate, demo, simulate, users, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="qorgau — labour protection ecosystem", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema")
+users_app = typer.Typer(help="User accounts")
+audit_app = typer.Typer(help="Audit chain")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "heads") -> None:
+    """Apply Alembic migrations (every domain branch) to the configured database."""
+    from qorgau.core.migrate import upgrade
+
+    upgrade(revision=revision)
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    uvicorn.run(
+        "qorgau.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+def _progress_callback(progress: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, TaskID] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = progress.add_task(name, total=total)
+        progress.update(tasks[name], completed=done, total=total)
+
+    return update
+
+
+def _run_simulation(seed: int, scale: str) -> None:
+    from qorgau.core.config import get_settings
+    from qorgau.simulator.service import simulate as run
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        summary = run(
+            engine_or_url=get_settings().sqlalchemy_url,
+            seed=seed,
+            scale=scale,
+            progress=_progress_callback(progress),
+        )
+    console.print(summary)
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="Random seed; the twin is deterministic for it")] = 1,
+    scale: Annotated[str, typer.Option(help="small | region | national")] = "small",
+) -> None:
+    """Generate the synthetic national twin into the configured database."""
+    if scale not in {"small", "region", "national"}:
+        raise typer.BadParameter("scale must be small, region or national")
+    _run_simulation(seed, scale)
+
+
+def _print_logins() -> None:
+    from qorgau.accounts.demo import DEMO_PASSWORD, ensure_demo_accounts
+    from qorgau.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        logins = ensure_demo_accounts(db)
+    table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
+    for column in ("username", "role", "organisation", "region"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.username, login.role.value, login.organisation, login.region or "—")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    seed: int = 1,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_app: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Migrate, generate the small twin if the database is empty, create demo users, serve."""
+    from sqlalchemy import func, select
+
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.migrate import upgrade
+    from qorgau.registry.models import Enterprise
+
+    upgrade()
+    with get_sessionmaker()() as db:
+        empty = not db.scalar(select(func.count()).select_from(Enterprise))
+    if empty:
+        _run_simulation(seed, "small")
+    _print_logins()
+    if serve_app:
+        console.print(f"serving on http://{host}:{port}")
+        serve(host=host, port=port)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    full_name: str,
+    role: str,
+    organisation_id: int,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    language: str = "ru",
+) -> None:
+    """Create a user (as the system administrator)."""
+    from qorgau.accounts import service
+    from qorgau.accounts.schemas import UserIn
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.roles import Role
+    from qorgau.core.security import SYSTEM_ACTOR
+
+    data = UserIn(
+        username=username,
+        full_name=full_name,
+        password=password,
+        role=Role(role),
+        organisation_id=organisation_id,
+        language=language,
+    )
+    with get_sessionmaker()() as db:
+        user = service.create_user(db, actor=SYSTEM_ACTOR, data=data)
+    console.print(f"created user {user.username} (id {user.id})")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 if any entry was edited, inserted or deleted."""
+    from qorgau.core import audit
+    from qorgau.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        result = audit.verify(db)
+    if result.ok:
+        console.print(f"[green]audit chain intact[/green]: {result.checked} entries")
+        return
+    for problem in result.problems:
+        console.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

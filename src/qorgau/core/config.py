@@ -1,0 +1,54 @@
+"""Typed settings, read from the environment with the QORGAU_ prefix (and an optional .env)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QORGAU_", env_file=".env", extra="ignore")
+
+    env: str = Field("development", description="development | production | test")
+    var_dir: Path = Field(Path("var"), description="Where the embedded database and files live")
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite file in var_dir")
+    secret_key: SecretStr = Field(
+        SecretStr("dev-only-secret-change-me"), description="Signs cookies and CSRF tokens"
+    )
+    iin_pepper: SecretStr = Field(
+        SecretStr("dev-only-pepper-change-me"), description="HMAC key for IIN hashes"
+    )
+    cookie_secure: bool = True
+    session_hours: int = 12
+    token_hours: int = 8
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    login_lockout_minutes: int = 15
+    max_json_bytes: int = 5 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    page_size_max: int = 200
+    tile_url: str = Field("", description="Optional XYZ tile URL; empty = boundaries only")
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    nats_url: str = "nats://127.0.0.1:4222"
+    queue: str = Field("inprocess", description="inprocess | mqtt | nats")
+    default_language: str = "ru"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'qorgau.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

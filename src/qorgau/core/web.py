@@ -1,0 +1,142 @@
+"""The web shell: Jinja2 environment, navigation registry, page-level auth and CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from qorgau.accounts import service as accounts
+from qorgau.core import i18n
+from qorgau.core.config import get_settings
+from qorgau.core.deps import SESSION_COOKIE, DbDep
+from qorgau.core.errors import Forbidden, Unauthenticated
+from qorgau.core.labels import label
+from qorgau.core.roles import Role
+from qorgau.core.security import Actor
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; app.py turns it into a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str  # msgid, translated at render time
+    href: str
+    roles: frozenset[Role]
+    order: int = 100
+
+
+NAV: list[NavItem] = []
+
+
+def register_nav(label: str, href: str, roles: set[Role], order: int = 100) -> None:
+    if all(item.href != href for item in NAV):
+        NAV.append(NavItem(label, href, frozenset(roles), order))
+        NAV.sort(key=lambda item: item.order)
+
+
+def nav_for(actor: Actor | None) -> list[NavItem]:
+    if actor is None:
+        return []
+    return [item for item in NAV if actor.role in item.roles]
+
+
+def _page_url(request: Request, page: int) -> str:
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode([*items, ('page', str(page))])}"
+
+
+def _make_env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("qorgau", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        LANGUAGES=i18n.LANGUAGES,
+        LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        localized=i18n.localized_name,
+        quote=quote,
+        page_url=_page_url,
+        label=label,
+    )
+    env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f")
+    return env
+
+
+ENV = _make_env()
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    actor: Actor | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    ctx = {
+        "request": request,
+        "actor": actor,
+        "nav": nav_for(actor),
+        "lang": i18n.get_language(),
+        "csrf_token": getattr(request.state, "csrf", ""),
+        "settings": get_settings(),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    html = ENV.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _page_actor(request: Request, db: Session) -> Actor | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        actor, row = accounts.resolve_session(db, token=token, kind="cookie")
+    except Unauthenticated:
+        return None
+    request.state.csrf = row.csrf
+    return actor
+
+
+def optional_page_actor(request: Request, db: DbDep) -> Actor | None:
+    return _page_actor(request, db)
+
+
+def page_actor(request: Request, db: DbDep) -> Actor:
+    actor = _page_actor(request, db)
+    if actor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return actor
+
+
+async def form_actor(request: Request, db: DbDep) -> Actor:
+    """For HTML form posts: a valid session and the form's CSRF token must match it."""
+    actor = page_actor(request, db)
+    form = await request.form()
+    sent = str(form.get("csrf_token", ""))
+    if not hmac.compare_digest(sent, getattr(request.state, "csrf", "")):
+        raise Forbidden("missing or wrong CSRF token")
+    return actor
+
+
+PageActorDep = Annotated[Actor, Depends(page_actor)]
+OptionalPageActorDep = Annotated[Actor | None, Depends(optional_page_actor)]
+FormActorDep = Annotated[Actor, Depends(form_actor)]
