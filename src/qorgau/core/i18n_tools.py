@@ -1,6 +1,7 @@
 """Catalogue maintenance: `python -m qorgau.core.i18n_tools update|check`.
 
-Strings are extracted per domain (its Python package and templates/<domain>/) into
+`update <domain>` touches only that domain's catalogues. Strings are extracted per domain
+(its Python package and templates/<domain>/) into
 locale/<lang>/LC_MESSAGES/<domain>.po; existing translations are kept. `check` fails when a
 kk or ru string is missing or a catalogue has a msgid the code no longer uses.
 """
@@ -70,8 +71,10 @@ def _read(path: Path, lang: str) -> Catalog | None:
         return read_po(fh, locale=lang)
 
 
-def update() -> None:
+def update(only: str | None = None) -> None:
     for domain in domains():
+        if only and domain != only:
+            continue
         template = extract(domain)
         for lang in LANGUAGES:
             path = _po_path(lang, domain)
@@ -101,7 +104,7 @@ def problems() -> list[str]:
 def main() -> int:
     action = sys.argv[1] if len(sys.argv) > 1 else "check"
     if action == "update":
-        update()
+        update(sys.argv[2] if len(sys.argv) > 2 else None)
         return 0
     issues = problems()
     for line in issues:
