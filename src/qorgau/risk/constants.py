@@ -1,8 +1,8 @@
 """Enumerations and kk/ru/en labels for ISO 45001 risk management.
 
 Values are stable identifiers stored in the database and JSON content; labels are display text.
-Russian labels follow the terms of the RK Labour Code and GOST 12.0.003 hazard classes; Kazakh
-labels follow the official Kazakh text of the Labour Code ("еңбекті қорғау", "ЖҚҚ").
+Russian labels use the terms of GOST 12.0.003-2015 and the RK Labour Code where they exist;
+Kazakh labels use the Kazakh terms of the Labour Code ("еңбекті қорғау", "ЖҚҚ").
 """
 
 from __future__ import annotations

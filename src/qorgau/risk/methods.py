@@ -44,8 +44,8 @@ FK_CONSEQUENCE: dict[str, str] = {
     "100": "catastrophe (many fatalities)",
     "40": "disaster (several fatalities)",
     "15": "very serious (a fatality)",
-    "7": "serious (serious injury, permanent disability)",
-    "3": "important (lost-time injury)",
+    "7": "serious (serious injury)",
+    "3": "important (disabling, lost-time injury)",
     "1": "noticeable (first aid)",
 }
 _FK_SCALES: dict[str, tuple[Decimal, ...]] = {
