@@ -85,7 +85,7 @@ def random_filters(rng: np.random.Generator, cols: dict) -> Filters:
     acts = [*OKED_SECTIONS, *(f"{d:02d}" for d in range(1, 100))]
     ids = None
     if rng.random() < 0.2:
-        ids = tuple(int(i) for i in rng.choice(cols["ids"], 3000, replace=False)) + (1, 2)
+        ids = (*tuple(int(i) for i in rng.choice(cols["ids"], 3000, replace=False)), 1, 2)
     flags = {f: bool(rng.random() < 0.5) for f in FLAGS if rng.random() < 0.25}
     haz = None if rng.random() < 0.6 else bool(rng.random() < 0.5)
     return Filters(
@@ -198,7 +198,7 @@ def test_payload_bounded_on_dense_data() -> None:
 
 def test_ids_filter(cols: dict, index: PointIndex) -> None:
     assert index.count(Filters(ids=())) == 0
-    some = tuple(int(i) for i in cols["ids"][:50]) + (42,)  # 42 is not in the index
+    some = (*(int(i) for i in cols["ids"][:50]), 42)  # 42 is not in the index
     assert index.count(Filters(ids=some)) == 50
 
 

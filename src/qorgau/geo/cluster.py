@@ -36,7 +36,7 @@ from qorgau.geo.filters import (
     InvalidFilter,
 )
 
-__all__ = ["ClusterResult", "InvalidFilter", "InvalidViewport", "PointIndex"]
+__all__ = ["ClusterResult", "InvalidFilter", "InvalidViewport", "PointIndex", "warm_up"]
 
 MAX_ZOOM = 18
 WORLD_BITS = 26  # pixel coordinates at zoom 18 with 256 px tiles: 2**(18 + 8)
@@ -680,3 +680,26 @@ def _choose_expanded(count: np.ndarray, zoom: int) -> np.ndarray:
     expand = np.zeros(len(count), dtype=np.bool_)
     expand[fits] = True
     return expand
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's on-disk cache) the kernel; call once at app start-up so
+    the first map request does not pay for it. Returns the seconds spent."""
+    import time
+
+    t0 = time.perf_counter()
+    one = np.ones(1)
+    index = PointIndex.from_arrays(
+        ids=np.zeros(1, np.int64),
+        lon=one * 70,
+        lat=one * 48,
+        region=one,
+        section=one,
+        division=one,
+        size=one,
+        hazardous=one.astype(bool),
+        risk_band=one,
+        risk_score=one,
+    )
+    index.query((69.9, 47.9, 70.1, 48.1), 14, Filters())
+    return time.perf_counter() - t0
