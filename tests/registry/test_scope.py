@@ -1,0 +1,93 @@
+"""Every role against every scoped registry endpoint: out of scope is 403/404 and no data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import World
+
+ROLES = ["admin", "analyst", "inspector_krg", "inspector_ala", "akimat_krg", "mchs_krg",
+         "industry", "osh_krg", "osh_ala", "worker_krg", "insurer", "hospital"]
+# Which of the world's two enterprises each role may see.
+VISIBLE = {
+    "admin": {"mine_krg", "build_ala"}, "analyst": {"mine_krg", "build_ala"},
+    "industry": {"mine_krg", "build_ala"}, "inspector_krg": {"mine_krg"},
+    "akimat_krg": {"mine_krg"}, "mchs_krg": {"mine_krg"}, "inspector_ala": {"build_ala"},
+    "osh_krg": {"mine_krg"}, "osh_ala": {"build_ala"}, "worker_krg": set(), "insurer": set(),
+    "hospital": set(),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_enterprise_detail_and_list_scope(
+    role: str, client_as: Callable[[str], TestClient], world: World
+) -> None:
+    c = client_as(role)
+    listed = c.get("/api/v1/enterprises", params={"size": 200})
+    for key, ent_id in world.enterprises.items():
+        r = c.get(f"/api/v1/enterprises/{ent_id}")
+        if key in VISIBLE[role]:
+            assert r.status_code == 200, (role, key)
+            assert ent_id in [e["id"] for e in listed.json()["items"]]
+        else:
+            assert r.status_code in (403, 404), (role, key, r.status_code)
+            assert "bin" not in r.text
+            if listed.status_code == 200:
+                assert ent_id not in [e["id"] for e in listed.json()["items"]]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sites_and_workers_scope(
+    role: str, client_as: Callable[[str], TestClient], world: World
+) -> None:
+    c = client_as(role)
+    for key, site_id in world.sites.items():
+        r = c.get(f"/api/v1/sites/{site_id}")
+        assert (r.status_code == 200) == (key in VISIBLE[role]), (role, key, r.status_code)
+    for key, ent_id in world.enterprises.items():
+        r = c.get("/api/v1/workers", params={"enterprise_id": ent_id})
+        if r.status_code == 200:
+            assert (r.json()["total"] > 0) == (key in VISIBLE[role]), (role, key)
+        else:
+            assert r.status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_headcount_is_scoped(role: str, client_as: Callable[[str], TestClient],
+                             world: World) -> None:
+    r = client_as(role).get("/api/v1/headcount", params={"group_by": "region"})
+    if r.status_code == 403:
+        assert not VISIBLE[role]
+        return
+    regions = {row["key"] for row in r.json()["rows"]}
+    expected_regions = {"mine_krg": "KZ-35", "build_ala": "KZ-75"}
+    for key, region in expected_regions.items():
+        if key not in VISIBLE[role]:
+            # A role limited to another region/enterprise never sees this region's headcount.
+            if role not in ("admin", "analyst", "industry"):
+                assert region not in regions or region == expected_regions.get(
+                    next(iter(VISIBLE[role]), ""), None)
+
+
+def test_employer_cannot_create_site_for_another_enterprise(
+    client_as: Callable[[str], TestClient], world: World
+) -> None:
+    r = client_as("osh_krg").post("/api/v1/sites", json={
+        "enterprise_id": world.enterprises["build_ala"], "kind": "construction",
+        "name": "Not mine", "lon": 76.9, "lat": 43.2})
+    assert r.status_code == 422
+    ok = client_as("osh_krg").post("/api/v1/sites", json={
+        "enterprise_id": world.enterprises["mine_krg"], "kind": "mine",
+        "name": "Shaft 2", "lon": 73.2, "lat": 49.9})
+    assert ok.status_code == 201
+
+
+def test_inspector_cannot_write_registry(client_as: Callable[[str], TestClient],
+                                         world: World) -> None:
+    r = client_as("inspector_krg").patch(
+        f"/api/v1/enterprises/{world.enterprises['mine_krg']}",
+        json={"name": "Hijack", "reason": "testing"})
+    assert r.status_code == 403
