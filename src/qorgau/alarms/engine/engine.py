@@ -1,0 +1,151 @@
+"""`AlarmEngine`: one object that owns a sensor table and its state and turns batches of
+readings, timer ticks and wearable device events into condition events.
+
+Pure: no I/O, no clock. The caller passes every time (float64 seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from . import kernel, reference
+from .types import EVENT_DTYPE, EngineState, Kind, SensorTable, Transition, canonical, make_events
+
+
+class DeviceCode(IntEnum):
+    """Discrete wearable events. The device runs its own cancel window (fall ~30 s,
+    no-motion pre-alarm ~30 s) and sends the confirmed event; RESET clears all three."""
+
+    FALL = 1
+    SOS = 2
+    NO_MOTION = 3
+    RESET = 9
+
+
+_DEVICE_KIND = {DeviceCode.FALL: Kind.FALL, DeviceCode.SOS: Kind.SOS,
+                DeviceCode.NO_MOTION: Kind.NO_MOTION}
+_OPS = {">=": np.greater_equal, "<=": np.less_equal, "==": np.equal, ">": np.greater,
+        "<": np.less}
+
+
+@dataclass(frozen=True)
+class ComboRule:
+    """Raise COMBO on `sensor` while `sensor <op> threshold` AND `other <other_op> other_value`,
+    both taken as the latest reading of each sensor (e.g. CH4 ≥ 1 % while fan state == 0)."""
+
+    sensor: int
+    op: str
+    threshold: float
+    other: int
+    other_op: str
+    other_value: float
+    life_safety: bool = True
+
+    def holds(self, a: float, b: float) -> bool:
+        return bool(_OPS[self.op](a, self.threshold) and _OPS[self.other_op](b, self.other_value))
+
+
+def methane_fan_rule(ch4_sensor: int, fan_sensor: int, *, ch4_pct: float = 1.0) -> ComboRule:
+    """CH4 ≥ ch4_pct % while the ventilation fan reports 0 (off): life-safety COMBO."""
+    return ComboRule(ch4_sensor, ">=", ch4_pct, fan_sensor, "==", 0.0)
+
+
+class AlarmEngine:
+    """Limits + deadband + delays + rate of rise + stale + TWA/STEL + combos + device events.
+
+    `fast=False` runs the per-reading Python reference loops instead of the numba kernels;
+    both give identical events.
+    """
+
+    def __init__(self, table: SensorTable, *, state: EngineState | None = None,
+                 rules: tuple[ComboRule, ...] = (), now: float = np.nan, fast: bool = True,
+                 exposure: bool = True, max_hold_s: float = 300.0) -> None:
+        self.table = table
+        self.state = state if state is not None else EngineState.create(len(table), now=now)
+        self.rules = tuple(rules)
+        self.rule_values = np.full((len(self.rules), 2), np.nan)  # latest (sensor, other)
+        self.rule_active = np.zeros(len(self.rules), np.bool_)
+        self.device_active = np.zeros((len(table), 3), np.bool_)
+        self.fast, self.exposure, self.max_hold_s = fast, exposure, max_hold_s
+
+    def process(self, sensor: np.ndarray, time: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Consume one batch (time-sorted within each sensor) and return its events."""
+        if self.fast:
+            parts = [kernel.limits_fast(self.table, self.state, sensor, time, value)]
+            if self.exposure:
+                parts.append(kernel.exposure_fast(self.table, self.state.exposure, sensor, time,
+                                                  value, max_hold_s=self.max_hold_s))
+        else:
+            parts = [reference.limits_reference(self.table, self.state, sensor, time, value)]
+            if self.exposure:
+                parts.append(reference.exposure_reference(
+                    self.table, self.state.exposure, sensor, time, value,
+                    max_hold_s=self.max_hold_s))
+        if self.rules:
+            parts.append(self._combos(sensor, time, value))
+        return canonical(np.concatenate(parts))
+
+    def tick(self, now: float) -> np.ndarray:
+        """Timer: raise STALE for every sensor silent for ≥ stale_s (at time `now`)."""
+        st, lim = self.state, self.table.stale_s
+        silent = (st.stale == 0.0) & (now - st.last_time >= lim)  # NaN limit/time → False
+        idx = np.flatnonzero(silent)
+        st.stale[idx] = 1.0
+        n = len(idx)
+        return make_events(idx.astype(np.uint32), np.full(n, now), np.full(n, Kind.STALE),
+                           np.full(n, Transition.RAISE), st.last_value[idx])
+
+    def device_events(self, sensor: np.ndarray, time: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """Wearable events → FALL/SOS/NO_MOTION raise (once until RESET), RESET → clears."""
+        rows: list[tuple[int, float, int, int, float]] = []
+        for s, t, c in zip(np.asarray(sensor).tolist(), np.asarray(time).tolist(),
+                           np.asarray(code).tolist(), strict=True):
+            if c == DeviceCode.RESET:
+                for j, kind in enumerate(_DEVICE_KIND.values()):
+                    if self.device_active[s, j]:
+                        self.device_active[s, j] = False
+                        rows.append((s, t, kind, Transition.CLEAR, float(c)))
+                continue
+            j = list(_DEVICE_KIND).index(DeviceCode(c))
+            if not self.device_active[s, j]:
+                self.device_active[s, j] = True
+                rows.append((s, t, _DEVICE_KIND[DeviceCode(c)], Transition.RAISE, float(c)))
+        return _rows(rows)
+
+    def reset_shift(self, now: float, sensors: np.ndarray | None = None) -> np.ndarray:
+        """Start a new 8-h shift: clear TWA alarms, zero doses and excursion counts."""
+        ex = self.state.exposure
+        idx = np.arange(len(self.table)) if sensors is None else np.asarray(sensors)
+        was = idx[ex.twa_active[idx] != 0.0]
+        ev = make_events(was.astype(np.uint32), np.full(len(was), now), np.full(len(was), Kind.TWA),
+                         np.full(len(was), Transition.CLEAR), ex.dose[was] / 28800.0)
+        ex.dose[idx], ex.twa_active[idx], ex.shift_start[idx] = 0.0, 0.0, now
+        ex.excursions[idx], ex.breaches[idx], ex.last_excursion[idx] = 0, 0, np.nan
+        return ev
+
+    def _combos(self, sensor: np.ndarray, time: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Evaluate each rule at every reading of its sensors, in order (exact across batches)."""
+        involved = np.unique([[r.sensor, r.other] for r in self.rules])
+        pick = np.flatnonzero(np.isin(sensor, involved) & ~np.isnan(value))
+        pick = pick[np.argsort(np.asarray(time)[pick], kind="stable")]
+        rows: list[tuple[int, float, int, int, float]] = []
+        for i in pick.tolist():
+            s, t, v = int(sensor[i]), float(time[i]), float(value[i])
+            for k, rule in enumerate(self.rules):
+                if s not in (rule.sensor, rule.other):
+                    continue
+                self.rule_values[k, 0 if s == rule.sensor else 1] = v
+                holds = rule.holds(*self.rule_values[k])
+                if holds != self.rule_active[k]:
+                    self.rule_active[k] = holds
+                    rows.append((rule.sensor, t, Kind.COMBO, int(holds), self.rule_values[k, 0]))
+        return _rows(rows)
+
+
+def _rows(rows: list[tuple[int, float, int, int, float]]) -> np.ndarray:
+    if not rows:
+        return np.empty(0, EVENT_DTYPE)
+    return make_events(*(np.asarray(c) for c in zip(*rows, strict=True)))
