@@ -46,14 +46,15 @@ def report(figure: str, value: float, unit: str, baseline_value: float, baseline
            *, script: str | None = None, doc: Path | None = None) -> str:
     """Print the figure beside its baseline and append a row under the script's heading."""
     ratio = value / baseline_value if baseline_value else float("inf")
+    rtxt = f"{ratio:,.0f}" if abs(ratio) >= 100 else f"{ratio:.3g}"
     line = (f"{figure}: {_fmt(value)} {unit} "
-            f"(baseline: {_fmt(baseline_value)} {baseline_unit}, ratio ×{ratio:.3g})")
+            f"(baseline: {_fmt(baseline_value)} {baseline_unit}, ratio ×{rtxt})")
     print(line)
     if script is None:
         script = Path(inspect.stack()[1].filename).stem
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     row = (f"| {now} | {figure} | {_fmt(value)} {unit} | {_fmt(baseline_value)} {baseline_unit}"
-           f" | ×{ratio:.3g} | {machine()} |\n")
+           f" | ×{rtxt} | {machine()} |\n")
     _append_row(doc or DOC, script, row)
     return line
 
