@@ -200,6 +200,23 @@ def resolve_api_key(db: Session, *, key: str) -> Actor:
         raise Unauthenticated("unknown API key")
     if row.revoked_at is not None or (row.expires_at and row.expires_at < now):
         raise Unauthenticated("API key expired or revoked")
+    return _key_actor(row)
+
+
+def get_organisation(db: Session, *, organisation_id: int) -> Organisation | None:
+    """An organisation by id (other domains use it to decide what an organisation may see)."""
+    return db.get(Organisation, organisation_id)
+
+
+def actor_for_api_key(db: Session, *, key_id: int) -> Actor:
+    """The system actor of a stored key (background jobs act for the key that sent the data)."""
+    row = db.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound("API key not found")
+    return _key_actor(row)
+
+
+def _key_actor(row: ApiKey) -> Actor:
     org = row.organisation
     return Actor(
         kind="system",

@@ -112,7 +112,8 @@ def _search_clause(db: Session, q: str) -> Any:
     """BIN prefix, or a name fragment through the trigram (PG) / FTS5 trigram (SQLite) index."""
     q = q.strip()
     if q.isdigit():
-        return Enterprise.bin.startswith(q)
+        # A range, not LIKE 'q%': a plain B-tree serves it under any collation.
+        return Enterprise.bin.between(q[:12].ljust(12, "0"), q[:12].ljust(12, "9"))
     if len(q) < 3:
         return Enterprise.name.ilike(f"{q}%")
     if db.get_bind().dialect.name == "sqlite":
@@ -342,3 +343,12 @@ def home_summary(*, db: Session, actor: Actor) -> dict[str, Any]:
         "sites": sites or 0,
         "on": today,
     }
+
+
+# Set-based feed operations (used by the integration domain; they do not commit).
+from qorgau.registry.bulk import (  # noqa: E402, F401
+    BulkOutcome,
+    EmploymentDelta,
+    apply_employment_deltas,
+    upsert_enterprises,
+)
