@@ -1,0 +1,621 @@
+"""Risk register operations: settings, hazards, assessment revisions, controls, sign-off,
+review triggers, sector templates and risk levels (re-exported by service.py)."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qorgau.core import audit, events
+from qorgau.core.errors import Conflict, NotFound, RuleViolation
+from qorgau.core.i18n import get_language
+from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
+from qorgau.registry import service as registry
+from qorgau.registry.models import Enterprise
+from qorgau.risk import permissions as perm
+from qorgau.risk.constants import Method, RiskBand, Sector
+from qorgau.risk.content import load_template
+from qorgau.risk.exceptions import AssessmentNotFound, HazardNotFound, as_violation
+from qorgau.risk.methods import (
+    AcceptanceCriteria,
+    AssessmentResult,
+    RiskInputError,
+    assess,
+    control_adequacy,
+    residual_higher_requires_reason,
+)
+from qorgau.risk.models import Assessment, Control, Hazard, RiskSettings
+from qorgau.risk.schemas import AssessmentIn, AssessmentPatch, ControlIn, HazardIn, SettingsIn
+
+OKED_SECTOR = {
+    "B": Sector.MINING,
+    "F": Sector.CONSTRUCTION,
+    "C": Sector.MANUFACTURING,
+    "D": Sector.ENERGY,
+    "H": Sector.TRANSPORT,
+}
+BAND_ORDER = [b.value for b in RiskBand]
+ASSESSMENT_FIELDS = ["hazard_id", "revision", "status", "method", "initial", "residual"]
+ASSESSMENT_FIELDS += ["current_band", "flags", "review_due", "signed_by", "trigger"]
+
+# Template values are 5×5; for a Fine–Kinney enterprise they are mapped onto the Kinney scales
+# (daily exposure assumed) as a starting draft, to be re-assessed at the workplace.
+_FK_FROM_LIKELIHOOD = {1: 0.5, 2: 1, 3: 3, 4: 6, 5: 10}
+_FK_FROM_SEVERITY = {1: 1, 2: 3, 3: 7, 4: 15, 5: 40}
+
+
+def add_months(day: date, months: int) -> date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+# --- enterprise and settings -------------------------------------------------------------------
+
+
+def enterprise_for_write(db: Session, actor: Actor, enterprise_id: int) -> Enterprise:
+    actor.require(perm.WRITE)
+    ent = db.get(Enterprise, enterprise_id)
+    if ent is None or not in_scope(ent, actor):
+        raise RuleViolation("unknown enterprise", field="enterprise_id")
+    return ent
+
+
+def enterprise_for_read(db: Session, actor: Actor, enterprise_id: int) -> Enterprise:
+    actor.require(perm.READ)
+    ent = db.get(Enterprise, enterprise_id)
+    if ent is None or not in_scope(ent, actor):
+        raise NotFound("enterprise not found")
+    return ent
+
+
+def settings_of(db: Session, enterprise_id: int) -> RiskSettings:
+    row = db.get(RiskSettings, enterprise_id)
+    if row is None:  # unsaved defaults: 5×5, default criteria, yearly review
+        ent = db.get(Enterprise, enterprise_id)
+        row = RiskSettings(
+            enterprise_id=enterprise_id,
+            region_code=ent.region_code if ent else "",
+            method=Method.MATRIX_5X5.value,
+            criteria={},
+            review_months=12,
+        )
+    return row
+
+
+def criteria_of(row: RiskSettings) -> AcceptanceCriteria:
+    c = dict(row.criteria or {})
+    if "acceptable_bands" in c:
+        c["acceptable_bands"] = frozenset(RiskBand(b) for b in c["acceptable_bands"])
+    return AcceptanceCriteria(**c)
+
+
+def get_settings(*, db: Session, actor: Actor, enterprise_id: int) -> RiskSettings:
+    enterprise_for_read(db, actor, enterprise_id)
+    return settings_of(db, enterprise_id)
+
+
+def save_settings(
+    *, db: Session, actor: Actor, enterprise_id: int, data: SettingsIn
+) -> RiskSettings:
+    ent = enterprise_for_write(db, actor, enterprise_id)
+    crit = data.model_dump(exclude={"method", "review_months"})
+    try:
+        criteria_of(RiskSettings(criteria=crit))
+    except RiskInputError as exc:
+        raise as_violation(exc) from None
+    row = db.get(RiskSettings, enterprise_id)
+    before = None if row is None else {"method": row.method, "criteria": row.criteria}
+    if row is None:
+        row = RiskSettings(enterprise_id=ent.id, region_code=ent.region_code)
+        db.add(row)
+    row.method, row.criteria, row.review_months = data.method.value, crit, data.review_months
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.settings.save",
+        object_type="risk_settings",
+        object_id=ent.id,
+        before=before,
+        after={"method": row.method, "criteria": crit},
+    )
+    db.commit()
+    return row
+
+
+# --- hazards -----------------------------------------------------------------------------------
+
+
+def create_hazard(
+    *, db: Session, actor: Actor, data: HazardIn, template_ref: str = "", commit: bool = True
+) -> Hazard:
+    ent = enterprise_for_write(db, actor, data.enterprise_id)
+    if data.site_id is not None:
+        try:
+            site = registry.get_site(db=db, actor=actor, site_id=data.site_id)
+        except NotFound:
+            raise RuleViolation("unknown site", field="site_id") from None
+        if site.enterprise_id != ent.id:
+            raise RuleViolation("site belongs to another enterprise", field="site_id")
+    hazard = Hazard(
+        **data.model_dump(),
+        region_code=ent.region_code,
+        template_ref=template_ref,
+        created_by=actor.label,
+    )
+    db.add(hazard)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.hazard.create",
+        object_type="risk_hazard",
+        object_id=hazard.id,
+        after=data.model_dump(mode="json"),
+    )
+    if commit:
+        db.commit()
+    return hazard
+
+
+def get_hazard(*, db: Session, actor: Actor, hazard_id: int) -> Hazard:
+    actor.require(perm.READ)
+    hazard = db.get(Hazard, hazard_id)
+    if hazard is None or not in_scope(hazard, actor):
+        raise HazardNotFound()
+    return hazard
+
+
+def list_hazards(
+    *, db: Session, actor: Actor, enterprise_id: int | None = None, site_id: int | None = None
+) -> list[Hazard]:
+    actor.require(perm.READ)
+    stmt = scoped(select(Hazard), Hazard, actor).where(Hazard.active.is_(True))
+    if enterprise_id is not None:
+        stmt = stmt.where(Hazard.enterprise_id == enterprise_id)
+    if site_id is not None:
+        stmt = stmt.where(Hazard.site_id == site_id)
+    return list(db.scalars(stmt.order_by(Hazard.id)))
+
+
+# --- assessments -------------------------------------------------------------------------------
+
+
+def score(
+    method: str, initial: Any, residual: Any, reason: str, criteria: AcceptanceCriteria
+) -> AssessmentResult:
+    """methods.assess plus the residual-reason rule; errors become 422 naming the field."""
+    try:
+        result = assess(method, initial, residual, criteria)
+        residual_higher_requires_reason(result, reason)
+    except RiskInputError as exc:
+        raise as_violation(exc) from None
+    return result
+
+
+def _apply(row: Assessment, result: AssessmentResult, reason: str) -> None:
+    row.method = result.method.value
+    row.initial = dict(result.initial.inputs)
+    row.initial_score, row.initial_band = result.initial.score, result.initial.band.value
+    res = result.residual
+    row.residual = None if res is None else dict(res.inputs)
+    row.residual_score = None if res is None else res.score
+    row.residual_band = None if res is None else res.band.value
+    row.current_band, row.method_band = result.current.band.value, result.current.method_band
+    row.acceptable, row.residual_reason = result.acceptable, reason
+
+
+def _set_controls(db: Session, row: Assessment, controls: Iterable[ControlIn]) -> None:
+    for old in list(row.controls):
+        db.delete(old)
+    row.controls = [
+        Control(
+            level=c.level.value,
+            text=c.text,
+            requires_instruction=c.requires_instruction,
+            enterprise_id=row.enterprise_id,
+            region_code=row.region_code,
+        )
+        for c in controls
+    ]
+    refresh_flags(row)
+
+
+def refresh_flags(row: Assessment) -> None:
+    levels = [c.level for c in row.controls]
+    row.flags = [f.value for f in control_adequacy(levels, row.current_band)]
+
+
+def _latest_revision(db: Session, hazard_id: int) -> int:
+    return (
+        db.scalar(select(func.max(Assessment.revision)).where(Assessment.hazard_id == hazard_id))
+        or 0
+    )
+
+
+def create_assessment(
+    *, db: Session, actor: Actor, data: AssessmentIn, commit: bool = True
+) -> Assessment:
+    actor.require(perm.WRITE)
+    try:
+        hazard = get_hazard(db=db, actor=actor, hazard_id=data.hazard_id)
+    except NotFound:
+        raise RuleViolation("unknown hazard", field="hazard_id") from None
+    if _latest_revision(db, hazard.id):
+        raise Conflict("this hazard is already assessed; open a review to revise it")
+    cfg = settings_of(db, hazard.enterprise_id)
+    result = score(cfg.method, data.initial, data.residual, data.residual_reason, criteria_of(cfg))
+    row = Assessment(
+        hazard_id=hazard.id,
+        enterprise_id=hazard.enterprise_id,
+        region_code=hazard.region_code,
+        revision=1,
+        status="draft",
+        created_by=actor.label,
+    )
+    _apply(row, result, data.residual_reason)
+    db.add(row)
+    _set_controls(db, row, data.controls)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.assessment.create",
+        object_type="risk_assessment",
+        object_id=row.id,
+        after=audit.snapshot(row, ASSESSMENT_FIELDS),
+    )
+    if commit:
+        db.commit()
+    return row
+
+
+def get_assessment(*, db: Session, actor: Actor, assessment_id: int) -> Assessment:
+    actor.require(perm.READ)
+    row = db.get(Assessment, assessment_id)
+    if row is None or not in_scope(row, actor):
+        raise AssessmentNotFound()
+    return row
+
+
+def _draft(db: Session, actor: Actor, assessment_id: int) -> Assessment:
+    actor.require(perm.WRITE)
+    row = get_assessment(db=db, actor=actor, assessment_id=assessment_id)
+    if row.status != "draft":
+        raise Conflict("a signed revision is never changed; open a review to revise it")
+    return row
+
+
+def update_assessment(
+    *, db: Session, actor: Actor, assessment_id: int, data: AssessmentPatch
+) -> Assessment:
+    row = _draft(db, actor, assessment_id)
+    before = audit.snapshot(row, ASSESSMENT_FIELDS)
+    sent = data.model_dump(exclude_unset=True)
+    initial = sent.get("initial", row.initial)
+    residual = sent.get("residual", row.residual)
+    reason = (sent["residual_reason"] or "") if "residual_reason" in sent else row.residual_reason
+    cfg = settings_of(db, row.enterprise_id)
+    result = score(row.method, initial, residual, reason, criteria_of(cfg))
+    _apply(row, result, reason)
+    if data.controls is not None:
+        _set_controls(db, row, data.controls)
+    else:
+        refresh_flags(row)
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.assessment.update",
+        object_type="risk_assessment",
+        object_id=row.id,
+        before=before,
+        after=audit.snapshot(row, ASSESSMENT_FIELDS),
+    )
+    db.commit()
+    return row
+
+
+def add_control(*, db: Session, actor: Actor, assessment_id: int, data: ControlIn) -> Assessment:
+    row = _draft(db, actor, assessment_id)
+    row.controls.append(
+        Control(
+            level=data.level.value,
+            text=data.text,
+            requires_instruction=data.requires_instruction,
+            enterprise_id=row.enterprise_id,
+            region_code=row.region_code,
+        )
+    )
+    refresh_flags(row)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.control.add",
+        object_type="risk_assessment",
+        object_id=row.id,
+        after={**data.model_dump(mode="json"), "flags": row.flags},
+    )
+    db.commit()
+    return row
+
+
+def sign_assessment(
+    *, db: Session, actor: Actor, assessment_id: int, review_due: date | None = None
+) -> Assessment:
+    """Sign-off by the enterprise's OSH officer; sets the next periodic review date."""
+    actor.require(perm.SIGN)
+    row = _draft(db, actor, assessment_id)
+    today = date.today()
+    if review_due is not None and review_due <= today:
+        raise RuleViolation("the review date must be in the future", field="review_due")
+    row.status = "signed"
+    row.signed_by = str(actor.extra.get("full_name") or actor.name)
+    from qorgau.core.db import utcnow
+
+    row.signed_at = utcnow()
+    row.review_due = review_due or add_months(
+        today, settings_of(db, row.enterprise_id).review_months
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.assessment.sign",
+        object_type="risk_assessment",
+        object_id=row.id,
+        after=audit.snapshot(row, ASSESSMENT_FIELDS),
+    )
+    events.emit(
+        db,
+        type="risk.assessment.signed",
+        object_type="risk_assessment",
+        object_id=row.id,
+        payload={"band": row.current_band, "flags": row.flags},
+        region_code=row.region_code,
+        enterprise_id=row.enterprise_id,
+    )
+    db.commit()
+    return row
+
+
+def _reopen(db: Session, actor: Actor, signed: Assessment, trigger: str, note: str) -> Assessment:
+    """The next revision starts as a copy of the signed one; the signed row stays as it was."""
+    new = Assessment(
+        hazard_id=signed.hazard_id,
+        enterprise_id=signed.enterprise_id,
+        region_code=signed.region_code,
+        revision=signed.revision + 1,
+        status="draft",
+        method=signed.method,
+        initial=signed.initial,
+        residual=signed.residual,
+        initial_score=signed.initial_score,
+        initial_band=signed.initial_band,
+        residual_score=signed.residual_score,
+        residual_band=signed.residual_band,
+        current_band=signed.current_band,
+        method_band=signed.method_band,
+        acceptable=signed.acceptable,
+        residual_reason=signed.residual_reason,
+        flags=list(signed.flags),
+        review_due=signed.review_due,
+        trigger=trigger,
+        trigger_note=note,
+        created_by=actor.label,
+    )
+    new.controls = [
+        Control(
+            level=c.level,
+            text=c.text,
+            requires_instruction=c.requires_instruction,
+            enterprise_id=c.enterprise_id,
+            region_code=c.region_code,
+        )
+        for c in signed.controls
+    ]
+    db.add(new)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="risk.assessment.reopen",
+        object_type="risk_assessment",
+        object_id=new.id,
+        after={"from": signed.id, "trigger": trigger, "note": note},
+    )
+    events.emit(
+        db,
+        type="risk.assessment.reopened",
+        object_type="risk_assessment",
+        object_id=new.id,
+        payload={"trigger": trigger, "note": note, "from": signed.id},
+        region_code=new.region_code,
+        enterprise_id=new.enterprise_id,
+    )
+    return new
+
+
+def latest_of(db: Session, hazard_id: int) -> Assessment | None:
+    return db.scalar(
+        select(Assessment)
+        .where(Assessment.hazard_id == hazard_id)
+        .order_by(Assessment.revision.desc())
+        .limit(1)
+    )
+
+
+def review_assessment(
+    *, db: Session, actor: Actor, assessment_id: int, trigger: str, note: str = ""
+) -> Assessment:
+    actor.require(perm.WRITE)
+    row = get_assessment(db=db, actor=actor, assessment_id=assessment_id)
+    latest = latest_of(db, row.hazard_id)
+    if latest is None or latest.id != row.id:
+        raise Conflict("only the latest revision can be reviewed")
+    if row.status != "signed":
+        raise Conflict("this revision is still a draft: edit it and sign it")
+    new = _reopen(db, actor, row, trigger, note)
+    db.commit()
+    return new
+
+
+def on_accident(
+    *, db: Session, enterprise_id: int, site_id: int | None, accident_ref: str, commit: bool = True
+) -> list[int]:
+    """Review trigger for the accidents domain: reopen every signed current assessment of the
+    site (or of the whole enterprise when no site is known). Returns the new revision ids."""
+    stmt = select(Hazard).where(Hazard.enterprise_id == enterprise_id, Hazard.active.is_(True))
+    if site_id is not None:
+        stmt = stmt.where((Hazard.site_id == site_id) | Hazard.site_id.is_(None))
+    opened: list[int] = []
+    for hazard in db.scalars(stmt):
+        latest = latest_of(db, hazard.id)
+        if latest is not None and latest.status == "signed":
+            opened.append(_reopen(db, SYSTEM_ACTOR, latest, "accident", accident_ref).id)
+    if commit:
+        db.commit()
+    return opened
+
+
+def reopen_overdue_reviews(*, db: Session, today: date | None = None) -> list[int]:
+    """Periodic trigger: signed latest revisions past their review date get a new draft."""
+    today = today or date.today()
+    opened = []
+    for row in current_assessments(db, None):
+        if row.status == "signed" and row.review_due and row.review_due < today:
+            opened.append(_reopen(db, SYSTEM_ACTOR, row, "periodic", str(row.review_due)).id)
+    db.commit()
+    return opened
+
+
+def current_assessments(
+    db: Session, actor: Actor | None, enterprise_ids: Iterable[int] | None = None
+) -> list[Assessment]:
+    """The latest revision of every active hazard (in the actor's scope when given)."""
+    latest = (
+        select(Assessment.hazard_id, func.max(Assessment.revision).label("rev"))
+        .group_by(Assessment.hazard_id)
+        .subquery()
+    )
+    stmt = (
+        select(Assessment)
+        .join(
+            latest,
+            (Assessment.hazard_id == latest.c.hazard_id) & (Assessment.revision == latest.c.rev),
+        )
+        .join(Hazard, Hazard.id == Assessment.hazard_id)
+        .where(Hazard.active.is_(True))
+    )
+    if actor is not None:
+        stmt = scoped(stmt, Assessment, actor)
+    if enterprise_ids is not None:
+        stmt = stmt.where(Assessment.enterprise_id.in_(list(enterprise_ids)))
+    return list(db.scalars(stmt.order_by(Assessment.id)))
+
+
+def list_assessments(
+    *, db: Session, actor: Actor, enterprise_id: int | None = None, history: bool = False
+) -> list[Assessment]:
+    actor.require(perm.READ)
+    if not history:
+        ids = None if enterprise_id is None else [enterprise_id]
+        return current_assessments(db, actor, ids)
+    stmt = scoped(select(Assessment), Assessment, actor)
+    if enterprise_id is not None:
+        stmt = stmt.where(Assessment.enterprise_id == enterprise_id)
+    return list(db.scalars(stmt.order_by(Assessment.hazard_id, Assessment.revision)))
+
+
+def revisions(*, db: Session, actor: Actor, assessment_id: int) -> list[Assessment]:
+    row = get_assessment(db=db, actor=actor, assessment_id=assessment_id)
+    return list(
+        db.scalars(
+            select(Assessment)
+            .where(Assessment.hazard_id == row.hazard_id)
+            .order_by(Assessment.revision)
+        )
+    )
+
+
+def enterprise_risk_levels(
+    *, db: Session, enterprise_ids: Iterable[int] | None = None
+) -> dict[int, str]:
+    """Highest current band per enterprise (latest revision of each active hazard). Unscoped:
+    callers (map layer, inspection planner) apply their own scope to the ids they pass."""
+    levels: dict[int, str] = {}
+    for row in current_assessments(db, None, enterprise_ids):
+        old = levels.get(row.enterprise_id)
+        if old is None or BAND_ORDER.index(row.current_band) > BAND_ORDER.index(old):
+            levels[row.enterprise_id] = row.current_band
+    return levels
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def sector_for(ent: Enterprise) -> Sector | None:
+    return OKED_SECTOR.get(ent.section)
+
+
+def from_template(
+    *, db: Session, actor: Actor, enterprise_id: int, site_id: int | None, sector: str | None
+) -> dict[str, Any]:
+    """Create a real draft register (hazards, draft assessments, controls) from a sector
+    template; everything or nothing."""
+    ent = enterprise_for_write(db, actor, enterprise_id)
+    chosen = sector or (sector_for(ent).value if sector_for(ent) else None)
+    if chosen is None:
+        raise RuleViolation(
+            f"no template for OKED section {ent.section}; choose a sector", field="sector"
+        )
+    try:
+        tpl = load_template(chosen)
+    except RiskInputError as exc:
+        raise as_violation(exc) from None
+    lang = get_language()
+    method = settings_of(db, ent.id).method
+    counts = {"hazards": 0, "assessments": 0, "controls": 0}
+    for h in tpl.hazards:
+        hazard = create_hazard(
+            db=db,
+            actor=actor,
+            commit=False,
+            template_ref=h.id,
+            data=HazardIn(
+                enterprise_id=ent.id,
+                site_id=site_id,
+                workplace=h.workplace[lang][:300],
+                hazard_type=h.hazard_type,
+                description=h.description[lang],
+            ),
+        )
+        if method == Method.FINE_KINNEY.value:
+            initial: dict[str, Any] = {
+                "probability": _FK_FROM_LIKELIHOOD[h.likelihood],
+                "exposure": 6,
+                "consequence": _FK_FROM_SEVERITY[h.severity],
+            }
+        else:
+            initial = {"likelihood": h.likelihood, "severity": h.severity}
+        controls = [
+            ControlIn(level=c.level, text=c.text[lang], requires_instruction=c.requires_instruction)
+            for c in h.controls
+        ]
+        create_assessment(
+            db=db,
+            actor=actor,
+            commit=False,
+            data=AssessmentIn(hazard_id=hazard.id, initial=initial, controls=controls),
+        )
+        counts["hazards"] += 1
+        counts["assessments"] += 1
+        counts["controls"] += len(controls)
+    db.commit()
+    return {"sector": tpl.sector.value, **counts}
