@@ -1,0 +1,461 @@
+"""The detection pipeline on data frames (no database): the service feeds it rows read from
+the tables, the evaluator feeds it the simulated twin. Steps, each a function:
+
+1. `link_workers`    evidence → registry worker (deterministic on the keyed IIN hash, confirmed
+                     by name or birth date; Fellegi–Sunter on names and birth date otherwise);
+2. `attribute`       the employer on the event date from the employment register;
+3. `episodes`        a worker's evidence within EPISODE_DAYS is one injury episode;
+4. `match_accidents` an episode is reported if an accident victim is the same worker (or the
+                     same IIN hash, or the same name + birth date) within ACCIDENT_MATCH_DAYS;
+5. `score_episodes`  log-odds that an unreported episode is a concealed work injury;
+6. `enterprise_signals` expected vs observed (empirical-Bayes rates by OKED × region × size);
+7. `region_estimates`   capture–recapture per region (and section).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from qorgau.concealment import constants as C
+from qorgau.concealment.estimators import PopulationEstimate, chapman, loglinear_3
+from qorgau.concealment.expected import expected_vs_observed, size_band
+from qorgau.concealment.linkage import Field, LinkSpec, score_pairs
+from qorgau.concealment.translit import normalize_many
+
+PERSON_SPEC = LinkSpec(
+    fields=(
+        Field("first_name", "name"),
+        Field("last_name", "name"),
+        Field("birth_date", "date"),
+        Field("id_hash", "exact"),
+    ),
+    blocking=(("phonetic(last_name)", "year(birth_date)"), ("birth_date",), ("id_hash",)),
+    deterministic=(),
+    deterministic_window=None,
+    threshold=C.LINK_THRESHOLD,
+)
+
+
+@dataclass
+class PipelineResult:
+    links: pl.DataFrame  # evidence_id, worker_id, method, weight, probability, levels
+    evidence: pl.DataFrame  # evidence + worker_id, enterprise_id, region_code, section, work
+    episodes: pl.DataFrame  # one row per episode with score/probability/accident match
+    enterprises: pl.DataFrame  # expected vs observed per enterprise
+    regions: list[dict[str, object]]
+    stats: dict[str, object] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- 1. link to workers
+
+
+def link_workers(evidence: pl.DataFrame, workers: pl.DataFrame) -> pl.DataFrame:
+    """evidence(id, iin_hash, iin_valid, first_name, last_name, birth_date) ×
+    workers(worker_id, id_hash, first_name, last_name, birth_date) → best link per evidence."""
+    ev = evidence.select("id", "iin_hash", "iin_valid", "first_name", "last_name", "birth_date")
+    wk = workers.select("worker_id", "id_hash", "first_name", "last_name", "birth_date")
+    det = (
+        ev.filter(pl.col("iin_valid") & pl.col("iin_hash").is_not_null())
+        .join(wk, left_on="iin_hash", right_on="id_hash", suffix="_w")
+        # A valid but mistyped IIN can be someone else's: require the name or the birth date.
+        .filter(
+            (pl.col("birth_date") == pl.col("birth_date_w"))
+            | (pl.col("last_name") == pl.col("last_name_w"))
+            | pl.col("birth_date").is_null()
+        )
+        .select(
+            pl.col("id").alias("evidence_id"),
+            "worker_id",
+            pl.lit("deterministic").alias("method"),
+            pl.lit(30.0).alias("weight"),
+            pl.lit(1.0).alias("probability"),
+        )
+    )
+    rest = ev.filter(~pl.col("id").is_in(det["evidence_id"].implode()))
+    prob = _probabilistic(rest, wk)
+    return pl.concat([det, prob], how="vertical_relaxed")
+
+
+def _probabilistic(rest: pl.DataFrame, wk: pl.DataFrame) -> pl.DataFrame:
+    empty = pl.DataFrame(
+        schema={
+            "evidence_id": pl.Int64,
+            "worker_id": pl.Int64,
+            "method": pl.String,
+            "weight": pl.Float64,
+            "probability": pl.Float64,
+        }  # fmt: skip
+    )
+    if rest.height == 0 or wk.height == 0:
+        return empty
+    left = rest.with_columns(
+        pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash")
+    ).select(pl.col("id"), "first_name", "last_name", "birth_date", "id_hash")
+    right = wk.rename({"worker_id": "id"})
+    scored, _ = score_pairs(left, right, spec=PERSON_SPEC)
+    if scored.height == 0:
+        return empty
+    best = (
+        scored.filter(pl.col("probability") >= C.LINK_THRESHOLD)
+        .sort("weight", descending=True)
+        .unique(subset="left_id", keep="first")
+    )
+    return best.select(
+        pl.col("left_id").cast(pl.Int64).alias("evidence_id"),
+        pl.col("right_id").cast(pl.Int64).alias("worker_id"),
+        "method",
+        "weight",
+        "probability",
+    )
+
+
+# ---------------------------------------------------------------- 2. employer on the date
+
+
+def attribute(evidence: pl.DataFrame, links: pl.DataFrame, contracts: pl.DataFrame) -> pl.DataFrame:
+    """Add worker_id, link probability and the employer (enterprise, region, section) on the
+    event date; an employer named by BIN on the record wins when the worker had a contract there.
+    """
+    ev = evidence.join(
+        links.select(
+            "evidence_id",
+            "worker_id",
+            pl.col("probability").alias("link_p"),
+            pl.col("method").alias("link_method"),
+        ),  # fmt: skip
+        left_on="id",
+        right_on="evidence_id",
+        how="left",
+    )
+    cands = (
+        ev.filter(pl.col("worker_id").is_not_null())
+        .select("id", "worker_id", "event_date", pl.col("enterprise_id").alias("bin_ent"))
+        .join(contracts, on="worker_id")
+        .filter(
+            (pl.col("start_date") <= pl.col("event_date"))
+            & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("event_date")))
+        )
+        .with_columns((pl.col("enterprise_id") == pl.col("bin_ent")).fill_null(False).alias("m"))
+        .sort(["m", "start_date"], descending=True)
+        .unique(subset="id", keep="first")
+        .select(
+            "id",
+            pl.col("enterprise_id").alias("emp_ent"),
+            pl.col("region_code").alias("emp_region"),
+            "section",
+        )  # fmt: skip
+    )
+    return (
+        ev.join(cands, on="id", how="left")
+        .with_columns(
+            pl.coalesce("emp_ent", "enterprise_id").alias("enterprise_id"),
+            pl.coalesce("emp_region", "region_code").alias("region_code"),
+            pl.col("emp_ent").is_not_null().alias("employed"),
+            _work_signal().alias("work"),
+        )
+        .drop("emp_ent", "emp_region")
+    )
+
+
+def _work_signal() -> pl.Expr:
+    """+1 the record says the injury happened at work, −1 it says not at work, 0 silent."""
+    src, flag = pl.col("source"), pl.col("work_related")
+    sick = pl.when(pl.col("cause_code").is_in(list(C.SICK_LEAVE_WORK_CAUSES))).then(1)
+    sick = sick.when(pl.col("cause_code").is_in(["04"])).then(-1).otherwise(0)
+    flagged = pl.when(flag.is_null()).then(0).when(flag).then(1).otherwise(-1)
+    return (
+        pl.when(src == "sick_leave").then(sick)
+        .when(src == "insurance_claim").then(pl.when(flag == False).then(-1).otherwise(1))  # noqa: E712
+        .when(src.is_in(["complaint", "anonymous_report"])).then(1)
+        .otherwise(flagged)
+    ).cast(pl.Int8)  # fmt: skip
+
+
+# ---------------------------------------------------------------- 3. episodes
+
+
+def episodes(ev: pl.DataFrame) -> pl.DataFrame:
+    """Episode id per evidence row: same worker, within EPISODE_DAYS of the episode's start.
+    Records with no linked worker are their own episode."""
+    linked = ev.filter(pl.col("worker_id").is_not_null()).sort("worker_id", "event_date")
+    w = linked["worker_id"].to_numpy()
+    d = linked["event_date"].cast(pl.Int64).to_numpy()
+    ep = np.zeros(len(w), np.int64)
+    n, start = 0, 0
+    for k in range(len(w)):  # sequential by nature; ~10⁵ rows a year nationally
+        if k == 0 or w[k] != w[k - 1] or d[k] - start > C.EPISODE_DAYS:
+            n += 1
+            start = d[k]
+        ep[k] = n
+    linked = linked.with_columns(pl.Series("episode", ep))
+    alone = ev.filter(pl.col("worker_id").is_null()).with_columns(
+        (pl.int_range(pl.len()) + n + 1).cast(pl.Int64).alias("episode")
+    )
+    return pl.concat([linked, alone], how="vertical_relaxed")
+
+
+# ---------------------------------------------------------------- 4. reported?
+
+
+def match_accidents(ev: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
+    """victim rows (accident_id, worker_id, iin_hash, last_name, birth_date, event_date) →
+    per evidence the accident it belongs to (or null)."""
+    base = ev.select("id", "worker_id", "iin_hash", "last_name", "birth_date", "event_date")
+    vic = victims.select(
+        "accident_id", "worker_id", "iin_hash", "last_name", "birth_date",
+        pl.col("event_date").alias("acc_date"),
+    )  # fmt: skip
+    parts = []
+    for keys in (["worker_id"], ["iin_hash"], ["last_name", "birth_date"]):
+        j = base.drop_nulls(keys).join(
+            vic.drop_nulls(keys).select("accident_id", "acc_date", *keys), on=keys
+        )
+        parts.append(j.select("id", "accident_id", "event_date", "acc_date"))
+    m = pl.concat(parts, how="vertical_relaxed").with_columns(
+        (pl.col("event_date") - pl.col("acc_date")).dt.total_days().abs().alias("gap")
+    )
+    m = m.filter(pl.col("gap") <= C.ACCIDENT_MATCH_DAYS).sort("gap").unique("id", keep="first")
+    return ev.join(m.select("id", "accident_id"), on="id", how="left")
+
+
+# ---------------------------------------------------------------- 5. score
+
+
+def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
+    """One row per episode: the evidence, its sources, the log-odds and the probability that
+    it is a concealed work injury (explanation terms kept as columns)."""
+    weight = pl.col("source").replace_strict(C.SOURCE_WEIGHT, default=0.0)
+    per_source = ev.group_by("episode", "source").agg(
+        pl.when(pl.col("work").max() > 0).then(weight.first())
+        .when(pl.col("work").min() < 0).then(-weight.first() - 1.0)
+        .otherwise(0.0).alias("w"),
+        pl.col("link_p").min().alias("lp"),
+    )  # fmt: skip
+    src = per_source.group_by("episode").agg(
+        pl.col("w").sum().alias("source_logodds"),
+        pl.struct("source", "w").alias("terms"),
+    )
+    ep = ev.group_by("episode").agg(
+        pl.col("worker_id").first(),
+        pl.col("enterprise_id").drop_nulls().first(),
+        pl.col("region_code").drop_nulls().first(),
+        pl.col("section").drop_nulls().first(),
+        pl.col("event_date").min().alias("first_date"),
+        pl.col("id").alias("evidence_ids"),
+        pl.col("accident_id").drop_nulls().first(),
+        pl.col("link_p").min().fill_null(0.0).alias("link_p"),
+        pl.col("link_method").drop_nulls().first(),
+        pl.col("fatal").any().alias("fatal"),
+        pl.col("employed").any().alias("employed"),
+        (pl.col("work") > 0).any().alias("any_work"),
+    )
+    ep = ep.join(src, on="episode").join(ent_score, on="enterprise_id", how="left")
+    link_term = (
+        pl.when(pl.col("link_p") >= 0.999)
+        .then(0.0)
+        .otherwise(
+            (pl.col("link_p").clip(0.5, 0.999) / (1 - pl.col("link_p").clip(0.5, 0.999))).log(2)
+            - 10.0
+        )
+        .clip(-3.0, 0.0)
+    )
+    ent_term = pl.col("eo_score").fill_null(0.0).clip(0, 4) * 0.25
+    due = pl.col("first_date") + pl.duration(days=C.REPORT_WINDOW_DAYS + C.GRACE_DAYS)
+    ep = ep.with_columns(
+        link_term.alias("link_term"),
+        ent_term.alias("enterprise_term"),
+        pl.when(pl.col("fatal")).then(1.0).otherwise(0.0).alias("fatal_term"),
+        (due < pl.lit(as_of)).alias("window_passed"),
+    ).with_columns(
+        (C.CASE_PRIOR_LOG2 + pl.col("source_logodds") + pl.col("link_term")
+         + pl.col("enterprise_term") + pl.col("fatal_term")).alias("logodds")
+    ).with_columns(
+        (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("logodds")))).alias("probability")
+    )  # fmt: skip
+    return ep
+
+
+def candidates(ep: pl.DataFrame) -> pl.DataFrame:
+    """Episodes that become cases: unreported, window passed, attributable, probable enough."""
+    return ep.filter(
+        pl.col("accident_id").is_null()
+        & pl.col("window_passed")
+        & pl.col("enterprise_id").is_not_null()
+        & pl.col("any_work")
+        & (pl.col("probability") >= C.CASE_MIN_PROBABILITY)
+    ).sort("probability", "logodds", descending=True)
+
+
+# ---------------------------------------------------------------- 6. expected vs observed
+
+
+def enterprise_signals(
+    enterprises: pl.DataFrame, exposure: pl.DataFrame, victims: pl.DataFrame
+) -> pl.DataFrame:
+    """enterprises(enterprise_id, activity_code, region_code); exposure(enterprise_id, headcount
+    = worker-years in the window); victims(enterprise_id) → expected vs observed per enterprise."""
+    obs = victims.group_by("enterprise_id").len("observed")
+    df = (
+        enterprises.join(exposure, on="enterprise_id", how="inner")
+        .join(obs, on="enterprise_id", how="left")
+        .with_columns(pl.col("observed").fill_null(0))
+        .filter(pl.col("headcount") > 0)
+    )
+    if df.height == 0:
+        return df.with_columns(
+            pl.lit(0.0).alias("expected"), pl.lit(1.0).alias("p_low"), pl.lit(0.0).alias("eo_score")
+        )
+    h = df["headcount"].to_numpy().astype(float)
+    res = expected_vs_observed(
+        headcount=h,
+        observed=df["observed"].to_numpy(),
+        cells=[df["activity_code"].to_numpy(), df["region_code"].to_numpy(), size_band(h)],
+        overdispersion=True,
+    )
+    return df.with_columns(
+        pl.Series("expected", res.expected),
+        pl.Series("p_low", res.p_low),
+        pl.Series("eo_score", res.score),
+    )
+
+
+# ---------------------------------------------------------------- 7. capture–recapture
+
+
+def region_estimates(
+    ep: pl.DataFrame, victims: pl.DataFrame, *, by_section: bool = False
+) -> list[dict[str, object]]:
+    """Units = reported victims ∪ unreported work episodes. Sources: A register, B hospital or
+    ambulance saying "at work", C sick leave / insurance / fatalities register saying "at work".
+    Log-linear (3 sources) when every pairwise overlap is non-empty, else Chapman (A × B∪C)."""
+    reported = victims.select(
+        "accident_id", "region_code", "section", pl.lit(True).alias("a")
+    ).unique("accident_id")
+    return _estimates(ep, reported, by_section)
+
+
+def _histories(ep: pl.DataFrame, reported: pl.DataFrame) -> pl.DataFrame:
+    b = (
+        pl.col("terms")
+        .list.eval(
+            pl.element().struct.field("source").is_in(["trauma_visit", "ambulance_call"])
+            & (pl.element().struct.field("w") > 0)
+        )
+        .list.any()
+    )
+    c = (
+        pl.col("terms")
+        .list.eval(
+            pl.element().struct.field("source").is_in(["sick_leave", "insurance_claim", "fatality"])
+            & (pl.element().struct.field("w") > 0)
+        )
+        .list.any()
+    )
+    # Only evidence said to be at work, of an employed person, counts as a capture.
+    work = ep.filter(pl.col("any_work") & pl.col("enterprise_id").is_not_null()).with_columns(
+        b.alias("b"), c.alias("c")
+    )
+    per_acc = (
+        work.filter(pl.col("accident_id").is_not_null())
+        .group_by("accident_id")
+        .agg(pl.col("b").any(), pl.col("c").any())
+    )
+    rep = reported.join(per_acc, on="accident_id", how="left").with_columns(
+        pl.col("b").fill_null(False), pl.col("c").fill_null(False)
+    )
+    unrep = work.filter(pl.col("accident_id").is_null()).select(
+        "region_code", "section", pl.lit(False).alias("a"), "b", "c"
+    )
+    return pl.concat([rep.drop("accident_id"), unrep], how="vertical_relaxed").filter(
+        pl.col("a") | pl.col("b") | pl.col("c")
+    )
+
+
+def _estimates(
+    ep: pl.DataFrame, reported: pl.DataFrame, by_section: bool
+) -> list[dict[str, object]]:
+    h = _histories(ep, reported)
+    keys = ["region_code", "section"] if by_section else ["region_code"]
+    out = []
+    for key, g in h.group_by(keys):
+        hist = g.select(
+            pl.col("a").cast(int), pl.col("b").cast(int), pl.col("c").cast(int)
+        ).to_numpy()
+        est = estimate(hist)
+        if est is None:
+            continue
+        out.append({"region_code": key[0], "section": key[1] if by_section else "", **est_row(est)})
+    return sorted(out, key=lambda r: str(r["region_code"]) + str(r["section"]))
+
+
+def estimate(hist: np.ndarray) -> PopulationEstimate | None:
+    a, b, c = hist[:, 0] == 1, hist[:, 1] == 1, hist[:, 2] == 1
+    n1, bc = int(a.sum()), b | c
+    n2, m = int(bc.sum()), int((a & bc).sum())
+    if n1 == 0 or n2 == 0:
+        return None
+    overlaps = [(a & b).sum(), (a & c).sum(), (b & c).sum()]
+    if min(overlaps) >= 5:
+        from qorgau.concealment.estimators import cells_from_histories
+
+        return loglinear_3(cells_from_histories(hist), registry=0, n_boot=200)
+    return chapman(n1, n2, m)
+
+
+def est_row(est: PopulationEstimate) -> dict[str, object]:
+    return {
+        "method": est.method,
+        "registered": est.registry_count,
+        "observed": est.observed,
+        "n_hat": float(est.n_hat),
+        "ci_low": float(est.ci_low),
+        "ci_high": float(est.ci_high),
+        "under_reporting": float(est.under_reporting),
+        "model": est.model,
+    }
+
+
+# ---------------------------------------------------------------- the whole pipeline
+
+
+def prepare_names(df: pl.DataFrame) -> pl.DataFrame:
+    """Canonical names (the evidence is stored canonical; registry names are not)."""
+    return df.with_columns(
+        pl.Series("first_name", normalize_many(df["first_name"].to_list()), dtype=pl.String),
+        pl.Series("last_name", normalize_many(df["last_name"].to_list()), dtype=pl.String),
+    )
+
+
+def run(
+    *,
+    evidence: pl.DataFrame,
+    workers: pl.DataFrame,
+    contracts: pl.DataFrame,
+    victims: pl.DataFrame,
+    enterprises: pl.DataFrame,
+    exposure: pl.DataFrame,
+    as_of: date,
+) -> PipelineResult:
+    links = link_workers(evidence, workers)
+    ev = attribute(evidence, links, contracts)
+    ev = match_accidents(episodes(ev), victims)
+    ent = enterprise_signals(enterprises, exposure, victims)
+    ep = score_episodes(ev, ent.select("enterprise_id", "eo_score"), as_of=as_of)
+    gap = candidates(ep).group_by("enterprise_id").len("unreported_episodes")
+    ent = ent.join(gap, on="enterprise_id", how="left").with_columns(
+        pl.col("unreported_episodes").fill_null(0)
+    )
+    regions = region_estimates(ep, victims) + region_estimates(ep, victims, by_section=True)
+    stats = {
+        "evidence": evidence.height,
+        "linked": links.height,
+        "linked_deterministic": int((links["method"] == "deterministic").sum()),
+        "episodes": ep.height,
+        "reported_episodes": int(ep["accident_id"].is_not_null().sum()),
+        "candidates": candidates(ep).height,
+    }
+    return PipelineResult(links, ev, ep, ent, regions, stats)
