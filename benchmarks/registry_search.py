@@ -20,10 +20,10 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import report
 
-from qorgau.core.identifiers import complete  # noqa: E402
-from qorgau.core.migrate import upgrade  # noqa: E402
+from qorgau.core.identifiers import complete
+from qorgau.core.migrate import upgrade
 
 ROOTS = [
     "Қарағанды",
@@ -116,13 +116,13 @@ def p95(fn: Callable[[str], object], queries: list[str]) -> float:
 
 
 def bench(url: str, label: str, queries: list[str], bins: list[str]) -> None:
+    import os
+
     from qorgau.core.config import get_settings
     from qorgau.core.db import get_sessionmaker, reset_engine
     from qorgau.core.pagination import PageParams
     from qorgau.core.security import SYSTEM_ACTOR
     from qorgau.registry import service
-
-    import os
 
     os.environ["QORGAU_DATABASE_URL"] = url
     get_settings.cache_clear()
