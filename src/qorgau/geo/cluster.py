@@ -422,6 +422,20 @@ class PointIndex:
         vp = _viewport(bbox, None)
         return int(self._aggregate(self._ranges(vp.px), plan, vp.box, _ONE_CELL)[0][0])
 
+    def match_ids(
+        self, filters: Filters | None = None, bbox: Sequence[float] | None = None
+    ) -> np.ndarray:
+        """Ids of the points matching `filters` (inside `bbox` when given), in index order."""
+        plan = self._plan(filters or Filters())
+        if bbox is None:
+            ranges, box = self._all, np.array([-np.inf, -np.inf, np.inf, np.inf])
+        else:
+            vp = _viewport(bbox, None)
+            ranges, box = self._ranges(vp.px), vp.box
+        n = int(self._aggregate(ranges, plan, box, _ONE_CELL)[0][0])
+        pts = self._collect(ranges, plan, box, _ONE_CELL, np.ones(1, np.bool_), n)
+        return self._c["ids"][pts]
+
     def query(
         self, bbox: Sequence[float], zoom: int, filters: Filters | None = None
     ) -> ClusterResult:

@@ -1,0 +1,262 @@
+"""Built-in layer providers: the registry's own facts, and thin adapters that call the other
+domains' service functions when those exist (otherwise the layer is listed as unavailable).
+
+Each adapter talks to its domain only through that domain's service.py, resolved lazily with
+`layers.resolve`, so a domain that is not built yet (or does not import) never breaks the map.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qorgau.core.errors import DomainError
+from qorgau.core.labels import N_
+from qorgau.core.roles import PERMISSIONS
+from qorgau.core.security import SYSTEM_ACTOR, Actor
+from qorgau.geo.constants import MAP_READ
+from qorgau.geo.layers import BASE, register_layer, resolve
+from qorgau.registry import service as registry
+from qorgau.registry.models import Enterprise
+
+READERS = set(PERMISSIONS[MAP_READ])
+INJURY_WINDOW_DAYS = 365
+
+
+def _call(spec: str, **kwargs: Any) -> Any:
+    fn = resolve(spec)
+    if fn is None:
+        raise LookupError(spec)
+    return fn(**kwargs)
+
+
+def _guarded(fn: Any, *args: Any) -> dict[str, Any] | None:
+    """A card part, or None when the caller's role may not see it (the domain says so)."""
+    try:
+        return fn(*args)
+    except DomainError:
+        return None
+
+
+# --- enterprises (base layer) and registry facts -------------------------------------------
+def registry_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    today = date.today()
+    trend = [
+        {
+            "year": y,
+            "headcount": registry.enterprise_headcount(
+                db=db, enterprise_id=ent.id, on=date(y, 1, 1)
+            ),
+        }
+        for y in range(today.year - 3, today.year + 1)
+    ]
+    return {
+        "id": ent.id,
+        "bin": ent.bin,
+        "name": ent.name,
+        "address": ent.address,
+        "region_code": ent.region_code,
+        "activity_code": ent.activity_code,
+        "section": ent.section,
+        "size_band": ent.size_band,
+        "hazardous": ent.hazardous,
+        "lon": ent.lon,
+        "lat": ent.lat,
+        "headcount": registry.enterprise_headcount(db=db, enterprise_id=ent.id, on=today),
+        "headcount_trend": trend,
+    }
+
+
+def hazardous_ids(db: Session, ids: np.ndarray) -> set[int]:
+    return set(db.scalars(select(Enterprise.id).where(Enterprise.hazardous.is_(True))))
+
+
+# --- injuries (incidents) --------------------------------------------------------------------
+def _accidents(actor: Actor, **filters: Any) -> Any:
+    return _call("qorgau.incidents.service:accident_query", actor=actor, **filters).subquery()
+
+
+def injured_ids(db: Session, ids: np.ndarray) -> set[int]:
+    sub = _accidents(SYSTEM_ACTOR)
+    since = datetime.now(UTC) - timedelta(days=INJURY_WINDOW_DAYS)
+    stmt = select(sub.c.enterprise_id).where(sub.c.occurred_at >= since).distinct()
+    return set(db.scalars(stmt))
+
+
+def _accident_stats(db: Session, sub: Any, since: datetime) -> tuple[int, int]:
+    row = db.execute(
+        select(func.count(), func.coalesce(func.sum(sub.c.fatalities), 0)).where(
+            sub.c.occurred_at >= since
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def injuries_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    since = datetime.now(UTC) - timedelta(days=INJURY_WINDOW_DAYS)
+    n, dead = _accident_stats(db, _accidents(actor, enterprise_id=ent.id), since)
+    headcount = registry.enterprise_headcount(db=db, enterprise_id=ent.id, on=date.today())
+    # Sector figure: national aggregate for the enterprise's OKED section (no personal data).
+    sec_sub = _accidents(SYSTEM_ACTOR)
+    sec_n = (
+        db.scalar(
+            select(func.count()).where(
+                sec_sub.c.occurred_at >= since, sec_sub.c.section == ent.section
+            )
+        )
+        or 0
+    )
+    sec_workers = dict(
+        registry.headcount(db=db, actor=SYSTEM_ACTOR, on=date.today(), group_by="section")
+    ).get(ent.section, 0)
+    return {
+        "accidents_12m": n,
+        "fatalities_12m": dead,
+        "rate_per_1000": round(1000 * n / headcount, 2) if headcount else None,
+        "sector_rate_per_1000": round(1000 * sec_n / sec_workers, 2) if sec_workers else None,
+        "link": f"/incidents?enterprise_id={ent.id}",
+    }
+
+
+# --- insurance -------------------------------------------------------------------------------
+def insurance_gap_ids(db: Session, ids: np.ndarray) -> set[int]:
+    return set(_call("qorgau.insurance.service:open_gaps_by_enterprise", db=db))
+
+
+def insurance_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    gaps = db.scalars(
+        _call("qorgau.insurance.service:gap_query", actor=actor, enterprise_id=ent.id)
+    ).all()
+    contract = _call(
+        "qorgau.insurance.service:active_contract_for", db=db, enterprise_id=ent.id, on=date.today()
+    )
+    return {
+        "insured": contract is not None,
+        "policy_no": getattr(contract, "policy_no", None),
+        "valid_to": str(getattr(contract, "end_date", "")) or None,
+        "open_gaps": sorted({str(getattr(g, "kind", "")) for g in gaps}),
+        "link": f"/insurance/gaps?enterprise_id={ent.id}",
+    }
+
+
+# --- risk assessments ------------------------------------------------------------------------
+def high_risk_ids(db: Session, ids: np.ndarray) -> set[int]:
+    levels = _call("qorgau.risk.service:enterprise_risk_levels", db=db)
+    return {eid for eid, band in levels.items() if band in ("high", "very_high")}
+
+
+def risk_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    _call("qorgau.risk.service:enterprise_for_read", db=db, actor=actor, enterprise_id=ent.id)
+    levels = _call("qorgau.risk.service:enterprise_risk_levels", db=db, enterprise_ids=[ent.id])
+    return {"level": levels.get(ent.id), "link": f"/risk/enterprises/{ent.id}"}
+
+
+# --- domains not built yet: flags by convention `<thing>_by_enterprise(db=, enterprise_ids=)` --
+def _by_enterprise(spec: str) -> Any:
+    def flag(db: Session, ids: np.ndarray) -> set[int]:
+        return set(_call(spec, db=db, enterprise_ids=None))
+
+    return flag
+
+
+def register_builtin() -> None:
+    register_layer(
+        BASE,
+        label=N_("Enterprises by risk"),
+        roles=READERS,
+        card_fn=registry_card,
+        description=N_("Colour: risk band (registry and assessments)"),
+        order=0,
+    )
+    register_layer(
+        "hazardous",
+        label=N_("Hazardous production facilities"),
+        roles=READERS,
+        flag_fn=hazardous_ids,
+        order=10,
+    )
+    register_layer(
+        "injuries",
+        label=N_("Injuries (last 12 months)"),
+        roles=READERS,
+        permission="incidents.read",
+        flag_fn=injured_ids,
+        card_fn=injuries_card,
+        order=20,
+        requires=("qorgau.incidents.service:accident_query",),
+        description=N_("Enterprises with a reported accident; cluster size = density"),
+    )
+    register_layer(
+        "insurance_gaps",
+        label=N_("Insurance gaps"),
+        roles=READERS,
+        permission="insurance.gaps.read",
+        flag_fn=insurance_gap_ids,
+        card_fn=insurance_card,
+        requires=(
+            "qorgau.insurance.service:open_gaps_by_enterprise",
+            "qorgau.insurance.service:gap_query",
+            "qorgau.insurance.service:active_contract_for",
+        ),
+        order=30,
+    )
+    register_layer(
+        "high_risk",
+        label=N_("High risk in assessments"),
+        roles=READERS,
+        permission="risk.read",
+        flag_fn=high_risk_ids,
+        card_fn=risk_card,
+        order=40,
+        requires=(
+            "qorgau.risk.service:enterprise_risk_levels",
+            "qorgau.risk.service:enterprise_for_read",
+        ),
+    )
+    pending = [
+        (
+            "open_violations",
+            N_("Open violations"),
+            "qorgau.inspections.service:open_violations_by_enterprise",
+            50,
+        ),
+        (
+            "planned_inspections",
+            N_("Planned inspections"),
+            "qorgau.inspections.service:planned_inspections_by_enterprise",
+            60,
+        ),
+        (
+            "equipment_missing",
+            N_("Missing mandatory OSH equipment"),
+            "qorgau.equipment.service:missing_equipment_by_enterprise",
+            70,
+        ),
+        (
+            "concealment",
+            N_("Concealment signals"),
+            "qorgau.concealment.service:signals_by_enterprise",
+            80,
+        ),
+    ]
+    for name, label, spec, order in pending:
+        register_layer(
+            name,
+            label=label,
+            roles=READERS,
+            flag_fn=_by_enterprise(spec),
+            requires=(spec,),
+            order=order,
+        )
+    register_layer(
+        "alarms",
+        label=N_("Active alarms (live)"),
+        roles=READERS,
+        order=90,
+        live_url="/api/v1/alarms/stream",
+        requires=("qorgau.alarms.router:stream",),
+    )
