@@ -31,18 +31,24 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def _case_truth(cands: pl.DataFrame, evidence: pl.DataFrame, injuries: pl.DataFrame) -> pl.DataFrame:
+def _case_truth(
+    cands: pl.DataFrame, evidence: pl.DataFrame, injuries: pl.DataFrame
+) -> pl.DataFrame:
     truth = evidence.select(pl.col("id"), "truth_injury").join(
         injuries.select(pl.col("injury_id").alias("truth_injury"), "concealed"),
         on="truth_injury", how="left",
     )  # fmt: skip
     exploded = cands.select("episode", "probability", "evidence_ids").explode("evidence_ids")
     per = exploded.join(truth, left_on="evidence_ids", right_on="id", how="left")
-    return per.group_by("episode").agg(
-        pl.col("probability").first(),
-        pl.col("concealed").fill_null(False).any().alias("hit"),
-        pl.col("truth_injury").filter(pl.col("concealed").fill_null(False)).alias("found"),
-    ).sort("probability", descending=True)
+    return (
+        per.group_by("episode")
+        .agg(
+            pl.col("probability").first(),
+            pl.col("concealed").fill_null(False).any().alias("hit"),
+            pl.col("truth_injury").filter(pl.col("concealed").fill_null(False)).alias("found"),
+        )
+        .sort("probability", descending=True)
+    )
 
 
 def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[str, Any]:
@@ -60,10 +66,12 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     precision = float(ct.head(k)["hit"].mean()) if k else float("nan")
     found = set(ct["found"].explode().drop_nulls().to_list())
     with_ev = set(
-        frames["evidence"].join(
+        frames["evidence"]
+        .join(
             world.injuries.filter("concealed").select(pl.col("injury_id").alias("truth_injury")),
             on="truth_injury",
-        )["truth_injury"].to_list()
+        )["truth_injury"]
+        .to_list()
     )
     recall = len(found & with_ev) / len(with_ev) if with_ev else float("nan")
     ent = res.enterprises

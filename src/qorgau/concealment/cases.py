@@ -1,0 +1,185 @@
+"""Cases: opened from the pipeline's candidates, ranked per region, explained, decided.
+
+Workflow open → checking → confirmed | unfounded (open → unfounded allowed). Every read of a case
+and of its linked personal data is audited; every transition is a CaseEvent plus an audit entry.
+A confirmed case registers the accident retroactively when the incidents domain offers that
+operation; otherwise the case is marked `registration = "pending"` (visible on the page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qorgau.concealment import constants as C
+from qorgau.concealment import signals
+from qorgau.concealment.exceptions import CaseNotFound
+from qorgau.concealment.models import Case, CaseEvent, EvidenceRecord
+from qorgau.concealment.schemas import CaseTransitionIn
+from qorgau.core import audit, events
+from qorgau.core.db import utcnow
+from qorgau.core.errors import RuleViolation
+from qorgau.core.pagination import PageParams, paginate
+from qorgau.core.security import Actor, in_scope, scoped
+
+
+def explanation(row: dict[str, Any]) -> dict[str, Any]:
+    """Which records, which model, how strong: stored as data, rendered in kk/ru/en."""
+    return {
+        "model": "evidence log-odds (base 2) + link quality + enterprise expected-vs-observed",
+        "prior": C.CASE_PRIOR_LOG2,
+        "sources": [{"source": t["source"], "weight": round(t["w"], 2)} for t in row["terms"]],
+        "link": {
+            "method": row["link_method"],
+            "probability": round(row["link_p"], 4),
+            "term": round(row["link_term"], 2),
+        },  # fmt: skip
+        "enterprise": {
+            "eo_score": round(row.get("eo_score") or 0.0, 2),
+            "term": round(row["enterprise_term"], 2),
+        },  # fmt: skip
+        "fatal": bool(row["fatal"]),
+        "logodds": round(row["logodds"], 2),
+        "employed_on_date": bool(row["employed"]),
+        "window_days": C.REPORT_WINDOW_DAYS + C.GRACE_DAYS,
+    }
+
+
+def open_cases(db: Session, run_id: int, res: signals.PipelineResult) -> int:
+    """Insert new candidate cases; refresh the score of open ones; never touch decided ones."""
+    cands = signals.candidates(res.episodes)
+    opened = 0
+    for row in cands.iter_rows(named=True):
+        key = f"u:{row['worker_id'] or 'e' + str(row['evidence_ids'][0])}:{row['first_date']}"
+        case = db.scalar(select(Case).where(Case.key == key))
+        if case is not None:
+            if case.state in ("open", "checking"):
+                case.score, case.probability = row["logodds"], row["probability"]
+                case.explanation, case.run_id = explanation(row), run_id
+            continue
+        db.add(Case(key=key, kind="unreported_injury", region_code=row["region_code"] or "",
+                    enterprise_id=row["enterprise_id"], worker_id=row["worker_id"],
+                    event_date=row["first_date"], score=row["logodds"],
+                    probability=row["probability"], explanation=explanation(row),
+                    evidence_ids=sorted(row["evidence_ids"]), run_id=run_id))  # fmt: skip
+        opened += 1
+    db.flush()
+    return opened
+
+
+def list_cases(
+    *, db: Session, actor: Actor, params: PageParams, state: str | None = None
+) -> tuple[list[Case], int]:
+    """The ranked queue (regional inspectors see their region only); audited as a read."""
+    actor.require(C.READ_CASES)
+    stmt = scoped(select(Case), Case, actor).order_by(Case.probability.desc(), Case.id)
+    if state:
+        stmt = stmt.where(Case.state == state)
+    items, total = paginate(db, stmt, params)
+    audit.record(db, actor=actor, action="case.list", object_type="case",
+                 object_id=",".join(str(c.id) for c in items[:50]) or "-",
+                 after={"state": state, "count": len(items)})  # fmt: skip
+    db.commit()
+    return items, total
+
+
+def _get(db: Session, actor: Actor, case_id: int) -> Case:
+    case = db.get(Case, case_id)
+    if case is None or not in_scope(case, actor):
+        raise CaseNotFound()
+    return case
+
+
+def get_case(*, db: Session, actor: Actor, case_id: int) -> tuple[Case, list[EvidenceRecord]]:
+    """The case and its evidence (personal data): the read is audited."""
+    actor.require(C.READ_CASES)
+    case = _get(db, actor, case_id)
+    evidence = list(
+        db.scalars(select(EvidenceRecord).where(EvidenceRecord.id.in_(case.evidence_ids)))
+    )
+    audit.record(db, actor=actor, action="case.read", object_type="case", object_id=case.id,
+                 after={"evidence": case.evidence_ids, "worker": case.worker_id})  # fmt: skip
+    db.commit()
+    return case, evidence
+
+
+def history(*, db: Session, actor: Actor, case_id: int) -> list[CaseEvent]:
+    actor.require(C.READ_CASES)
+    _get(db, actor, case_id)
+    return list(
+        db.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+    )
+
+
+def transition(*, db: Session, actor: Actor, case_id: int, data: CaseTransitionIn) -> Case:
+    actor.require(C.DECIDE)
+    case = _get(db, actor, case_id)
+    if data.to_state not in C.CASE_STATES[case.state]:
+        raise RuleViolation(f"a case in state {case.state!r} cannot move to {data.to_state!r}",
+                            field="to_state")  # fmt: skip
+    before = {"state": case.state}
+    db.add(CaseEvent(case_id=case.id, region_code=case.region_code,
+                     enterprise_id=case.enterprise_id, from_state=case.state,
+                     to_state=data.to_state, actor=actor.label, note=data.note))  # fmt: skip
+    case.state, case.updated_at = data.to_state, utcnow()
+    if data.to_state == "confirmed":
+        _register(db, actor, case)
+    audit.record(db, actor=actor, action=f"case.{data.to_state}", object_type="case",
+                 object_id=case.id, before=before,
+                 after={"state": case.state, "note": data.note,
+                        "registration": case.registration})  # fmt: skip
+    events.emit(db, type=f"concealment.case_{data.to_state}", object_type="case",
+                object_id=case.id, payload={"kind": case.kind, "state": case.state},
+                region_code=case.region_code, enterprise_id=case.enterprise_id)  # fmt: skip
+    db.commit()
+    return case
+
+
+def _register(db: Session, actor: Actor, case: Case) -> None:
+    """Retroactive registration and the violation, through the other domains' services."""
+    from qorgau.incidents import service as incidents
+
+    register = getattr(incidents, "register_concealed_accident", None)
+    if register is None:
+        case.registration = "pending"  # incidents has no retroactive registration yet
+    else:
+        accident = register(db=db, actor=actor, enterprise_id=case.enterprise_id,
+                            worker_id=case.worker_id, occurred_on=case.event_date,
+                            source=f"concealment case {case.id}")  # fmt: skip
+        case.accident_id, case.registration = accident.id, "done"
+    try:
+        from qorgau.inspections import service as inspections  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    record = getattr(inspections, "record_violation", None)
+    if record is not None:
+        violation = record(db=db, actor=actor, enterprise_id=case.enterprise_id,
+                           code="concealed_accident", note=f"case {case.id}")  # fmt: skip
+        case.violation_ref = str(getattr(violation, "id", violation))
+
+
+def precision(*, db: Session, actor: Actor) -> dict[str, Any]:
+    """Measured precision of decided cases: confirmed / (confirmed + unfounded), in scope."""
+    actor.require(C.READ_CASES)
+    stmt = (
+        scoped(select(Case.kind, Case.state, func.count()), Case, actor)
+        .where(Case.state.in_(("confirmed", "unfounded")))
+        .group_by(Case.kind, Case.state)
+    )
+    by: dict[str, dict[str, Any]] = {}
+    for kind, state, n in db.execute(stmt):
+        by.setdefault(kind, {"confirmed": 0, "unfounded": 0})[state] = n
+    conf = sum(v["confirmed"] for v in by.values())
+    unf = sum(v["unfounded"] for v in by.values())
+    for v in by.values():
+        d = v["confirmed"] + v["unfounded"]
+        v["precision"] = v["confirmed"] / d if d else None
+    return {"confirmed": conf, "unfounded": unf,
+            "precision": conf / (conf + unf) if conf + unf else None, "by_kind": by}  # fmt: skip
+
+
+def frame_of_cases(cases: list[Case]) -> pl.DataFrame:
+    return pl.DataFrame([{"id": c.id, "probability": c.probability} for c in cases])

@@ -1,0 +1,341 @@
+"""Concealment operations: evidence intake, analysis runs, estimates and audited reads.
+The case workflow lives in cases.py; the pipeline itself in signals.py (no database)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from qorgau.concealment import constants as C
+from qorgau.concealment import feeds, signals
+from qorgau.concealment.exceptions import BatchRejected
+from qorgau.concealment.models import (
+    AnalysisRun,
+    Case,
+    EnterpriseSignal,
+    EvidenceRecord,
+    Link,
+    RegionEstimate,
+)  # fmt: skip
+from qorgau.core import audit, events
+from qorgau.core.db import utcnow
+from qorgau.core.errors import Forbidden, RuleViolation
+from qorgau.core.pagination import PageParams, paginate
+from qorgau.core.roles import Role
+from qorgau.core.security import SYSTEM_ACTOR, Actor, scoped
+from qorgau.registry import service as registry
+
+# ---------------------------------------------------------------- intake
+
+
+def _check_feed(actor: Actor, source: str) -> None:
+    if source not in C.SOURCES:
+        raise RuleViolation(f"unknown source; expected one of {C.SOURCES}", field="source")
+    actor.require(C.SUBMIT)
+    if actor.kind == "system" and actor.feed != source:
+        raise Forbidden(f"this API key feeds {actor.feed!r}, not {source!r}")
+    if actor.role is Role.HOSPITAL_CLERK and source != "trauma_visit":
+        raise Forbidden("hospital clerks submit trauma visits only")
+
+
+def _enterprises_by_bin(db: Session, bins: set[str]) -> dict[str, Any]:
+    out = {}
+    for b in bins:
+        try:
+            out[b] = registry.get_enterprise_by_bin(db=db, actor=SYSTEM_ACTOR, bin_=b)
+        except Exception:
+            out[b] = None
+    return out
+
+
+def submit_evidence(
+    *, db: Session, actor: Actor, source: str, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Apply a whole batch or nothing: every bad row is reported with index, field and reason.
+    Rows already received (same source and source_ref) are reported as duplicates."""
+    _check_feed(actor, source)
+    clean, errors = feeds.validate_rows(source, rows, today=date.today())
+    if errors:
+        raise BatchRejected(errors)
+    refs = [r.values["source_ref"] for r in clean]
+    existing = dict(
+        db.execute(
+            select(EvidenceRecord.source_ref, EvidenceRecord.id).where(
+                EvidenceRecord.source == source, EvidenceRecord.source_ref.in_(refs)
+            )
+        ).all()
+    )
+    ents = _enterprises_by_bin(
+        db, {r.values["employer_bin"] for r in clean if r.values["employer_bin"]}
+    )
+    results, created, flagged = [], 0, 0
+    for row in clean:
+        ref = row.values["source_ref"]
+        if ref in existing:
+            results.append({"index": row.index, "status": "duplicate", "id": existing[ref]})
+            continue
+        ent = ents.get(row.values["employer_bin"] or "")
+        rec = EvidenceRecord(
+            **row.values | {
+                "enterprise_id": ent.id if ent else None,
+                "region_code": ent.region_code if ent else (row.values["region_code"] or actor.region),
+            },
+            organisation_id=actor.organisation_id,
+            created_by=actor.label,
+        )  # fmt: skip
+        db.add(rec)
+        db.flush()
+        existing[ref] = rec.id
+        created += 1
+        flagged += int(rec.iin_hash is not None and not rec.iin_valid)
+        results.append(
+            {"index": row.index, "status": "created", "id": rec.id, "iin_valid": rec.iin_valid}
+        )
+    audit.record(
+        db, actor=actor, action="evidence.submit", object_type="evidence_batch",
+        object_id=f"{source}:{refs[0]}" if refs else source,
+        after={"source": source, "created": created, "duplicates": len(clean) - created,
+               "ids": [r["id"] for r in results]},
+    )  # fmt: skip
+    events.emit(db, type="concealment.evidence_received", object_type="evidence_batch",
+                object_id=source, payload={"source": source, "created": created},
+                organisation_id=actor.organisation_id)  # fmt: skip
+    db.commit()
+    return {"source": source, "created": created, "duplicates": len(clean) - created,
+            "flagged_iin": flagged, "rows": results}  # fmt: skip
+
+
+def list_evidence(
+    *, db: Session, actor: Actor, params: PageParams, source: str | None = None
+) -> tuple[list[EvidenceRecord], int]:
+    """Personal data: readers only (a hospital can submit but not read), audited as a read."""
+    actor.require(C.READ_EVIDENCE)
+    stmt = scoped(select(EvidenceRecord), EvidenceRecord, actor).order_by(EvidenceRecord.id.desc())
+    if source:
+        stmt = stmt.where(EvidenceRecord.source == source)
+    items, total = paginate(db, stmt, params)
+    audit.record(db, actor=actor, action="evidence.read", object_type="evidence",
+                 object_id=",".join(str(e.id) for e in items[:50]) or "-",
+                 after={"count": len(items)})  # fmt: skip
+    db.commit()
+    return items, total
+
+
+# ---------------------------------------------------------------- frames from the tables
+
+
+def _frame(db: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    rows = db.execute(stmt).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def evidence_frame(db: Session, since: date) -> pl.DataFrame:
+    E = EvidenceRecord
+    stmt = select(E.id, E.source, E.source_ref, E.iin_hash, E.iin_valid, E.first_name,
+                  E.last_name, E.birth_date, E.enterprise_id, E.region_code, E.event_date,
+                  E.icd10, E.cause_code, E.work_related, E.fatal).where(E.event_date >= since)  # fmt: skip
+    schema = {"id": pl.Int64, "source": pl.String, "source_ref": pl.String, "iin_hash": pl.String,
+              "iin_valid": pl.Boolean, "first_name": pl.String, "last_name": pl.String,
+              "birth_date": pl.Date, "enterprise_id": pl.Int64, "region_code": pl.String,
+              "event_date": pl.Date, "icd10": pl.String, "cause_code": pl.String,
+              "work_related": pl.Boolean, "fatal": pl.Boolean}  # fmt: skip
+    return _frame(db, stmt, schema)
+
+
+def registry_frames(db: Session, since: date, as_of: date) -> dict[str, pl.DataFrame]:
+    from qorgau.registry.models import Employment, Enterprise, Worker
+
+    # Registry tables are read in bulk for linkage (the registry service has no frame export yet).
+    workers = _frame(db, select(Worker.id, Worker.iin_hash, Worker.first_name, Worker.last_name,
+                                Worker.birth_date),
+                     {"worker_id": pl.Int64, "id_hash": pl.String, "first_name": pl.String,
+                      "last_name": pl.String, "birth_date": pl.Date})  # fmt: skip
+    workers = signals.prepare_names(workers)
+    contracts = _frame(
+        db,
+        select(Employment.worker_id, Employment.enterprise_id, Employment.region_code,
+               Employment.section, Employment.start_date, Employment.end_date)
+        .where((Employment.end_date.is_(None)) | (Employment.end_date >= since)),
+        {"worker_id": pl.Int64, "enterprise_id": pl.Int64, "region_code": pl.String,
+         "section": pl.String, "start_date": pl.Date, "end_date": pl.Date},
+    )  # fmt: skip
+    enterprises = _frame(db, select(Enterprise.id, Enterprise.activity_code, Enterprise.region_code),
+                         {"enterprise_id": pl.Int64, "activity_code": pl.String,
+                          "region_code": pl.String})  # fmt: skip
+    from qorgau.concealment.simulate import exposure_from_contracts
+
+    return {"workers": workers, "contracts": contracts, "enterprises": enterprises,
+            "exposure": exposure_from_contracts(contracts, since, as_of)}  # fmt: skip
+
+
+def victims_frame(db: Session, since: date) -> pl.DataFrame:
+    from qorgau.incidents import service as incidents
+
+    V = incidents.VICTIM
+    stmt = incidents.victims_source(SYSTEM_ACTOR).with_only_columns(
+        V.accident_id, V.worker_id, V.iin_hash, V.full_name, V.birth_date, V.occurred_on,
+        V.enterprise_id, V.region_code, V.section,
+    ).where(V.occurred_on >= since)  # fmt: skip
+    df = _frame(db, stmt, {"accident_id": pl.Int64, "worker_id": pl.Int64, "iin_hash": pl.String,
+                           "full_name": pl.String, "birth_date": pl.Date, "event_date": pl.Date,
+                           "enterprise_id": pl.Int64, "region_code": pl.String,
+                           "section": pl.String})  # fmt: skip
+    last = [(n or "").split(" ")[0] for n in df["full_name"].to_list()]
+    from qorgau.concealment.translit import normalize_many
+
+    return df.with_columns(pl.Series("last_name", normalize_many(last), dtype=pl.String)).drop(
+        "full_name"
+    )
+
+
+# ---------------------------------------------------------------- analysis run
+
+
+def run_analysis(
+    *, db: Session, actor: Actor, as_of: date | None = None, since: date | None = None
+) -> AnalysisRun:
+    """Link, score and estimate over [since, as_of]; store links, signals, estimates; open or
+    refresh cases (a case's key is stable, so re-runs never duplicate or reopen decided cases)."""
+    actor.require(C.RUN)
+    as_of = as_of or date.today()
+    since = since or as_of - timedelta(days=3 * 365)
+    run = AnalysisRun(as_of=as_of, created_by=actor.label, stats={})
+    db.add(run)
+    db.flush()
+    reg = registry_frames(db, since, as_of)
+    res = signals.run(evidence=evidence_frame(db, since), victims=victims_frame(db, since),
+                      as_of=as_of, **reg)  # fmt: skip
+    _store_links(db, run.id, res)
+    _store_signals(db, run.id, res)
+    from qorgau.concealment import cases
+
+    opened = cases.open_cases(db, run.id, res)
+    run.stats = {**res.stats, "cases_opened": opened}
+    run.finished_at = utcnow()
+    audit.record(db, actor=actor, action="concealment.run", object_type="concealment_run",
+                 object_id=run.id, after=run.stats)  # fmt: skip
+    db.commit()
+    return run
+
+
+def _store_links(db: Session, run_id: int, res: signals.PipelineResult) -> None:
+    db.execute(delete(Link))  # links describe the latest run only
+    ev = res.evidence.select("id", "enterprise_id", "region_code")
+    rows = res.links.join(ev, left_on="evidence_id", right_on="id", how="left")
+    if rows.height:
+        db.execute(
+            insert(Link),
+            [
+                {
+                    "run_id": run_id,
+                    "evidence_id": r["evidence_id"],
+                    "target_type": "worker",
+                    "target_id": r["worker_id"],
+                    "method": r["method"],
+                    "weight": r["weight"],
+                    "probability": r["probability"],
+                    "levels": {},
+                    "region_code": r["region_code"],
+                    "enterprise_id": r["enterprise_id"],
+                }  # fmt: skip
+                for r in rows.iter_rows(named=True)
+            ],
+        )
+    acc = res.evidence.filter(pl.col("accident_id").is_not_null())
+    if acc.height:
+        db.execute(insert(Link), [
+            {"run_id": run_id, "evidence_id": r["id"], "target_type": "accident",
+             "target_id": r["accident_id"], "method": "deterministic", "weight": 0.0,
+             "probability": 1.0, "levels": {}, "region_code": r["region_code"],
+             "enterprise_id": r["enterprise_id"]}
+            for r in acc.iter_rows(named=True)
+        ])  # fmt: skip
+
+
+def _store_signals(db: Session, run_id: int, res: signals.PipelineResult) -> None:
+    ent = res.enterprises
+    if ent.height:
+        db.execute(insert(EnterpriseSignal), [
+            {"run_id": run_id, "enterprise_id": r["enterprise_id"], "region_code": r["region_code"],
+             "headcount": int(round(r["headcount"])), "observed": int(r["observed"]),
+             "expected": float(r["expected"]), "p_low": float(r["p_low"]),
+             "score": float(r["eo_score"]), "unreported_episodes": int(r["unreported_episodes"])}
+            for r in ent.iter_rows(named=True)
+        ])  # fmt: skip
+    for r in res.regions:
+        db.add(RegionEstimate(run_id=run_id, region_code=r["region_code"], section=r["section"],
+                              method=r["method"], registered=r["registered"],
+                              observed=r["observed"], n_hat=r["n_hat"], ci_low=r["ci_low"],
+                              ci_high=r["ci_high"], under_reporting=r["under_reporting"],
+                              detail={"model": r["model"]}))  # fmt: skip
+
+
+def latest_run(db: Session) -> AnalysisRun | None:
+    return db.scalar(select(AnalysisRun).where(AnalysisRun.finished_at.is_not(None))
+                     .order_by(AnalysisRun.id.desc()).limit(1))  # fmt: skip
+
+
+# ---------------------------------------------------------------- estimates
+
+
+def under_reporting_by_region(*, db: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Latest capture–recapture estimate per region (all sections), within the caller's scope;
+    the map colours regions by `under_reporting`."""
+    actor.require(C.READ_ESTIMATES)
+    run = latest_run(db)
+    if run is None:
+        return []
+    stmt = scoped(select(RegionEstimate), RegionEstimate, actor).where(
+        RegionEstimate.run_id == run.id, RegionEstimate.section == ""
+    )
+    return [
+        {"region_code": e.region_code, "registered": e.registered, "n_hat": e.n_hat,
+         "ci_low": e.ci_low, "ci_high": e.ci_high, "under_reporting": e.under_reporting,
+         "method": e.method, "as_of": run.as_of.isoformat()}
+        for e in db.scalars(stmt.order_by(RegionEstimate.region_code))
+    ]  # fmt: skip
+
+
+def region_estimates(
+    *, db: Session, actor: Actor, section: str | None = None
+) -> list[RegionEstimate]:
+    actor.require(C.READ_ESTIMATES)
+    run = latest_run(db)
+    if run is None:
+        return []
+    stmt = scoped(select(RegionEstimate), RegionEstimate, actor).where(
+        RegionEstimate.run_id == run.id
+    )
+    if section is not None:
+        stmt = stmt.where(RegionEstimate.section == section)
+    return list(db.scalars(stmt.order_by(RegionEstimate.region_code, RegionEstimate.section)))
+
+
+def enterprise_signals(
+    *, db: Session, actor: Actor, params: PageParams
+) -> tuple[list[EnterpriseSignal], int]:
+    actor.require(C.READ_CASES)
+    run = latest_run(db)
+    if run is None:
+        return [], 0
+    stmt = (
+        scoped(select(EnterpriseSignal), EnterpriseSignal, actor)
+        .where(EnterpriseSignal.run_id == run.id)
+        .order_by(EnterpriseSignal.score.desc(), EnterpriseSignal.id)
+    )
+    return paginate(db, stmt, params)
+
+
+def case_query(actor: Actor) -> Any:
+    return scoped(select(Case), Case, actor)
+
+
+def load_simulated(*, db: Session, world: Any) -> dict[str, int]:
+    """Simulator hook: not finished — the feeds are generated and written as truth files, but
+    loading them into the tables waits for the registry twin loader (see docs/concealment.md)."""
+    return {"concealment_injuries": world.injuries.height,
+            "concealment_evidence_generated": world.evidence.height, "loaded": 0}  # fmt: skip
