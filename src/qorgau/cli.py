@@ -76,12 +76,19 @@ def _run_simulation(seed: int, scale: str) -> None:
     console.print(summary)
 
 
-@app.command()
+simulate_app = typer.Typer(help="Synthetic national twin and telemetry streams")
+app.add_typer(simulate_app, name="simulate")
+
+
+@simulate_app.callback(invoke_without_command=True)
 def simulate(
+    ctx: typer.Context,
     seed: Annotated[int, typer.Option(help="Random seed; the twin is deterministic for it")] = 1,
     scale: Annotated[str, typer.Option(help="small | region | national")] = "small",
 ) -> None:
     """Generate the synthetic national twin into the configured database."""
+    if ctx.invoked_subcommand is not None:
+        return
     if scale not in {"small", "region", "national"}:
         raise typer.BadParameter("scale must be small, region or national")
     _run_simulation(seed, scale)
@@ -150,8 +157,14 @@ def users_create(
         organisation_id=organisation_id,
         language=language,
     )
+    from qorgau.core.errors import DomainError
+
     with get_sessionmaker()() as db:
-        user = service.create_user(db, actor=SYSTEM_ACTOR, data=data)
+        try:
+            user = service.create_user(db, actor=SYSTEM_ACTOR, data=data)
+        except DomainError as exc:
+            console.print(f"[red]{exc.field or 'error'}: {exc.message}[/red]")
+            raise typer.Exit(2) from None
     console.print(f"created user {user.username} (id {user.id})")
 
 
@@ -170,6 +183,26 @@ def audit_verify() -> None:
         console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1)
 
+
+def _mount_domain_clis() -> None:
+    """Domains with their own commands (e.g. `qorgau concealment evaluate`) plug in here."""
+    import importlib
+    import importlib.util
+
+    for domain in ("concealment", "alarms", "integration", "insurance", "inspections", "risk",
+                   "incidents", "geo"):
+        name = f"qorgau.{domain}.cli"
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        sub = getattr(module, "app", None)
+        if sub is not None:
+            app.add_typer(sub, name=domain)
+        for command in getattr(module, "SIMULATE_COMMANDS", ()):
+            simulate_app.command()(command)
+
+
+_mount_domain_clis()
 
 if __name__ == "__main__":
     app()
