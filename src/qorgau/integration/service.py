@@ -16,7 +16,8 @@ from qorgau.accounts import service as accounts
 from qorgau.core import audit
 from qorgau.core.db import get_sessionmaker, utcnow
 from qorgau.core.errors import NotFound, RuleViolation
-from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.core.roles import Role
+from qorgau.core.security import Actor, in_scope
 from qorgau.integration.bulk import HANDLERS, Applied, check_sent_at, validate_rows
 from qorgau.integration.constants import (
     FEEDS,
@@ -250,6 +251,18 @@ def get_job(*, db: Session, actor: Actor, job_id: int) -> ImportJob:
 # --- subscriptions, deliveries, replay ---------------------------------------------------
 
 
+def _own(stmt: Any, model: Any, actor: Actor) -> Any:
+    """Subscriptions and deliveries belong to one organisation whatever the caller's reach
+    (a regional inspectorate's hooks are its own, not its region's); admins see all."""
+    if actor.role is Role.ADMIN:
+        return stmt
+    return stmt.where(model.organisation_id == actor.organisation_id)
+
+
+def _is_own(obj: Any, actor: Actor) -> bool:
+    return actor.role is Role.ADMIN or obj.organisation_id == actor.organisation_id
+
+
 def create_subscription(
     *, db: Session, actor: Actor, data: SubscriptionIn
 ) -> tuple[Subscription, str]:
@@ -282,14 +295,14 @@ def create_subscription(
 def list_subscriptions(*, db: Session, actor: Actor) -> list[Subscription]:
     actor.require(MANAGE_SUBSCRIPTIONS)
     return list(
-        db.scalars(scoped(select(Subscription), Subscription, actor).order_by(Subscription.id))
+        db.scalars(_own(select(Subscription), Subscription, actor).order_by(Subscription.id))
     )
 
 
 def deactivate_subscription(*, db: Session, actor: Actor, subscription_id: int) -> Subscription:
     actor.require(MANAGE_SUBSCRIPTIONS)
     sub = db.get(Subscription, subscription_id)
-    if sub is None or not in_scope(sub, actor):
+    if sub is None or not _is_own(sub, actor):
         raise NotFound("subscription not found")
     sub.active = False
     audit.record(
@@ -307,7 +320,7 @@ def list_deliveries(
     *, db: Session, actor: Actor, status: str | None, limit: int = 200
 ) -> list[Delivery]:
     actor.require(MANAGE_SUBSCRIPTIONS)
-    stmt = scoped(select(Delivery), Delivery, actor).order_by(Delivery.id.desc()).limit(limit)
+    stmt = _own(select(Delivery), Delivery, actor).order_by(Delivery.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(Delivery.status == status)
     return list(db.scalars(stmt))
@@ -317,7 +330,7 @@ def replay(*, db: Session, actor: Actor, delivery_ids: list[int], all_dead: bool
     """Put dead (or delivered) deliveries back in the queue; receivers dedupe by event id."""
     if not (actor.can(MANAGE_SUBSCRIPTIONS) or actor.can(MANAGE_DELIVERIES)):
         actor.require(MANAGE_SUBSCRIPTIONS)
-    stmt = scoped(select(Delivery), Delivery, actor)
+    stmt = _own(select(Delivery), Delivery, actor)
     if all_dead:
         stmt = stmt.where(Delivery.status == "dead")
     else:
