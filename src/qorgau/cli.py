@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -182,6 +183,34 @@ def audit_verify() -> None:
     for problem in result.problems:
         console.print(f"[red]{problem}[/red]")
     raise typer.Exit(1)
+
+
+@app.command("backup")
+def backup_cmd(target: Path) -> None:
+    """Write a consistent backup of the configured database to TARGET."""
+    from qorgau.core.backup import backup
+    from qorgau.core.config import get_settings
+
+    path = backup(get_settings().sqlalchemy_url, target)
+    console.print(f"backup written to {path} ({path.stat().st_size:,} bytes)")
+
+
+@app.command("restore")
+def restore_cmd(source: Path) -> None:
+    """Replace the configured database with SOURCE, then verify the audit chain."""
+    from qorgau.core import audit
+    from qorgau.core.backup import restore
+    from qorgau.core.config import get_settings
+    from qorgau.core.db import get_sessionmaker
+
+    restore(get_settings().sqlalchemy_url, source)
+    with get_sessionmaker()() as db:
+        result = audit.verify(db)
+    if not result.ok:
+        for problem in result.problems:
+            console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(1)
+    console.print(f"restored; audit chain intact ({result.checked} entries)")
 
 
 def _mount_domain_clis() -> None:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qorgau.core import i18n
+from qorgau.core import i18n, metrics
 from qorgau.core.config import get_settings
 
 log = logging.getLogger("qorgau.http")
@@ -43,7 +43,12 @@ class ShellMiddleware(BaseHTTPMiddleware):
         i18n.set_language(pick_language(request))
         started = time.perf_counter()
         response = await call_next(request)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        elapsed_ms = elapsed * 1000
+        route = request.scope.get("route")
+        # The route template, not the raw path, so label values stay bounded.
+        metrics.observe_request(request.method, getattr(route, "path", "unmatched"),
+                                response.status_code, elapsed)
         _security_headers(response, embed=request.url.path.startswith("/embed/"))
         response.headers["x-request-id"] = request_id
         log.info(
