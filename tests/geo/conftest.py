@@ -13,7 +13,7 @@ GEO_PREFIX = "GEO-TEST"
 # region, lon range, lat range
 AREAS = [("KZ-35", (72.5, 74.5), (49.0, 50.5)), ("KZ-75", (76.7, 77.1), (43.1, 43.4)),
          ("KZ-10", (78.0, 82.0), (48.0, 50.5))]
-ACTIVITIES = [("05", "B"), ("41", "F"), ("01", "A"), ("24", "C"), ("47", "G")]
+ACTIVITIES = [("05", "B"), ("41", "F"), ("01", "A"), ("24", "C"), ("49", "H")]
 SIZES = ["micro", "small", "medium", "large"]
 
 
