@@ -1,0 +1,273 @@
+"""Bulk loading of a twin into the registry tables (enterprise, site, worker, employment).
+
+PostgreSQL: psycopg 3 `COPY … FROM STDIN (FORMAT csv)`, rows rendered per chunk by polars, then
+sequences are moved past the loaded ids and the tables are ANALYZEd.
+SQLite: `executemany` in one transaction. For the duration of that load only, the connection
+runs with `PRAGMA synchronous=OFF` (a power cut mid-load loses the load, never earlier data
+— the generator can simply be re-run); it is set back to FULL before the connection returns
+to the pool.
+Reference rows (region, activity, risk_class) must already exist (Alembic data migration).
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy import Engine, text
+
+from qorgau.core.config import get_settings
+from qorgau.simulator.ids import digits_series
+from qorgau.simulator.twin import Table, Twin
+
+Progress = Callable[[str, int, int], None]
+CHUNK_ROWS = 100_000
+PG_STAMP = "%Y-%m-%d %H:%M:%S%z"
+TABLES = ("enterprise", "site", "worker", "employment")  # foreign-key order
+MODES = ("empty", "append", "replace")
+
+
+class RegistryNotEmpty(RuntimeError):
+    """The registry already holds enterprises and neither append nor replace was asked."""
+
+
+def iin_hasher() -> Callable[[str], str]:
+    """Same result as `core.security.iin_hash`, with the keyed HMAC state built once."""
+    key = get_settings().iin_pepper.get_secret_value().encode()
+
+    def digest(iin: str) -> str:
+        return hmac.digest(key, iin.encode(), "sha256").hex()  # one-shot C HMAC
+
+    return digest
+
+
+def _stamp(df: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    return df.with_columns(
+        pl.lit(now).alias("created_at"), pl.lit("simulator").alias("created_by")
+    )
+
+
+def _days(values: np.ndarray) -> pl.Series:
+    return pl.Series(values.astype(np.int32)).cast(pl.Date)
+
+
+def _enterprise_rows(t: Table, sl: slice, off: dict[str, int]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "id": t["id"][sl] + off["enterprise"], "bin": digits_series(t["bin"][sl]),
+        "name": _text(t["name"][sl]), "activity_code": t["activity_code"][sl],
+        "section": t["section"][sl], "region_code": t["region_code"][sl],
+        "address": _text(t["address"][sl]), "lon": t["lon"][sl], "lat": t["lat"][sl],
+        "size_band": t["size_band"][sl], "hazardous": t["hazardous"][sl],
+        "revision": np.ones(len(t["id"][sl]), dtype=np.int64),
+    })  # fmt: skip
+
+
+def _site_rows(t: Table, sl: slice, off: dict[str, int]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "id": t["id"][sl] + off["site"],
+        "enterprise_id": t["enterprise_id"][sl] + off["enterprise"],
+        "region_code": t["region_code"][sl], "kind": t["kind"][sl], "name": _text(t["name"][sl]),
+        "lon": t["lon"][sl], "lat": t["lat"][sl], "zones": _text(t["zones"][sl]),
+    })  # fmt: skip
+
+
+def _text(values: np.ndarray) -> pl.Series:
+    return pl.Series(values, dtype=pl.String)
+
+
+def _worker_rows(t: Table, sl: slice, off: dict[str, int]) -> pl.DataFrame:
+    iins = digits_series(t["iin"][sl])
+    digest = iin_hasher()
+    employer = t["enterprise_id"][sl]
+    return pl.DataFrame({
+        "id": t["id"][sl] + off["worker"],
+        "iin_hash": pl.Series([digest(i) for i in iins.to_list()], dtype=pl.String),
+        "iin_masked": ("•" * 8) + iins.str.slice(8), "last_name": _text(t["last_name"][sl]),
+        "first_name": _text(t["first_name"][sl]), "patronymic": _text(t["patronymic"][sl]),
+        "birth_date": _days(t["birth_days"][sl]), "sex": _text(t["sex"][sl]),
+        "enterprise_id": pl.Series(employer + off["enterprise"]).set(
+            pl.Series(employer == 0), None),
+        "region_code": _text(t["region_code"][sl]).replace("", None),
+    })  # fmt: skip
+
+
+def _employment_rows(t: Table, sl: slice, off: dict[str, int]) -> pl.DataFrame:
+    ids = t["id"][sl] + off["employment"]
+    end = t["end_days"][sl]
+    return pl.DataFrame({
+        "id": ids,
+        "contract_no": "ЭТД-" + pl.Series(ids).cast(pl.String).str.zfill(10),
+        "worker_id": t["worker_id"][sl] + off["worker"],
+        "enterprise_id": t["enterprise_id"][sl] + off["enterprise"],
+        "region_code": t["region_code"][sl], "section": t["section"][sl],
+        "occupation": _text(t["occupation"][sl]), "start_date": _days(t["start_days"][sl]),
+        "end_date": _days(end).set(pl.Series(end < 0), None), "monthly_wage": t["monthly_wage"][sl],
+    })  # fmt: skip
+
+
+ROWS: dict[str, Callable[[Table, slice, dict[str, int]], pl.DataFrame]] = {
+    "enterprise": _enterprise_rows, "site": _site_rows, "worker": _worker_rows,
+    "employment": _employment_rows,
+}  # fmt: skip
+
+
+def _source(twin: Twin, table: str) -> Table:
+    return {"enterprise": twin.enterprises, "site": twin.sites, "worker": twin.workers,
+            "employment": twin.contracts}[table]  # fmt: skip
+
+
+def row_chunks(twin: Twin, table: str, off: dict[str, int]) -> Iterator[pl.DataFrame]:
+    """The table's rows as DataFrames of CHUNK_ROWS, rendered only when needed (memory)."""
+    src = _source(twin, table)
+    total = len(src["id"])
+    now = datetime.now(UTC)
+    for lo in range(0, total, CHUNK_ROWS):
+        yield _stamp(ROWS[table](src, slice(lo, min(lo + CHUNK_ROWS, total)), off), now)
+
+
+def _offsets(conn: Any, mode: str) -> dict[str, int]:
+    """Id offsets so appended rows follow existing ones; refuses a non-empty registry."""
+    count = conn.execute(text("SELECT count(*) FROM enterprise")).scalar_one()
+    if count and mode == "empty":
+        raise RegistryNotEmpty(
+            f"the registry already holds {count} enterprises; "
+            "use append (add another seed) or replace (delete the simulated registry first)"
+        )
+    if mode == "replace":
+        for table in reversed(TABLES):
+            conn.execute(text(f"DELETE FROM {table}"))
+    return {
+        t: conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()
+        for t in TABLES
+    }
+
+
+def _report(progress: Progress | None, task: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(task, done, total)
+
+
+_TABLE_OIDS = "ARRAY['enterprise', 'site', 'worker', 'employment']::regclass[]"
+
+
+def _suspend_pg_constraints(cur: Any) -> list[str]:
+    """Drop foreign keys, unique constraints and secondary indexes of the four (empty) tables,
+    as pg_restore does: one index build after COPY beats millions of index and trigger
+    updates. Returns the statements that recreate them exactly (same names, definitions);
+    it all runs in the load's transaction, so a failure rolls the schema back too."""
+    cur.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype "
+        f"FROM pg_constraint WHERE conrelid = ANY({_TABLE_OIDS}) AND contype IN ('f', 'u') "
+        "ORDER BY contype = 'f' DESC"
+    )
+    constraints = cur.fetchall()
+    cur.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        f"WHERE x.indrelid = ANY({_TABLE_OIDS}) AND NOT x.indisprimary AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+    )
+    indexes = cur.fetchall()
+    for table, name, _, _ in constraints:
+        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    restore = [definition for _, definition in indexes]
+    restore += [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, _ in reversed(constraints)]
+    return restore
+
+
+def _copy_pg(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
+    restore = _suspend_pg_constraints(cur) if not any(off.values()) else []
+    _copy_tables(cur, twin, off, progress)
+    for i, statement in enumerate(restore):
+        _report(progress, "index", i, len(restore))
+        cur.execute(statement)
+    _report(progress, "index", len(restore), len(restore))
+
+
+def _copy_tables(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
+    for table in TABLES:
+        total, done = len(_source(twin, table)["id"]), 0
+        _report(progress, f"load {table}", 0, total)
+        chunks = row_chunks(twin, table, off)
+        first = next(chunks, None)
+        if first is None:
+            continue
+        cols = ", ".join(first.columns)
+        # The queued writer sends from a thread, so the next chunk renders while the
+        # server parses this one.
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)",
+                      writer=QueuedLibpqWriter(cur)) as copy:  # fmt: skip
+            for df in itertools.chain([first], chunks):
+                copy.write(df.write_csv(include_header=False, datetime_format=PG_STAMP))
+                done += df.height
+                _report(progress, f"load {table}", done, total)
+
+
+def _insert_sqlite(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
+    for table in TABLES:
+        total, done = len(_source(twin, table)["id"]), 0
+        _report(progress, f"load {table}", 0, total)
+        for df in row_chunks(twin, table, off):
+            df = df.with_columns(
+                pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
+                pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
+                pl.col(pl.Boolean).cast(pl.Int8),
+            )
+            marks = ", ".join("?" * df.width)
+            cur.executemany(
+                f"INSERT INTO {table} ({', '.join(df.columns)}) VALUES ({marks})", df.iter_rows()
+            )
+            done += df.height
+            _report(progress, f"load {table}", done, total)
+
+
+def load_twin(
+    engine: Engine, twin: Twin, *, mode: str = "empty", progress: Progress | None = None
+) -> dict[str, int]:
+    """Load every table in one transaction; returns rows loaded per table."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    with engine.begin() as conn:
+        off = _offsets(conn, mode)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            _copy_pg(cur, twin, off, progress)
+            _finish_pg(cur)
+        else:
+            cur.execute("PRAGMA synchronous=OFF")
+            _insert_sqlite(cur, twin, off, progress)
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        if engine.dialect.name == "sqlite":
+            raw.cursor().execute("PRAGMA synchronous=FULL")  # outside the transaction
+        raw.close()
+    if engine.dialect.name == "postgresql":
+        _analyze(engine)
+    return {t: len(_source(twin, t)["id"]) for t in TABLES}
+
+
+def _finish_pg(cur: Any) -> None:
+    """Explicit ids were loaded: move each id sequence past them."""
+    for table in TABLES:
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+
+
+def _analyze(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"ANALYZE {', '.join(TABLES)}"))
