@@ -6,9 +6,9 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from factories import make_iin
 from sqlalchemy import func, select
 
+from factories import make_iin
 from qorgau.concealment.feeds import parse_upload
 from qorgau.concealment.models import EvidenceRecord
 

@@ -78,7 +78,7 @@ LINK_THRESHOLD = 0.9
 # Log-likelihood-ratio weights (log2) of one source's evidence that an injury was work-related.
 # Initial values from source reliability; measured precision per source refines them.
 SOURCE_WEIGHT = {
-    "trauma_visit": 2.0,
+    "trauma_visit": 2.5,
     "sick_leave": 3.0,
     "insurance_claim": 3.5,
     "ambulance_call": 1.5,
@@ -86,5 +86,5 @@ SOURCE_WEIGHT = {
     "complaint": 1.0,
     "anonymous_report": 0.5,
 }
-CASE_PRIOR_LOG2 = -3.0  # before evidence: most S/T visits of employed people are not at work
+CASE_PRIOR_LOG2 = -1.0  # before evidence: a lone "at work" flag is weak
 CASE_MIN_PROBABILITY = 0.5  # cases below this are not opened

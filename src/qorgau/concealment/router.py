@@ -8,8 +8,16 @@ from fastapi import APIRouter, Path, Query
 
 from qorgau.concealment import cases, service
 from qorgau.concealment.schemas import (
-    BatchIn, BatchOut, CaseOut, CaseTransitionIn, EnterpriseSignalOut, EstimateOut, EvidenceOut,
-    PrecisionOut, RunIn, RunOut,
+    BatchIn,
+    BatchOut,
+    CaseOut,
+    CaseTransitionIn,
+    EnterpriseSignalOut,
+    EstimateOut,
+    EvidenceOut,
+    PrecisionOut,
+    RunIn,
+    RunOut,
 )  # fmt: skip
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.pagination import Page, PageParams

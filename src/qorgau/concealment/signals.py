@@ -385,24 +385,24 @@ def _estimates(
         hist = g.select(
             pl.col("a").cast(int), pl.col("b").cast(int), pl.col("c").cast(int)
         ).to_numpy()
-        est = estimate(hist)
+        est = estimate(hist, three_sources=not by_section)
         if est is None:
             continue
         out.append({"region_code": key[0], "section": key[1] if by_section else "", **est_row(est)})
     return sorted(out, key=lambda r: str(r["region_code"]) + str(r["section"]))
 
 
-def estimate(hist: np.ndarray) -> PopulationEstimate | None:
+def estimate(hist: np.ndarray, *, three_sources: bool = True) -> PopulationEstimate | None:
     a, b, c = hist[:, 0] == 1, hist[:, 1] == 1, hist[:, 2] == 1
     n1, bc = int(a.sum()), b | c
     n2, m = int(bc.sum()), int((a & bc).sum())
     if n1 == 0 or n2 == 0:
         return None
     overlaps = [(a & b).sum(), (a & c).sum(), (b & c).sum()]
-    if min(overlaps) >= 5:
+    if three_sources and min(overlaps) >= 5:
         from qorgau.concealment.estimators import cells_from_histories
 
-        return loglinear_3(cells_from_histories(hist), registry=0, n_boot=200)
+        return loglinear_3(cells_from_histories(hist), registry=0, n_boot=40)
     return chapman(n1, n2, m)
 
 
