@@ -1,0 +1,56 @@
+"""Alarm permissions, device kinds, quantities, limit fields and ingest bounds."""
+
+from __future__ import annotations
+
+from qorgau.core.labels import N_
+from qorgau.core.roles import Role, grant
+
+READ = grant("alarms.read", {Role.EMPLOYER_OSH, Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR,
+                             Role.MINISTRY_ANALYST, Role.INDUSTRY_OFFICER, Role.ADMIN})
+CONFIGURE = grant("alarms.configure", {Role.EMPLOYER_OSH, Role.ADMIN})
+ACKNOWLEDGE = grant("alarms.acknowledge", {Role.EMPLOYER_OSH, Role.ADMIN})
+WITHDRAW = grant("alarms.withdraw", {Role.EMPLOYER_OSH, Role.ADMIN})
+INGEST = grant("alarms.ingest", {Role.SYSTEM, Role.ADMIN})
+
+# Device kind → the quantities it may measure (one device = one measured channel).
+QUANTITIES: dict[str, tuple[str, ...]] = {
+    "gas": ("CH4", "CO", "H2S", "O2"),
+    "dust": ("dust",),
+    "temperature": ("temp",),
+    "ventilation": ("fan",),
+    "seismic": ("seismic",),
+    "wearable": ("position",),
+}
+UNITS = {"CH4": "%", "O2": "%", "CO": "ppm", "H2S": "ppm", "dust": "mg/m³", "temp": "°C",
+         "fan": "on/off", "seismic": "mm/s", "position": ""}
+KIND_LABELS = {"gas": N_("Gas detector"), "dust": N_("Dust meter"),
+               "temperature": N_("Temperature"), "ventilation": N_("Ventilation state"),
+               "seismic": N_("Seismic"), "wearable": N_("Wearable lone-worker device")}
+LIMIT_FIELDS = ("high", "highhigh", "low", "lowlow", "deadband", "on_delay_s", "off_delay_s",
+                "ror_per_min", "stale_s", "twa_limit", "stel_limit")
+DEFAULT_STALE_S = 60.0
+# Non-gas defaults (product defaults, editable per device).
+EXTRA_DEFAULTS: dict[str, dict[str, float]] = {
+    "dust": {"high": 10.0, "highhigh": 20.0},  # respirable coal dust, mg/m³ (indicative)
+    "temp": {"high": 26.0, "highhigh": 30.0},  # mine air ≤ 26 °C in workings (CIS rules)
+    "fan": {"lowlow": 0.0},  # fan stopped
+    "seismic": {"high": 5.0, "highhigh": 20.0},
+}
+
+RESOLUTIONS = ("real", "false", "test", "dispatched")
+KIND_NAMES = {1: "HI", 2: "HIHI", 3: "LO", 4: "LOLO", 5: "ROR", 6: "STALE", 7: "TWA", 8: "STEL",
+              9: "COMBO", 10: "FALL", 11: "SOS", 12: "NO_MOTION", 20: "FORECAST",
+              21: "NOTIFY_FAILED"}
+PRIORITY = {"HIHI": 1, "LOLO": 1, "COMBO": 1, "FALL": 1, "SOS": 1, "NO_MOTION": 1, "HI": 2,
+            "LO": 2, "ROR": 2, "STEL": 2, "TWA": 3, "STALE": 3, "FORECAST": 2,
+            "NOTIFY_FAILED": 2}
+# Conditions that order withdrawal of people when raised by a life-safety device.
+LIFE_SAFETY_KINDS = frozenset({"HIHI", "LOLO", "COMBO", "FALL", "SOS", "NO_MOTION"})
+
+# Ingest bounds.
+MAX_BATCH_READINGS = 20_000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_FUTURE_S = 300.0
+MAX_PAST_S = 7 * 86400.0
+ESCALATION_S = (60.0, 180.0, 600.0)  # tier 1 → 2 → 3 → 4 when nobody acknowledges
+REMINDER_S = 120.0

@@ -1,0 +1,251 @@
+"""Dispatch pipeline as small named stages: inhibit → silence → group → dedup → retry.
+
+`Notice`s (an alarm raised, escalated, reminded) go through the stages to `Notification` rows
+planned in the alarm's own transaction (status "pending": an outbox, so a crash never loses
+one), and are sent by `deliver`. Life-safety notices take the fast path: they skip grouping and
+flood suppression and are delivered right after the commit, not on the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from qorgau.alarms import notify
+from qorgau.alarms.models import AlarmRecord, Contact, Notification
+from qorgau.core.db import utcnow
+
+log = logging.getLogger("qorgau.alarms.dispatch")
+FLOOD_PER_10MIN = 10  # EEMUA 191: more than 10 alarms in 10 min per operator is a flood
+RETRIES = 3
+
+
+@dataclass
+class Notice:
+    alarm_id: int
+    site_id: int
+    enterprise_id: int
+    region_code: str
+    kind: str
+    priority: int
+    life_safety: bool
+    tier: int
+    what: str  # raise | escalate | remind | withdraw
+    message: str
+    device_id: int | None = None
+    targets: list[str] = field(default_factory=list)  # device commands (withdraw)
+
+
+@dataclass
+class Message:
+    notices: list[Notice]
+    tier: int
+    life_safety: bool
+
+    @property
+    def key(self) -> str:
+        ids = ",".join(str(n.alarm_id) for n in self.notices[:5])
+        return f"{self.notices[0].what}:{self.tier}:{ids}"
+
+    @property
+    def subject(self) -> str:
+        n = self.notices[0]
+        if len(self.notices) == 1:
+            return f"[P{n.priority}{' LIFE-SAFETY' if n.life_safety else ''}] {n.message}"
+        return f"[P{n.priority}] {len(self.notices)} alarms at site {n.site_id}"
+
+
+@dataclass
+class Context:
+    stale_devices: set[int] = field(default_factory=set)  # open STALE alarm
+    silenced_devices: set[int] = field(default_factory=set)  # disabled / maintenance
+    recent_by_site: dict[int, int] = field(default_factory=dict)  # alarms in last 10 min
+    counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def inhibit(notices: list[Notice], ctx: Context) -> list[Notice]:
+    """Drop consequential alarms: a device that has lost its signal is reported as STALE
+    once; its other non-life-safety alarms are inhibited."""
+    out = [n for n in notices if n.life_safety or n.kind == "STALE"
+           or n.device_id not in ctx.stale_devices]
+    ctx.counters["inhibited"] += len(notices) - len(out)
+    return out
+
+
+def silence(notices: list[Notice], ctx: Context) -> list[Notice]:
+    """Maintenance silence of a device: never silences life-safety notices."""
+    out = [n for n in notices if n.life_safety or n.device_id not in ctx.silenced_devices]
+    ctx.counters["silenced"] += len(notices) - len(out)
+    return out
+
+
+def group(notices: list[Notice], ctx: Context) -> list[Message]:
+    """Life-safety: one message each (fast path). Others: one message per (site, tier, what);
+    during a flood at a site, only a summary is sent for non-life-safety alarms."""
+    out = [Message([n], n.tier, True) for n in notices if n.life_safety]
+    buckets: dict[tuple[int, int, str], list[Notice]] = defaultdict(list)
+    for n in notices:
+        if not n.life_safety:
+            buckets[(n.site_id, n.tier, n.what)].append(n)
+    for (site, tier, _what), items in buckets.items():
+        if ctx.recent_by_site.get(site, 0) > FLOOD_PER_10MIN:
+            ctx.counters["flood_grouped"] += len(items)
+        out.append(Message(items, tier, False))
+    return out
+
+
+def routes(db: Session, msg: Message) -> list[Contact]:
+    """Contacts of the message's tier whose priority threshold admits it; inspectorate gets
+    life-safety only."""
+    n = msg.notices[0]
+    stmt = select(Contact).where(Contact.site_id == n.site_id, Contact.tier == msg.tier,
+                                 Contact.min_priority >= n.priority)
+    return [c for c in db.scalars(stmt) if c.role != "inspectorate" or msg.life_safety]
+
+
+def dedup(db: Session, msg: Message, contact_key: str) -> bool:
+    """True if this message was already planned for this target (redundant workers, replays)."""
+    key = f"{msg.key}:{contact_key}"[:120]
+    return db.scalar(select(Notification.id).where(Notification.dedup_key == key)) is not None
+
+
+def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Notification]:
+    """Run the stages and add pending Notification rows (flushed, not committed)."""
+    rows: list[Notification] = []
+    for msg in group(silence(inhibit(notices, ctx), ctx), ctx):
+        n0 = msg.notices[0]
+        targets = [(c.channel, c.target, c.secret) for c in routes(db, msg)]
+        targets.append(("inapp", f"site:{n0.site_id}", ""))
+        targets += [("device", t, "") for n in msg.notices for t in n.targets]
+        for channel, target, _secret in targets:
+            ckey = f"{channel}:{target}"
+            if dedup(db, msg, ckey):
+                ctx.counters["deduplicated"] += 1
+                continue
+            row = Notification(dedup_key=f"{msg.key}:{ckey}"[:120], alarm_id=n0.alarm_id,
+                               enterprise_id=n0.enterprise_id, region_code=n0.region_code,
+                               channel=channel, target=target, tier=msg.tier,
+                               status="pending", error=msg.subject[:300])
+            try:
+                with db.begin_nested():
+                    db.add(row)
+                    db.flush()
+            except IntegrityError:  # another worker planned it first
+                ctx.counters["deduplicated"] += 1
+                continue
+            rows.append(row)
+    return rows
+
+
+def _claim(db: Session, row_id: int) -> bool:
+    """Atomically take a pending row (two workers never both send it)."""
+    res = db.execute(update(Notification).where(Notification.id == row_id,
+                                                Notification.status == "pending")
+                     .values(status="sending"))
+    db.commit()
+    return res.rowcount == 1
+
+
+def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
+    """Call `send` up to `attempts` times with exponential backoff; '' on success, else the
+    last error."""
+    err = ""
+    for i in range(attempts):
+        try:
+            send(*args)
+            return ""
+        except notify.DeliveryError as exc:
+            err = str(exc)
+            time.sleep(backoff_s * (2**i))
+    return err
+
+
+def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> dict[str, int]:
+    """Send pending notifications (these ids, or the oldest pending) with retry and fallback."""
+    stmt = select(Notification.id).where(Notification.status == "pending")
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(ids))
+    counts = {"sent": 0, "failed": 0, "fallback": 0}
+    for row_id in list(db.scalars(stmt.order_by(Notification.id).limit(limit))):
+        if not _claim(db, row_id):
+            continue
+        row = db.get(Notification, row_id)
+        rec = db.get(AlarmRecord, row.alarm_id)
+        body = _body(rec)
+        secret = _secret(db, row)
+        row.attempts = RETRIES
+        err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
+        row.status = "sent" if not err else "failed"
+        if err:
+            row.error = err[:300]
+            counts["failed"] += 1
+            counts["fallback"] += _fallback(db, row, rec, body)
+        else:
+            counts["sent"] += 1
+        db.commit()
+    return counts
+
+
+def _body(rec: AlarmRecord) -> dict[str, Any]:
+    return {"alarm_id": rec.id, "site_id": rec.site_id, "kind": rec.kind, "state": rec.state,
+            "priority": rec.priority, "life_safety": rec.life_safety, "zone": rec.zone_code,
+            "value": rec.value, "raised_at": rec.raised_at.isoformat(), "message": rec.message}
+
+
+def _secret(db: Session, row: Notification) -> str:
+    c = db.scalar(select(Contact.secret).where(Contact.target == row.target,
+                                               Contact.channel == row.channel))
+    return c or ""
+
+
+def _fallback(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any]) -> int:
+    """Failed delivery: raise its own alarm (NOTIFY_FAILED) and try the fallback channel."""
+    from qorgau.alarms.records import raise_system_alarm
+
+    raise_system_alarm(db, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
+                       region_code=rec.region_code, kind="NOTIFY_FAILED",
+                       message=f"{row.channel} to {row.target} failed: {row.error}"[:300])
+    channel = notify.FALLBACK.get(row.channel, "sms")
+    alt = db.scalar(select(Contact).where(Contact.site_id == rec.site_id,
+                                          Contact.channel == channel))
+    if alt is None:
+        return 0
+    fb = Notification(dedup_key=f"fb:{row.id}:{channel}"[:120], alarm_id=rec.id,
+                      enterprise_id=rec.enterprise_id, region_code=rec.region_code,
+                      channel=channel, target=alt.target, tier=row.tier, attempts=1,
+                      status="sent", error="")
+    try:
+        notify.CHANNELS[channel](alt.target, f"[fallback] {body['message']}", body, alt.secret)
+    except notify.DeliveryError as exc:
+        fb.status, fb.error = "failed", str(exc)[:300]
+    db.add(fb)
+    return 1
+
+
+def context(db: Session, site_ids: set[int]) -> Context:
+    """Dispatch context for the sites of a batch: stale/silenced devices, recent alarm counts."""
+    from sqlalchemy import func
+
+    from qorgau.alarms.models import Device
+
+    ctx = Context()
+    if not site_ids:
+        return ctx
+    ctx.stale_devices = set(db.scalars(select(AlarmRecord.device_id).where(
+        AlarmRecord.site_id.in_(site_ids), AlarmRecord.kind == "STALE",
+        AlarmRecord.active.is_(True))))
+    ctx.silenced_devices = set(db.scalars(select(Device.id).where(
+        Device.site_id.in_(site_ids), Device.enabled.is_(False))))
+    since = utcnow() - timedelta(minutes=10)
+    ctx.recent_by_site = dict(db.execute(select(AlarmRecord.site_id, func.count()).where(
+        AlarmRecord.site_id.in_(site_ids), AlarmRecord.raised_at >= since)
+        .group_by(AlarmRecord.site_id)).all())
+    return ctx

@@ -1,0 +1,60 @@
+"""HTTP batch ingest: POST /api/v1/alarms/ingest (JSON, optionally gzip).
+
+Authenticated by a gateway credential (X-Gateway + X-Gateway-Key, bound to one site) or by a
+system account / admin with `alarms.ingest`. The response comes after the commit, so a 200
+means every accepted reading is durable; a retry of the same batch is answered with
+duplicates instead of accepted (idempotent on device + sequence)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from qorgau.alarms import constants as C
+from qorgau.alarms import service
+from qorgau.alarms.ingest.core import dead_letter, processor
+from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.schemas import IngestResult
+from qorgau.core.deps import DbDep, OptionalActorDep
+from qorgau.core.errors import Forbidden, Unauthenticated
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
+
+
+def _reject(db, status: int, reason: str, detail: str, site_id: int | None) -> JSONResponse:
+    dead_letter(db, site_id=site_id, source="http", reason=reason, detail=detail)
+    db.commit()
+    return JSONResponse({"detail": [{"loc": ["body"], "msg": detail, "type": reason}]},
+                        status_code=status)
+
+
+@router.post("/ingest", response_model=IngestResult,
+             responses={401: {}, 413: {}, 422: {}})
+async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object:
+    gw_name = request.headers.get("x-gateway")
+    site_id = None
+    if gw_name:
+        gw = service.gateway_for(db, name=gw_name, key=request.headers.get("x-gateway-key", ""))
+        if gw is None:
+            return _reject(db, 401, "bad_credentials", f"gateway {gw_name[:40]!r}", None)
+        site_id = gw.site_id
+    elif actor is None:
+        raise Unauthenticated("gateway credentials or a system account required")
+    elif not actor.can(C.INGEST):
+        raise Forbidden("may not ingest telemetry")
+    raw = await request.body()
+    try:
+        doc = decode(raw, gzip=request.headers.get("content-encoding") == "gzip")
+    except BadPayload as exc:
+        return _reject(db, 413 if exc.reason == "oversized" else 422, exc.reason, exc.detail,
+                       site_id)
+    if site_id is not None and isinstance(doc, dict) and doc.get("site_id") not in (None,
+                                                                                   site_id):
+        return _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
+    res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                  site_id=site_id)
+    body = IngestResult(accepted=res.accepted, duplicates=res.duplicates,
+                        rejected=res.rejected, alarms=res.alarms)
+    status = 422 if res.accepted == 0 and res.duplicates == 0 and res.rejected else 200
+    return JSONResponse(body.model_dump(), status_code=status)

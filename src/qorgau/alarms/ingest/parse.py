@@ -1,0 +1,126 @@
+"""Decode and validate telemetry payloads without a per-reading Pydantic model (speed).
+
+Two shapes, both JSON (optionally gzip):
+  rows:    {"site_id": 7, "readings": [{"d": "CH4-1", "s": 12, "t": 1764130000.0, "v": 0.41}, ...]}
+  columns: {"site_id": 7, "d": [...], "s": [...], "t": [...], "v": [...]}
+A reading may carry "e" (FALL/SOS/NO_MOTION/RESET) instead of "v", and "z" (zone) for wearables.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from qorgau.alarms.constants import MAX_BATCH_BYTES, MAX_BATCH_READINGS
+
+EVENTS = {"FALL": 1, "SOS": 2, "NO_MOTION": 3, "RESET": 9}
+
+
+class BadPayload(ValueError):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass
+class Parsed:
+    site_id: int | None
+    d: list[str] = field(default_factory=list)
+    s: list[int] = field(default_factory=list)
+    t: list[float] = field(default_factory=list)
+    v: list[float] = field(default_factory=list)
+    e: list[int] = field(default_factory=list)  # 0 = value reading
+    z: list[str | None] = field(default_factory=list)
+    rejects: list[tuple[str, str, str]] = field(default_factory=list)  # (device, reason, detail)
+
+
+def decode(raw: bytes, *, gzip: bool = False) -> Any:
+    """Bytes → JSON value; gzip is inflated with a hard output limit (no zip bombs)."""
+    if gzip or raw[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = d.decompress(raw, MAX_BATCH_BYTES + 1)
+        except zlib.error as exc:
+            raise BadPayload("malformed", f"gzip: {exc}") from exc
+        if len(raw) > MAX_BATCH_BYTES or d.unconsumed_tail:
+            raise BadPayload("oversized", f"more than {MAX_BATCH_BYTES} bytes inflated")
+    if len(raw) > MAX_BATCH_BYTES:
+        raise BadPayload("oversized", f"{len(raw)} bytes")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadPayload("malformed", str(exc)[:200]) from exc
+
+
+def _rows(doc: dict[str, Any]) -> list[Any]:
+    if "readings" in doc:
+        rows = doc["readings"]
+        if not isinstance(rows, list):
+            raise BadPayload("malformed", "readings must be a list")
+        return rows
+    cols = {k: doc.get(k) for k in ("d", "s", "t", "v", "e", "z")}
+    if not all(isinstance(cols[k], list) for k in ("d", "s", "t")):
+        raise BadPayload("malformed", "need readings or d/s/t columns")
+    n = len(cols["d"])
+    if any(isinstance(c, list) and len(c) != n for c in cols.values()):
+        raise BadPayload("malformed", "columns of unequal length")
+    return [{k: c[i] for k, c in cols.items() if isinstance(c, list)} for i in range(n)]
+
+
+def parse(doc: Any, *, site_id: int | None = None) -> Parsed:
+    """Validate every reading; bad ones go to `rejects` with a reason, the rest are kept."""
+    if not isinstance(doc, dict):
+        raise BadPayload("malformed", "payload must be a JSON object")
+    sid = doc.get("site_id", site_id)
+    if site_id is not None and sid != site_id:
+        raise BadPayload("wrong_site", f"payload site {sid} on channel of site {site_id}")
+    if not isinstance(sid, int) or isinstance(sid, bool):
+        raise BadPayload("malformed", "site_id must be an integer")
+    rows = _rows(doc)
+    if len(rows) > MAX_BATCH_READINGS:
+        raise BadPayload("oversized", f"{len(rows)} readings > {MAX_BATCH_READINGS}")
+    out = Parsed(sid)
+    for r in rows:
+        reason = _check(r)
+        if reason:
+            dev = r.get("d") if isinstance(r, dict) and isinstance(r.get("d"), str) else ""
+            out.rejects.append((dev[:64], reason, orjson.dumps(r).decode()[:200]))
+            continue
+        out.d.append(r["d"])
+        out.s.append(r["s"])
+        out.t.append(float(r["t"]))
+        ev = r.get("e")
+        out.e.append(EVENTS[ev] if ev else 0)
+        out.v.append(float(r["v"]) if r.get("v") is not None else math.nan)
+        out.z.append(r.get("z"))
+    return out
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check(r: Any) -> str:
+    if not isinstance(r, dict):
+        return "malformed"
+    d, s, t, v = r.get("d"), r.get("s"), r.get("t"), r.get("v")
+    if not isinstance(d, str) or not 0 < len(d) <= 64:
+        return "malformed"
+    if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+        return "malformed"
+    if not _num(t) or not math.isfinite(t):
+        return "bad_time"
+    ev, z = r.get("e"), r.get("z")
+    if ev is not None and ev not in EVENTS:
+        return "malformed"
+    if z is not None and (not isinstance(z, str) or len(z) > 40):
+        return "malformed"
+    if v is None:
+        return "" if ev is not None or z is not None else "malformed"
+    if not _num(v):
+        return "malformed"
+    return "" if math.isfinite(v) else "not_finite"

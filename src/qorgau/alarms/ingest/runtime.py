@@ -1,0 +1,123 @@
+"""Per-site engine runtime: device table, dedup cursors, the AlarmEngine and forecast windows.
+
+Rebuilt from the database when a site's devices change (count/revision signature) and after a
+restart: open active alarms are put back into the engine state so a condition that is still
+true is not raised twice, and one that cleared while the worker was down clears."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
+from qorgau.alarms.engine.types import COND_KINDS
+from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.service import ts
+
+FORECAST_WINDOW_S, FORECAST_STEP_S, FORECAST_HORIZON_S = 180.0, 10.0, 600.0
+
+
+@dataclass
+class DevInfo:
+    id: int
+    code: str
+    kind: str
+    quantity: str
+    zone: str
+    life_safety: bool
+    enterprise_id: int
+    region_code: str
+    installation_id: int | None
+
+
+@dataclass
+class Forecast:
+    window: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=400))
+    next_eval: float = -math.inf
+    warned: bool = False
+    high: float = 1.0
+
+
+@dataclass
+class SiteRuntime:
+    site_id: int
+    signature: tuple[int, int]
+    devices: list[DevInfo]
+    index: dict[str, int]
+    last_seq: np.ndarray
+    last_t: np.ndarray
+    engine: AlarmEngine
+    forecasts: dict[int, Forecast]
+
+
+def signature(db: Session, site_id: int) -> tuple[int, int]:
+    n, rev = db.execute(select(func.count(), func.coalesce(func.sum(Device.revision), 0))
+                        .where(Device.site_id == site_id)).one()
+    return int(n), int(rev)
+
+
+def build(db: Session, site_id: int, now: float) -> SiteRuntime:
+    rows = list(db.scalars(select(Device).where(Device.site_id == site_id,
+                                                Device.enabled.is_(True)).order_by(Device.id)))
+    n = len(rows)
+    lim = {k: np.array([float(d.limits.get(k, math.nan)) for d in rows]) for k in (
+        "high", "highhigh", "low", "lowlow", "ror_per_min", "stale_s", "twa_limit",
+        "stel_limit")}
+    for k in ("deadband", "on_delay_s", "off_delay_s"):
+        lim[k] = np.array([float(d.limits.get(k) or 0.0) for d in rows])
+    table = SensorTable.create(n, **lim, life_safety=np.array([d.life_safety for d in rows],
+                                                                bool))
+    index = {d.code: i for i, d in enumerate(rows)}
+    rules = _combo_rules(rows)
+    engine = AlarmEngine(table, rules=rules, now=now)
+    st = engine.state
+    for i, d in enumerate(rows):
+        if d.last_seen_at is not None:
+            st.last_time[i] = ts(d.last_seen_at)
+            st.last_value[i] = d.last_value if d.last_value is not None else math.nan
+    _restore_active(db, engine, {d.id: i for i, d in enumerate(rows)})
+    infos = [DevInfo(d.id, d.code, d.kind, d.quantity, d.zone_code, d.life_safety,
+                     d.enterprise_id, d.region_code, d.installation_id) for d in rows]
+    forecasts = {i: Forecast(high=float(d.limits.get("high", 1.0)))
+                 for i, d in enumerate(rows) if d.quantity == "CH4"}
+    return SiteRuntime(site_id, signature(db, site_id), infos, index,
+                       np.array([d.last_seq for d in rows], np.int64),
+                       np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
+                                 for d in rows]), engine, forecasts)
+
+
+def _combo_rules(rows: list[Device]) -> tuple:
+    """CH4 ≥ 1 % while the fan of the same zone (or the site's only fan) is off."""
+    fans = [i for i, d in enumerate(rows) if d.quantity == "fan"]
+    rules = []
+    for i, d in enumerate(rows):
+        if d.quantity != "CH4" or not fans:
+            continue
+        same = [f for f in fans if rows[f].zone_code == d.zone_code] or fans[:1]
+        rules.append(methane_fan_rule(i, same[0], ch4_pct=float(d.limits.get("high", 1.0))))
+    return tuple(rules)
+
+
+def _restore_active(db: Session, engine: AlarmEngine, idx: dict[int, int]) -> None:
+    cond = {k.name: c for c, k in enumerate(COND_KINDS)}
+    dev_kinds = {"FALL": 0, "SOS": 1, "NO_MOTION": 2}
+    stmt = select(AlarmRecord.device_id, AlarmRecord.kind).where(
+        AlarmRecord.device_id.in_(list(idx)), AlarmRecord.active.is_(True))
+    for device_id, kind in db.execute(stmt):
+        i = idx[device_id]
+        if kind in cond:
+            engine.state.active[i, cond[kind]] = True
+            engine.state.busy[i] = 1.0
+        elif kind == "STALE":
+            engine.state.stale[i] = 1.0
+        elif kind in dev_kinds:
+            engine.device_active[i, dev_kinds[kind]] = True
+        elif kind == "COMBO":
+            for k, rule in enumerate(engine.rules):
+                if rule.sensor == i:
+                    engine.rule_active[k] = True

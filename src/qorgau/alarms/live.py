@@ -1,0 +1,85 @@
+"""Live console feed (SSE) and the embedded scheduler tick.
+
+The stream reads alarm transitions from the database after a cursor (so it works whichever
+process raised the alarm and loses nothing across reconnects: Last-Event-ID), and wakes at
+once when this process's hub publishes — life-safety alarms reach the console right after the
+commit instead of on the next poll (1 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi import Request
+from sqlalchemy import func, select
+
+from qorgau.alarms.models import AlarmEvent, AlarmRecord
+from qorgau.alarms.notify import HUB
+from qorgau.core.config import get_settings
+from qorgau.core.db import get_sessionmaker
+from qorgau.core.security import Actor, scoped
+
+_TICKER = None
+
+
+def start_ticker() -> None:
+    """Start the 1-s scheduler tick in this process (embedded default; off in tests)."""
+    global _TICKER
+    if _TICKER is not None or get_settings().env == "test" or os.environ.get(
+            "QORGAU_ALARMS_TICKER", "1") == "0":
+        return
+    from qorgau.alarms.worker import Ticker
+
+    _TICKER = Ticker()
+    _TICKER.start()
+
+
+def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:
+    with get_sessionmaker()() as db:
+        if after < 0:
+            after = int(db.scalar(select(func.coalesce(func.max(AlarmEvent.id), 0))) or 0) - 50
+        stmt = scoped(select(AlarmEvent, AlarmRecord).join(
+            AlarmRecord, AlarmRecord.id == AlarmEvent.alarm_id), AlarmRecord, actor)
+        stmt = stmt.where(AlarmEvent.id > after)
+        if site_id is not None:
+            stmt = stmt.where(AlarmRecord.site_id == site_id)
+        rows = db.execute(stmt.order_by(AlarmEvent.id).limit(200)).all()
+        return [{"event_id": e.id, "alarm_id": r.id, "site_id": r.site_id, "kind": r.kind,
+                 "zone": r.zone_code, "priority": r.priority, "life_safety": r.life_safety,
+                 "frm": e.frm, "to": e.to, "trigger": e.trigger, "actor": e.actor,
+                 "at": e.at.isoformat(), "message": r.message, "value": r.value,
+                 "tier": r.tier}
+                for e, r in rows]
+
+
+async def events(request: Request, actor: Actor, site_id: int | None,
+                 max_s: float | None = None) -> AsyncIterator[bytes]:
+    last = request.headers.get("last-event-id")
+    cursor = int(last) if last and last.isdigit() else -1
+    q = HUB.subscribe(site_id)
+    end = time.monotonic() + max_s if max_s else float("inf")
+    try:
+        yield b"retry: 2000\n\n"
+        while time.monotonic() < end:
+            rows = await asyncio.to_thread(_batch, actor, site_id, cursor)
+            for row in rows:
+                cursor = row["event_id"]
+                kind = "lifesafety" if row["life_safety"] and row["to"] == "unacknowledged" \
+                    else "alarm"
+                yield (f"id: {cursor}\nevent: {kind}\ndata: ".encode() + orjson.dumps(row)
+                       + b"\n\n")
+            if cursor < 0:
+                cursor = 0
+            try:
+                msg = await asyncio.wait_for(q.get(), timeout=1.0)
+                if msg.get("type") == "withdrawal":
+                    yield b"event: withdrawal\ndata: " + orjson.dumps(msg) + b"\n\n"
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+            if await request.is_disconnected():
+                break
+    finally:
+        HUB.unsubscribe(q)

@@ -1,0 +1,211 @@
+"""Alarm tables: devices, gateways, alarm occurrences and their ISA-18.2 transitions,
+1-minute roll-ups, dead letters, notifications, escalation contacts, presence, withdrawals.
+
+Raw readings are not here: they go to columnar segment files (store.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qorgau.core.db import Base, CreatedMixin, utcnow
+from qorgau.core.security import ScopeSpec
+
+SCOPE = ScopeSpec(region="region_code", enterprise="enterprise_id")
+
+
+class Device(CreatedMixin, Base):
+    """One measured channel at a site (a multi-gas head is several devices)."""
+
+    __tablename__ = "alarm_device"
+    __scope__ = SCOPE
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(index=True)
+    region_code: Mapped[str] = mapped_column(String(5), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[str] = mapped_column(String(20))
+    zone_code: Mapped[str] = mapped_column(String(40), default="")
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    life_safety: Mapped[bool] = mapped_column(default=False)
+    calibrated_on: Mapped[date | None]
+    calibration_due: Mapped[date | None]
+    installation_id: Mapped[int | None]
+    worker_id: Mapped[int | None]  # wearable: who wears it
+    enabled: Mapped[bool] = mapped_column(default=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    last_seen_at: Mapped[datetime | None]
+    last_value: Mapped[float | None] = mapped_column(Float)
+    n_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    n_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Gateway(CreatedMixin, Base):
+    """A site gateway with its own ingest credential (stored as a SHA-256 digest)."""
+
+    __tablename__ = "alarm_gateway"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_digest: Mapped[str] = mapped_column(String(64))
+
+
+class AlarmRecord(Base):
+    """One alarm occurrence (device × condition, raise to clear) with its durations."""
+
+    __tablename__ = "alarm_occurrence"
+    __scope__ = SCOPE
+    __table_args__ = (Index("ix_alarm_occurrence_open", "device_id", "kind", "open"),
+                      Index("ix_alarm_occurrence_site_state", "site_id", "state"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_device.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    enterprise_id: Mapped[int] = mapped_column(index=True)
+    region_code: Mapped[str] = mapped_column(String(5), index=True)
+    zone_code: Mapped[str] = mapped_column(String(40), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    life_safety: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)  # process condition
+    open: Mapped[bool] = mapped_column(default=True)  # not yet resolved/normal
+    message: Mapped[str] = mapped_column(String(300), default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    peak: Mapped[float | None] = mapped_column(Float)
+    raised_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(200))
+    shelved_until: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlarmEvent(Base):
+    """An ISA-18.2 transition of one occurrence: from, to, trigger, actor, time, reason."""
+
+    __tablename__ = "alarm_event"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm_occurrence.id"), index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    frm: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(String(20))
+    trigger: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Rollup(Base):
+    """1-minute aggregate of one device's readings."""
+
+    __tablename__ = "alarm_rollup"
+    __scope__ = SCOPE
+    device_id: Mapped[int] = mapped_column(ForeignKey("alarm_device.id"), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    n: Mapped[int] = mapped_column(Integer)
+    vmin: Mapped[float] = mapped_column(Float)
+    vmax: Mapped[float] = mapped_column(Float)
+    vsum: Mapped[float] = mapped_column(Float)
+    vlast: Mapped[float] = mapped_column(Float)
+
+
+class DeadLetter(Base):
+    """A rejected message or reading, with the reason (shown per device on the console)."""
+
+    __tablename__ = "alarm_dead_letter"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(index=True)
+    device_id: Mapped[int | None] = mapped_column(index=True)
+    enterprise_id: Mapped[int | None]
+    region_code: Mapped[str | None] = mapped_column(String(5))
+    source: Mapped[str] = mapped_column(String(20))
+    device_code: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(60), index=True)
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(CreatedMixin, Base):
+    """Escalation tier member: who is told through which channel, edited in the UI."""
+
+    __tablename__ = "alarm_contact"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    tier: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(30))  # dispatcher | mine_rescue | inspectorate
+    channel: Mapped[str] = mapped_column(String(10))  # inapp | webhook | email | sms
+    target: Mapped[str] = mapped_column(String(300))
+    secret: Mapped[str] = mapped_column(String(100), default="")  # webhook HMAC key
+    min_priority: Mapped[int] = mapped_column(Integer, default=3)
+
+
+class Notification(Base):
+    """One delivery attempt series; `dedup_key` is unique so redundant workers send once."""
+
+    __tablename__ = "alarm_notification"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm_occurrence.id"), index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(300))
+    tier: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))  # sent | failed | fallback
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Presence(Base):
+    """Where a wearable (and so its wearer) is now."""
+
+    __tablename__ = "alarm_presence"
+    __scope__ = SCOPE
+    device_id: Mapped[int] = mapped_column(ForeignKey("alarm_device.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    zone_code: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
+class Withdrawal(Base):
+    """A withdraw order for zones of a site; `people` tracks each person to a safe zone."""
+
+    __tablename__ = "alarm_withdrawal"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_occurrence.id"))
+    zones: Mapped[list[str]] = mapped_column(JSON)
+    people: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # {device_id, worker_id, zone, safe_at}
+    inside: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None]

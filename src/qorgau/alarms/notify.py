@@ -1,0 +1,136 @@
+"""Notification channels: in-app live hub (SSE), HMAC-signed webhooks, SMTP e-mail, an SMS
+interface with a logging driver, and device commands (withdraw orders to wearables).
+
+Every channel is `send(target, subject, body, secret) -> None` and raises `DeliveryError`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import smtplib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import orjson
+
+log = logging.getLogger("qorgau.alarms.notify")
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class Hub:
+    """In-process pub/sub for the live console. Publishing is thread-safe; subscribers are
+    asyncio queues of SSE handlers. Subscribers in other processes poll the database."""
+
+    def __init__(self) -> None:
+        self._subs: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any], int | None]] = []
+        self._lock = threading.Lock()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=200)
+        self.published = 0
+
+    def subscribe(self, site_id: int | None) -> asyncio.Queue[Any]:
+        q: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
+        with self._lock:
+            self._subs.append((asyncio.get_running_loop(), q, site_id))
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[Any]) -> None:
+        with self._lock:
+            self._subs = [s for s in self._subs if s[1] is not q]
+
+    def publish(self, site_id: int, message: dict[str, Any]) -> None:
+        message = {**message, "site_id": site_id, "published": time.time()}
+        self.recent.append(message)
+        self.published += 1
+        with self._lock:
+            subs = list(self._subs)
+        for loop, q, want in subs:
+            if want is None or want == site_id:
+                try:
+                    loop.call_soon_threadsafe(_put, q, message)
+                except RuntimeError:  # loop closed: the subscriber is gone
+                    self.unsubscribe(q)
+
+
+def _put(q: asyncio.Queue[Any], message: dict[str, Any]) -> None:
+    if q.full():
+        q.get_nowait()  # a slow console loses the oldest wake-up, never the alarm (DB cursor)
+    q.put_nowait(message)
+
+
+HUB = Hub()
+
+
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """HMAC-SHA256 over "timestamp.body", hex; sent as X-Qorgau-Signature: t=..,v1=.."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return mac.hexdigest()
+
+
+def send_webhook(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    raw = orjson.dumps({"subject": subject, **body})
+    stamp = str(int(time.time()))
+    headers = {"content-type": "application/json",
+               "x-qorgau-signature": f"t={stamp},v1={sign(secret, raw, stamp)}"}
+    try:
+        r = httpx.post(target, content=raw, headers=headers, timeout=3.0)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"webhook: {exc}") from exc
+    if r.status_code >= 300:
+        raise DeliveryError(f"webhook: HTTP {r.status_code}")
+
+
+def send_email(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    host = os.environ.get("QORGAU_SMTP_HOST", "127.0.0.1")
+    port = int(os.environ.get("QORGAU_SMTP_PORT", "25"))
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "alarms@qorgau.kz", target, subject
+    msg.set_content(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    try:
+        with smtplib.SMTP(host, port, timeout=3) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"smtp: {exc}") from exc
+
+
+SMS_LOG: deque[tuple[str, str]] = deque(maxlen=1000)
+
+
+def send_sms(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    """Logging driver: a real SMS gateway plugs in here with the same signature."""
+    if not target.lstrip("+").isdigit():
+        raise DeliveryError("sms: not a phone number")
+    SMS_LOG.append((target, subject))
+    log.warning("SMS to %s: %s", target, subject)
+
+
+DEVICE_LOG: deque[tuple[str, str]] = deque(maxlen=5000)
+DEVICE_SENDERS: list[Callable[[str, str], None]] = []  # e.g. MQTT command publisher
+
+
+def send_device(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    """Command to a wearable ("withdraw"); every registered transport gets it, and the log."""
+    DEVICE_LOG.append((target, subject))
+    for sender in DEVICE_SENDERS:
+        sender(target, subject)
+
+
+def send_inapp(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    HUB.publish(int(body.get("site_id", 0)), {"type": "notice", "subject": subject, **body})
+
+
+CHANNELS: dict[str, Callable[[str, str, dict[str, Any], str], None]] = {
+    "inapp": send_inapp, "webhook": send_webhook, "email": send_email, "sms": send_sms,
+    "device": send_device,
+}
+FALLBACK = {"webhook": "sms", "email": "sms", "sms": "email", "inapp": "sms", "device": "sms"}

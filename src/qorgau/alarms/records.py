@@ -1,0 +1,137 @@
+"""Engine condition events → alarm occurrences (AlarmRecord) through the ISA-18.2 machine,
+and the timer-driven transitions: escalation, reminders, shelve expiry.
+
+Idempotent: a raise for a (device, kind) that already has an active open occurrence changes
+nothing, so replaying a batch after a crash creates no duplicate alarm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qorgau.alarms import constants as C
+from qorgau.alarms.dispatch import Notice
+from qorgau.alarms.engine import AlarmState
+from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.service import apply, dt, ts
+from qorgau.core.db import utcnow
+
+LS_KINDS = {"HI", "HIHI", "LO", "LOLO", "COMBO", "STEL", "FALL", "SOS", "NO_MOTION"}
+
+
+@dataclass
+class Change:
+    rec: AlarmRecord
+    what: str  # raise | clear
+
+
+def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmRecord | None:
+    stmt = select(AlarmRecord).where(AlarmRecord.kind == kind, AlarmRecord.open.is_(True),
+                                     AlarmRecord.site_id == site_id)
+    stmt = stmt.where(AlarmRecord.device_id.is_(None) if device_id is None
+                      else AlarmRecord.device_id == device_id)
+    return db.scalar(stmt.order_by(AlarmRecord.id.desc()).limit(1))
+
+
+def message(dev: Device, kind: str, value: float | None) -> str:
+    v = "" if value is None else f" = {value:.3g} {C.UNITS.get(dev.quantity, '')}".rstrip()
+    where = f" ({dev.zone_code})" if dev.zone_code else ""
+    return f"{dev.quantity} {kind} at {dev.code}{where}{v}"
+
+
+def on_condition(db: Session, dev: Device, kind: str, raised: bool, t: float,
+                 value: float | None, *, text: str | None = None) -> Change | None:
+    """Apply one engine event to the device's occurrence of that condition."""
+    rec = _open(db, dev.id, kind, dev.site_id)
+    if raised:
+        if rec is not None and rec.active:
+            return None  # replayed raise
+        if rec is None:
+            rec = AlarmRecord(device_id=dev.id, site_id=dev.site_id,
+                              enterprise_id=dev.enterprise_id, region_code=dev.region_code,
+                              zone_code=dev.zone_code, kind=kind,
+                              priority=C.PRIORITY.get(kind, 3),
+                              life_safety=dev.life_safety and kind in LS_KINDS,
+                              state=AlarmState.NORMAL.value, active=False, open=True,
+                              raised_at=dt(t), value=value, peak=value)
+            db.add(rec)
+            db.flush()
+        rec.message = (text or message(dev, kind, value))[:300]
+        apply(db, rec, None, trigger_fn="process", active=True, time=t)
+        rec.open, rec.cleared_at = True, None
+        if rec.state == AlarmState.UNACK:
+            rec.next_escalation_at = dt(t + C.ESCALATION_S[0])
+        return Change(rec, "raise")
+    if rec is None or not rec.active:
+        return None  # clear of a condition we never saw raised (or replayed clear)
+    apply(db, rec, None, trigger_fn="process", active=False, time=t)
+    rec.cleared_at = dt(t)
+    return Change(rec, "clear")
+
+
+def track_peak(rec: AlarmRecord, value: float) -> None:
+    if rec.peak is None or (rec.kind in ("LO", "LOLO") and value < rec.peak) or (
+            rec.kind not in ("LO", "LOLO") and value > rec.peak):
+        rec.peak = value
+
+
+def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_code: str,
+                       kind: str, message: str) -> AlarmRecord:
+    """Site-level alarm without a device (e.g. NOTIFY_FAILED); one open occurrence per kind."""
+    rec = _open(db, None, kind, site_id)
+    now = ts(utcnow())
+    if rec is not None and rec.active:
+        rec.message = message
+        return rec
+    if rec is None:
+        rec = AlarmRecord(device_id=None, site_id=site_id, enterprise_id=enterprise_id,
+                          region_code=region_code, kind=kind, priority=C.PRIORITY.get(kind, 2),
+                          life_safety=False, state="normal", active=False, open=True,
+                          raised_at=dt(now), message=message)
+        db.add(rec)
+        db.flush()
+    apply(db, rec, None, trigger_fn="process", active=True, time=now)
+    rec.next_escalation_at = dt(now + C.ESCALATION_S[0])
+    return rec
+
+
+def notice(rec: AlarmRecord, what: str, targets: list[str] | None = None) -> Notice:
+    return Notice(alarm_id=rec.id, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
+                  region_code=rec.region_code, kind=rec.kind, priority=rec.priority,
+                  life_safety=rec.life_safety, tier=rec.tier, what=what, message=rec.message,
+                  device_id=rec.device_id, targets=targets or [])
+
+
+def escalations(db: Session, now: datetime) -> list[Notice]:
+    """Unacknowledged alarms past their deadline go one tier up (then remind at the top)."""
+    out: list[Notice] = []
+    stmt = select(AlarmRecord).where(AlarmRecord.open.is_(True),
+                                     AlarmRecord.next_escalation_at <= now,
+                                     AlarmRecord.state == AlarmState.UNACK.value)
+    for rec in db.scalars(stmt.with_for_update(skip_locked=True)
+                          if db.get_bind().dialect.name == "postgresql" else stmt):
+        if rec.tier <= len(C.ESCALATION_S):
+            rec.tier += 1
+            wait = C.ESCALATION_S[min(rec.tier - 1, len(C.ESCALATION_S) - 1)]
+            out.append(notice(rec, "escalate"))
+        else:
+            wait = C.REMINDER_S
+            out.append(notice(rec, f"remind{int(ts(now))}"))
+        rec.next_escalation_at = now + timedelta(seconds=wait)
+    return out
+
+
+def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
+    """Shelved alarms whose shelf time ran out come back (active → unacknowledged)."""
+    back = []
+    stmt = select(AlarmRecord).where(AlarmRecord.state == AlarmState.SHELVED.value,
+                                     AlarmRecord.shelved_until <= now)
+    for rec in db.scalars(stmt):
+        apply(db, rec, None, trigger_fn="tick", now=ts(now))
+        if rec.state == AlarmState.UNACK:
+            rec.next_escalation_at = now + timedelta(seconds=C.ESCALATION_S[0])
+        back.append(rec)
+    return back

@@ -1,0 +1,179 @@
+"""Alarm REST API: devices and limits, gateways, contacts, alarms (ack / shelve / resolve),
+history, sensor history, withdrawal, ingest errors, KPIs, metrics and the live SSE stream."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from qorgau.alarms import kpis, live, positioning, service, store
+from qorgau.alarms.constants import READ
+from qorgau.alarms.ingest import http
+from qorgau.alarms.ingest.core import METRICS
+from qorgau.alarms.schemas import (
+    AckIn,
+    AlarmEventOut,
+    AlarmOut,
+    ContactIn,
+    DeviceIn,
+    DeviceOut,
+    DevicePatch,
+    GatewayIn,
+    GatewayOut,
+    ResolveIn,
+    ShelveIn,
+    WithdrawIn,
+)
+from qorgau.core.db import utcnow
+from qorgau.core.deps import ActorDep, DbDep
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"], on_startup=[live.start_ticker])
+router.include_router(http.router, prefix="")
+
+
+@router.post("/devices", response_model=DeviceOut, status_code=201)
+def create_device(data: DeviceIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.create_device(db=db, actor=actor, data=data)
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+def list_devices(db: DbDep, actor: ActorDep, site_id: int | None = None) -> Any:
+    return service.list_devices(db=db, actor=actor, site_id=site_id)
+
+
+@router.get("/devices/{device_id}", response_model=DeviceOut)
+def get_device(device_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.get_device(db=db, actor=actor, device_id=device_id)
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceOut)
+def update_device(device_id: int, data: DevicePatch, db: DbDep, actor: ActorDep) -> Any:
+    return service.update_device(db=db, actor=actor, device_id=device_id, data=data)
+
+
+@router.get("/devices/{device_id}/history")
+def device_history(device_id: int, db: DbDep, actor: ActorDep,
+                   minutes: Annotated[int, Query(ge=1, le=60 * 24 * 31)] = 60) -> Any:
+    """1-minute roll-ups of a sensor (min / mean / max / last)."""
+    dev = service.get_device(db=db, actor=actor, device_id=device_id)
+    end = utcnow()
+    rows = store.history(db, device_id=dev.id, start=end - timedelta(minutes=minutes), end=end)
+    return [{"minute": r.minute, "n": r.n, "min": r.vmin, "max": r.vmax,
+             "mean": r.vsum / r.n, "last": r.vlast} for r in rows]
+
+
+@router.get("/devices/{device_id}/raw")
+def device_raw(device_id: int, db: DbDep, actor: ActorDep,
+               minutes: Annotated[int, Query(ge=1, le=180)] = 10) -> Any:
+    """Raw readings from the segment store (seq, time, value)."""
+    from qorgau.alarms.ingest.core import processor
+
+    dev = service.get_device(db=db, actor=actor, device_id=device_id)
+    end = utcnow().timestamp()
+    rows = processor().store.read(dev.site_id, end - minutes * 60, end + 1, device=dev.id)
+    return [{"s": int(r["seq"]), "t": float(r["t"]), "v": None if r["v"] != r["v"]
+             else float(r["v"])} for r in rows]
+
+
+@router.post("/gateways", response_model=GatewayOut, status_code=201)
+def create_gateway(data: GatewayIn, db: DbDep, actor: ActorDep) -> Any:
+    gw, key = service.create_gateway(db=db, actor=actor, data=data)
+    return GatewayOut(id=gw.id, name=gw.name, key=key)
+
+
+@router.post("/contacts", status_code=201)
+def add_contact(data: ContactIn, db: DbDep, actor: ActorDep) -> Any:
+    c = service.add_contact(db=db, actor=actor, data=data)
+    return {"id": c.id, "tier": c.tier, "channel": c.channel, "role": c.role}
+
+
+@router.get("", response_model=list[AlarmOut])
+def list_alarms(db: DbDep, actor: ActorDep, site_id: int | None = None,
+                state: Annotated[str | None, Query(max_length=20)] = None,
+                open_only: bool = False) -> Any:
+    return service.list_alarms(db=db, actor=actor, site_id=site_id, state=state,
+                               open_only=open_only)
+
+
+@router.get("/metrics")
+def metrics(actor: ActorDep) -> Any:
+    """Ingest counters, queue depth, lag, shed counts (overload is never silent)."""
+    actor.require(READ)
+    return {"counts": dict(METRICS.counts), "queue_depth": METRICS.queue_depth,
+            "lag_s": METRICS.lag_s, "last_batch_at": METRICS.last_batch_at}
+
+
+@router.get("/kpis")
+def get_kpis(db: DbDep, actor: ActorDep, site_id: int | None = None,
+             region: Annotated[str | None, Query(pattern=r"^KZ-\d{2}$")] = None,
+             hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> Any:
+    return kpis.compute(db=db, actor=actor, site_id=site_id, region=region, hours=hours)
+
+
+@router.get("/stream")
+async def stream(request: Request, db: DbDep, actor: ActorDep,
+                 site_id: int | None = None,
+                 max_s: Annotated[float | None, Query(gt=0, le=3600)] = None) -> StreamingResponse:
+    """Server-sent events: alarm transitions in the caller's scope, pushed as they happen."""
+    actor.require(READ)
+    return StreamingResponse(live.events(request, actor, site_id, max_s),
+                             media_type="text/event-stream",
+                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+
+@router.get("/sites/{site_id}/errors")
+def ingest_errors(site_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.ingest_errors(db=db, actor=actor, site_id=site_id)
+
+
+@router.get("/sites/{site_id}/presence")
+def presence(site_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return {"zones": positioning.presence(db=db, actor=actor, site_id=site_id),
+            "withdrawals": positioning.withdrawal_status(db=db, actor=actor, site_id=site_id)}
+
+
+@router.post("/sites/{site_id}/withdraw", status_code=201)
+def withdraw(site_id: int, data: WithdrawIn, db: DbDep, actor: ActorDep) -> Any:
+    w = positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=data.zones,
+                              alarm_id=data.alarm_id)
+    return {"id": w.id, "zones": w.zones, "inside": w.inside, "people": w.people}
+
+
+@router.get("/{alarm_id}", response_model=AlarmOut)
+def get_alarm(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+
+
+@router.get("/{alarm_id}/events", response_model=list[AlarmEventOut])
+def alarm_events(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.alarm_history(db=db, actor=actor, alarm_id=alarm_id)
+
+
+@router.get("/{alarm_id}/notifications")
+def alarm_notifications(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return [{"channel": n.channel, "target": n.target, "tier": n.tier, "status": n.status,
+             "attempts": n.attempts, "at": n.at}
+            for n in service.notifications(db=db, actor=actor, alarm_id=alarm_id)]
+
+
+@router.post("/{alarm_id}/ack", response_model=AlarmOut)
+def ack(alarm_id: int, data: AckIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.acknowledge(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/shelve", response_model=AlarmOut)
+def shelve(alarm_id: int, data: ShelveIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.shelve(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/resolve", response_model=AlarmOut)
+def resolve(alarm_id: int, data: ResolveIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.resolve(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+_ = (asyncio, datetime, orjson)

@@ -1,0 +1,332 @@
+"""Alarm operations: devices and their limits, gateways, contacts, alarm occurrences and the
+operator actions on them (acknowledge, shelve, resolve). No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qorgau.alarms import constants as C
+from qorgau.alarms.engine import (
+    THRESHOLDS,
+    Alarm,
+    AlarmState,
+    InvalidTransition,
+    LifeSafetyViolation,
+)
+from qorgau.alarms.engine.defaults import LIFE_SAFETY_GASES
+from qorgau.alarms.exceptions import (
+    AlarmNotFound,
+    DeviceNotFound,
+    LifeSafetyRefused,
+    TransitionRefused,
+)
+from qorgau.alarms.models import (
+    AlarmEvent,
+    AlarmRecord,
+    Contact,
+    DeadLetter,
+    Device,
+    Gateway,
+    Notification,
+)
+from qorgau.alarms.schemas import (
+    AckIn,
+    ContactIn,
+    DeviceIn,
+    DevicePatch,
+    GatewayIn,
+    ResolveIn,
+    ShelveIn,
+)
+from qorgau.core import audit, events
+from qorgau.core.db import utcnow
+from qorgau.core.errors import Conflict, RuleViolation
+from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.registry import service as registry
+
+DEVICE_FIELDS = ["code", "kind", "quantity", "zone_code", "limits", "life_safety",
+                 "calibrated_on", "calibration_due", "enabled", "revision"]
+
+
+def default_limits(site_kind: str, quantity: str) -> dict[str, float]:
+    """Engine defaults for the site kind (THRESHOLDS, with sources) plus product defaults."""
+    table = THRESHOLDS.get(site_kind) or THRESHOLDS["plant"]
+    out = {k: float(v["value"]) for k, v in table.get(quantity, {}).items()}
+    out.update(C.EXTRA_DEFAULTS.get(quantity, {}))
+    if quantity == "CH4":
+        out.setdefault("deadband", 0.05)
+    out.setdefault("stale_s", C.DEFAULT_STALE_S)
+    return out
+
+
+def _site(db: Session, actor: Actor, site_id: int) -> Any:
+    try:
+        return registry.get_site(db=db, actor=actor, site_id=site_id)
+    except Exception as exc:  # NotFound or Forbidden from the registry: same answer, no data
+        raise RuleViolation("unknown site", field="site_id") from exc
+
+
+def _zone_codes(site: Any) -> set[str]:
+    return {str(z.get("code")) for z in (site.zones or [])}
+
+
+def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
+    actor.require(C.CONFIGURE)
+    site = _site(db, actor, data.site_id)
+    if data.zone_code and site.zones and data.zone_code not in _zone_codes(site):
+        raise RuleViolation(f"zone {data.zone_code!r} is not a zone of this site",
+                            field="zone_code")
+    if db.scalar(select(Device.id).where(Device.site_id == site.id, Device.code == data.code)):
+        raise Conflict(f"device {data.code!r} already exists at this site")
+    limits = (data.limits.model_dump(exclude_none=True) if data.limits
+              else default_limits(site.kind, data.quantity))
+    dev = Device(site_id=site.id, enterprise_id=site.enterprise_id, region_code=site.region_code,
+                 code=data.code, kind=data.kind, quantity=data.quantity, zone_code=data.zone_code,
+                 limits=limits, life_safety=data.quantity in LIFE_SAFETY_GASES
+                 or data.kind == "wearable", calibrated_on=data.calibrated_on,
+                 calibration_due=data.calibration_due, installation_id=data.installation_id,
+                 worker_id=data.worker_id, created_by=actor.label)
+    db.add(dev)
+    db.flush()
+    audit.record(db, actor=actor, action="alarms.device.create", object_type="alarm_device",
+                 object_id=dev.id, after=audit.snapshot(dev, DEVICE_FIELDS))
+    db.commit()
+    return dev
+
+
+def get_device(*, db: Session, actor: Actor, device_id: int) -> Device:
+    actor.require(C.READ)
+    dev = db.get(Device, device_id)
+    if dev is None or not in_scope(dev, actor):
+        raise DeviceNotFound()
+    return dev
+
+
+def list_devices(*, db: Session, actor: Actor, site_id: int | None = None) -> list[Device]:
+    actor.require(C.READ)
+    stmt = scoped(select(Device), Device, actor).order_by(Device.site_id, Device.code)
+    if site_id is not None:
+        stmt = stmt.where(Device.site_id == site_id)
+    return list(db.scalars(stmt))
+
+
+def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatch) -> Device:
+    """Limits, zone, calibration, enabled: a new revision, audited with the reason."""
+    actor.require(C.CONFIGURE)
+    dev = get_device(db=db, actor=actor, device_id=device_id)
+    before = audit.snapshot(dev, DEVICE_FIELDS)
+    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    if "limits" in changes and data.limits is not None:
+        changes["limits"] = data.limits.model_dump(exclude_none=True)
+    due = changes.get("calibration_due", dev.calibration_due)
+    done = changes.get("calibrated_on", dev.calibrated_on)
+    if due and done and due < done:
+        raise RuleViolation("calibration_due must not be before calibrated_on",
+                            field="calibration_due")
+    for key, value in changes.items():
+        setattr(dev, key, value)
+    dev.revision += 1
+    audit.record(db, actor=actor, action="alarms.device.revise", object_type="alarm_device",
+                 object_id=dev.id, before=before,
+                 after={**audit.snapshot(dev, DEVICE_FIELDS), "reason": data.reason})
+    events.emit(db, type="alarms.device.revised", object_type="alarm_device", object_id=dev.id,
+                payload={"revision": dev.revision}, region_code=dev.region_code,
+                enterprise_id=dev.enterprise_id)
+    db.commit()
+    return dev
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_gateway(*, db: Session, actor: Actor, data: GatewayIn) -> tuple[Gateway, str]:
+    """A gateway credential; the key is returned once and stored only as a digest."""
+    actor.require(C.CONFIGURE)
+    site = _site(db, actor, data.site_id)
+    if db.scalar(select(Gateway.id).where(Gateway.name == data.name)):
+        raise Conflict("gateway name taken")
+    key = secrets.token_urlsafe(24)
+    gw = Gateway(site_id=site.id, enterprise_id=site.enterprise_id, region_code=site.region_code,
+                 name=data.name, key_digest=key_digest(key), created_by=actor.label)
+    db.add(gw)
+    db.flush()
+    audit.record(db, actor=actor, action="alarms.gateway.create", object_type="alarm_gateway",
+                 object_id=gw.id, after={"name": gw.name, "site_id": gw.site_id})
+    db.commit()
+    return gw, key
+
+
+def gateway_for(db: Session, *, name: str, key: str) -> Gateway | None:
+    gw = db.scalar(select(Gateway).where(Gateway.name == name))
+    if gw is None or not secrets.compare_digest(gw.key_digest, key_digest(key)):
+        return None
+    return gw
+
+
+def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
+    actor.require(C.CONFIGURE)
+    site = _site(db, actor, data.site_id)
+    if data.channel == "webhook" and not data.target.startswith(("https://", "http://")):
+        raise RuleViolation("a webhook target must be an http(s) URL", field="target")
+    if data.channel == "email" and "@" not in data.target:
+        raise RuleViolation("not an e-mail address", field="target")
+    c = Contact(**data.model_dump(), enterprise_id=site.enterprise_id,
+                region_code=site.region_code, created_by=actor.label)
+    db.add(c)
+    db.flush()
+    audit.record(db, actor=actor, action="alarms.contact.create", object_type="alarm_contact",
+                 object_id=c.id, after=data.model_dump(exclude={"secret"}))
+    db.commit()
+    return c
+
+
+def list_contacts(*, db: Session, actor: Actor, site_id: int) -> list[Contact]:
+    actor.require(C.READ)
+    stmt = scoped(select(Contact), Contact, actor).where(Contact.site_id == site_id)
+    return list(db.scalars(stmt.order_by(Contact.tier, Contact.id)))
+
+
+# --- alarm occurrences -----------------------------------------------------------------------
+
+def ts(at: datetime) -> float:
+    return at.timestamp()
+
+
+def dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def machine(rec: AlarmRecord) -> Alarm:
+    """The ISA-18.2 state machine loaded with the occurrence's stored state."""
+    until = ts(rec.shelved_until) if rec.shelved_until else math.nan
+    return Alarm(life_safety=rec.life_safety, state=AlarmState(rec.state), active=rec.active,
+                 shelved_until=until)
+
+
+def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, **kw: Any) -> Any:
+    """Run one trigger on the state machine, store the new state and the AlarmEvent row."""
+    m = machine(rec)
+    try:
+        tr = getattr(m, trigger_fn)(**kw)
+    except LifeSafetyViolation as exc:
+        raise LifeSafetyRefused(str(exc), field="reason") from exc
+    except InvalidTransition as exc:
+        raise TransitionRefused(str(exc)) from exc
+    rec.active = m.active
+    rec.shelved_until = dt(m.shelved_until) if not math.isnan(m.shelved_until) else None
+    if tr is not None:
+        rec.state = tr.to.value
+        db.add(AlarmEvent(alarm_id=rec.id, enterprise_id=rec.enterprise_id,
+                          region_code=rec.region_code, frm=tr.frm.value, to=tr.to.value,
+                          trigger=tr.trigger, actor=tr.actor, at=dt(tr.time),
+                          reason=tr.reason[:300]))
+    if rec.state == AlarmState.NORMAL and not rec.active:
+        rec.open, rec.next_escalation_at = False, None
+    return tr
+
+
+def get_alarm(*, db: Session, actor: Actor, alarm_id: int) -> AlarmRecord:
+    actor.require(C.READ)
+    rec = db.get(AlarmRecord, alarm_id)
+    if rec is None or not in_scope(rec, actor):
+        raise AlarmNotFound()
+    return rec
+
+
+def list_alarms(*, db: Session, actor: Actor, site_id: int | None = None,
+                state: str | None = None, open_only: bool = False,
+                limit: int = 200) -> list[AlarmRecord]:
+    actor.require(C.READ)
+    stmt = scoped(select(AlarmRecord), AlarmRecord, actor)
+    if site_id is not None:
+        stmt = stmt.where(AlarmRecord.site_id == site_id)
+    if state:
+        stmt = stmt.where(AlarmRecord.state == state)
+    if open_only:
+        stmt = stmt.where(AlarmRecord.open.is_(True))
+    stmt = stmt.order_by(AlarmRecord.priority, AlarmRecord.raised_at.desc()).limit(limit)
+    return list(db.scalars(stmt))
+
+
+def alarm_history(*, db: Session, actor: Actor, alarm_id: int) -> list[AlarmEvent]:
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    return list(db.scalars(select(AlarmEvent).where(AlarmEvent.alarm_id == rec.id)
+                           .order_by(AlarmEvent.id)))
+
+
+def _operator(actor: Actor, alarm_id: int, db: Session) -> AlarmRecord:
+    actor.require(C.ACKNOWLEDGE)
+    return get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+
+
+def _commit_action(db: Session, actor: Actor, rec: AlarmRecord, action: str,
+                   before: str, extra: dict[str, Any]) -> AlarmRecord:
+    audit.record(db, actor=actor, action=f"alarms.alarm.{action}", object_type="alarm",
+                 object_id=rec.id, before={"state": before}, after={"state": rec.state, **extra})
+    events.emit(db, type=f"alarms.alarm.{action}", object_type="alarm", object_id=rec.id,
+                payload={"state": rec.state, **extra}, region_code=rec.region_code,
+                enterprise_id=rec.enterprise_id)
+    db.commit()
+    from qorgau.alarms import notify  # live console update (in-process SSE hub)
+
+    notify.HUB.publish(rec.site_id, {"type": "alarm", "id": rec.id, "state": rec.state})
+    return rec
+
+
+def acknowledge(*, db: Session, actor: Actor, alarm_id: int, data: AckIn) -> AlarmRecord:
+    rec = _operator(actor, alarm_id, db)
+    before, now = rec.state, utcnow()
+    apply(db, rec, None, trigger_fn="ack", actor=actor.label, time=ts(now))
+    rec.acked_at, rec.acked_by, rec.next_escalation_at = now, actor.label, None
+    return _commit_action(db, actor, rec, "ack", before, {"note": data.note})
+
+
+def shelve(*, db: Session, actor: Actor, alarm_id: int, data: ShelveIn) -> AlarmRecord:
+    rec = _operator(actor, alarm_id, db)
+    before, now = rec.state, utcnow()
+    expiry = now + timedelta(minutes=data.minutes)
+    apply(db, rec, None, trigger_fn="shelve", actor=actor.label, time=ts(now),
+          expiry=ts(expiry), reason=data.reason)
+    rec.next_escalation_at = None
+    return _commit_action(db, actor, rec, "shelve", before,
+                          {"reason": data.reason, "until": expiry.isoformat()})
+
+
+def resolve(*, db: Session, actor: Actor, alarm_id: int, data: ResolveIn) -> AlarmRecord:
+    """Close out an occurrence with a reason (real / false / test / dispatched)."""
+    rec = _operator(actor, alarm_id, db)
+    if rec.resolution is not None:
+        raise Conflict("alarm already resolved")
+    if rec.state in (AlarmState.UNACK, AlarmState.RTN_UNACK):
+        raise RuleViolation("acknowledge the alarm before resolving it", field="resolution")
+    before = rec.state
+    rec.resolution, rec.resolved_at = data.resolution, utcnow()
+    if rec.state == AlarmState.LATCHED and not rec.active:
+        apply(db, rec, None, trigger_fn="reset", actor=actor.label, time=ts(rec.resolved_at))
+    return _commit_action(db, actor, rec, "resolve", before,
+                          {"resolution": data.resolution, "note": data.note})
+
+
+def ingest_errors(*, db: Session, actor: Actor, site_id: int) -> list[dict[str, Any]]:
+    """Rejected readings per device and reason (the console's ingest-errors panel)."""
+    actor.require(C.READ)
+    stmt = scoped(select(DeadLetter.device_code, DeadLetter.reason, func.count(),
+                         func.max(DeadLetter.received_at)), DeadLetter, actor)
+    stmt = stmt.where(DeadLetter.site_id == site_id).group_by(DeadLetter.device_code,
+                                                              DeadLetter.reason)
+    return [{"device": d, "reason": r, "count": n, "last": last}
+            for d, r, n, last in db.execute(stmt.order_by(func.count().desc()).limit(100))]
+
+
+def notifications(*, db: Session, actor: Actor, alarm_id: int) -> list[Notification]:
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    return list(db.scalars(select(Notification).where(Notification.alarm_id == rec.id)
+                           .order_by(Notification.id)))

@@ -1,0 +1,86 @@
+"""Alarm test fixtures: a mine site with zones, devices, a gateway, and actors."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+_codes = itertools.count(1)
+ZONES = [{"code": "L1", "name": "Longwall 1", "kind": "working"},
+         {"code": "L2", "name": "Longwall 2", "kind": "working"},
+         {"code": "SAFE", "name": "Shaft station", "kind": "safe"}]
+
+
+def actor(db, world, key):  # noqa: ANN001, ANN201
+    from qorgau.accounts.models import User
+    from qorgau.accounts.service import actor_for_user
+
+    return actor_for_user(db.get(User, world.users[key]))
+
+
+@pytest.fixture
+def as_(db, world):  # noqa: ANN001, ANN201
+    """as_("osh_krg") → that world user's Actor."""
+    return lambda key: actor(db, world, key)
+
+
+@dataclass
+class Mine:
+    site_id: int
+    devices: dict[str, int] = field(default_factory=dict)
+    gateway: str = ""
+    key: str = ""
+    seq: dict[str, int] = field(default_factory=dict)
+
+    def batch(self, rows: list[tuple]) -> dict:  # (code, value | dict, t offset)
+        out, now = [], time.time()
+        for code, v, dt in rows:
+            s = self.seq.get(code, 0)
+            self.seq[code] = s + 1
+            r = {"d": code, "s": s, "t": now + dt}
+            r.update(v if isinstance(v, dict) else {"v": v})
+            out.append(r)
+        return {"site_id": self.site_id, "readings": out}
+
+
+@pytest.fixture
+def mine(db, world) -> Mine:  # noqa: ANN001
+    """A fresh mine site (Karaganda enterprise) with CH4/CO/fan devices and 2 wearables."""
+    from qorgau.alarms import service
+    from qorgau.alarms.schemas import DeviceIn, GatewayIn
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.schemas import SiteIn
+
+    n = next(_codes)
+    site = registry.create_site(db=db, actor=SYSTEM_ACTOR, data=SiteIn(
+        enterprise_id=world.enterprises["mine_krg"], kind="mine", name=f"Test mine {n}",
+        lon=73.1, lat=49.8, zones=ZONES))
+    m = Mine(site.id)
+    osh = actor(db, world, "osh_krg")
+    for code, kind, q, zone in [("CH4-1", "gas", "CH4", "L1"), ("CO-1", "gas", "CO", "L1"),
+                                ("FAN-1", "ventilation", "fan", "L1"),
+                                ("W-1", "wearable", "position", ""),
+                                ("W-2", "wearable", "position", "")]:
+        dev = service.create_device(db=db, actor=osh, data=DeviceIn(
+            site_id=site.id, code=code, kind=kind, quantity=q, zone_code=zone))
+        m.devices[code] = dev.id
+    gw, key = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+        site_id=site.id, name=f"gw-{site.id}-{n}"))
+    m.gateway, m.key = gw.name, key
+    return m
+
+
+@pytest.fixture
+def proc(tmp_path):  # noqa: ANN001, ANN201
+    """A processor with its own segment directory (fsync off for speed)."""
+    from qorgau.alarms.ingest import core
+    from qorgau.alarms.store import SegmentStore
+
+    p = core.Processor(SegmentStore(tmp_path / "seg", fsync=False))
+    old, core.PROCESSOR = core.PROCESSOR, p
+    yield p
+    core.PROCESSOR = old

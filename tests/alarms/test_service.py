@@ -1,0 +1,105 @@
+"""Devices and limits (defaults per site kind, validation, audit), alarm actions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from qorgau.alarms import service
+from qorgau.alarms.models import AlarmEvent, AlarmRecord, Device
+from qorgau.alarms.schemas import AckIn, DeviceIn, DevicePatch, Limits, ResolveIn, ShelveIn
+from qorgau.core.audit import AuditEntry
+from qorgau.core.errors import Forbidden, NotFound, RuleViolation
+
+
+def test_defaults_follow_site_kind(db, mine):
+    dev = db.get(Device, mine.devices["CH4-1"])
+    assert dev.limits["high"] == 1.0 and dev.limits["highhigh"] == 1.5
+    assert dev.life_safety
+    assert service.default_limits("construction", "CH4")["highhigh"] == 2.0
+    assert db.get(Device, mine.devices["FAN-1"]).limits["lowlow"] == 0.0
+
+
+def test_limit_edit_is_validated_and_audited(db, as_, mine):
+    osh = as_("osh_krg")
+    did = mine.devices["CH4-1"]
+    with pytest.raises(ValueError, match="high must not exceed highhigh"):
+        Limits(high=2.0, highhigh=1.5)
+    dev = service.update_device(db=db, actor=osh, device_id=did, data=DevicePatch(
+        limits=Limits(high=0.8, highhigh=1.2, deadband=0.05), reason="stricter after audit"))
+    assert dev.revision == 2 and dev.limits["high"] == 0.8
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.device.revise",
+                                               AuditEntry.object_id == str(did)))
+    assert entry.diff["before"]["limits"]["high"] == 1.0
+    assert entry.diff["after"]["reason"] == "stricter after audit"
+
+
+def test_device_quantity_and_zone_checked(db, as_, mine):
+    osh = as_("osh_krg")
+    with pytest.raises(ValueError):
+        DeviceIn(site_id=mine.site_id, code="X", kind="gas", quantity="dust")
+    with pytest.raises(RuleViolation) as exc:
+        service.create_device(db=db, actor=osh, data=DeviceIn(
+            site_id=mine.site_id, code="X-1", kind="gas", quantity="CO", zone_code="NOPE"))
+    assert exc.value.field == "zone_code"
+
+
+def test_other_enterprise_and_inspector_cannot_configure(db, as_, mine):
+    with pytest.raises(RuleViolation):  # site out of scope reads as unknown
+        service.create_device(db=db, actor=as_("osh_ala"), data=DeviceIn(
+            site_id=mine.site_id, code="Y-1", kind="gas", quantity="CO"))
+    with pytest.raises(Forbidden):
+        service.update_device(db=db, actor=as_("inspector_krg"),
+                              device_id=mine.devices["CO-1"],
+                              data=DevicePatch(enabled=False, reason="nope"))
+    with pytest.raises(NotFound):
+        service.get_device(db=db, actor=as_("inspector_ala"),
+                           device_id=mine.devices["CO-1"])
+
+
+def _raise(db, mine, code="CO-1", kind="HI", value=30.0):  # noqa: ANN001, ANN202
+    from qorgau.alarms import records
+
+    dev = db.get(Device, mine.devices[code])
+    change = records.on_condition(db, dev, kind, True, 1_764_000_000.0, value)
+    db.commit()
+    return change.rec
+
+
+def test_ack_shelve_resolve_and_transitions(db, as_, mine):
+    osh = as_("osh_krg")
+    rec = _raise(db, mine, "CO-1", "TWA", 60.0)  # TWA is not life-safety
+    assert rec.state == "unacknowledged" and not rec.life_safety
+    with pytest.raises(RuleViolation):
+        service.resolve(db=db, actor=osh, alarm_id=rec.id, data=ResolveIn(resolution="real"))
+    service.acknowledge(db=db, actor=osh, alarm_id=rec.id, data=AckIn(note="seen"))
+    service.shelve(db=db, actor=osh, alarm_id=rec.id,
+                   data=ShelveIn(reason="sensor being replaced", minutes=30))
+    assert rec.state == "shelved" and rec.shelved_until is not None
+    service.resolve(db=db, actor=osh, alarm_id=rec.id, data=ResolveIn(resolution="test"))
+    trail = [(e.frm, e.to, e.trigger) for e in db.scalars(
+        select(AlarmEvent).where(AlarmEvent.alarm_id == rec.id).order_by(AlarmEvent.id))]
+    assert trail == [("normal", "unacknowledged", "raise"),
+                     ("unacknowledged", "acknowledged", "ack"),
+                     ("acknowledged", "shelved", "shelve")]
+    assert db.get(AlarmRecord, rec.id).resolution == "test"
+
+
+def test_life_safety_cannot_be_shelved(db, as_, mine):
+    osh = as_("osh_krg")
+    rec = _raise(db, mine, "CH4-1", "HIHI", 1.7)
+    assert rec.life_safety
+    with pytest.raises(RuleViolation, match="life-safety"):
+        service.shelve(db=db, actor=osh, alarm_id=rec.id,
+                       data=ShelveIn(reason="annoying", minutes=10))
+    assert db.get(AlarmRecord, rec.id).state == "unacknowledged"
+
+
+def test_inspector_reads_but_cannot_ack(db, as_, mine):
+    rec = _raise(db, mine, "CO-1", "HIHI", 60.0)
+    insp = as_("inspector_krg")
+    assert service.get_alarm(db=db, actor=insp, alarm_id=rec.id).id == rec.id
+    with pytest.raises(Forbidden):
+        service.acknowledge(db=db, actor=insp, alarm_id=rec.id, data=AckIn())
+    with pytest.raises(NotFound):
+        service.get_alarm(db=db, actor=as_("osh_ala"), alarm_id=rec.id)
