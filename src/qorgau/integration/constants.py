@@ -43,9 +43,11 @@ FEEDS: dict[str, Feed] = {
     for f in (
         Feed("employment-contracts", N_("Unified employment-contract system"), 26, "registry"),
         Feed("business-register", N_("State business register"), 26, "registry"),
-        Feed("ehealth-trauma", N_("E-health trauma visits"), 6, "concealment"),
-        Feed("sick-leave", N_("Sick-leave certificates"), 26, "concealment"),
-        Feed("insurers", N_("Insurers' contracts and claims"), 26, "insurance"),
+        # Names shared with concealment's evidence sources (a key's feed must equal the source).
+        Feed("trauma_visit", N_("E-health trauma visits"), 6, "concealment"),
+        Feed("sick_leave", N_("Sick-leave certificates"), 26, "concealment"),
+        Feed("insurance-contracts", N_("Insurers' contracts"), 24 * 8, "insurance"),
+        Feed("insurance_claim", N_("Insurers' claims"), 24 * 8, "concealment"),
         Feed(
             "hpf-register", N_("Register of hazardous production facilities"), 24 * 8, "inspections"
         ),

@@ -65,6 +65,24 @@ def business_register(
     return _feed("business-register", data, db, actor, idem)
 
 
+@router.post(
+    "/feeds/{feed}",
+    responses={
+        **FEED_RESPONSES,
+        501: {
+            "description": "The domain that stores this feed is not built yet (rows were validated)"
+        },
+    },
+    response_model=BulkResultOut,
+)
+def other_feed(
+    feed: str, data: FeedDeliveryIn, db: DbDep, actor: ActorDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """Connector feeds in our row shape: `trauma_visit`, `sick_leave`, `insurance-contracts`,
+    `insurance_claim`, `hpf-register` (see docs/integration.md for each mapping)."""
+    return _feed(feed, data, db, actor, idem)
+
+
 @router.get("/import-jobs/{job_id}", response_model=ImportJobOut)
 def import_job(job_id: int, db: DbDep, actor: ActorDep) -> ImportJobOut:
     return ImportJobOut.model_validate(service.get_job(db=db, actor=actor, job_id=job_id))

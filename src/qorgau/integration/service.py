@@ -18,7 +18,8 @@ from qorgau.core.db import get_sessionmaker, utcnow
 from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.roles import Role
 from qorgau.core.security import Actor, in_scope
-from qorgau.integration.bulk import HANDLERS, Applied, check_sent_at, validate_rows
+from qorgau.integration.bulk import Applied, check_sent_at, validate_rows
+from qorgau.integration.connectors import CONNECTORS
 from qorgau.integration.constants import (
     FEEDS,
     MANAGE_DELIVERIES,
@@ -28,13 +29,15 @@ from qorgau.integration.constants import (
 from qorgau.integration.exceptions import BatchTooLarge, WrongFeed
 from qorgau.integration.models import Delivery, ImportJob, Subscription
 from qorgau.integration.monitor import record_receipt
-from qorgau.integration.schemas import BulkResultOut, FeedDeliveryIn, SubscriptionIn
+from qorgau.integration.schemas import BulkResultOut, FeedDeliveryIn, RowError, SubscriptionIn
 
 log = logging.getLogger("qorgau.integration")
 
 
 def require_feed(actor: Actor, feed: str) -> None:
     """Only a system account whose key is scoped to exactly this feed may send it."""
+    if feed not in CONNECTORS:
+        raise NotFound(f"no feed {feed!r}; known feeds: {', '.join(CONNECTORS)}")
     if actor.kind != "system" or actor.feed != feed:
         raise WrongFeed(feed)
 
@@ -72,7 +75,7 @@ def apply_rows(
     rows: list[dict[str, Any]],
     progress: Any = None,
 ) -> BulkResultOut:
-    handler = HANDLERS[feed]
+    handler = CONNECTORS[feed].handler
     parsed, errors = validate_rows(handler.row_model, rows)
     if progress:
         progress(len(rows) // 2)
@@ -140,6 +143,30 @@ def apply_rows(
         counts=applied.counts,
         results=applied.results,
     )
+
+
+def ingest_records(
+    *, db: Session, actor: Actor, feed: str, records: list[dict[str, Any]], delivery_id: str
+) -> BulkResultOut:
+    """A connector run: source records (from its file or HTTP driver) → rows → apply whole."""
+    connector = CONNECTORS[feed]
+    rows, errors = [], []
+    for idx, record in enumerate(records):
+        try:
+            rows.append(connector.to_row(record))
+        except KeyError as exc:
+            errors.append(RowError(row=idx, field=str(exc.args[0]), reason="missing in source"))
+        except (ValueError, TypeError) as exc:
+            errors.append(RowError(row=idx, field="record", reason=str(exc)))
+    if errors:
+        return BulkResultOut(
+            feed=feed,
+            delivery_id=delivery_id,
+            status="rejected",
+            rows=len(records),
+            errors=errors[:1000],
+        )
+    return apply_rows(db=db, actor=actor, feed=feed, delivery_id=delivery_id, rows=rows)
 
 
 # --- import jobs -------------------------------------------------------------------------
