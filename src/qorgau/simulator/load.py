@@ -186,6 +186,8 @@ def _suspend_pg_constraints(cur: Any) -> list[str]:
 def _copy_pg(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
     restore = _suspend_pg_constraints(cur) if not any(off.values()) else []
     _copy_tables(cur, twin, off, progress)
+    # Index builds sort in memory instead of spilling (this transaction only).
+    cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for i, statement in enumerate(restore):
         _report(progress, "index", i, len(restore))
         cur.execute(statement)
