@@ -12,23 +12,24 @@ from sqlalchemy.orm import Session
 import qorgau.risk.register as svc
 from qorgau.core import i18n
 from qorgau.core.errors import RuleViolation
+from qorgau.core.labels import N_
 from qorgau.core.security import Actor
 from qorgau.core.web import ENV
 from qorgau.risk.constants import ControlLevel, HazardType, RiskBand, label
 
 COLUMNS = [
-    "No.",
-    "Hazard type",
-    "Hazard",
-    "Workplace",
-    "Method",
-    "Initial risk",
-    "Residual risk",
-    "Band",
-    "Controls",
-    "Flags",
-    "Status",
-    "Review due",
+    N_("No."),
+    N_("Hazard type"),
+    N_("Hazard"),
+    N_("Workplace"),
+    N_("Method"),
+    N_("Initial risk"),
+    N_("Residual risk"),
+    N_("Band"),
+    N_("Controls"),
+    N_("Flags"),
+    N_("Status"),
+    N_("Review due"),
 ]
 
 
