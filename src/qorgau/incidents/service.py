@@ -15,7 +15,7 @@ from qorgau.core.audit import canonical
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.pagination import PageParams, paginate
-from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scoped
+from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scope_clause, scoped
 from qorgau.incidents import deadlines, notify, revisions, storage
 from qorgau.incidents.constants import READ, REPORT, REPORT_HOURS, SEVERITY_RANK
 from qorgau.incidents.models import Accident, Attachment, Deadline, Investigation, Victim
@@ -390,9 +390,35 @@ def history(*, db: Session, actor: Actor, accident_id: int) -> list[Any]:
     return revisions.history(db, accident_id)
 
 
-def victims_source(actor: Actor) -> Select[Any]:
-    """Scoped victim rows for the indicators domain (aggregated there, in SQL)."""
-    return scoped(select(Victim), Victim, actor)
+def victims_scope(actor: Actor) -> Any:
+    """The WHERE clause limiting victim rows to the caller's slice (indicators aggregate them)."""
+    actor.require(READ)
+    return scope_clause(Victim, actor)
+
+
+def esaw_cases(*, db: Session, actor: Actor, start: Any, end: Any) -> list[Any]:
+    """One row per victim with the accident's ESAW coding, for the statistical export."""
+    stmt = (
+        select(
+            Victim.id,
+            Victim.accident_id,
+            Victim.occurred_on,
+            Victim.region_code,
+            Victim.section,
+            Victim.severity,
+            Victim.cause_code,
+            Victim.icd10,
+            Accident.esaw_deviation,
+            Accident.esaw_contact,
+            Accident.esaw_injury_type,
+            Accident.esaw_body_part,
+            Accident.victims_count,
+        )
+        .join(Accident, Accident.id == Victim.accident_id)
+        .where(victims_scope(actor), Victim.occurred_on.between(start, end))
+        .order_by(Victim.occurred_on, Victim.id)
+    )
+    return list(db.execute(stmt))
 
 
 VICTIM = Victim
