@@ -126,3 +126,14 @@ def check_silent_feeds(*, db: Session) -> list[str]:
 
 def _silent_payload(st: FeedStatus, hours: int) -> dict[str, Any]:
     return {"feed": st.feed, "last_accepted_at": st.last_accepted_at, "expected_hours": hours}
+
+
+def delivery_summary(*, db: Session, actor: Actor) -> dict[str, int]:
+    """Webhook deliveries by status (national view for the monitor roles)."""
+    from qorgau.integration.models import Delivery
+
+    actor.require(VIEW_MONITOR)
+    rows = db.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    out = {"pending": 0, "delivered": 0, "dead": 0}
+    out.update({status: n for status, n in rows})
+    return out
