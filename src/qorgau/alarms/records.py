@@ -135,3 +135,21 @@ def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
             rec.next_escalation_at = now + timedelta(seconds=C.ESCALATION_S[0])
         back.append(rec)
     return back
+
+
+def update_peaks(db: Session, site_id: int, dev_ids: list[int], I, T, V) -> None:  # noqa: ANN001
+    """Peak value of every active occurrence, from this batch's readings after its raise."""
+    if not len(I):
+        return
+    stmt = select(AlarmRecord).where(AlarmRecord.site_id == site_id,
+                                     AlarmRecord.active.is_(True),
+                                     AlarmRecord.device_id.in_(set(dev_ids)))
+    pos = {d: j for j, d in enumerate(dev_ids)}
+    for rec in db.scalars(stmt):
+        j = pos.get(rec.device_id)
+        if j is None:
+            continue
+        mine = (I == j) & (T >= ts(rec.raised_at)) & (V == V)
+        if mine.any():
+            vals = V[mine]
+            track_peak(rec, float(vals.min() if rec.kind in ("LO", "LOLO") else vals.max()))

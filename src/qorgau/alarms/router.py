@@ -33,7 +33,7 @@ from qorgau.core.db import utcnow
 from qorgau.core.deps import ActorDep, DbDep
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"], on_startup=[live.start_ticker])
-router.include_router(http.router, prefix="")
+router.include_router(http.router)
 
 
 @router.post("/devices", response_model=DeviceOut, status_code=201)

@@ -172,6 +172,7 @@ class Processor:
                 I[E != 0].astype(np.uint32), T[E != 0], E[E != 0])])
         devs = {d.id: d for d in db.query(Device).filter(Device.site_id == site.id)}
         notices = apply_events(db, rt, site, ev, devs, res)
+        records.update_peaks(db, site.id, [d.id for d in rt.devices], I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool)):
             positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)

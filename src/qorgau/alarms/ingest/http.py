@@ -19,7 +19,7 @@ from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
 
-router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
+router = APIRouter(tags=["alarms"])  # included by alarms.router under /api/v1/alarms
 
 
 def _reject(db, status: int, reason: str, detail: str, site_id: int | None) -> JSONResponse:

@@ -8,6 +8,7 @@ A reading may carry "e" (FALL/SOS/NO_MOTION/RESET) instead of "v", and "z" (zone
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -53,7 +54,10 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadPayload("malformed", str(exc)[:200]) from exc
+        try:  # NaN / Infinity / 1e999 from sloppy gateways: reject those readings, not all
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadPayload("malformed", str(exc)[:200]) from exc
 
 
 def _rows(doc: dict[str, Any]) -> list[Any]:

@@ -1,0 +1,118 @@
+"""HTTP batch ingest → engine → store → alarm records → dispatch; bad input; idempotency."""
+
+from __future__ import annotations
+
+import gzip
+import time
+
+import orjson
+from sqlalchemy import func, select
+
+from qorgau.alarms.models import AlarmRecord, DeadLetter, Device, Notification, Rollup
+
+
+def _post(client, mine, body, *, key=None, gz=False):  # noqa: ANN001, ANN202
+    raw = orjson.dumps(body) if not isinstance(body, bytes) else body
+    headers = {"x-gateway": mine.gateway, "x-gateway-key": key or mine.key,
+               "content-type": "application/json"}
+    if gz:
+        raw, headers["content-encoding"] = gzip.compress(raw), "gzip"
+    return client.post("/api/v1/alarms/ingest", content=raw, headers=headers)
+
+
+def test_readings_raise_life_safety_alarm_and_plan_notice(client, db, mine, proc):
+    rows = [("CH4-1", 0.4 + 0.1 * i, -20 + i) for i in range(14)]  # 0.4 → 1.7 %
+    r = _post(client, mine, mine.batch(rows), gz=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 14 and r.json()["alarms"] >= 2
+    kinds = set(db.scalars(select(AlarmRecord.kind).where(AlarmRecord.site_id == mine.site_id)))
+    assert {"HI", "HIHI"} <= kinds
+    hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                               AlarmRecord.kind == "HIHI"))
+    assert hihi.life_safety and hihi.state == "unacknowledged" and hihi.peak >= 1.69
+    sent = db.scalar(select(Notification).where(Notification.alarm_id == hihi.id,
+                                                Notification.channel == "inapp"))
+    assert sent is not None and sent.status == "sent"  # fast path delivered after commit
+    assert db.scalar(select(func.sum(Rollup.n)).where(
+        Rollup.device_id == mine.devices["CH4-1"])) == 14
+    raw = proc.store.read(mine.site_id, time.time() - 60, time.time() + 60)
+    assert len(raw) == 14
+
+
+def test_duplicates_and_out_of_order_are_dropped_and_counted(client, db, mine, proc):
+    body = mine.batch([("CO-1", 5.0, -3), ("CO-1", 6.0, -2)])
+    assert _post(client, mine, body).json()["accepted"] == 2
+    again = _post(client, mine, body).json()
+    assert again == {"accepted": 0, "duplicates": 2, "rejected": 0, "alarms": 0}
+    late = {"site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 0, "t": time.time(),
+                                                   "v": 1.0}]}
+    assert _post(client, mine, late).json()["duplicates"] == 1
+    db.expire_all()
+    dev = db.get(Device, mine.devices["CO-1"])
+    assert dev.n_accepted == 2 and dev.n_duplicate == 3 and dev.last_seq == 1
+
+
+def test_bad_readings_rejected_with_reason(client, db, mine, proc):
+    now = time.time()
+    body = {"site_id": mine.site_id, "readings": [
+        {"d": "CO-1", "s": 1, "t": now, "v": 3.0},
+        {"d": "NOPE", "s": 1, "t": now, "v": 3.0},
+        {"d": "CO-1", "s": 2, "t": now + 86400, "v": 3.0},
+        {"d": "CO-1", "s": 3, "t": now - 30 * 86400, "v": 3.0},
+        {"d": "CO-1", "s": 4, "t": now, "v": "INF"},
+        {"d": "CO-1", "s": "x", "t": now, "v": 1.0},
+        "garbage"]}
+    raw = orjson.dumps(body).replace(b'"INF"', b"1e999")  # JSON has no inf: overflow it
+    r = _post(client, mine, raw)
+    assert r.status_code == 200 and r.json()["accepted"] == 1 and r.json()["rejected"] == 6
+    reasons = set(db.scalars(select(DeadLetter.reason).where(
+        DeadLetter.site_id == mine.site_id)))
+    assert {"unknown_device", "future", "too_old", "not_finite", "malformed"} <= reasons
+
+
+def test_payload_level_rejections(client, db, mine, proc):
+    before = db.scalar(select(func.count()).select_from(DeadLetter))
+    assert _post(client, mine, b"{not json").status_code == 422
+    assert _post(client, mine, {"site_id": mine.site_id}, key="wrong-key").status_code == 401
+    bomb = gzip.compress(b"[" + b"0," * 3_000_000 + b"0]")
+    assert _post(client, mine, bomb, gz=False).status_code == 413
+    assert _post(client, mine, {"site_id": mine.site_id + 999, "readings": []}).status_code == 403
+    r = client.post("/api/v1/alarms/ingest", content=b"{}")
+    assert r.status_code == 401
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(DeadLetter)) == before + 4
+
+
+def test_worker_role_cannot_ingest_without_gateway(client_as, mine, proc):
+    r = client_as("worker_krg").post("/api/v1/alarms/ingest", json={"site_id": mine.site_id,
+                                                                   "readings": []})
+    assert r.status_code == 403
+
+
+def test_columnar_payload_and_fan_combo(client, db, mine, proc):
+    now = time.time()
+    body = {"site_id": mine.site_id, "d": ["FAN-1", "CH4-1", "CH4-1"], "s": [0, 0, 1],
+            "t": [now - 5, now - 4, now - 3], "v": [0.0, 0.5, 1.1]}
+    r = _post(client, mine, body)
+    assert r.status_code == 200 and r.json()["accepted"] == 3
+    kinds = set(db.scalars(select(AlarmRecord.kind).where(AlarmRecord.site_id == mine.site_id)))
+    assert "COMBO" in kinds and "LOLO" in kinds  # fan stopped, CH4 ≥ 1 % while it is
+
+
+def test_api_ack_and_cross_tenant(client, client_as, db, mine, proc):
+    _post(client, mine, mine.batch([("CO-1", 80.0, -1)]))
+    rec = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                              AlarmRecord.kind == "HIHI"))
+    assert client_as("osh_ala").get(f"/api/v1/alarms/{rec.id}").status_code == 404
+    assert client_as("inspector_krg").post(f"/api/v1/alarms/{rec.id}/ack",
+                                           json={}).status_code == 403
+    r = client_as("osh_krg").post(f"/api/v1/alarms/{rec.id}/shelve",
+                                  json={"reason": "nuisance", "minutes": 5})
+    assert r.status_code == 422 and "life-safety" in r.text
+    r = client_as("osh_krg").post(f"/api/v1/alarms/{rec.id}/ack", json={"note": "on it"})
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+    ev = client_as("inspector_krg").get(f"/api/v1/alarms/{rec.id}/events").json()
+    assert [e["trigger"] for e in ev] == ["raise", "ack"]
+    assert client_as("osh_krg").post(f"/api/v1/alarms/{rec.id}/resolve",
+                                     json={"resolution": "maybe"}).json()["detail"][0][
+        "loc"][-1] == "resolution"
