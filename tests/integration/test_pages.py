@@ -78,3 +78,18 @@ def test_silent_feed_is_flagged_and_alerted_once(db, app, world, feed_client):
     c.post("/api/v1/feeds/business-register", json=envelope([enterprise_row()]))
     db.expire_all()
     assert db.get(FeedStatus, "business-register").silent_since is None
+
+
+def test_reports_page_lists_downloads_and_schedules(app, world):
+    page, csrf = _login(app, world, "akimat_krg")
+    html = page.get("/integration/reports?lang=ru").text
+    assert "Сводка по охране труда" in html and "/api/v1/reports/summary.pdf?lang=kk" in html
+    r = page.post(
+        "/integration/reports/schedule",
+        data={"csrf_token": csrf, "fmt": "pdf", "language": "ru", "every": "monthly"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "ежемесячно" in page.get("/integration/reports?lang=ru").text
+    worker, _ = _login(app, world, "worker_krg")
+    assert worker.get("/integration/reports").status_code == 403

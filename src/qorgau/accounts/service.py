@@ -203,6 +203,12 @@ def resolve_api_key(db: Session, *, key: str) -> Actor:
     return _key_actor(row)
 
 
+def get_user_actor(db: Session, *, user_id: int) -> Actor | None:
+    """The actor of an active user (scheduled work runs with its owner's scope)."""
+    user = db.get(User, user_id)
+    return actor_for_user(user) if user is not None and user.active else None
+
+
 def get_organisation(db: Session, *, organisation_id: int) -> Organisation | None:
     """An organisation by id (other domains use it to decide what an organisation may see)."""
     return db.get(Organisation, organisation_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from qorgau.core.deps import ActorDep, DbDep
-from qorgau.integration import monitor, service
+from qorgau.core.errors import NotFound
+from qorgau.integration import monitor, reports, service
 from qorgau.integration.idempotency import IdempotencyDep, WithStatus
 from qorgau.integration.models import ImportJob
 from qorgau.integration.schemas import (
@@ -143,6 +144,28 @@ def replay(data: ReplayIn, db: DbDep, actor: ActorDep, idem: IdempotencyDep) -> 
                 db=db, actor=actor, delivery_ids=data.delivery_ids, all_dead=data.all_dead
             )
         )
+    )
+
+
+@router.get(
+    "/reports/summary.{fmt}",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in reports.FORMATS.values()}}},
+)
+def summary_report(
+    fmt: str, db: DbDep, actor: ActorDep, lang: Annotated[str, Query(pattern="^(kk|ru|en)$")] = "ru"
+) -> Response:
+    """The labour-protection summary of your scope (national / region / enterprise) as XLSX or
+    PDF, in Kazakh, Russian or English."""
+    if fmt not in reports.FORMATS:
+        raise NotFound("no such report format")
+    rep = reports.summary(db=db, actor=actor, language=lang)
+    body = reports.render(rep, fmt)
+    name = f"qorgau-summary-{lang}-{rep.generated:%Y%m%d}.{fmt}"
+    return Response(
+        body,
+        media_type=reports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from qorgau.core.db import get_sessionmaker
-from qorgau.integration import delivery, service
+from qorgau.integration import delivery, reports, service
 from qorgau.integration.idempotency import purge_expired
 from qorgau.integration.monitor import check_silent_feeds
 
@@ -39,6 +39,7 @@ def run(
                     if time.monotonic() - last_housekeeping > 60:
                         check_silent_feeds(db=db)
                         purge_expired(db)
+                        reports.run_due_schedules(db=db)
                         last_housekeeping = time.monotonic()
             if once:
                 return
