@@ -127,11 +127,11 @@ def _risk(db: Session, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
     scores_fn = resolve(RISK_SCORES)
     if scores_fn is not None:
         try:
-            given: dict[int, float] = scores_fn(db=db, enterprise_ids=None)
+            given: dict[int, Any] = scores_fn(db=db, enterprise_ids=None)
             pos = {int(i): k for k, i in enumerate(ids.tolist())}
             for eid, value in given.items():
                 if eid in pos:
-                    score[pos[eid]] = float(value)
+                    score[pos[eid]] = float(getattr(value, "score", value))
             source = "inspections"
         except Exception:  # a provider under construction must not break the map
             log.exception("risk_scores failed; using the registry proxy")

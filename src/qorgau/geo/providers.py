@@ -163,6 +163,12 @@ def _by_enterprise(spec: str) -> Any:
     return flag
 
 
+def equipment_missing_ids(db: Session, ids: np.ndarray) -> set[int]:
+    """Enterprises with a required item missing or not working: (required, not working)."""
+    per = _call("qorgau.equipment.service:missing_by_enterprise", db=db)
+    return {eid for eid, pair in per.items() if pair[1]}
+
+
 def register_builtin() -> None:
     register_layer(
         BASE,
@@ -252,6 +258,11 @@ def register_builtin() -> None:
             requires=(spec,),
             order=order,
         )
+    register_layer(
+        "equipment_missing", label=N_("Missing mandatory OSH equipment"), roles=READERS,
+        flag_fn=equipment_missing_ids, order=70,
+        requires=("qorgau.equipment.service:missing_by_enterprise",),
+    )
     register_layer(
         "alarms",
         label=N_("Active alarms (live)"),
