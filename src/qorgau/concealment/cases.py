@@ -41,6 +41,7 @@ def explanation(row: dict[str, Any]) -> dict[str, Any]:
             "eo_score": round(row.get("eo_score") or 0.0, 2),
             "term": round(row["enterprise_term"], 2),
         },  # fmt: skip
+        "peers": {"episodes": int(row["peer_episodes"]), "term": round(row["peer_term"], 2)},
         "fatal": bool(row["fatal"]),
         "logodds": round(row["logodds"], 2),
         "employed_on_date": bool(row["employed"]),

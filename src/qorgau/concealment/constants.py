@@ -87,4 +87,7 @@ SOURCE_WEIGHT = {
     "anonymous_report": 0.5,
 }
 CASE_PRIOR_LOG2 = -1.0  # before evidence: a lone "at work" flag is weak
-CASE_MIN_PROBABILITY = 0.5  # cases below this are not opened
+CASE_MIN_PROBABILITY = 0.5  # cases below this are not opened (recall first; the queue is ranked)
+# Other unreported work-injury episodes at the same employer (log2-odds each, capped).
+PEER_WEIGHT = 0.75
+PEER_CAP = 4

@@ -64,6 +64,8 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     ct = _case_truth(cands, frames["evidence"], world.injuries)
     k = min(100, ct.height)
     precision = float(ct.head(k)["hit"].mean()) if k else float("nan")
+    strong = ct.filter(pl.col("probability") >= 0.85)
+    precision_strong = float(strong["hit"].mean()) if strong.height else float("nan")
     found = set(ct["found"].explode().drop_nulls().to_list())
     with_ev = set(
         frames["evidence"]
@@ -89,6 +91,7 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
         "evidence_records": frames["evidence"].height,
         "cases": ct.height, "k": k,
         "precision_at_k": precision, "recall": recall,
+        "precision_p085": precision_strong, "cases_p085": strong.height,
         "auc_expected_vs_observed": auc_eo, "auc_combined": auc_comb,
         "concealers": int(labels.sum()), "enterprises": len(labels),
         "capture_recapture": cr, "cr_max_abs_error": worst,
@@ -123,6 +126,8 @@ def format_report(m: dict[str, Any]) -> str:
         f"true work injuries {m['true_injuries']}, concealed {m['concealed']} "
         f"({m['concealed_with_evidence']} left evidence), evidence records {m['evidence_records']}",
         f"precision@{m['k']}: {m['precision_at_k']:.3f} (target ≥ 0.9; {m['cases']} cases)",
+        f"precision of cases with probability ≥ 0.85: {m['precision_p085']:.3f} "
+        f"({m['cases_p085']} cases)",
         f"recall: {m['recall']:.3f} (target ≥ 0.8)",
         f"AUC expected-vs-observed: {m['auc_expected_vs_observed']:.3f}; "
         f"with unreported episodes: {m['auc_combined']:.3f} "

@@ -184,12 +184,14 @@ def victims_frame(db: Session, since: date) -> pl.DataFrame:
                            "full_name": pl.String, "birth_date": pl.Date, "event_date": pl.Date,
                            "enterprise_id": pl.Int64, "region_code": pl.String,
                            "section": pl.String})  # fmt: skip
-    last = [(n or "").split(" ")[0] for n in df["full_name"].to_list()]
+    parts = [(n or "").split() for n in df["full_name"].to_list()]
     from qorgau.concealment.translit import normalize_many
 
-    return df.with_columns(pl.Series("last_name", normalize_many(last), dtype=pl.String)).drop(
-        "full_name"
-    )
+    return df.with_columns(
+        pl.Series("last_name", normalize_many([p[0] if p else "" for p in parts]), dtype=pl.String),
+        pl.Series("first_name", normalize_many([p[1] if len(p) > 1 else "" for p in parts]),
+                  dtype=pl.String),
+    ).drop("full_name")  # fmt: skip
 
 
 # ---------------------------------------------------------------- analysis run

@@ -219,7 +219,47 @@ def match_accidents(ev: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
         (pl.col("event_date") - pl.col("acc_date")).dt.total_days().abs().alias("gap")
     )
     m = m.filter(pl.col("gap") <= C.ACCIDENT_MATCH_DAYS).sort("gap").unique("id", keep="first")
-    return ev.join(m.select("id", "accident_id"), on="id", how="left")
+    m = m.select("id", "accident_id", pl.lit("key").alias("accident_link"))
+    rest = ev.filter(~pl.col("id").is_in(m["id"].implode()))
+    prob = _victim_links(rest, victims)
+    return ev.join(pl.concat([m, prob], how="vertical_relaxed"), on="id", how="left")
+
+
+VICTIM_SPEC = LinkSpec(threshold=0.9)  # names, birth date, hash, employer, date window (±7 d)
+
+
+def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
+    """Fellegi–Sunter evidence ↔ accident victims for records the exact keys missed (typos in
+    names, no or mistyped IIN); deterministic on hash + employer + date within 30 days."""
+    empty = pl.DataFrame(
+        schema={"id": pl.Int64, "accident_id": pl.Int64, "accident_link": pl.String}
+    )
+    if rest.height == 0 or victims.height == 0:
+        return empty
+    left = rest.select(
+        "id", "first_name", "last_name", "birth_date", pl.col("enterprise_id").alias("employer_id"),
+        "event_date",
+        pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash"),
+    ).with_columns(pl.col("employer_id").cast(pl.String))  # fmt: skip
+    right = victims.with_row_index("vid").select(
+        pl.col("vid").cast(pl.Int64).alias("id"), "first_name", "last_name", "birth_date",
+        pl.col("enterprise_id").cast(pl.String).alias("employer_id"), "event_date",
+        pl.col("iin_hash").alias("id_hash"),
+    )  # fmt: skip
+    scored, _ = score_pairs(left, right, spec=VICTIM_SPEC)
+    if scored.height == 0:
+        return empty
+    best = (
+        scored.filter(pl.col("probability") >= VICTIM_SPEC.threshold)
+        .sort("weight", descending=True)
+        .unique(subset="left_id", keep="first")
+    )
+    acc = victims["accident_id"].to_numpy()
+    return best.select(
+        pl.col("left_id").cast(pl.Int64).alias("id"),
+        pl.Series("accident_id", acc[best["right_id"].to_numpy()], dtype=pl.Int64),
+        pl.lit("probabilistic").alias("accident_link"),
+    )
 
 
 # ---------------------------------------------------------------- 5. score
@@ -265,14 +305,26 @@ def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) ->
     )
     ent_term = pl.col("eo_score").fill_null(0.0).clip(0, 4) * 0.25
     due = pl.col("first_date") + pl.duration(days=C.REPORT_WINDOW_DAYS + C.GRACE_DAYS)
+    # Other unreported "at work" episodes at the same employer: concealment is a practice of an
+    # employer, while a wrongly flagged home injury lands at a random one.
+    open_ = (
+        pl.col("accident_id").is_null() & pl.col("any_work") & pl.col("enterprise_id").is_not_null()
+    )
     ep = ep.with_columns(
+        (open_.cast(pl.Int32).sum().over("enterprise_id") - open_.cast(pl.Int32))
+        .clip(0, None)
+        .fill_null(0)
+        .alias("peer_episodes")
+    )
+    ep = ep.with_columns(
+        (pl.col("peer_episodes").clip(0, C.PEER_CAP) * C.PEER_WEIGHT).alias("peer_term"),
         link_term.alias("link_term"),
         ent_term.alias("enterprise_term"),
         pl.when(pl.col("fatal")).then(1.0).otherwise(0.0).alias("fatal_term"),
         (due < pl.lit(as_of)).alias("window_passed"),
     ).with_columns(
         (C.CASE_PRIOR_LOG2 + pl.col("source_logodds") + pl.col("link_term")
-         + pl.col("enterprise_term") + pl.col("fatal_term")).alias("logodds")
+         + pl.col("enterprise_term") + pl.col("fatal_term") + pl.col("peer_term")).alias("logodds")
     ).with_columns(
         (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("logodds")))).alias("probability")
     )  # fmt: skip

@@ -323,6 +323,7 @@ def pipeline_frames(world: World) -> dict[str, pl.DataFrame]:
     victims = v.select(
         "accident_id", "worker_id", hashed(v["iin"]).alias("iin_hash"),
         pl.Series("last_name", normalize_many(v["last_name"].to_list())),
+        pl.Series("first_name", normalize_many(v["first_name"].to_list())),
         "birth_date", "event_date", "enterprise_id", "region_code", "section",
     )  # fmt: skip
     e = t.enterprises
