@@ -106,6 +106,11 @@ def test_workflow_pages_and_overdue(app, db, world, employed_iin, client_as):
         },
     )
     assert r.status_code == 303 and "error" not in r.headers["location"]
+    card = osh.get(f"/incidents/{acc['id']}")  # the findings form now renders (every language)
+    assert card.status_code == 200 and 'name="fault_worker_pct"' in card.text
+    for lang in ("kk", "ru", "en"):
+        osh.cookies.set("lang", lang)
+        assert osh.get(f"/incidents/{acc['id']}").status_code == 200
     bad = osh.post(
         f"/incidents/{acc['id']}/findings",
         follow_redirects=False,

@@ -27,9 +27,11 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from qorgau.core.models import load_all_models
 from qorgau.incidents import coding, deadlines
 from qorgau.incidents.constants import KZ_TZ
 from qorgau.incidents.models import Accident, Deadline, Investigation, Victim
+from qorgau.registry import service as registry
 from qorgau.registry.models import Employment, Enterprise, Worker
 
 NATIONAL_EMPLOYEES = 7_020_000
@@ -48,7 +50,7 @@ def _enterprise_frame(db: Session, today: date) -> list[Any]:
     stmt = (
         select(Enterprise.id, Enterprise.section, Enterprise.region_code, func.count(Employment.id))
         .join(Employment, Employment.enterprise_id == Enterprise.id)
-        .where(Employment.start_date <= on)
+        .where(registry.active_on(on))
         .group_by(Enterprise.id, Enterprise.section, Enterprise.region_code)
     )
     return list(db.execute(stmt))
@@ -138,6 +140,7 @@ def _severity(rng: np.random.Generator, p_fatal: float) -> str:
 
 
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str, int]:
+    load_all_models()  # FK targets in other domains (app_user) when run outside the app
     rng = np.random.default_rng([seed, 4])
     today = date.today()
     start = date(today.year - YEARS, 1, 1)

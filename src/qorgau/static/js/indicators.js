@@ -12,7 +12,7 @@
                      mode: "lines+markers", name: el.getAttribute("data-killed"),
                      marker: { color: "#b42318" } };
       window.Plotly.newPlot(el, [injured, killed], {
-        margin: { l: 40, r: 10, t: 10, b: 40 }, height: 300, legend: { orientation: "h" },
+        margin: { l: 40, r: 10, t: 30, b: 40 }, height: 320, legend: { orientation: "h", x: 0, y: 1.15 },
         xaxis: { type: "category" }
       }, { displayModeBar: false, responsive: true });
     });
