@@ -17,9 +17,15 @@ def _png() -> bytes:
 
 
 def _register(c, world, code="build.crane_limiter"):
-    r = c.post("/api/v1/equipment/installations", json={
-        "site_id": world.sites["build_ala"], "requirement_code": code,
-        "serial_no": f"LL-{secrets.token_hex(4)}", "commissioned_on": "2026-01-15"})
+    r = c.post(
+        "/api/v1/equipment/installations",
+        json={
+            "site_id": world.sites["build_ala"],
+            "requirement_code": code,
+            "serial_no": f"LL-{secrets.token_hex(4)}",
+            "commissioned_on": "2026-01-15",
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -28,14 +34,20 @@ def test_register_files_and_heartbeat(client_as, world) -> None:
     osh = client_as("osh_ala")
     inst = _register(osh, world)
     iid = inst["id"]
-    r = osh.post(f"/api/v1/equipment/installations/{iid}/files/act",
-                 files={"file": ("act.pdf", PDF, "application/pdf")})
+    r = osh.post(
+        f"/api/v1/equipment/installations/{iid}/files/act",
+        files={"file": ("act.pdf", PDF, "application/pdf")},
+    )
     assert r.status_code == 200 and r.json()["has_act"]
-    r = osh.post(f"/api/v1/equipment/installations/{iid}/files/photo",
-                 files={"file": ("p.jpg", _png(), "image/jpeg")})
+    r = osh.post(
+        f"/api/v1/equipment/installations/{iid}/files/photo",
+        files={"file": ("p.jpg", _png(), "image/jpeg")},
+    )
     assert r.status_code == 200 and r.json()["photo_count"] == 1
-    bad = osh.post(f"/api/v1/equipment/installations/{iid}/files/photo",
-                   files={"file": ("p.jpg", PDF, "image/jpeg")})
+    bad = osh.post(
+        f"/api/v1/equipment/installations/{iid}/files/photo",
+        files={"file": ("p.jpg", PDF, "image/jpeg")},
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "file"]
     assert osh.get(f"/api/v1/equipment/installations/{iid}").json()["photo_count"] == 1
     hb = osh.post("/api/v1/equipment/heartbeats", json={"serial_no": inst["serial_no"]})
@@ -46,8 +58,10 @@ def test_other_enterprise_cannot_see_or_beat(client_as, world) -> None:
     inst = _register(client_as("osh_ala"), world, "build.fall")
     other = client_as("osh_krg")
     assert other.get(f"/api/v1/equipment/installations/{inst['id']}").status_code == 404
-    assert other.post("/api/v1/equipment/heartbeats",
-                      json={"installation_id": inst["id"]}).status_code == 404
+    assert (
+        other.post("/api/v1/equipment/heartbeats", json={"installation_id": inst["id"]}).status_code
+        == 404
+    )
     listed = other.get("/api/v1/equipment/installations").json()["items"]
     assert inst["id"] not in {i["id"] for i in listed}
 
@@ -56,13 +70,25 @@ def test_bad_inputs_name_fields(client_as, world) -> None:
     osh = client_as("osh_ala")
     r = osh.post("/api/v1/equipment/heartbeats", json={})
     assert r.status_code == 422
-    r = osh.post("/api/v1/equipment/installations", json={
-        "site_id": world.sites["mine_krg"], "requirement_code": "mine.methane",
-        "serial_no": "X-1234", "commissioned_on": "2026-01-01"})
+    r = osh.post(
+        "/api/v1/equipment/installations",
+        json={
+            "site_id": world.sites["mine_krg"],
+            "requirement_code": "mine.methane",
+            "serial_no": "X-1234",
+            "commissioned_on": "2026-01-01",
+        },
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "site_id"]
-    r = osh.post("/api/v1/equipment/installations", json={
-        "site_id": world.sites["build_ala"], "requirement_code": "build.fall",
-        "serial_no": "bad serial!", "commissioned_on": "2026-01-01"})
+    r = osh.post(
+        "/api/v1/equipment/installations",
+        json={
+            "site_id": world.sites["build_ala"],
+            "requirement_code": "build.fall",
+            "serial_no": "bad serial!",
+            "commissioned_on": "2026-01-01",
+        },
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "serial_no"
 
 

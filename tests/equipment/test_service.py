@@ -22,9 +22,16 @@ def _actor(db, world, key):
 
 def _install(db, world, code: str = "mine.methane"):
     osh = _actor(db, world, "osh_krg")
-    return service.register_installation(db=db, actor=osh, data=InstallationIn(
-        site_id=world.sites["mine_krg"], requirement_code=code,
-        serial_no=f"SN-{secrets.token_hex(5)}", commissioned_on=utcnow().date()))
+    return service.register_installation(
+        db=db,
+        actor=osh,
+        data=InstallationIn(
+            site_id=world.sites["mine_krg"],
+            requirement_code=code,
+            serial_no=f"SN-{secrets.token_hex(5)}",
+            commissioned_on=utcnow().date(),
+        ),
+    )
 
 
 def _working(db, world, now):
@@ -66,15 +73,23 @@ def test_requirement_must_apply_to_site(db, world) -> None:
 
 
 def test_catalogue_edit_only_by_industry(db, world) -> None:
-    data = RequirementIn(code=f"t.{secrets.token_hex(3)}", site_kind="warehouse",
-                         name_kk="Сынақ талап", name_ru="Тестовое требование",
-                         name_en="Test requirement", deadline=utcnow().date())
+    data = RequirementIn(
+        code=f"t.{secrets.token_hex(3)}",
+        site_kind="warehouse",
+        name_kk="Сынақ талап",
+        name_ru="Тестовое требование",
+        name_en="Test requirement",
+        deadline=utcnow().date(),
+    )
     with pytest.raises(Forbidden):
         service.create_requirement(db=db, actor=_actor(db, world, "osh_krg"), data=data)
     req = service.create_requirement(db=db, actor=_actor(db, world, "industry"), data=data)
-    revised = service.update_requirement(db=db, actor=_actor(db, world, "industry"),
-                                         code=data.code,
-                                         data=data.model_copy(update={"active": False}))
+    revised = service.update_requirement(
+        db=db,
+        actor=_actor(db, world, "industry"),
+        code=data.code,
+        data=data.model_copy(update={"active": False}),
+    )
     assert revised.id == req.id and revised.revision == 2 and not revised.active
 
 

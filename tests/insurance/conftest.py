@@ -20,24 +20,36 @@ def make_employer(db_url: str) -> Callable[..., tuple[int, str]]:
     from qorgau.registry import service
     from qorgau.registry.schemas import EmploymentIn, EnterpriseIn, WorkerIn
 
-    def make(wages: list[int], oked: str = "05", region: str = "KZ-35",
-             start: date = date(2024, 1, 1)) -> tuple[int, str]:  # fmt: skip
+    def make(
+        wages: list[int], oked: str = "05", region: str = "KZ-35", start: date = date(2024, 1, 1)
+    ) -> tuple[int, str]:
         with get_sessionmaker()() as db:
             ent = service.create_enterprise(
-                db=db, actor=SYSTEM_ACTOR,
-                data=EnterpriseIn(bin=make_bin(), name=f"Employer {secrets.token_hex(3)}",
-                                  activity_code=oked, region_code=region, lon=73.1, lat=49.8,
-                                  size_band="small"),
-            )  # fmt: skip
+                db=db,
+                actor=SYSTEM_ACTOR,
+                data=EnterpriseIn(
+                    bin=make_bin(),
+                    name=f"Employer {secrets.token_hex(3)}",
+                    activity_code=oked,
+                    region_code=region,
+                    lon=73.1,
+                    lat=49.8,
+                    size_band="small",
+                ),
+            )
             for wage in wages:
                 service.register_employment(
-                    db=db, actor=SYSTEM_ACTOR,
+                    db=db,
+                    actor=SYSTEM_ACTOR,
                     data=EmploymentIn(
                         contract_no=f"E-{secrets.token_hex(6)}",
                         worker=WorkerIn(iin=make_iin(), last_name="Ахметов", first_name="Нұрлан"),
-                        enterprise_bin=ent.bin, occupation="operator", start_date=start,
-                        monthly_wage=wage),
-                )  # fmt: skip
+                        enterprise_bin=ent.bin,
+                        occupation="operator",
+                        start_date=start,
+                        monthly_wage=wage,
+                    ),
+                )
             return ent.id, ent.bin
 
     return make
@@ -62,9 +74,17 @@ def page_as(app, world) -> Callable[[str], tuple[TestClient, str]]:
     return make
 
 
-def contract_row(bin_: str, *, policy: str | None = None, start: str = "2025-01-01",
-                 end: str = "2025-12-31", headcount: int = 3, payroll: str = "3600000",
-                 risk_class: int = 22, premium: str | None = None) -> dict[str, object]:  # fmt: skip
+def contract_row(
+    bin_: str,
+    *,
+    policy: str | None = None,
+    start: str = "2025-01-01",
+    end: str = "2025-12-31",
+    headcount: int = 3,
+    payroll: str = "3600000",
+    risk_class: int = 22,
+    premium: str | None = None,
+) -> dict[str, object]:
     """A row; the premium defaults to the correct tariff × insurable payroll."""
     from decimal import Decimal
 
@@ -73,10 +93,16 @@ def contract_row(bin_: str, *, policy: str | None = None, start: str = "2025-01-
 
     tariff = load_risk_classes()[risk_class - 1].tariff_pct
     due = expected_premium(Decimal(payroll), headcount, int(start[:4]), tariff)
-    return {"policy_no": policy or f"P-{secrets.token_hex(5)}", "employer_bin": bin_,
-            "start_date": start, "end_date": end, "insured_headcount": headcount,
-            "payroll": payroll, "risk_class": risk_class,
-            "premium": premium if premium is not None else str(due)}  # fmt: skip
+    return {
+        "policy_no": policy or f"P-{secrets.token_hex(5)}",
+        "employer_bin": bin_,
+        "start_date": start,
+        "end_date": end,
+        "insured_headcount": headcount,
+        "payroll": payroll,
+        "risk_class": risk_class,
+        "premium": premium if premium is not None else str(due),
+    }
 
 
 @pytest.fixture

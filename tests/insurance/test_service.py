@@ -27,9 +27,11 @@ def test_premium_caps_salary_at_ten_minimum_wages() -> None:
 
 def test_premium_below_cap_and_minimum_premium() -> None:
     assert premium.expected_premium(Decimal(2_400_000), 2, 2025, Decimal("3.00")) == Decimal(
-        "85000.00")  # 72 000 is below the minimum premium of one minimum wage
+        "85000.00"
+    )  # 72 000 is below the minimum premium of one minimum wage
     assert premium.expected_premium(Decimal(12_000_000), 2, 2025, Decimal("1.25")) == Decimal(
-        "150000.00")
+        "150000.00"
+    )
 
 
 def test_register_payroll_caps_each_person() -> None:
@@ -47,10 +49,18 @@ def _frames(reg: list[tuple], cover: list[tuple], lapsed: list[tuple]) -> pl.Dat
 
 
 def test_desired_gaps_hand_made() -> None:
-    reg = [(1, "KZ-35", 3, 300_000.0), (2, "KZ-35", 2, 200_000.0), (3, "KZ-75", 4, 400_000.0),
-           (4, "KZ-75", 1, 100_000.0), (5, "KZ-75", 10, 1_000_000.0)]
-    cover = [(3, 3, 4_800_000.0, 30, 9), (4, 1, 1_200_000.0, 40, 9),
-             (5, 10, 10_000_000.0, 50, 9)]  # 5: payroll 10M < 12M × 0.95
+    reg = [
+        (1, "KZ-35", 3, 300_000.0),
+        (2, "KZ-35", 2, 200_000.0),
+        (3, "KZ-75", 4, 400_000.0),
+        (4, "KZ-75", 1, 100_000.0),
+        (5, "KZ-75", 10, 1_000_000.0),
+    ]
+    cover = [
+        (3, 3, 4_800_000.0, 30, 9),
+        (4, 1, 1_200_000.0, 40, 9),
+        (5, 10, 10_000_000.0, 50, 9),
+    ]  # 5: payroll 10M < 12M × 0.95
     lapsed = [(2, 20, 8)]
     got = {(r["eid"], r["kind"]) for r in _frames(reg, cover, lapsed).iter_rows(named=True)}
     assert got == {(1, "no_contract"), (2, "lapsed"), (3, "headcount"), (5, "payroll")}
@@ -58,21 +68,38 @@ def test_desired_gaps_hand_made() -> None:
 
 def test_lapsed_contract_becomes_gap_next_day(db, world, make_employer, crow) -> None:
     eid, bin_ = make_employer([300_000, 300_000, 300_000])
-    service.import_contracts(db=db, actor=_insurer(db, world), rows=[
-        crow(bin_, start="2025-01-01", end="2025-12-31", headcount=3,
-                     payroll=str(3 * 300_000 * 12))])
+    service.import_contracts(
+        db=db,
+        actor=_insurer(db, world),
+        rows=[
+            crow(
+                bin_,
+                start="2025-01-01",
+                end="2025-12-31",
+                headcount=3,
+                payroll=str(3 * 300_000 * 12),
+            )
+        ],
+    )
     service.recompute_gaps(db=db, on=date(2025, 12, 31))
     assert _open(db, eid) == set()
     service.recompute_gaps(db=db, on=date(2026, 1, 1))
     assert _open(db, eid) == {"lapsed"}
     gap = db.scalar(select(CoverageGap).where(CoverageGap.enterprise_id == eid))
-    event = db.scalar(select(OutboxEvent).where(OutboxEvent.type == "insurance.gap.opened",
-                                                OutboxEvent.object_id == str(gap.id)))
+    event = db.scalar(
+        select(OutboxEvent).where(
+            OutboxEvent.type == "insurance.gap.opened", OutboxEvent.object_id == str(gap.id)
+        )
+    )
     assert event is not None and event.enterprise_id == eid and event.payload["kind"] == "lapsed"
     # Recomputing again opens nothing new (one event per gap).
     service.recompute_gaps(db=db, on=date(2026, 1, 1))
-    assert db.scalar(select(CoverageGap.id).where(
-        CoverageGap.enterprise_id == eid, CoverageGap.id != gap.id)) is None
+    assert (
+        db.scalar(
+            select(CoverageGap.id).where(CoverageGap.enterprise_id == eid, CoverageGap.id != gap.id)
+        )
+        is None
+    )
 
 
 def test_under_covered_then_resolved(db, world, make_employer, crow) -> None:
@@ -80,12 +107,34 @@ def test_under_covered_then_resolved(db, world, make_employer, crow) -> None:
     insurer = _insurer(db, world)
     service.recompute_gaps(db=db, on=date(2025, 3, 1))
     assert _open(db, eid) == {"no_contract"}
-    service.import_contracts(db=db, actor=insurer, rows=[crow(
-        bin_, start="2025-03-01", end="2025-06-30", headcount=2, payroll=str(2 * 400_000 * 12))])
+    service.import_contracts(
+        db=db,
+        actor=insurer,
+        rows=[
+            crow(
+                bin_,
+                start="2025-03-01",
+                end="2025-06-30",
+                headcount=2,
+                payroll=str(2 * 400_000 * 12),
+            )
+        ],
+    )
     service.recompute_gaps(db=db, on=date(2025, 3, 2))
     assert _open(db, eid) == {"headcount", "payroll"}
-    service.import_contracts(db=db, actor=insurer, rows=[crow(
-        bin_, start="2025-07-01", end="2026-06-30", headcount=4, payroll=str(4 * 400_000 * 12))])
+    service.import_contracts(
+        db=db,
+        actor=insurer,
+        rows=[
+            crow(
+                bin_,
+                start="2025-07-01",
+                end="2026-06-30",
+                headcount=4,
+                payroll=str(4 * 400_000 * 12),
+            )
+        ],
+    )
     service.recompute_gaps(db=db, on=date(2025, 7, 1))
     assert _open(db, eid) == set()
     closed = db.scalars(select(CoverageGap.closed_on).where(CoverageGap.enterprise_id == eid))
@@ -94,8 +143,11 @@ def test_under_covered_then_resolved(db, world, make_employer, crow) -> None:
 
 def test_active_contract_for(db, world, make_employer, crow) -> None:
     eid, bin_ = make_employer([100_000])
-    service.import_contracts(db=db, actor=_insurer(db, world), rows=[crow(
-        bin_, start="2025-02-01", end="2026-01-31", headcount=1, payroll="1200000")])
+    service.import_contracts(
+        db=db,
+        actor=_insurer(db, world),
+        rows=[crow(bin_, start="2025-02-01", end="2026-01-31", headcount=1, payroll="1200000")],
+    )
     found = service.active_contract_for(db=db, enterprise_id=eid, on=date(2025, 5, 1))
     assert found is not None and found.insurer_org_id == world.orgs["insurer"]
     assert service.active_contract_for(db=db, enterprise_id=eid, on=date(2026, 2, 1)) is None
@@ -104,8 +156,7 @@ def test_active_contract_for(db, world, make_employer, crow) -> None:
 def test_bad_rows_all_reported_nothing_applied(db, world, make_employer, crow) -> None:
     _, bin_ = make_employer([100_000])
     _, other = make_employer([100_000])
-    ok = crow(other, start="2025-01-01", end="2025-12-31", headcount=1,
-                      payroll="1200000")
+    ok = crow(other, start="2025-01-01", end="2025-12-31", headcount=1, payroll="1200000")
     rows = [
         ok,
         crow("100140099995", headcount=1),  # valid checksum? replaced below if not
@@ -121,12 +172,19 @@ def test_bad_rows_all_reported_nothing_applied(db, world, make_employer, crow) -
     with pytest.raises(BatchRejected) as err:
         service.import_contracts(db=db, actor=_insurer(db, world), rows=rows)
     got = {(e.row, e.field) for e in err.value.errors}
-    assert {(1, "employer_bin"), (3, "start_date"), (4, "payroll"), (5, "end_date"),
-            (6, "premium")} <= got
+    assert {
+        (1, "employer_bin"),
+        (3, "start_date"),
+        (4, "payroll"),
+        (5, "end_date"),
+        (6, "premium"),
+    } <= got
     assert all(e.row != 0 and e.row != 2 for e in err.value.errors)
     db.rollback()
-    assert service.active_contract_for(db=db, enterprise_id=_eid(db, other),
-                                       on=date(2025, 5, 1)) is None
+    assert (
+        service.active_contract_for(db=db, enterprise_id=_eid(db, other), on=date(2025, 5, 1))
+        is None
+    )
 
 
 def _eid(db, bin_: str) -> int:
@@ -136,8 +194,13 @@ def _eid(db, bin_: str) -> int:
 
 
 def _open(db, eid: int) -> set[str]:
-    return set(db.scalars(select(CoverageGap.kind).where(
-        CoverageGap.enterprise_id == eid, CoverageGap.closed_on.is_(None))))
+    return set(
+        db.scalars(
+            select(CoverageGap.kind).where(
+                CoverageGap.enterprise_id == eid, CoverageGap.closed_on.is_(None)
+            )
+        )
+    )
 
 
 def _insurer(db, world):

@@ -56,3 +56,12 @@ RESULTS = ("ok", "violation", "na")
 DEFAULT_PRESCRIPTION_DAYS = 30
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
 DAILY = grant("inspections.daily", {Role.ADMIN})
+STATE_LABELS = {
+    "open": N_("Open"),
+    "overdue": N_("Overdue"),
+    "complied": N_("Complied"),
+    "not_complied": N_("Not complied"),
+    "planned": N_("Planned inspection"),
+    "follow_up": N_("Follow-up check"),
+    "unscheduled": N_("Unscheduled inspection"),
+}
