@@ -87,8 +87,8 @@ class ScaleSpec:
 
 
 # national: BNS 2023 counts — 1,532 large and 2,471 medium (>100 staff: 4,003), ~496 K small
-# and micro businesses sized so the payroll headcount is ~4.0 M (BNS payroll headcount 3.99 M,
-# large enterprises 45.9 % of it, §5a); with turnover that is ~7 M contracts in 4 years.
+# and micro businesses, aiming at the BNS payroll headcount of 3.99 M (large enterprises 45.9 %
+# of it, §5a); seed 1 gives 4.41 M current jobs and 8.1 M contracts over 4 years (measured).
 # small / region keep the shape of the ~175 K active legal entities (fewer micro firms).
 SCALES: dict[str, ScaleSpec] = {
     "small": ScaleSpec(
@@ -101,7 +101,7 @@ SCALES: dict[str, ScaleSpec] = {
     ),
     "national": ScaleSpec(
         "national", {"micro": 471_000, "small": 25_000, "medium": 2_471, "large": 1_532}, 40_000,
-        "500,000 enterprises incl. small businesses, ~4 M current jobs, ~7 M contracts",
+        "500,003 enterprises incl. small businesses, ~4.4 M current jobs, ~8.1 M contracts",
     ),
 }
 
