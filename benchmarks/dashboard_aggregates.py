@@ -1,0 +1,234 @@
+"""Injury dashboard aggregates on PostgreSQL: p95 of each aggregate the dashboard runs, against a
+naive version (fetch the rows, aggregate in Python) in the same run.
+
+Data: a scratch database migrated to all heads, N enterprises, W workers with one contract each
+(the denominator table), and 10 years of accidents at the national rate (~2,300 victims a year,
+~10 % fatal) generated in SQL. Targets (issue 4): each aggregate p95 < 200 ms, YoY < 100 ms.
+
+Run: .venv/bin/python benchmarks/dashboard_aggregates.py [--workers 2000000] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import report  # noqa: E402
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+REGIONS = [
+    "KZ-10",
+    "KZ-11",
+    "KZ-15",
+    "KZ-19",
+    "KZ-23",
+    "KZ-27",
+    "KZ-31",
+    "KZ-33",
+    "KZ-35",
+    "KZ-39",
+    "KZ-43",
+    "KZ-47",
+    "KZ-55",
+    "KZ-59",
+    "KZ-61",
+    "KZ-62",
+    "KZ-63",
+    "KZ-71",
+    "KZ-75",
+    "KZ-79",
+]
+
+
+def load(url: str, enterprises: int, workers: int, victims_per_year: int, today: date) -> None:
+    conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    regions = "ARRAY[" + ",".join(f"'{r}'" for r in REGIONS) + "]"
+    conn.execute(f"""
+        INSERT INTO enterprise (id, bin, name, activity_code, section, region_code, address,
+            lon, lat, size_band, hazardous, revision, created_at, created_by)
+        SELECT i, lpad(i::text, 12, '0'), 'Enterprise ' || i,
+            (ARRAY['B','C','C','F','H','A','Q'])[1 + i % 7],
+            (ARRAY['B','C','C','F','H','A','Q'])[1 + i % 7],
+            ({regions})[1 + (i * 7) % 20], '', 70, 48, 'medium', false, 1, now(), 'bench'
+        FROM generate_series(1, {enterprises}) i""")
+    conn.execute(f"""
+        INSERT INTO worker (id, iin_hash, iin_masked, last_name, first_name, patronymic,
+            birth_date, sex, enterprise_id, region_code, created_at, created_by)
+        SELECT i, md5(i::text), '****', 'W', 'W', '', DATE '1980-01-01', 'M',
+            1 + i % {enterprises}, NULL, now(), 'bench'
+        FROM generate_series(1, {workers}) i""")
+    conn.execute(f"""
+        INSERT INTO employment (id, contract_no, worker_id, enterprise_id, region_code, section,
+            occupation, start_date, end_date, monthly_wage, created_at, created_by)
+        SELECT w.id, 'C' || w.id, w.id, e.id, e.region_code, e.section, 'x',
+            DATE '{today.year - 12}-01-01' + (w.id % 4000),
+            CASE WHEN w.id % 5 = 0 THEN DATE '{today.year - 12}-01-01' + (w.id % 4000) + 900
+            END, 0, now(), 'bench'
+        FROM worker w JOIN enterprise e ON e.id = w.enterprise_id""")
+    n = victims_per_year * 10
+    start = date(today.year - 9, 1, 1)
+    conn.execute(f"""
+        INSERT INTO accident (id, enterprise_id, region_code, section, occurred_at, reported_at,
+            severity, circumstances, cause_code, victims_count, fatalities, late_report, flags,
+            state, revision, created_at, created_by)
+        SELECT i, e.id, e.region_code, e.section,
+            TIMESTAMPTZ '{start}'
+                + (random() * (DATE '{today}' - DATE '{start}')) * INTERVAL '1 day',
+            now(), CASE WHEN random() < 0.1 THEN 'fatal' WHEN random() < 0.3 THEN 'severe'
+                        ELSE 'minor' END,
+            'bench', 'C' || lpad((1 + i % 12)::text, 2, '0'), 1, 0, random() < 0.08, '[]',
+            'registered', 1, now(), 'bench'
+        FROM generate_series(1, {n}) i
+        JOIN enterprise e ON e.id = 1 + (i * 31) % {enterprises}""")
+    conn.execute("""
+        INSERT INTO accident_victim (accident_id, enterprise_id, region_code, section,
+            occurred_on, severity, cause_code, full_name, employed_here)
+        SELECT id, enterprise_id, region_code, section,
+            (occurred_at AT TIME ZONE 'Asia/Almaty')::date, severity, cause_code, 'V', true
+        FROM accident""")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def p95(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm caches and the connection pool
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--enterprises", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=2_000_000)
+    ap.add_argument("--victims-per-year", type=int, default=2_300)
+    ap.add_argument("--repeat", type=int, default=30)
+    args = ap.parse_args()
+
+    name = f"qorgau_bench_{secrets.token_hex(3)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    os.environ["QORGAU_DATABASE_URL"] = url
+    try:
+        run(url, args)
+    finally:
+        from qorgau.core.db import reset_engine
+
+        reset_engine()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.migrate import upgrade
+    from qorgau.core.roles import Role
+    from qorgau.core.security import Actor
+    from qorgau.incidents.models import Victim
+    from qorgau.indicators import service
+    from qorgau.registry.models import Employment
+
+    today = date.today()
+    upgrade(url)
+    t = time.perf_counter()
+    load(url, args.enterprises, args.workers, args.victims_per_year, today)
+    print(
+        f"loaded {args.workers:,} contracts and 10 years of accidents "
+        f"in {time.perf_counter() - t:.1f} s"
+    )
+    analyst = Actor(kind="user", id=1, name="bench", role=Role.MINISTRY_ANALYST)
+    f = service.Filters(date(today.year, 1, 1), today)
+    f10 = service.Filters(date(today.year - 9, 1, 1), today)
+    db = get_sessionmaker()()
+
+    def naive_group(filters: service.Filters, key: str) -> Counter[object]:
+        rows = db.execute(
+            select(getattr(Victim, key), Victim.severity).where(
+                Victim.occurred_on.between(filters.start, filters.end)
+            )
+        ).all()
+        return Counter(r[0] for r in rows)
+
+    def naive_headcount(on: date) -> int:
+        rows = db.execute(select(Employment.start_date, Employment.end_date)).all()
+        return sum(1 for s, e in rows if s <= on and (e is None or e >= on))
+
+    def naive_yoy() -> tuple[int, int]:
+        a, b, c, d = service.same_period_dates(today)
+        rows = db.scalars(select(Victim.occurred_on)).all()
+        return (sum(a <= x <= b for x in rows), sum(c <= x <= d for x in rows))
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], object], float]] = [
+        (
+            "totals year to date",
+            lambda: service.totals(db=db, actor=analyst, f=f),
+            lambda: sum(naive_group(f, "region_code").values()),
+            200,
+        ),
+        (
+            "victims by region, 10 years",
+            lambda: service.grouped(db=db, actor=analyst, f=f10, by="region"),
+            lambda: naive_group(f10, "region_code"),
+            200,
+        ),
+        (
+            "victims by cause, 10 years",
+            lambda: service.grouped(db=db, actor=analyst, f=f10, by="cause"),
+            lambda: naive_group(f10, "cause_code"),
+            200,
+        ),
+        (
+            "victims by month, 10 years",
+            lambda: service.grouped(db=db, actor=analyst, f=f10, by="month"),
+            lambda: naive_group(f10, "occurred_on"),
+            200,
+        ),
+        (
+            "headcount by region (denominator)",
+            lambda: service.headcounts(db=db, actor=analyst, f=f, by="region"),
+            lambda: naive_headcount(f.midpoint),
+            200,
+        ),
+        (
+            "same-period YoY",
+            lambda: service.year_on_year(db=db, actor=analyst, on=today),
+            naive_yoy,
+            100,
+        ),
+        (
+            "dashboard table by region (counts + rates + CIs)",
+            lambda: service.table(db=db, actor=analyst, f=f, by="region"),
+            lambda: (naive_group(f, "region_code"), naive_headcount(f.midpoint)),
+            200,
+        ),
+    ]
+    for label, fast, naive, target in cases:
+        ours = p95(fast, args.repeat)
+        base = p95(naive, max(5, args.repeat // 6))
+        flag = "OK" if ours < target else f"OVER {target} ms"
+        report(f"{label} p95 ({args.workers:,} contracts) [{flag}]", ours, "ms", base, "ms naive")
+    db.close()
+
+
+if __name__ == "__main__":
+    main()
