@@ -137,7 +137,7 @@ def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
     return back
 
 
-def update_peaks(db: Session, site_id: int, dev_ids: list[int], I, T, V) -> None:  # noqa: ANN001
+def update_peaks(db: Session, site_id: int, dev_ids: list[int], I, T, V) -> None:
     """Peak value of every active occurrence, from this batch's readings after its raise."""
     if not len(I):
         return
@@ -149,7 +149,7 @@ def update_peaks(db: Session, site_id: int, dev_ids: list[int], I, T, V) -> None
         j = pos.get(rec.device_id)
         if j is None:
             continue
-        mine = (I == j) & (T >= ts(rec.raised_at)) & (V == V)
+        mine = (j == I) & (ts(rec.raised_at) <= T) & (V == V)
         if mine.any():
             vals = V[mine]
             track_peak(rec, float(vals.min() if rec.kind in ("LO", "LOLO") else vals.max()))

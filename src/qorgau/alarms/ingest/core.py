@@ -110,6 +110,7 @@ class Processor:
         res.duplicates = int(len(order) - keep.sum())
         dup_dev = np.bincount(idx[order][~keep], minlength=len(rt.devices))
         order = order[keep]
+        _count_gaps(idx[order], seq[order], rt.last_seq)
         res.accepted, res.rejected = len(order), len(rejects)
         I, S, T, V, E = idx[order], seq[order], t[order], v[order], e[order]
         dev_ids = np.array([d.id for d in rt.devices], np.int64)
@@ -189,6 +190,14 @@ class Processor:
         if fast:  # life-safety fast path: deliver now, not on the next tick
             dispatch.deliver(db, fast)
         heartbeat(db, rt, I, T)
+
+
+def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
+    """Sequence gaps reveal readings lost upstream (e.g. a broker queue overflow)."""
+    if len(I):
+        prev = np.where(np.r_[False, I[1:] == I[:-1]], np.r_[0, S[:-1]], last_seq[I])
+        gap = (S - prev - 1)[prev >= 0]
+        METRICS.counts["seq_gaps"] += int(gap[gap > 0].sum())
 
 
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}

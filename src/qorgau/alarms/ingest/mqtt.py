@@ -1,0 +1,123 @@
+"""MQTT subscriber (paho-mqtt 2.x): topics `qorgau/<site>/<device>/telemetry`, QoS 1.
+
+The client is created with `manual_ack=True` and a persistent session (clean_session=False):
+a PUBACK is sent only after the processor has committed the reading (segment fsync + DB), so
+a message the broker considers delivered is durable here. Gateways authenticate to the broker
+with their own credentials; `broker_files` writes a Mosquitto password file and an ACL that
+lets each gateway publish only under its own site. Mosquitto drops QoS 1 messages beyond
+`max_queued_messages` for a subscriber: raise it, watch `$SYS/broker/publish/messages/dropped`,
+and sequence gaps per device (both in /api/v1/alarms/metrics)."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+from qorgau.alarms.ingest.core import METRICS
+from qorgau.alarms.ingest.parse import BadPayload, decode
+
+TOPIC = "qorgau/+/+/telemetry"
+
+
+def with_device(doc: Any, device: str) -> Any:
+    """A device message may omit the device code: it is the topic's."""
+    if isinstance(doc, dict):
+        rows = doc.get("readings")
+        if isinstance(rows, list):
+            for r in rows:
+                if isinstance(r, dict):
+                    r.setdefault("d", device)
+        elif isinstance(doc.get("s"), list) and "d" not in doc:
+            doc["d"] = [device] * len(doc["s"])
+    return doc
+
+
+class MqttSource:
+    name = "mqtt"
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 client_id: str | None = None) -> None:
+        u = urlparse(url)
+        self.q: queue.Queue[tuple[int | None, Any, Callable[[], None]]] = queue.Queue()
+        self.closed = False
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=client_id or f"qorgau-alarms-{uuid.uuid4().hex[:6]}",
+                                  clean_session=False, manual_ack=True)
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.max_inflight_messages_set(1000)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self.client.connect(u.hostname or "127.0.0.1", u.port or 1883, keepalive=30)
+        self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, rc, props=None) -> None:
+        client.subscribe([(TOPIC, 1), ("$SYS/broker/publish/messages/dropped", 0)])
+        self.connected.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic.startswith("$SYS/"):
+            METRICS.counts["mqtt_broker_dropped"] = int(msg.payload or 0)
+            client.ack(msg.mid, msg.qos)
+            return
+        parts = msg.topic.split("/")
+        ack = self._acker(msg.mid, msg.qos)
+        try:
+            site_id = int(parts[1])
+            doc = with_device(decode(msg.payload), parts[2])
+        except (ValueError, IndexError, BadPayload) as exc:
+            reason = exc.reason if isinstance(exc, BadPayload) else "malformed"
+            doc, site_id = {"__bad__": reason}, None
+        self.q.put((site_id, doc, ack))
+        METRICS.queue_depth = self.q.qsize()
+
+    def _acker(self, mid: int, qos: int) -> Callable[[], None]:
+        return lambda: self.client.ack(mid, qos)
+
+    def fetch(self, timeout: float) -> list[tuple[int | None, Any, Callable[[], None]]]:
+        out = []
+        try:
+            out.append(self.q.get(timeout=timeout))
+            while len(out) < 256:
+                out.append(self.q.get_nowait())
+        except queue.Empty:
+            pass
+        METRICS.queue_depth = self.q.qsize()
+        return out
+
+    def close(self) -> None:
+        self.closed = True
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def publish_command(client: mqtt.Client, site_id: int) -> Callable[[str, str], None]:
+    """Device command sender (withdraw orders) on `qorgau/<site>/<device>/command`."""
+    return lambda device, text: client.publish(f"qorgau/{site_id}/{device}/command", text, qos=1)
+
+
+def broker_files(directory: Path, *, ingest: tuple[str, str],
+                 gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
+    """Mosquitto password file (mosquitto_passwd) and ACL: the ingest user reads all
+    telemetry, each gateway (name, key, site) writes only under its site."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pw, acl = directory / "passwd", directory / "acl"
+    pw.write_text("")
+    for user, secret in [ingest, *[(g, k) for g, k, _ in gateways]]:
+        subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)
+    lines = [f"user {ingest[0]}", "topic read qorgau/#", "topic write qorgau/+/+/command",
+             "topic read $SYS/#", ""]
+    for g, _k, site in gateways:
+        lines += [f"user {g}", f"topic write qorgau/{site}/+/telemetry",
+                  f"topic read qorgau/{site}/+/command", ""]
+    acl.write_text("\n".join(lines))
+    return pw, acl
