@@ -58,6 +58,11 @@ class World:
     since: date
 
 
+def _digits(a: np.ndarray) -> np.ndarray:
+    """12-digit identifiers as zero-padded text (IINs of people born 2000–2009 start with 0)."""
+    return np.char.zfill(np.asarray(a).astype(str), 12)
+
+
 def _days(d: date) -> int:
     return (d - EPOCH).days
 
@@ -225,11 +230,11 @@ def _identify(twin: Twin, rng: np.random.Generator, ev: pl.DataFrame) -> pl.Data
     has_bin = np.isin(src, ["sick_leave", "insurance_claim", "complaint"]) & (rng.random(n) < 0.95)
     ent_idx = ev["enterprise_id"].to_numpy() - 1
     out = ev.with_columns(
-        pl.Series("iin", np.where(has_iin, iin.astype(str), None)),
+        pl.Series("iin", np.where(has_iin, _digits(iin), None)),
         pl.Series("last_name", _spell(rng, w["last_name"][wi])),
         pl.Series("first_name", _spell(rng, w["first_name"][wi])),
         pl.Series("birth_date", bd),
-        pl.Series("employer_bin", np.where(has_bin, ent["bin"][ent_idx].astype(str), None)),
+        pl.Series("employer_bin", np.where(has_bin, _digits(ent["bin"][ent_idx]), None)),
         pl.Series("fatal", ev["fatal"].to_numpy() & np.isin(src, ["fatality", "trauma_visit"])),
         pl.from_epoch("event_day", time_unit="d").alias("event_date"),
         pl.Series("icd10", _icd(rng, n, src)),
@@ -266,7 +271,7 @@ def make_world(seed: int, scale: str, twin: Twin | None = None) -> World:
         pl.col("injury_id").alias("accident_id"), "worker_id", "enterprise_id", "region_code",
         "section", pl.col("date").alias("event_date"), "fatal",
     ).with_columns(
-        pl.Series("iin", twin.workers["iin"][wi].astype(str)),
+        pl.Series("iin", _digits(twin.workers["iin"][wi])),
         pl.Series("last_name", twin.workers["last_name"][wi]),
         pl.Series("first_name", twin.workers["first_name"][wi]),
         pl.Series("birth_date", twin.workers["birth_days"][wi]).cast(pl.Date),
@@ -292,7 +297,7 @@ def pipeline_frames(world: World) -> dict[str, pl.DataFrame]:
     t = world.twin
     ev = world.evidence.unique("source_ref", keep="first")  # ingest is idempotent
     bin_to_ent = dict(
-        zip(t.enterprises["bin"].astype(str), t.enterprises["id"].tolist(), strict=True)
+        zip(_digits(t.enterprises["bin"]).tolist(), t.enterprises["id"].tolist(), strict=True)
     )
     valid = [v is not None and iin_problem(v) is None for v in ev["iin"].to_list()]
     evidence = ev.with_row_index("id", offset=1).select(
@@ -307,7 +312,7 @@ def pipeline_frames(world: World) -> dict[str, pl.DataFrame]:
     )  # fmt: skip
     w = t.workers
     workers = pl.DataFrame({
-        "worker_id": w["id"], "id_hash": hashed(pl.Series(w["iin"].astype(str))),
+        "worker_id": w["id"], "id_hash": hashed(pl.Series(_digits(w["iin"]))),
         "first_name": normalize_many(w["first_name"].tolist()),
         "last_name": normalize_many(w["last_name"].tolist()),
         "birth_date": pl.Series(w["birth_days"]).cast(pl.Date),
@@ -356,7 +361,9 @@ def exposure_from_contracts(contracts: pl.DataFrame, since: date, as_of: date) -
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str, int]:
     """Write the feeds and the reported accidents for the twin loaded in `db`; truth to files."""
     from qorgau.concealment import service
+    from qorgau.core.models import load_all_models
 
+    load_all_models()
     world = make_world(seed, scale)
     truth_dir.mkdir(parents=True, exist_ok=True)
     world.injuries.drop("date").write_parquet(truth_dir / "concealment_injuries.parquet")
