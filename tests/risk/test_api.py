@@ -332,3 +332,19 @@ def test_vision_zero_maturity_and_instruction_gap(client_as, world):
     assert 0 <= m["index"] <= 100 and m["components"]["vision_zero"] == 100.0
     gap = client_as("inspector_krg").get(f"/api/v1/risk/instruction-gap/{ent}").json()
     assert gap["required"] >= gap["missing"] >= 0
+
+
+def test_levels_endpoint_is_scoped(client_as, world):
+    c = client_as("osh_ala")
+    ent = world.enterprises["build_ala"]
+    _set_method(c, ent, "matrix_5x5")
+    hid = _hazard(c, ent)
+    c.post(
+        "/api/v1/risk/assessments",
+        json={"hazard_id": hid, "initial": {"likelihood": 5, "severity": 5}},
+    )
+    assert c.get("/api/v1/risk/levels").json()[str(ent)] == "very_high"
+    assert set(client_as("osh_krg").get("/api/v1/risk/levels").json()) <= {
+        str(world.enterprises["mine_krg"])
+    }
+    assert str(ent) not in client_as("inspector_krg").get("/api/v1/risk/levels").json()

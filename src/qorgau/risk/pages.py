@@ -26,6 +26,7 @@ from qorgau.risk.constants import (
     Method,
     ReviewTrigger,
     RiskBand,
+    Sector,
     label,
 )
 from qorgau.risk.content import load_vision_zero
@@ -42,6 +43,7 @@ ENUMS = {
     "method": Method,
     "trigger": ReviewTrigger,
     "status": ActionStatus,
+    "sector": Sector,
 }
 
 

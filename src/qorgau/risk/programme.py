@@ -215,6 +215,7 @@ def maturity(
     ltifr = _incidents_indicator("ltifr", db=db, enterprise_id=enterprise_id)
     sector_ltifr = _incidents_indicator("sector_ltifr", db=db, enterprise_id=enterprise_id)
     near_miss = _incidents_indicator("near_miss_rate", db=db, enterprise_id=enterprise_id)
+    has_register = bool(svc.current_assessments(db, None, [enterprise_id]))
     inputs = {
         "vision_zero_pct": vz,
         "assessments_current_pct": assessments_current_pct(db, enterprise_id, today),
@@ -223,6 +224,8 @@ def maturity(
             db=db, actor=actor, enterprise_id=enterprise_id, today=today
         )["current_pct"],
     }
+    if not has_register:  # nothing assessed: no actions or instruction can be "on time"
+        inputs["actions_on_time_pct"] = inputs["training_current_pct"] = 0.0
     unavailable = [k for k, v in {"ltifr": ltifr, "near_miss_rate": near_miss}.items() if v is None]
     # Missing lagging data is scored neutrally (sector average, zero near-miss reporting) and
     # flagged, so the index is never presented as complete when it is not.

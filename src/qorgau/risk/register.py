@@ -557,6 +557,17 @@ def enterprise_risk_levels(
     return levels
 
 
+def scoped_risk_levels(*, db: Session, actor: Actor) -> dict[int, str]:
+    """enterprise_risk_levels limited to the enterprises the actor may read."""
+    actor.require(perm.READ)
+    levels: dict[int, str] = {}
+    for row in current_assessments(db, actor):
+        old = levels.get(row.enterprise_id)
+        if old is None or BAND_ORDER.index(row.current_band) > BAND_ORDER.index(old):
+            levels[row.enterprise_id] = row.current_band
+    return levels
+
+
 # --- templates ---------------------------------------------------------------------------------
 
 

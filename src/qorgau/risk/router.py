@@ -201,9 +201,7 @@ def instruction_gap(enterprise_id: int, db: DbDep, actor: ActorDep) -> dict[str,
 @router.get("/levels")
 def levels(db: DbDep, actor: ActorDep) -> dict[str, str]:
     """Current highest band per enterprise in the caller's scope (map layer)."""
-    view = service.regulator_view(db=db, actor=actor, limit=0)
-    ids = [i for i in view["names"]]
-    return {str(k): v for k, v in service.enterprise_risk_levels(db=db, enterprise_ids=ids).items()}
+    return {str(k): v for k, v in service.scoped_risk_levels(db=db, actor=actor).items()}
 
 
 @router.get("/import-template.xlsx")
@@ -239,9 +237,7 @@ def export_pdf(enterprise_id: int, db: DbDep, actor: ActorDep, lang: str = "ru")
     return Response(
         data,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_name(enterprise_id, lang)}.pdf"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{_name(enterprise_id, lang)}.pdf"'},
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from qorgau.registry.models import Activity, Enterprise
@@ -83,128 +83,161 @@ def _assessment(
     return initial, residual, controls
 
 
+def _plan(rng: np.random.Generator, d: float) -> dict[str, bool]:
+    return {
+        "missing": rng.random() < 0.05 + 0.45 * d,
+        "stale": rng.random() < 0.1 + 0.5 * d,
+        "soft_only": rng.random() < 0.1 + 0.6 * d,
+    }
+
+
+def _insert(db: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Bulk insert returning ids in input order (one statement per batch, both engines)."""
+    if not rows:
+        return []
+    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return [r[0] for r in db.execute(stmt, rows).all()]
+
+
+def _assessment_row(
+    th: Any, initial: dict, residual: dict, controls: list, eid: int, region: str, signed_on: date
+) -> dict[str, Any]:
+    result = assess(Method.MATRIX_5X5, initial, residual, DEFAULT_CRITERIA)
+    flags = control_adequacy([c.level for c in controls], result.current.band)
+    return {
+        "enterprise_id": eid,
+        "region_code": region,
+        "revision": 1,
+        "status": "signed",
+        "method": Method.MATRIX_5X5.value,
+        "initial": initial,
+        "residual": residual,
+        "initial_score": result.initial.score,
+        "initial_band": result.initial.band.value,
+        "residual_score": result.current.score,
+        "residual_band": result.current.band.value,
+        "current_band": result.current.band.value,
+        "method_band": result.current.method_band,
+        "acceptable": result.acceptable,
+        "residual_reason": "",
+        "flags": [f.value for f in flags],
+        "review_due": add_months(signed_on, 12),
+        "signed_by": "Инженер по ОТ",
+        "signed_at": datetime.combine(signed_on, datetime.min.time(), UTC),
+        "trigger_note": "",
+        "created_by": "simulator",
+        "created_at": datetime.now(UTC),
+    }
+
+
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str, int]:
     rng = np.random.default_rng(seed * 1009 + 8)
     danger = _danger(db, truth_dir)
     today = date.today()
-    now = datetime.now(UTC)
-    counts = {
-        "enterprises": 0,
-        "hazards": 0,
-        "assessments": 0,
-        "controls": 0,
-        "actions": 0,
-        "missing": 0,
-        "stale": 0,
-        "soft_only": 0,
-        "overdue_actions": 0,
-    }
+    counts = dict.fromkeys(
+        [
+            "enterprises",
+            "hazards",
+            "assessments",
+            "controls",
+            "actions",
+            "missing",
+            "stale",
+            "soft_only",
+            "overdue_actions",
+        ],
+        0,
+    )
     planted: dict[str, list[int]] = {"missing": [], "stale": [], "soft_only": [], "overdue": []}
+    hazards: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], list[Any]]] = []  # assessment row, controls
+    actions: list[tuple[int, dict[str, Any]]] = []  # index of a hazard of the enterprise, row
     for eid, section, region in _candidates(db, scale, rng):
         d = float(danger.get(eid, 0.3))
         counts["enterprises"] += 1
-        if rng.random() < 0.05 + 0.45 * d:  # no assessment at all
-            counts["missing"] += 1
-            planted["missing"].append(eid)
+        plan = _plan(rng, d)
+        for key in ("missing", "stale", "soft_only"):
+            if plan[key]:
+                counts[key] += 1
+                planted[key].append(eid)
+        if plan["missing"]:
             continue
-        stale = rng.random() < 0.1 + 0.5 * d
-        soft = rng.random() < 0.1 + 0.6 * d
-        counts["stale"] += stale
-        counts["soft_only"] += soft
-        if stale:
-            planted["stale"].append(eid)
-        if soft:
-            planted["soft_only"].append(eid)
         tpl = load_template(OKED_SECTOR[section])
-        picks = rng.choice(
-            len(tpl.hazards), size=min(len(tpl.hazards), int(rng.integers(4, 8))), replace=False
-        )
-        signed_on = today - timedelta(
-            days=int(rng.integers(400, 1100) if stale else rng.integers(10, 300))
-        )
-        hazard_ids = []
+        n = min(len(tpl.hazards), int(rng.integers(4, 8)))
+        picks = rng.choice(len(tpl.hazards), size=n, replace=False)
+        days = rng.integers(400, 1100) if plan["stale"] else rng.integers(10, 300)
+        signed_on = today - timedelta(days=int(days))
+        first = len(hazards)
         for i in picks:
             th = tpl.hazards[int(i)]
-            h = Hazard(
-                enterprise_id=eid,
-                region_code=region,
-                hazard_type=th.hazard_type.value,
-                description=th.description["ru"],
-                workplace=th.workplace["ru"][:300],
-                headcount=int(rng.integers(2, 60)),
-                template_ref=th.id,
-                created_by="simulator",
+            hazards.append(
+                {
+                    "enterprise_id": eid,
+                    "region_code": region,
+                    "site_id": None,
+                    "hazard_type": th.hazard_type.value,
+                    "description": th.description["ru"],
+                    "workplace": th.workplace["ru"][:300],
+                    "occupation": "",
+                    "exposed_groups": "",
+                    "headcount": int(rng.integers(2, 60)),
+                    "template_ref": th.id,
+                    "active": True,
+                    "created_by": "simulator",
+                    "created_at": datetime.now(UTC),
+                }
             )
-            db.add(h)
-            db.flush()
-            hazard_ids.append(h.id)
-            initial, residual, controls = _assessment(rng, th, soft)
-            result = assess(Method.MATRIX_5X5, initial, residual, DEFAULT_CRITERIA)
-            a = Assessment(
-                hazard_id=h.id,
-                enterprise_id=eid,
-                region_code=region,
-                revision=1,
-                status="signed",
-                method=Method.MATRIX_5X5.value,
-                initial=initial,
-                residual=residual,
-                initial_score=result.initial.score,
-                initial_band=result.initial.band.value,
-                residual_score=result.current.score,
-                residual_band=result.current.band.value,
-                current_band=result.current.band.value,
-                method_band=result.current.method_band,
-                acceptable=result.acceptable,
-                review_due=add_months(signed_on, 12),
-                signed_by="Инженер по ОТ",
-                signed_at=datetime.combine(signed_on, datetime.min.time(), UTC),
-                flags=[
-                    f.value
-                    for f in control_adequacy([c.level for c in controls], result.current.band)
-                ],
-                created_by="simulator",
-                created_at=now,
-            )
-            a.controls = [
-                Control(
-                    level=c.level.value,
-                    text=c.text["ru"],
-                    enterprise_id=eid,
-                    region_code=region,
-                    requires_instruction=c.requires_instruction,
-                )
-                for c in controls
-            ]
-            db.add(a)
-            counts["hazards"] += 1
-            counts["assessments"] += 1
-            counts["controls"] += len(controls)
+            initial, residual, controls = _assessment(rng, th, plan["soft_only"])
+            row = _assessment_row(th, initial, residual, controls, eid, region, signed_on)
+            pending.append((row, controls))
         for _ in range(int(rng.integers(1, 4))):
             overdue = rng.random() < 0.1 + 0.6 * d
-            due = today + timedelta(
-                days=int(-rng.integers(5, 200) if overdue else rng.integers(5, 120))
-            )
+            shift = -rng.integers(5, 200) if overdue else rng.integers(5, 120)
             done = not overdue and rng.random() < 0.3
-            db.add(
-                Action(
-                    enterprise_id=eid,
-                    region_code=region,
-                    hazard_id=int(rng.choice(hazard_ids)),
-                    title=str(rng.choice(ACTION_TITLES)),
-                    owner="Главный инженер",
-                    due_date=due,
-                    status="done" if done else "open",
-                    closed_on=today if done else None,
-                    created_by="simulator",
+            actions.append(
+                (
+                    first + int(rng.integers(0, n)),
+                    {
+                        "enterprise_id": eid,
+                        "region_code": region,
+                        "kind": "corrective",
+                        "title": str(rng.choice(ACTION_TITLES)),
+                        "owner": "Главный инженер",
+                        "due_date": today + timedelta(days=int(shift)),
+                        "status": "done" if done else "open",
+                        "closed_on": today if done else None,
+                        "accident_ref": "",
+                        "root_cause": "",
+                        "created_by": "simulator",
+                        "created_at": datetime.now(UTC),
+                    },
                 )
             )
-            counts["actions"] += 1
             if overdue:
                 counts["overdue_actions"] += 1
                 planted["overdue"].append(eid)
-        db.flush()
+    hazard_ids = _insert(db, Hazard, hazards)
+    for (row, _), hid in zip(pending, hazard_ids, strict=True):
+        row["hazard_id"] = hid
+    assessment_ids = _insert(db, Assessment, [row for row, _ in pending])
+    controls = [
+        {
+            "assessment_id": aid,
+            "enterprise_id": row["enterprise_id"],
+            "region_code": row["region_code"],
+            "level": c.level.value,
+            "text": c.text["ru"],
+            "requires_instruction": c.requires_instruction,
+        }
+        for (row, cs), aid in zip(pending, assessment_ids, strict=True)
+        for c in cs
+    ]
+    _insert(db, Control, controls)
+    _insert(db, Action, [{**row, "hazard_id": hazard_ids[i]} for i, row in actions])
     db.commit()
+    counts.update(
+        hazards=len(hazards), assessments=len(pending), controls=len(controls), actions=len(actions)
+    )
     truth_dir.mkdir(parents=True, exist_ok=True)
     (truth_dir / "risk.json").write_text(json.dumps({"counts": counts, "planted": planted}))
     return counts
