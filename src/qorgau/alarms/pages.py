@@ -1,0 +1,203 @@
+"""Alarm pages: sites overview, the operator console per site (live via SSE), alarm detail,
+device limits editor, KPI dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from qorgau.alarms import constants as C
+from qorgau.alarms import kpis, positioning, service, store
+from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.schemas import AckIn, DevicePatch, Limits, ResolveIn, ShelveIn
+from qorgau.core.db import utcnow
+from qorgau.core.deps import DbDep
+from qorgau.core.errors import DomainError
+from qorgau.core.labels import N_
+from qorgau.core.roles import PERMISSIONS
+from qorgau.core.security import scoped
+from qorgau.core.web import FormActorDep, PageActorDep, register_nav, render
+from qorgau.registry import service as registry
+
+router = APIRouter(include_in_schema=False)
+register_nav(N_("Alarms"), "/alarms", PERMISSIONS[C.READ], order=45)
+
+STATE_ORDER = ["unacknowledged", "rtn_unack", "acknowledged", "latched", "shelved",
+               "suppressed", "out_of_service"]
+STATE_LABELS = {"unacknowledged": N_("Unacknowledged"), "rtn_unack": N_("Cleared, unacknowledged"),
+                "acknowledged": N_("Acknowledged"), "latched": N_("Latched"),
+                "shelved": N_("Shelved"), "suppressed": N_("Suppressed"),
+                "out_of_service": N_("Out of service"), "normal": N_("Normal")}
+
+
+@router.get("/alarms", response_class=HTMLResponse)
+def overview(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    actor.require(C.READ)
+    site_ids = list(db.scalars(scoped(select(Device.site_id).distinct(), Device, actor)))
+    open_counts = dict(db.execute(scoped(select(AlarmRecord.site_id, func.count()), AlarmRecord,
+                                         actor).where(AlarmRecord.open.is_(True))
+                                  .group_by(AlarmRecord.site_id)).all())
+    ls_counts = dict(db.execute(scoped(select(AlarmRecord.site_id, func.count()), AlarmRecord,
+                                       actor).where(AlarmRecord.open.is_(True),
+                                                    AlarmRecord.life_safety.is_(True),
+                                                    AlarmRecord.active.is_(True))
+                                .group_by(AlarmRecord.site_id)).all())
+    sites = [registry.get_site(db=db, actor=actor, site_id=s) for s in sorted(site_ids)]
+    ctx = {"sites": sites, "open": open_counts, "ls": ls_counts}
+    return render(request, "alarms/overview.html", ctx, actor=actor)
+
+
+def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
+    site = registry.get_site(db=db, actor=actor, site_id=site_id)
+    devices = service.list_devices(db=db, actor=actor, site_id=site.id)
+    alarms = service.list_alarms(db=db, actor=actor, site_id=site.id, open_only=True)
+    by_state = {s: [a for a in alarms if a.state == s] for s in STATE_ORDER}
+    history = [a for a in service.list_alarms(db=db, actor=actor, site_id=site.id, limit=60)
+               if not a.open][:20]
+    end = utcnow()
+    trends = {}
+    for d in devices:
+        if d.kind != "wearable":
+            rows = store.history(db, device_id=d.id, start=end.replace(microsecond=0)
+                                 - __import__("datetime").timedelta(minutes=60), end=end)
+            trends[d.id] = _sparkline([r.vsum / r.n for r in rows])
+    return {"site": site, "devices": devices, "by_state": by_state, "history": history,
+            "trends": trends, "errors": service.ingest_errors(db=db, actor=actor,
+                                                              site_id=site.id),
+            "presence": positioning.presence(db=db, actor=actor, site_id=site.id),
+            "withdrawals": positioning.withdrawal_status(db=db, actor=actor, site_id=site.id),
+            "can_ack": actor.can(C.ACKNOWLEDGE), "can_withdraw": actor.can(C.WITHDRAW),
+            "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
+            "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS}
+
+
+def _sparkline(values: list[float], w: int = 120, h: int = 28) -> str:
+    """SVG polyline points for a small trend (no script, no inline style)."""
+    if len(values) < 2:
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    step = w / (len(values) - 1)
+    return " ".join(f"{i * step:.1f},{h - 2 - (v - lo) / span * (h - 4):.1f}"
+                    for i, v in enumerate(values))
+
+
+@router.get("/alarms/sites/{site_id}", response_class=HTMLResponse)
+def console(request: Request, site_id: int, db: DbDep, actor: PageActorDep,
+            error: Annotated[str | None, Query(max_length=300)] = None) -> HTMLResponse:
+    actor.require(C.READ)
+    ctx = _console_ctx(db, actor, site_id)
+    ctx["error"] = error
+    return render(request, "alarms/console.html", ctx, actor=actor)
+
+
+@router.get("/alarms/sites/{site_id}/live", response_class=HTMLResponse)
+def console_fragment(request: Request, site_id: int, db: DbDep,
+                     actor: PageActorDep) -> HTMLResponse:
+    """The alarm lists and withdrawal panel, re-fetched by the console on every live event."""
+    actor.require(C.READ)
+    return render(request, "alarms/_live.html", _console_ctx(db, actor, site_id), actor=actor)
+
+
+def _back(site_id: int, error: str | None = None) -> RedirectResponse:
+    from urllib.parse import quote
+
+    url = f"/alarms/sites/{site_id}" + (f"?error={quote(error[:250])}" if error else "")
+    return RedirectResponse(url, status_code=303)
+
+
+def _msg(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        e = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+    return getattr(exc, "message", str(exc))
+
+
+@router.post("/alarms/{alarm_id}/action")
+def alarm_action(alarm_id: int, db: DbDep, actor: FormActorDep,
+                 action: Annotated[str, Form(max_length=10)],
+                 reason: Annotated[str, Form(max_length=300)] = "",
+                 minutes: Annotated[int, Form(ge=0, le=720)] = 0,
+                 resolution: Annotated[str, Form(max_length=20)] = "") -> RedirectResponse:
+    rec = service.get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    try:
+        if action == "ack":
+            service.acknowledge(db=db, actor=actor, alarm_id=rec.id, data=AckIn(note=reason))
+        elif action == "shelve":
+            service.shelve(db=db, actor=actor, alarm_id=rec.id,
+                           data=ShelveIn(reason=reason, minutes=minutes))
+        elif action == "resolve":
+            service.resolve(db=db, actor=actor, alarm_id=rec.id,
+                            data=ResolveIn(resolution=resolution, note=reason))
+        else:
+            return _back(rec.site_id, "unknown action")
+    except (DomainError, ValidationError) as exc:
+        db.rollback()
+        return _back(rec.site_id, _msg(exc))
+    return _back(rec.site_id)
+
+
+@router.post("/alarms/sites/{site_id}/withdraw")
+def withdraw(site_id: int, db: DbDep, actor: FormActorDep,
+             zones: Annotated[list[str] | None, Form()] = None) -> RedirectResponse:
+    try:
+        positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=zones or [])
+    except DomainError as exc:
+        db.rollback()
+        return _back(site_id, _msg(exc))
+    return _back(site_id)
+
+
+@router.get("/alarms/{alarm_id}", response_class=HTMLResponse)
+def alarm_detail(request: Request, alarm_id: int, db: DbDep,
+                 actor: PageActorDep) -> HTMLResponse:
+    rec = service.get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    ctx = {"a": rec, "events": service.alarm_history(db=db, actor=actor, alarm_id=rec.id),
+           "notes": service.notifications(db=db, actor=actor, alarm_id=rec.id),
+           "states": STATE_LABELS}
+    return render(request, "alarms/alarm.html", ctx, actor=actor)
+
+
+@router.get("/alarms/devices/{device_id}", response_class=HTMLResponse)
+def device_page(request: Request, device_id: int, db: DbDep, actor: PageActorDep,
+                error: Annotated[str | None, Query(max_length=300)] = None) -> HTMLResponse:
+    dev = service.get_device(db=db, actor=actor, device_id=device_id)
+    ctx = {"d": dev, "fields": C.LIMIT_FIELDS, "error": error,
+           "can_configure": actor.can(C.CONFIGURE), "units": C.UNITS,
+           "defaults": service.default_limits(registry.get_site(
+               db=db, actor=actor, site_id=dev.site_id).kind, dev.quantity)}
+    return render(request, "alarms/device.html", ctx, actor=actor)
+
+
+@router.post("/alarms/devices/{device_id}")
+async def device_save(request: Request, device_id: int, db: DbDep,
+                      actor: FormActorDep) -> RedirectResponse:
+    form = await request.form()
+    from urllib.parse import quote
+
+    try:
+        limits = {k: float(v) for k in C.LIMIT_FIELDS if (v := str(form.get(k, "")).strip())}
+        patch = DevicePatch(limits=Limits(**limits), reason=str(form.get("reason", "")),
+                            calibrated_on=form.get("calibrated_on") or None,
+                            calibration_due=form.get("calibration_due") or None)
+        service.update_device(db=db, actor=actor, device_id=device_id, data=patch)
+    except (DomainError, ValidationError, ValueError) as exc:
+        db.rollback()
+        return RedirectResponse(f"/alarms/devices/{device_id}?error={quote(_msg(exc)[:250])}",
+                                status_code=303)
+    return RedirectResponse(f"/alarms/devices/{device_id}", status_code=303)
+
+
+@router.get("/alarms-kpis", response_class=HTMLResponse)
+def kpi_page(request: Request, db: DbDep, actor: PageActorDep,
+             site_id: int | None = None,
+             region: Annotated[str | None, Query(pattern=r"^(KZ-\d{2})?$")] = None,
+             hours: Annotated[int, Query(ge=1, le=744)] = 24) -> HTMLResponse:
+    k = kpis.compute(db=db, actor=actor, site_id=site_id, region=region or None, hours=hours)
+    ctx = {"k": k, "site_id": site_id, "region": region or "", "hours": hours,
+           "regions": registry.regions(db=db)}
+    return render(request, "alarms/kpis.html", ctx, actor=actor)
