@@ -54,3 +54,5 @@ MAX_FUTURE_S = 300.0
 MAX_PAST_S = 7 * 86400.0
 ESCALATION_S = (60.0, 180.0, 600.0)  # tier 1 → 2 → 3 → 4 when nobody acknowledges
 REMINDER_S = 120.0
+RESOLUTION_LABELS = {"real": N_("real"), "false": N_("false"), "test": N_("test"),
+                     "dispatched": N_("dispatched")}
