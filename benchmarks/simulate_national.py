@@ -2,6 +2,9 @@
 
 Baseline, measured in the same run: row-by-row INSERT (one statement per row, one commit) of
 a 20,000-contract sample, extrapolated to the national row count.
+Prints the time of each phase (generate, COPY per table, index/constraint rebuild, truth) and
+the machine's load average (`/proc/loadavg`) before and after: on a shared machine the same run
+can take several times longer, so read every figure next to its load.
 Run: .venv/bin/python benchmarks/simulate_national.py [--scale national] [--seed 1]
 """
 
@@ -70,6 +73,10 @@ def row_by_row_rate(twin: Twin) -> float:
     return df.height / seconds
 
 
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="national")
@@ -78,11 +85,16 @@ def main() -> None:
     rate = row_by_row_rate(make_twin(args.seed, "small"))
     print(f"row-by-row INSERT: {rate:,.0f} rows/s", flush=True)
     marks: dict[str, float] = {}
+    before = load_average()
+    print(f"load average before: {before}", flush=True)
 
     def progress(task: str, done: int, total: int) -> None:
         if done == total:
-            marks[task] = time.perf_counter()
-            print(f"  {task}: {total:,} at {marks[task] - start:.1f} s", flush=True)
+            now = time.perf_counter()
+            took = now - max(marks.values(), default=start)
+            marks[task] = now
+            print(f"  {task}: {total:,} in {took:.1f} s (at {now - start:.1f} s; "
+                  f"load {load_average()})", flush=True)  # fmt: skip
 
     with fresh_database() as url, tempfile.TemporaryDirectory() as truth:
         start = time.perf_counter()
@@ -97,7 +109,9 @@ def main() -> None:
         from _common import report
     except ImportError:  # another engineer's helper; fall back to a plain dated line
         report = None
-    figure = f"simulate {args.scale} into PostgreSQL ({rows:,} rows, generate + load)"
+    load = f"load avg {before} → {load_average()}"
+    print(load, flush=True)
+    figure = f"simulate {args.scale} into PostgreSQL ({rows:,} rows, generate + load; {load})"
     if report is not None:
         report(figure, round(seconds, 1), "s", round(rows / rate), "s row-by-row (extrapolated)")
         report(f"simulate {args.scale} peak memory (RSS)", round(peak_gb, 2), "GB", 4, "GB budget")

@@ -1,7 +1,10 @@
 """Bulk loading of a twin into the registry tables (enterprise, site, worker, employment).
 
-PostgreSQL: psycopg 3 `COPY … FROM STDIN (FORMAT csv)`, rows rendered per chunk by polars, then
-sequences are moved past the loaded ids and the tables are ANALYZEd.
+PostgreSQL: psycopg 3 `COPY … FROM STDIN (FORMAT csv)`, rows rendered per chunk by polars; the
+load's `created_at`/`created_by` come from column defaults set for this transaction only (the
+server evaluates a constant instead of parsing a timestamp per row); on an empty registry
+indexes and constraints are rebuilt after COPY; sequences are moved past the loaded ids and
+the tables are ANALYZEd, all in one transaction.
 SQLite: `executemany` in one transaction. For the duration of that load only, the connection
 runs with `PRAGMA synchronous=OFF` (a power cut mid-load loses the load, never earlier data
 — the generator can simply be re-run); it is set back to FULL before the connection returns
@@ -122,13 +125,17 @@ def _source(twin: Twin, table: str) -> Table:
             "employment": twin.contracts}[table]  # fmt: skip
 
 
-def row_chunks(twin: Twin, table: str, off: dict[str, int]) -> Iterator[pl.DataFrame]:
-    """The table's rows as DataFrames of CHUNK_ROWS, rendered only when needed (memory)."""
+def row_chunks(
+    twin: Twin, table: str, off: dict[str, int], *, stamp: bool = True
+) -> Iterator[pl.DataFrame]:
+    """The table's rows as DataFrames of CHUNK_ROWS, rendered only when needed (memory).
+    stamp=False leaves out created_at/created_by (PostgreSQL fills them from defaults)."""
     src = _source(twin, table)
     total = len(src["id"])
     now = datetime.now(UTC)
     for lo in range(0, total, CHUNK_ROWS):
-        yield _stamp(ROWS[table](src, slice(lo, min(lo + CHUNK_ROWS, total)), off), now)
+        df = ROWS[table](src, slice(lo, min(lo + CHUNK_ROWS, total)), off)
+        yield _stamp(df, now) if stamp else df
 
 
 def _offsets(conn: Any, mode: str) -> dict[str, int]:
@@ -185,20 +192,47 @@ def _suspend_pg_constraints(cur: Any) -> list[str]:
 
 def _copy_pg(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
     restore = _suspend_pg_constraints(cur) if not any(off.values()) else []
+    restore += _stamp_defaults(cur, datetime.now(UTC))
     _copy_tables(cur, twin, off, progress)
-    # Index builds sort in memory instead of spilling (this transaction only).
-    cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    # Index builds and foreign-key checks sort and hash in memory instead of spilling to
+    # temporary files (this transaction only); fresh statistics let the foreign-key checks
+    # plan a hash or merge join on real row counts.
+    cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
+    cur.execute("SET LOCAL work_mem = '256MB'")
+    cur.execute(f"ANALYZE {', '.join(TABLES)}")
     for i, statement in enumerate(restore):
         _report(progress, "index", i, len(restore))
         cur.execute(statement)
     _report(progress, "index", len(restore), len(restore))
 
 
+def _stamp_defaults(cur: Any, now: datetime) -> list[str]:
+    """Constant defaults for created_at/created_by during the load: COPY then omits both
+    columns, saving a timestamptz parse per row. Returns the statements that put the
+    previous defaults (normally none) back."""
+    restore = []
+    for table in TABLES:
+        cur.execute(
+            "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE a.attrelid = %s::regclass AND a.attname IN ('created_at', 'created_by')",
+            (table,),
+        )
+        for column, previous in cur.fetchall():
+            value = now.isoformat() if column == "created_at" else "simulator"
+            cur.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT '{value}'")
+            restore.append(
+                f"ALTER TABLE {table} ALTER COLUMN {column} "
+                + (f"SET DEFAULT {previous}" if previous is not None else "DROP DEFAULT")
+            )
+    return restore
+
+
 def _copy_tables(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
     for table in TABLES:
         total, done = len(_source(twin, table)["id"]), 0
         _report(progress, f"load {table}", 0, total)
-        chunks = row_chunks(twin, table, off)
+        chunks = row_chunks(twin, table, off, stamp=False)
         first = next(chunks, None)
         if first is None:
             continue
@@ -210,7 +244,9 @@ def _copy_tables(cur: Any, twin: Twin, off: dict[str, int], progress: Progress |
             for df in itertools.chain([first], chunks):
                 copy.write(df.write_csv(include_header=False, datetime_format=PG_STAMP))
                 done += df.height
-                _report(progress, f"load {table}", done, total)
+                if done < total:  # the last report waits for the server (below)
+                    _report(progress, f"load {table}", done, total)
+        _report(progress, f"load {table}", total, total)
 
 
 def _insert_sqlite(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
@@ -256,8 +292,6 @@ def load_twin(
         if engine.dialect.name == "sqlite":
             raw.cursor().execute("PRAGMA synchronous=FULL")  # outside the transaction
         raw.close()
-    if engine.dialect.name == "postgresql":
-        _analyze(engine)
     return {t: len(_source(twin, t)["id"]) for t in TABLES}
 
 
@@ -268,8 +302,3 @@ def _finish_pg(cur: Any) -> None:
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
         )
-
-
-def _analyze(engine: Engine) -> None:
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"ANALYZE {', '.join(TABLES)}"))
