@@ -48,8 +48,12 @@ def test_card_scope(client_as, world, geo_world) -> None:
     assert body["parts"]["enterprises"]["name"].startswith("Шахта")
     assert body["links"]["registry"] == f"/registry/enterprises/{mine}"
     assert client_as("osh_krg").get(f"/api/v1/map/enterprises/{build}/card").status_code == 404
-    assert client_as("inspector_krg").get(f"/api/v1/map/enterprises/{build}/card").status_code == 404
-    assert client_as("inspector_ala").get(f"/api/v1/map/enterprises/{build}/card").status_code == 200
+    assert (
+        client_as("inspector_krg").get(f"/api/v1/map/enterprises/{build}/card").status_code == 404
+    )
+    assert (
+        client_as("inspector_ala").get(f"/api/v1/map/enterprises/{build}/card").status_code == 200
+    )
 
 
 def test_employer_clusters_only_own(client_as, geo_world) -> None:

@@ -35,6 +35,7 @@ class Metric:
     unit: str
     requires: tuple[str, ...]
     compute: Callable[[Session, Actor, list[str]], Values] | None
+    permission: str | None = None  # the owning domain's own read permission
 
 
 def _workers(db: Session, actor: Actor) -> dict[str, int]:
@@ -94,6 +95,25 @@ def _insurance_coverage(db: Session, actor: Actor, regions: list[str]) -> Values
     return out
 
 
+def _under_reporting(db: Session, actor: Actor, regions: list[str]) -> Values:
+    """Capture–recapture estimate of the latest concealment run: 1 − registered / N̂, in %."""
+    rows = resolve("qorgau.concealment.service:under_reporting_by_region")(db=db, actor=actor)
+    got = {r["region_code"]: r for r in rows}
+    out: Values = {}
+    for r in regions:
+        row = got.get(r)
+        if row is None:
+            out[r] = (None, 0.0, 0.0)
+            continue
+        n_hat = float(row["n_hat"])
+        out[r] = (
+            round(100 * float(row["under_reporting"]), 1),
+            round(max(0.0, n_hat - float(row["registered"])), 1),
+            round(n_hat, 1),
+        )
+    return out
+
+
 METRICS = [
     Metric("enterprises", N_("Enterprises"), "", (), _enterprises),
     Metric(
@@ -115,7 +135,8 @@ METRICS = [
         N_("Estimated under-reporting of accidents"),
         "%",
         ("qorgau.concealment.service:under_reporting_by_region",),
-        None,
+        _under_reporting,
+        permission="concealment.estimates.read",
     ),
     Metric(
         "insurance_coverage",
@@ -143,10 +164,15 @@ BY_NAME = {m.name: m for m in METRICS}
 
 
 def _available(m: Metric) -> bool:
-    return all(resolve(spec) is not None for spec in m.requires)
+    return m.compute is not None and all(resolve(spec) is not None for spec in m.requires)
 
 
-def metric_list() -> list[dict[str, Any]]:
+def _allowed(m: Metric, actor: Actor) -> bool:
+    return m.permission is None or actor.can(m.permission)
+
+
+def metric_list(actor: Actor) -> list[dict[str, Any]]:
+    """Metrics the actor's role may see (a domain's own permission hides its metric)."""
     return [
         {
             "name": m.name,
@@ -156,19 +182,21 @@ def metric_list() -> list[dict[str, Any]]:
             "note": "" if _available(m) else _("Not available yet"),
         }
         for m in METRICS
+        if _allowed(m, actor)
     ]
 
 
 def choropleth(*, db: Session, actor: Actor, metric: str) -> dict[str, Any]:
     actor.require(MAP_CHOROPLETH)
     m = BY_NAME.get(metric)
-    if m is None:
+    if m is None or not _allowed(m, actor):
         raise MapInputError(f"unknown metric; one of {', '.join(BY_NAME)}", field="metric")
-    head = {"metric": m.name, "label": _(m.label), "unit": m.unit, "metrics": metric_list()}
-    if m.compute is None or not _available(m):
+    head = {"metric": m.name, "label": _(m.label), "unit": m.unit, "metrics": metric_list(actor)}
+    if not _available(m):
         return {**head, "available": False, "note": _("Not available yet"), "rows": []}
     regions = regions_in_scope(actor)
     names = {r.iso: localized_name(r) for r in registry.regions(db=db)}
+    assert m.compute is not None
     values = m.compute(db, actor, regions)
     rows = [
         {

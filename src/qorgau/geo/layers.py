@@ -9,7 +9,9 @@ A layer is one of:
   filter, exactly like the base layer;
 * a **points layer** (`points_fn(db, actor, bbox) -> list[dict]`): its own small point set
   (e.g. sites with an active alarm), already scoped by the provider;
-* a **live layer** (`live_url`): the client subscribes to the domain's SSE endpoint.
+* a **live layer** (`live_url`): the client subscribes to the domain's SSE endpoint; with a
+  `points_fn` as well, the client first draws the current state from
+  `/api/v1/map/points/<name>` and then applies the stream's events.
 
 Any layer may add a part to the enterprise card with `card_fn(db, actor, enterprise) -> dict |
 None` (return None, or raise `Forbidden`, when the caller's role may not see that part).
@@ -41,7 +43,9 @@ from qorgau.core.roles import Role
 from qorgau.core.security import Actor
 
 FlagFn = Callable[[Session, np.ndarray], "set[int] | np.ndarray"]
-PointsFn = Callable[[Session, Actor, tuple[float, float, float, float]], list[dict[str, Any]]]
+PointsFn = Callable[
+    [Session, Actor, tuple[float, float, float, float] | None], list[dict[str, Any]]
+]
 CardFn = Callable[[Session, Actor, Any], "dict[str, Any] | None"]
 BASE = "enterprises"
 log = logging.getLogger("qorgau.geo")
@@ -69,10 +73,10 @@ class Layer:
             return "base"
         if self.flag_fn is not None:
             return "flag"
+        if self.live_url is not None:  # may also have points_fn: the state when switched on
+            return "live"
         if self.points_fn is not None:
             return "points"
-        if self.live_url is not None:
-            return "live"
         return "card"
 
     def missing(self) -> list[str]:

@@ -44,7 +44,7 @@ def map_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
         "bands": RISK_BANDS,
         "scope_regions": service.regions_in_scope(actor),
         "can_choropleth": actor.can(MAP_CHOROPLETH),
-        "metrics": choropleth.metric_list() if actor.can(MAP_CHOROPLETH) else [],
+        "metrics": choropleth.metric_list(actor) if actor.can(MAP_CHOROPLETH) else [],
     }
     return render(request, "geo/map.html", ctx, actor=actor)
 

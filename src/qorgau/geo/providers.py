@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from qorgau.core.errors import DomainError
 from qorgau.core.labels import N_
 from qorgau.core.roles import PERMISSIONS
-from qorgau.core.security import SYSTEM_ACTOR, Actor
+from qorgau.core.security import SYSTEM_ACTOR, Actor, scoped
 from qorgau.geo.constants import MAP_READ
 from qorgau.geo.layers import BASE, register_layer, resolve
 from qorgau.registry import service as registry
-from qorgau.registry.models import Enterprise
+from qorgau.registry.models import Enterprise, Site
 
 READERS = set(PERMISSIONS[MAP_READ])
 INJURY_WINDOW_DAYS = 365
@@ -169,6 +169,75 @@ def equipment_missing_ids(db: Session, ids: np.ndarray) -> set[int]:
     return {eid for eid, pair in per.items() if pair[1]}
 
 
+# --- concealment (possibly unreported accidents) ----------------------------------------------
+CASE_QUERY = "qorgau.concealment.service:case_query"
+CONCEALMENT_READ = "concealment.cases.read"  # the concealment domain's own permission
+OPEN_CASE_STATES = ("open", "checking")
+
+
+def concealment_ids(db: Session, ids: np.ndarray) -> set[int]:
+    """Enterprises with a concealment case still open or being checked (all kinds)."""
+    sub = _call(CASE_QUERY, actor=SYSTEM_ACTOR).subquery()
+    stmt = select(sub.c.enterprise_id).where(sub.c.state.in_(OPEN_CASE_STATES)).distinct()
+    return set(db.scalars(stmt))
+
+
+def concealment_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    """Counts only (no persons): the case pages show the evidence to those allowed."""
+    actor.require(CONCEALMENT_READ)
+    sub = _call(CASE_QUERY, actor=actor).subquery()
+    rows = db.execute(
+        select(sub.c.state, sub.c.kind, sub.c.probability).where(sub.c.enterprise_id == ent.id)
+    ).all()
+    open_rows = [r for r in rows if r.state in OPEN_CASE_STATES]
+    return {
+        "open_cases": len(open_rows),
+        "confirmed_cases": sum(1 for r in rows if r.state == "confirmed"),
+        "max_probability": round(max((r.probability for r in open_rows), default=0.0), 2),
+        "kinds": sorted({r.kind for r in open_rows}),
+        "link": "/concealment",
+    }
+
+
+# --- alarms (points now, then live over the alarms domain's SSE stream) ----------------------
+def open_alarms(
+    db: Session, actor: Actor, bbox: tuple[float, float, float, float] | None = None
+) -> list[dict[str, Any]]:
+    """Open alarms in the actor's scope, placed at their site (the SSE events carry only
+    `site_id`); the alarms domain checks its own permission and scope."""
+    alarms = _call(
+        "qorgau.alarms.service:list_alarms", db=db, actor=actor, open_only=True, limit=500
+    )
+    site_ids = {a.site_id for a in alarms}
+    where = {s.id: (s.lon, s.lat) for s in db.scalars(select(Site).where(Site.id.in_(site_ids)))}
+    out = []
+    for a in alarms:
+        lon, lat = where.get(a.site_id, (None, None))
+        if lon is None or (bbox and not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3])):
+            continue
+        out.append(
+            {
+                "alarm_id": a.id,
+                "site_id": a.site_id,
+                "enterprise_id": a.enterprise_id,
+                "lon": lon,
+                "lat": lat,
+                "kind": a.kind,
+                "state": a.state,
+                "priority": a.priority,
+                "life_safety": a.life_safety,
+                "message": a.message,
+            }
+        )
+    return out
+
+
+def site_positions(db: Session, actor: Actor, site_ids: list[int]) -> dict[int, list[float]]:
+    """Positions of sites in the actor's scope (for SSE events about a site not drawn yet)."""
+    stmt = scoped(select(Site), Site, actor).where(Site.id.in_(site_ids))
+    return {s.id: [s.lon, s.lat] for s in db.scalars(stmt)}
+
+
 def register_builtin() -> None:
     register_layer(
         BASE,
@@ -236,18 +305,6 @@ def register_builtin() -> None:
             "qorgau.inspections.service:planned_inspections_by_enterprise",
             60,
         ),
-        (
-            "equipment_missing",
-            N_("Missing mandatory OSH equipment"),
-            "qorgau.equipment.service:missing_equipment_by_enterprise",
-            70,
-        ),
-        (
-            "concealment",
-            N_("Concealment signals"),
-            "qorgau.concealment.service:signals_by_enterprise",
-            80,
-        ),
     ]
     for name, label, spec, order in pending:
         register_layer(
@@ -259,15 +316,32 @@ def register_builtin() -> None:
             order=order,
         )
     register_layer(
-        "equipment_missing", label=N_("Missing mandatory OSH equipment"), roles=READERS,
-        flag_fn=equipment_missing_ids, order=70,
+        "equipment_missing",
+        label=N_("Missing mandatory OSH equipment"),
+        roles=READERS,
+        flag_fn=equipment_missing_ids,
+        order=70,
         requires=("qorgau.equipment.service:missing_by_enterprise",),
+    )
+    register_layer(
+        "concealment",
+        label=N_("Concealment signals"),
+        roles=READERS,
+        permission=CONCEALMENT_READ,
+        flag_fn=concealment_ids,
+        card_fn=concealment_card,
+        order=80,
+        requires=(CASE_QUERY,),
+        description=N_("Open or checked cases of a possibly unreported accident"),
     )
     register_layer(
         "alarms",
         label=N_("Active alarms (live)"),
         roles=READERS,
-        order=90,
+        permission="alarms.read",
+        points_fn=open_alarms,
         live_url="/api/v1/alarms/stream",
-        requires=("qorgau.alarms.router:stream",),
+        order=90,
+        requires=("qorgau.alarms.router:stream", "qorgau.alarms.service:list_alarms"),
+        description=N_("Open alarms at sites, updated as they happen"),
     )

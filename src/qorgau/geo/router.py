@@ -46,6 +46,18 @@ def layers(db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
     return service.layer_list(db=db, actor=actor)
 
 
+@router.get("/points/{layer}", summary="Current points of a points/live layer (e.g. alarms)")
+def points(request: Request, layer: str, db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.layer_points(db=db, actor=actor, name=layer, params=_params(request))
+
+
+@router.get("/sites", summary="Positions of sites in scope: `ids=1,2,3` (≤ 200)")
+def sites(
+    db: DbDep, actor: ActorDep, ids: Annotated[str, Query(max_length=2000)]
+) -> dict[str, list[float]]:
+    return service.site_positions(db=db, actor=actor, raw_ids=ids)
+
+
 @router.get("/enterprises/{enterprise_id}/card", response_model=CardOut)
 def card(request: Request, enterprise_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     data = service.card(db=db, actor=actor, enterprise_id=enterprise_id)

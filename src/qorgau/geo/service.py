@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from qorgau.core.errors import DomainError
 from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
+from qorgau.geo import providers
 from qorgau.geo.cluster import MAX_ZOOM
 from qorgau.geo.constants import (
     EMBED_MAX_ZOOM,
@@ -40,6 +41,7 @@ log = logging.getLogger("qorgau.geo")
 register_builtin()
 
 # Query keys that are not engine filters.
+SITE_IDS_MAX = 200
 REQUEST_KEYS = frozenset({"bbox", "zoom", "z", "layers", "q", "lang"})
 
 
@@ -170,6 +172,30 @@ def embed_clusters(*, db: Session, params: Mapping[str, Sequence[str]]) -> bytes
     data["point_fields"] = ["lon", "lat", "risk"]
     data["points"] = [[round(p[1], 2), round(p[2], 2), p[3]] for p in data["points"]]
     return orjson.dumps(data)
+
+
+def layer_points(
+    *, db: Session, actor: Actor, name: str, params: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
+    """A points or live layer's current points (the provider applies its domain's scope)."""
+    actor.require(MAP_READ)
+    layer = LAYERS.get(name)
+    if layer is None or layer.points_fn is None or not layer.visible_to(actor):
+        raise MapInputError(f"unknown points layer {name!r}", field="layer")
+    if not layer.available:
+        raise MapInputError(f"layer {name!r} is not available yet", field="layer")
+    raw = (params.get("bbox") or [None])[-1]
+    return layer.points_fn(db, actor, parse_bbox(raw) if raw else None)
+
+
+def site_positions(*, db: Session, actor: Actor, raw_ids: str) -> dict[str, list[float]]:
+    """`{site id: [lon, lat]}` for sites in scope (live events name a site, not a place)."""
+    actor.require(MAP_READ)
+    parts = [p for p in raw_ids.split(",") if p.strip()]
+    if not 1 <= len(parts) <= SITE_IDS_MAX or not all(p.strip().isdigit() for p in parts):
+        raise MapInputError(f"1..{SITE_IDS_MAX} comma-separated site ids", field="ids")
+    found = providers.site_positions(db, actor, [int(p) for p in parts])
+    return {str(k): v for k, v in found.items()}
 
 
 def layer_list(*, db: Session, actor: Actor) -> list[dict[str, Any]]:

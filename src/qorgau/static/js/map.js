@@ -11,7 +11,13 @@
   var fetcher = window.qorgauFetch || function (u, o) { return fetch(u, o); };
   var $ = function (id) { return document.getElementById(id); };
 
-  var map = L.map("map", { minZoom: 3, maxZoom: EMBED ? 12 : 18, zoomSnap: 1, worldCopyJump: false });
+  // Quarter zoom steps let the country fill a phone's width; the server clusters at the integer
+  // zoom below (cells then look a little wider apart, never overlap more).
+  var map = L.map("map", { minZoom: 3, maxZoom: EMBED ? 12 : 18, zoomSnap: 0.25, zoomDelta: 1,
+    worldCopyJump: false });
+  function zoomLevel() { return Math.max(0, Math.floor(map.getZoom() + 1e-6)); }
+  // Plain "Leaflet" prefix (Leaflet 1.9 adds a flag icon by default); the data attribution stays.
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="A JavaScript library for interactive maps">Leaflet</a>');
   map.attributionControl.addAttribution(shell.getAttribute("data-attribution"));
   var tiles = shell.getAttribute("data-tile-url");
   if (tiles) { L.tileLayer(tiles, { maxZoom: 18 }).addTo(map); }
@@ -104,13 +110,15 @@
     if (controller) { controller.abort(); }
     controller = new AbortController();
     var signal = controller.signal, names = activeLayers(), base = filterParams();
-    Object.keys(groups).forEach(function (n) { if (names.indexOf(n) < 0) { groups[n].clearLayers(); } });
+    Object.keys(groups).forEach(function (n) {
+      if (names.indexOf(n) < 0 && !streams[n]) { groups[n].clearLayers(); }  // live layers stay
+    });
     if (!EMBED) { $("exportlink").href = API + "/export.geojson?" + base.toString(); }
     if (names.indexOf("enterprises") < 0) { $("maptotal").textContent = "—"; }
     names.forEach(function (name) {
       var p = new URLSearchParams(base);
       p.set("bbox", viewport());
-      p.set("zoom", String(map.getZoom()));
+      p.set("zoom", String(zoomLevel()));
       var url;
       if (EMBED) { url = API + "/embed/clusters?" + p.toString(); }
       else { p.set("layers", name); url = API + "/clusters?" + p.toString(); }
@@ -156,7 +164,7 @@
     res.points.forEach(function (row) {
       var m = L.circleMarker([row[pLat], row[pLon]], { radius: name === "enterprises" ? 7 : 10,
         className: "pt layer-" + name + " band-" + row[pRisk], weight: 2,
-        fill: name === "enterprises" });
+        fill: name === "enterprises", fillOpacity: 0.9 });
       if (pId >= 0 && !EMBED) {
         m.on("click", function () { openCard(row[pId]); });
       }
@@ -166,6 +174,11 @@
 
   map.on("moveend", refresh);
   if (!EMBED) {
+    // Phone: filters and layers sit in a collapsed panel below the map.
+    $("paneltoggle").addEventListener("click", function () {
+      var open = shell.classList.toggle("panel-open");
+      $("paneltoggle").setAttribute("aria-expanded", open ? "true" : "false");
+    });
     $("mapfilters").addEventListener("change", refresh);
     $("mapfilters").addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
     document.querySelectorAll("input[name=layer]").forEach(function (i) {
@@ -270,6 +283,13 @@
         body.appendChild(facts([[T.insured, ins.insured ? T.yes : T.no], [T.policy_no, ins.policy_no],
           [T.valid_to, ins.valid_to], [T.open_gaps, (ins.open_gaps || []).join(", ") || "—"]]));
       }
+      var cc = c.parts.concealment;
+      if (cc) {
+        body.appendChild(el("h3", T.concealment));
+        body.appendChild(facts([[T.open_cases, cc.open_cases], [T.confirmed_cases, cc.confirmed_cases],
+          [T.max_probability, cc.open_cases ? Math.round(100 * cc.max_probability) + " %" : "—"],
+          [T.case_kinds, (cc.kinds || []).map(function (k) { return T["kind_" + k] || k; }).join(", ")]]));
+      }
       var rk = c.parts.high_risk;
       if (rk) {
         body.appendChild(el("h3", T.high_risk));
@@ -294,23 +314,66 @@
   }
 
   // --- live layers (SSE from the owning domain) --------------------------------------------
-  var streams = {};
+  // The alarms stream sends named events ("alarm", "lifesafety", "withdrawal") whose JSON has
+  // alarm_id, site_id, to (new state), kind, priority, life_safety, message — no coordinates.
+  // The current open alarms come first from /api/v1/map/points/<layer> (with positions); site
+  // positions for events about sites not drawn yet come from /api/v1/map/sites?ids=.
+  var streams = {}, sitePos = {}, liveMarkers = {};
+  function liveMarker(name, a) {
+    var g = group(name), key = name + ":" + a.alarm_id, old = liveMarkers[key];
+    if (old) { g.removeLayer(old); delete liveMarkers[key]; }
+    if (a.state === "normal") { return; }  // resolved: the alarm leaves the map
+    var pos = sitePos[a.site_id];
+    if (!pos) { return; }
+    var cls = "pt live" + (a.state === "acknowledged" ? " acked" : "") + (a.life_safety ? " lifesafety" : "");
+    var m = L.circleMarker([pos[1], pos[0]], { radius: a.life_safety ? 11 : 9, className: cls, weight: 2,
+      fillOpacity: 0.9 });
+    m.bindTooltip((a.message || a.kind) + " · " + (T["state_" + a.state] || a.state));
+    if (a.enterprise_id) { m.on("click", function () { openCard(a.enterprise_id); }); }
+    liveMarkers[key] = m;
+    g.addLayer(m);
+  }
+
+  function loadLivePoints(name) {
+    return fetcher(API + "/points/" + encodeURIComponent(name)).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.json();
+    }).then(function (rows) {
+      rows.forEach(function (a) { sitePos[a.site_id] = [a.lon, a.lat]; liveMarker(name, a); });
+    });
+  }
+
+  function onLiveEvent(name, ev) {
+    var e;
+    try { e = JSON.parse(ev.data); } catch (err) { return; }
+    if (e.alarm_id === undefined) { return; }
+    var a = { alarm_id: e.alarm_id, site_id: e.site_id, state: e.to, kind: e.kind,
+      life_safety: e.life_safety, message: e.message, enterprise_id: e.enterprise_id };
+    if (sitePos[a.site_id] || a.state === "normal") { liveMarker(name, a); return; }
+    fetcher(API + "/sites?ids=" + encodeURIComponent(a.site_id)).then(function (r) { return r.json(); })
+      .then(function (pos) {
+        if (pos[a.site_id]) { sitePos[a.site_id] = pos[a.site_id]; liveMarker(name, a); }
+      }).catch(function () {});
+  }
+
   function toggleLive(input) {
     var name = input.value;
     if (!input.checked) {
       if (streams[name]) { streams[name].close(); delete streams[name]; }
       group(name).clearLayers();
+      Object.keys(liveMarkers).forEach(function (k) { if (k.indexOf(name + ":") === 0) { delete liveMarkers[k]; } });
       return;
     }
     var url = input.getAttribute("data-live-url");
-    if (!url) { return; }
-    streams[name] = new EventSource(url);
-    streams[name].onmessage = function (ev) {
-      var a = JSON.parse(ev.data);
-      if (a.lon !== undefined && a.lat !== undefined) {
-        group(name).addLayer(L.circleMarker([a.lat, a.lon], { radius: 9, className: "pt live" }));
-      }
-    };
+    loadLivePoints(name).catch(function () { $("maptotal").textContent = T.error; }).then(function () {
+      if (!url || !input.checked || streams[name]) { return; }
+      var es = new EventSource(url);
+      ["alarm", "lifesafety", "message"].forEach(function (type) {
+        es.addEventListener(type, function (ev) { onLiveEvent(name, ev); });
+      });
+      es.addEventListener("withdrawal", function () { loadLivePoints(name); });
+      streams[name] = es;
+    });
   }
 
   // --- choropleth --------------------------------------------------------------------------
