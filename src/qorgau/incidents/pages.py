@@ -149,7 +149,10 @@ async def report_submit(request: Request, db: DbDep, actor: FormActorDep) -> Res
     try:
         data = _accident_in(form, "+05:00")
         accident, _created = service.report_accident(
-            db=db, actor=actor, data=data, idempotency_key=str(form.get("idempotency_key"))[:100]
+            db=db,
+            actor=actor,
+            data=data,
+            idempotency_key=(str(form.get("idempotency_key") or "")[:100] or None),
         )
         for f in files:
             service.add_attachment(
