@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit
+from qorgau.core.db import utcnow
 from qorgau.core.errors import RuleViolation
 from qorgau.core.events import emit
 from qorgau.core.identifiers import iin_birth_date, iin_sex
@@ -233,6 +234,32 @@ def _amend(
     return "updated"
 
 
+def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: COPY on PostgreSQL (an order of magnitude fewer round trips than
+    multi-row INSERTs), executemany elsewhere. Runs inside the caller's transaction."""
+    if not rows:
+        return
+    if db.get_bind().dialect.name != "postgresql":
+        model = {"worker": Worker, "employment": Employment}[table]
+        for part in _chunks(rows):
+            db.execute(insert(model), part)
+        return
+    cols = list(rows[0])
+    raw = db.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+        for r in rows:
+            cp.write_row([r[c] for c in cols])
+
+
+def _allocate_ids(db: Session, n: int) -> list[int]:
+    if db.get_bind().dialect.name != "postgresql":
+        return []
+    stmt = text(
+        "SELECT nextval(pg_get_serial_sequence('worker', 'id')) FROM generate_series(1, :n)"
+    )
+    return list(db.scalars(stmt, {"n": n}))
+
+
 def _write(
     db: Session,
     new_workers: dict[str, dict[str, Any]],
@@ -240,20 +267,27 @@ def _write(
     updates: dict[int, dict[str, Any]],
     today: date,
 ) -> None:
+    db.flush()
+    now = utcnow()
+    rows = [{**w, "created_at": now} for w in new_workers.values()]
     ids: dict[str, int] = {}
-    rows = list(new_workers.values())
-    for part in _chunks(rows):
-        stmt = insert(Worker).returning(Worker.iin_hash, Worker.id)
-        ids.update(dict(db.execute(stmt, part).tuples().all()))
+    preset = _allocate_ids(db, len(rows))
+    if preset:
+        for row, new_id in zip(rows, preset, strict=True):
+            row["id"] = new_id
+            ids[row["iin_hash"]] = new_id
+        _copy(db, "worker", rows)
+    else:
+        _copy(db, "worker", rows)
     missing = {r["iin_hash"] for r in inserts.values()} - ids.keys()
     ids.update(_workers(db, missing))
     emp_rows = []
     for r in inserts.values():
         row = {k: v for k, v in r.items() if k != "iin_hash"}
         row["worker_id"] = ids[r["iin_hash"]]
+        row["created_at"] = now
         emp_rows.append(row)
-    for part in _chunks(emp_rows):
-        db.execute(insert(Employment), part)
+    _copy(db, "employment", emp_rows)
     upd = [
         {k: v for k, v in u.items() if k not in ("worker_id", "enterprise_id")}
         for u in updates.values()
