@@ -34,7 +34,6 @@ from qorgau.risk.register import (
     enterprise_for_read,
     enterprise_for_write,
     enterprise_risk_levels,
-    from_template,
     get_assessment,
     get_hazard,
     get_settings,
@@ -49,11 +48,11 @@ from qorgau.risk.register import (
     save_settings,
     scoped_risk_levels,
     score,
-    sector_for,
     settings_of,
     sign_assessment,
     update_assessment,
 )
+from qorgau.risk.starter import from_template, sector_for
 
 __all__ = [
     "BAND_ORDER",
