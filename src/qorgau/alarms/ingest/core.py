@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -141,21 +141,24 @@ class Processor:
         rej_by_code: dict[str, int] = defaultdict(int)
         for code, _r, _d in rejects:
             rej_by_code[code] += 1
-        for j in set(np.flatnonzero(counts).tolist()) | set(np.flatnonzero(dup_dev).tolist()) \
-                | {rt.index[c] for c in rej_by_code if c in rt.index}:
+        touched = set(np.flatnonzero(counts).tolist()) | set(np.flatnonzero(dup_dev).tolist())
+        touched |= {rt.index[c] for c in rej_by_code if c in rt.index}
+        # last reading per device in this batch (I is device-contiguous, sorted by sequence)
+        last_of = {int(j): int(k) for k, j in enumerate(I.tolist())}
+        last_val = {int(j): float(V[k]) for k, j in enumerate(I.tolist()) if V[k] == V[k]}
+        params = []
+        for j in sorted(touched):
             d = rt.devices[j]
-            mine = j == I
-            vals = {"n_accepted": Device.n_accepted + int(counts[j]),
-                    "n_duplicate": Device.n_duplicate + int(dup_dev[j]),
-                    "n_rejected": Device.n_rejected + rej_by_code.get(d.code, 0)}
-            if mine.any():
-                last = np.flatnonzero(mine)[-1]
-                rt.last_seq[j], rt.last_t[j] = S[last], T[last]
-                vals |= {"last_seq": int(S[last]), "last_seen_at": dt(float(T[last]))}
-                vv = V[mine & values] if values.any() else V[:0]
-                if len(vv):
-                    vals["last_value"] = float(vv[-1])
-            db.execute(update(Device).where(Device.id == d.id).values(**vals))
+            k = last_of.get(j)
+            if k is not None:
+                rt.last_seq[j], rt.last_t[j] = S[k], T[k]
+            params.append({"b_id": d.id, "b_acc": int(counts[j]), "b_dup": int(dup_dev[j]),
+                           "b_rej": rej_by_code.get(d.code, 0),
+                           "b_seq": int(rt.last_seq[j]),
+                           "b_seen": dt(float(T[k])) if k is not None else None,
+                           "b_val": last_val.get(j)})
+        if params:
+            db.execute(_COUNTERS, params)  # one executemany for every touched device
         for code, reason, detail in rejects[:MAX_DEAD_LETTERS_PER_BATCH]:
             j = rt.index.get(code)
             dead_letter(db, site_id=site.id, source=source, reason=reason, detail=detail,
@@ -200,6 +203,16 @@ def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
         METRICS.counts["seq_gaps"] += int(gap[gap > 0].sum())
 
 
+_dev = Device.__table__
+_COUNTERS = (
+    update(_dev).where(_dev.c.id == bindparam("b_id"))
+    .values(n_accepted=_dev.c.n_accepted + bindparam("b_acc"),
+            n_duplicate=_dev.c.n_duplicate + bindparam("b_dup"),
+            n_rejected=_dev.c.n_rejected + bindparam("b_rej"), last_seq=bindparam("b_seq"),
+            last_seen_at=func.coalesce(bindparam("b_seen", type_=Device.last_seen_at.type),
+                                       _dev.c.last_seen_at),
+            last_value=func.coalesce(bindparam("b_val", type_=Device.last_value.type),
+                                     _dev.c.last_value)))
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}
 
 
