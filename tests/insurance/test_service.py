@@ -216,3 +216,23 @@ def test_recompute_needs_admin(db, world) -> None:
     with pytest.raises(Forbidden):
         service.recompute_gaps(db=db, actor=_insurer(db, world), on=date(2025, 1, 1))
     assert SYSTEM_ACTOR.can("insurance.gaps.recompute")
+
+
+def test_large_insured_headcount_no_overflow(db, world, make_employer, crow) -> None:
+    # 300 × 10 × 85 000 × 12 exceeds a 32-bit integer (PostgreSQL must compute it as numeric).
+    eid, bin_ = make_employer([500_000])
+    service.import_contracts(
+        db=db,
+        actor=_insurer(db, world),
+        rows=[
+            crow(
+                bin_,
+                start="2025-01-01",
+                end="2025-12-31",
+                headcount=300,
+                payroll=str(300 * 500_000 * 12),
+            )
+        ],
+    )
+    service.recompute_gaps(db=db, on=date(2025, 6, 1))
+    assert _open(db, eid) == set()

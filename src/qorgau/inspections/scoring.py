@@ -10,7 +10,7 @@ import importlib.util
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -69,14 +69,9 @@ def _has(module: str) -> bool:
 
 OPTIONAL = [
     (
-        "injuries",
-        "qorgau.incidents.service",
-        "injury history vs sector: the accident register (incidents.service) is not available yet",
-    ),
-    (
         "concealment",
         "qorgau.concealment.service",
-        "concealment signals: concealment.service is not available yet",
+        "concealment signals: concealment.service is not available",
     ),
     (
         "risk_assessment",
@@ -210,6 +205,51 @@ def _hpf(
             )
 
 
+def _injuries(
+    scores: dict[int, ScoreBreakdown],
+    db: Session,
+    ids: list[int] | None,
+    w: dict[str, Any],
+    on: date,
+) -> bool:
+    """Accidents in the last 3 years per 1,000 workers against the sector's rate."""
+    if not _has("qorgau.incidents.service"):
+        return False
+    import importlib
+
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+
+    incidents = importlib.import_module("qorgau.incidents.service")
+    sub = incidents.accident_query(actor=SYSTEM_ACTOR).order_by(None).subquery()
+    since = datetime.combine(on - timedelta(days=3 * 365), time(0), tzinfo=UTC)
+    stmt = (
+        select(sub.c.enterprise_id, sub.c.section, func.count(), func.sum(sub.c.fatalities))
+        .where(sub.c.occurred_at >= since)
+        .group_by(sub.c.enterprise_id, sub.c.section)
+    )
+    rows = db.execute(stmt).all()
+    heads = dict(registry.headcount(db=db, actor=SYSTEM_ACTOR, on=on, group_by="enterprise"))
+    sect_heads = dict(registry.headcount(db=db, actor=SYSTEM_ACTOR, on=on, group_by="section"))
+    sect_acc: dict[str, int] = defaultdict(int)
+    for _eid, section, n, _f in rows:
+        sect_acc[section] += n
+    for eid, section, n, fatal in rows:
+        if eid not in scores:
+            continue
+        rate = 1000 * n / max(1, heads.get(eid, 0))
+        sector = 1000 * sect_acc[section] / max(1, sect_heads.get(section, 0))
+        ratio = rate / sector if sector else 1.0
+        pts = min(w.get("injuries_max", 20), 4 * n**0.5 * min(ratio, 5) + 5 * (fatal or 0))
+        scores[eid].add(
+            "injuries",
+            pts,
+            f"{n} accident(s) in 3 years ({fatal or 0} fatal): "
+            f"{rate:.1f} per 1,000 workers vs sector {section} {sector:.2f}",
+        )
+    return True
+
+
 def risk_scores(
     *,
     db: Session,
@@ -237,6 +277,7 @@ def risk_scores(
     _equipment(scores, db, ids, w)
     _violations(scores, db, ids, w, on)
     _hpf(scores, db, ids, w, on, flagged)
+    injuries = _injuries(scores, db, ids, w, on)
     # Not yet wired: say whether the domain is missing or present but not read by the score.
     skipped = [
         Part(
@@ -244,10 +285,13 @@ def risk_scores(
             0.0,
             why
             if not _has(module)
-            else f"{name}: {module} exists but is not yet read by the score",
+            else f"{name}: {module} has no bulk per-enterprise read yet; not scored",
         )
         for name, module, why in OPTIONAL
     ]
+    if not injuries:
+        why = "injury history vs sector: the accident register (incidents.service) is missing"
+        skipped.insert(0, Part("injuries", 0.0, why))
     for bd in scores.values():
         bd.skipped = skipped
     return scores

@@ -35,8 +35,9 @@ GROUP BY enterprise_id
 """)
 COVER_SQL = text("""
 SELECT enterprise_id AS eid, SUM(insured_headcount) AS ins_hc,
-       SUM(CASE WHEN payroll > insured_headcount * :ceiling
-                THEN insured_headcount * :ceiling ELSE payroll END) AS ins_pay,
+       SUM(CASE WHEN payroll > insured_headcount * CAST(:ceiling AS NUMERIC(18, 2))
+                THEN insured_headcount * CAST(:ceiling AS NUMERIC(18, 2))
+                ELSE payroll END) AS ins_pay,
        MAX(id) AS contract_id, MAX(insurer_org_id) AS insurer
 FROM insurance_contract
 WHERE start_date <= :on AND end_date >= :on

@@ -84,8 +84,10 @@ class InsuranceClaim(CreatedMixin, Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     region_code: Mapped[str] = mapped_column(String(5))
     insurer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    # No FK: the incidents domain has no tables yet (src/qorgau/incidents/models.py absent).
+    # accident_ref keeps the number as the insurer sent it; accident_id links the register's
+    # row when the reference is a known accident id (nullable: claims may predate the report).
     accident_ref: Mapped[str] = mapped_column(String(60), index=True)
+    accident_id: Mapped[int | None] = mapped_column(ForeignKey("accident.id"), index=True)
     state: Mapped[str] = mapped_column(String(12), default="filed")
     amount: Mapped[Decimal] = mapped_column(MONEY, default=0)
     filed_on: Mapped[date]

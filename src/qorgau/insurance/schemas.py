@@ -120,6 +120,7 @@ class ClaimOut(BaseModel):
     contract_id: int
     enterprise_id: int
     accident_ref: str
+    accident_id: int | None
     state: str
     amount: Decimal
     filed_on: date

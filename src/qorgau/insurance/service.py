@@ -129,6 +129,24 @@ def open_gaps_by_enterprise(
     return out
 
 
+def _accident_id(db: Session, ref: str, enterprise_id: int) -> int | None:
+    """The register's accident when the reference is its id for the same employer (read through
+    the incidents domain's service)."""
+    if not ref.isdigit():
+        return None
+    try:
+        from qorgau.incidents import service as incidents
+    except ImportError:
+        return None
+    stmt = incidents.accident_query(actor=SYSTEM_ACTOR, enterprise_id=enterprise_id)
+    found = db.execute(
+        stmt.order_by(None)
+        .with_only_columns(stmt.selected_columns.id)
+        .where(stmt.selected_columns.id == int(ref))
+    ).first()
+    return int(found[0]) if found else None
+
+
 def file_claim(*, db: Session, actor: Actor, data: ClaimIn) -> InsuranceClaim:
     actor.require(WRITE_CLAIMS)
     contract = db.scalar(
@@ -141,6 +159,7 @@ def file_claim(*, db: Session, actor: Actor, data: ClaimIn) -> InsuranceClaim:
     if not contract.start_date <= data.filed_on <= contract.end_date + timedelta(days=365):
         raise RuleViolation("filed outside the contract period", field="filed_on")
     claim = InsuranceClaim(
+        accident_id=_accident_id(db, data.accident_ref, contract.enterprise_id),
         contract_id=contract.id,
         enterprise_id=contract.enterprise_id,
         region_code=contract.region_code,
