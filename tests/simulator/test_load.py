@@ -135,4 +135,17 @@ def test_small_loads_into_fresh_postgres(pg_url: str, tmp_path: Path) -> None:
     with engine.begin() as conn:  # sequences moved past the loaded ids
         next_id = conn.execute(text("SELECT nextval(pg_get_serial_sequence('site', 'id'))"))
         assert next_id.scalar_one() == summary.counts["site"] + 1
+    tables = "('enterprise', 'site', 'worker', 'employment')"
+    with engine.connect() as conn:  # load-time stamp defaults gone, stamps and stats written
+        leftover = conn.execute(text(
+            f"SELECT count(*) FROM information_schema.columns WHERE table_name IN {tables} "
+            "AND column_name IN ('created_at', 'created_by') AND column_default IS NOT NULL"
+        )).scalar_one()  # fmt: skip
+        assert leftover == 0
+        stamps = conn.execute(text("SELECT DISTINCT created_by FROM employment")).scalars()
+        assert list(stamps) == ["simulator"]
+        analyzed = conn.execute(text(
+            f"SELECT count(DISTINCT tablename) FROM pg_stats WHERE tablename IN {tables}"
+        )).scalar_one()  # fmt: skip
+        assert analyzed == 4
     engine.dispose()

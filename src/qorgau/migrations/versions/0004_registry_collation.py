@@ -31,7 +31,8 @@ def _set_collation(collation: str) -> None:
     for table, column, length in COLUMNS:
         # Same type, new collation: no table rewrite; the column's unique index is rebuilt.
         op.execute(
-            f'ALTER TABLE {table} ALTER COLUMN {column} TYPE varchar({length}) COLLATE "{collation}"'
+            f"ALTER TABLE {table} ALTER COLUMN {column} "
+            f'TYPE varchar({length}) COLLATE "{collation}"'
         )
 
 
