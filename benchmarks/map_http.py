@@ -179,6 +179,7 @@ def make_tokens(url: str) -> dict[str, str]:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
+    import qorgau.registry.models  # noqa: F401 - the tables accounts' foreign keys name
     from qorgau.accounts import service
     from qorgau.accounts.models import Organisation, User
 
@@ -401,7 +402,8 @@ def wait_full_build(base: str, token: str, limit_s: float = 300) -> float:
     t0 = time.perf_counter()
     h = {"Authorization": f"Bearer {token}"}
     while time.perf_counter() - t0 < limit_s:
-        src = httpx.get(base + "/api/v1/map/enterprises/1/card", headers=h).json()["risk"]
+        r = httpx.get(base + "/api/v1/map/enterprises/1/card", headers=h, timeout=limit_s)
+        src = r.json()["risk"]
         if "pending" not in (src.get("source") or ""):
             break
         time.sleep(0.5)

@@ -453,7 +453,12 @@ class PointIndex:
         while np.count_nonzero(count) > MAX_CLUSTERS:
             grid, count, sums, bands = _coarsen(grid, count, sums, bands)
         expand = _choose_expanded(count, zoom)
-        pts = self._collect(ranges, plan, vp.box, grid, expand, int(count[expand].sum()))
+        n_pts = int(count[expand].sum())
+        # Second pass only over the expanded cells' own slices (each cell is one Morton range),
+        # not the whole viewport again: at low zoom that is a few points instead of 500 K.
+        pts = self._collect(self._cell_ranges(grid, expand), plan, vp.box, grid, expand, n_pts)
+        if len(pts) < n_pts:  # a point clamped into an edge cell from outside it: full pass
+            pts = self._collect(ranges, plan, vp.box, grid, expand, n_pts)
         return self._result(zoom, grid, count, sums, bands, expand, pts)
 
     # --- internals -----------------------------------------------------------------------
@@ -512,6 +517,22 @@ class PointIndex:
             ends = np.concatenate([np.flatnonzero(new)[1:] - 1, [len(stops) - 1]])
             starts, stops = starts[new], stops[ends]
         return starts, stops
+
+    def _cell_ranges(
+        self, grid: tuple[int, ...], expand: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Index slices of the given grid cells (a cell at `shift` is one quadtree square)."""
+        shift, cx0, cy0, gw = grid[0], grid[1], grid[2], grid[3]
+        cells = np.flatnonzero(expand)
+        cx = (cells % gw + cx0).astype(np.uint64)
+        cy = (cells // gw + cy0).astype(np.uint64)
+        codes = np.sort(_morton(cx, cy))
+        lo, hi = codes << np.uint64(2 * shift), (codes + np.uint64(1)) << np.uint64(2 * shift)
+        keys = self._c["keys"]
+        starts = np.searchsorted(keys, lo).astype(np.int64)
+        stops = np.searchsorted(keys, hi).astype(np.int64)
+        keep = stops > starts
+        return starts[keep], stops[keep]
 
     def _scan(
         self,

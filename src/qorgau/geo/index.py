@@ -17,8 +17,10 @@ build of a process is synchronous.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,8 @@ log = logging.getLogger("qorgau.geo")
 CHECK_SECONDS = 2.0
 FLAG_TTL_SECONDS = 300.0
 BACKGROUND = True  # tests set False to rebuild synchronously
+SCORES_IN_CHILD = True  # background builds compute inspections' scores in a child process
+CHILD_TIMEOUT_SECONDS = 600.0
 MAX_RISK_CLASS = 22  # occupational risk classes 1..22 (registry reference data)
 RISK_SCORES = "qorgau.inspections.service:risk_scores"
 RISK_LEVELS = "qorgau.risk.service:enterprise_risk_levels"
@@ -126,19 +130,47 @@ def _total(value: Any) -> float:
     return float(getattr(value, "total", value))
 
 
+def score_arrays(db: Session) -> tuple[np.ndarray, np.ndarray]:
+    """inspections' `{enterprise id: ScoreBreakdown}` as (ids, totals) arrays."""
+    fn = resolve(RISK_SCORES)
+    given: dict[int, Any] = fn(db=db, enterprise_ids=None) if fn is not None else {}
+    keys = np.fromiter(given.keys(), np.int64, len(given))
+    vals = np.fromiter((_total(v) for v in given.values()), np.float32, len(given))
+    return keys, vals
+
+
+def _score_arrays_worker(url: str) -> tuple[np.ndarray, np.ndarray]:
+    """In a child process: the scores loop is pure Python and would hold this server's GIL
+    for seconds (500 K objects), stalling every request while a background build runs."""
+    from sqlalchemy import create_engine
+
+    from qorgau.core.models import load_all_models
+
+    load_all_models()
+    engine = create_engine(url)
+    try:
+        with Session(engine) as db:
+            return score_arrays(db)
+    finally:
+        engine.dispose()
+
+
+def _scores_in_child(db: Session) -> tuple[np.ndarray, np.ndarray]:
+    url = db.get_bind().url.render_as_string(hide_password=False)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(_score_arrays_worker, url).result(timeout=CHILD_TIMEOUT_SECONDS)
+
+
 def _risk(
-    db: Session, cols: dict[str, np.ndarray], *, scores: bool = True
+    db: Session, cols: dict[str, np.ndarray], *, scores: bool = True, child: bool = False
 ) -> tuple[np.ndarray, np.ndarray, str]:
     ids = cols["ids"]
     score, source = registry_risk(cols), "registry"
-    scores_fn = resolve(RISK_SCORES) if scores else None
-    if scores_fn is not None:
+    if scores and resolve(RISK_SCORES) is not None:
         try:
-            # {enterprise id: ScoreBreakdown}; `.total` is the sum of explained points.
-            given: dict[int, Any] = scores_fn(db=db, enterprise_ids=None)
-            if given:
-                keys = np.fromiter(given.keys(), np.int64, len(given))
-                vals = np.fromiter((_total(v) for v in given.values()), np.float32, len(given))
+            keys, vals = _scores_in_child(db) if child else score_arrays(db)
+            if len(keys):
                 pos = np.searchsorted(ids, keys)
                 ok = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == keys)
                 score[pos[ok]] = np.clip(vals[ok], 0, 100)
@@ -150,7 +182,12 @@ def _risk(
     if levels_fn is not None:
         try:
             levels: dict[int, str] = levels_fn(db=db, enterprise_ids=None)
-            assessed = np.array([_BAND.get(levels.get(int(i), "low"), 0) for i in ids], np.uint8)
+            keys = np.fromiter(levels.keys(), np.int64, len(levels))
+            vals = np.fromiter((_BAND.get(v, 0) for v in levels.values()), np.uint8, len(levels))
+            pos = np.searchsorted(ids, keys)
+            ok = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == keys)
+            assessed = np.zeros(len(ids), np.uint8)
+            assessed[pos[ok]] = vals[ok]
             band = np.maximum(band, assessed)  # an assessment can only raise the band
             source += "+assessments"
         except Exception:
@@ -176,14 +213,14 @@ def _flags(db: Session, ids: np.ndarray) -> tuple[dict[str, np.ndarray], dict[st
     return flags, errors
 
 
-def build(db: Session, *, scores: bool = True) -> Snapshot:
+def build(db: Session, *, scores: bool = True, child: bool = False) -> Snapshot:
     """`scores=False`: registry proxy only (inspections' explainable scores cost ≈ 10 µs per
     enterprise in Python); used for a process's first build so the map answers at once, and
     followed by a full build in the background."""
     t0 = time.perf_counter()
     seq = _audit_seq(db)
     cols = _columns(db)
-    score, band, source = _risk(db, cols, scores=scores)
+    score, band, source = _risk(db, cols, scores=scores, child=child)
     flags, errors = _flags(db, cols["ids"])
     index = PointIndex.from_arrays(
         ids=cols["ids"],
@@ -247,7 +284,7 @@ def _rebuild_async(key: str) -> None:
     def run() -> None:
         try:
             with get_sessionmaker()() as db:
-                _cache.snapshots[key] = build(db)
+                _cache.snapshots[key] = build(db, child=SCORES_IN_CHILD)
         except Exception:
             log.exception("map index rebuild failed; keeping the previous one")
         finally:
