@@ -174,7 +174,7 @@ class Processor:
         if (E != 0).any():
             ev = np.concatenate([ev, rt.engine.device_events(
                 I[E != 0].astype(np.uint32), T[E != 0], E[E != 0])])
-        devs = {d.id: d for d in db.query(Device).filter(Device.site_id == site.id)}
+        devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
         notices = apply_events(db, rt, site, ev, devs, res)
         records.update_peaks(db, site.id, [d.id for d in rt.devices], I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool)):
@@ -193,6 +193,18 @@ class Processor:
         if fast:  # life-safety fast path: deliver now, not on the next tick
             dispatch.deliver(db, fast)
         heartbeat(db, rt, I, T)
+
+
+class LazyDevices(dict):
+    """device id → Device, loaded on first use through the session's identity map."""
+
+    def __init__(self, db: Session) -> None:
+        super().__init__()
+        self.db = db
+
+    def __missing__(self, key: int) -> Device:
+        dev = self[key] = self.db.get(Device, key)
+        return dev
 
 
 def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
