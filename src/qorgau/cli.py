@@ -67,14 +67,19 @@ def _run_simulation(seed: int, scale: str) -> None:
         TextColumn("{task.completed:,}"),
         TimeElapsedColumn(),
     )
+    from qorgau.simulator.domains import run_domain_simulations
+
     with Progress(*columns, console=console) as progress:
+        callback = _progress_callback(progress)
         summary = run(
-            engine_or_url=get_settings().sqlalchemy_url,
-            seed=seed,
-            scale=scale,
-            progress=_progress_callback(progress),
+            engine_or_url=get_settings().sqlalchemy_url, seed=seed, scale=scale, progress=callback
         )
-    console.print(summary)
+        domains = run_domain_simulations(
+            seed=seed, scale=scale, truth_dir=summary.truth_dir, progress=callback
+        )
+    console.print(f"registry: {summary.counts} in {summary.seconds:.1f} s")
+    for domain, counts in domains.items():
+        console.print(f"{domain}: {counts}")
 
 
 simulate_app = typer.Typer(help="Synthetic national twin and telemetry streams")
