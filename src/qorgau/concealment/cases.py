@@ -36,11 +36,11 @@ def explanation(row: dict[str, Any]) -> dict[str, Any]:
             "method": row["link_method"],
             "probability": round(row["link_p"], 4),
             "term": round(row["link_term"], 2),
-        },  # fmt: skip
+        },
         "enterprise": {
             "eo_score": round(row.get("eo_score") or 0.0, 2),
             "term": round(row["enterprise_term"], 2),
-        },  # fmt: skip
+        },
         "peers": {"episodes": int(row["peer_episodes"]), "term": round(row["peer_term"], 2)},
         "fatal": bool(row["fatal"]),
         "logodds": round(row["logodds"], 2),
@@ -61,11 +61,21 @@ def open_cases(db: Session, run_id: int, res: signals.PipelineResult) -> int:
                 case.score, case.probability = row["logodds"], row["probability"]
                 case.explanation, case.run_id = explanation(row), run_id
             continue
-        db.add(Case(key=key, kind="unreported_injury", region_code=row["region_code"] or "",
-                    enterprise_id=row["enterprise_id"], worker_id=row["worker_id"],
-                    event_date=row["first_date"], score=row["logodds"],
-                    probability=row["probability"], explanation=explanation(row),
-                    evidence_ids=sorted(row["evidence_ids"]), run_id=run_id))  # fmt: skip
+        db.add(
+            Case(
+                key=key,
+                kind="unreported_injury",
+                region_code=row["region_code"] or "",
+                enterprise_id=row["enterprise_id"],
+                worker_id=row["worker_id"],
+                event_date=row["first_date"],
+                score=row["logodds"],
+                probability=row["probability"],
+                explanation=explanation(row),
+                evidence_ids=sorted(row["evidence_ids"]),
+                run_id=run_id,
+            )
+        )
         opened += 1
     db.flush()
     return opened
@@ -80,9 +90,14 @@ def list_cases(
     if state:
         stmt = stmt.where(Case.state == state)
     items, total = paginate(db, stmt, params)
-    audit.record(db, actor=actor, action="case.list", object_type="case",
-                 object_id=",".join(str(c.id) for c in items[:50]) or "-",
-                 after={"state": state, "count": len(items)})  # fmt: skip
+    audit.record(
+        db,
+        actor=actor,
+        action="case.list",
+        object_type="case",
+        object_id=",".join(str(c.id) for c in items[:50]) or "-",
+        after={"state": state, "count": len(items)},
+    )
     db.commit()
     return items, total
 
@@ -101,8 +116,14 @@ def get_case(*, db: Session, actor: Actor, case_id: int) -> tuple[Case, list[Evi
     evidence = list(
         db.scalars(select(EvidenceRecord).where(EvidenceRecord.id.in_(case.evidence_ids)))
     )
-    audit.record(db, actor=actor, action="case.read", object_type="case", object_id=case.id,
-                 after={"evidence": case.evidence_ids, "worker": case.worker_id})  # fmt: skip
+    audit.record(
+        db,
+        actor=actor,
+        action="case.read",
+        object_type="case",
+        object_id=case.id,
+        after={"evidence": case.evidence_ids, "worker": case.worker_id},
+    )
     db.commit()
     return case, evidence
 
@@ -119,22 +140,42 @@ def transition(*, db: Session, actor: Actor, case_id: int, data: CaseTransitionI
     actor.require(C.DECIDE)
     case = _get(db, actor, case_id)
     if data.to_state not in C.CASE_STATES[case.state]:
-        raise RuleViolation(f"a case in state {case.state!r} cannot move to {data.to_state!r}",
-                            field="to_state")  # fmt: skip
+        raise RuleViolation(
+            f"a case in state {case.state!r} cannot move to {data.to_state!r}", field="to_state"
+        )
     before = {"state": case.state}
-    db.add(CaseEvent(case_id=case.id, region_code=case.region_code,
-                     enterprise_id=case.enterprise_id, from_state=case.state,
-                     to_state=data.to_state, actor=actor.label, note=data.note))  # fmt: skip
+    db.add(
+        CaseEvent(
+            case_id=case.id,
+            region_code=case.region_code,
+            enterprise_id=case.enterprise_id,
+            from_state=case.state,
+            to_state=data.to_state,
+            actor=actor.label,
+            note=data.note,
+        )
+    )
     case.state, case.updated_at = data.to_state, utcnow()
     if data.to_state == "confirmed":
         _register(db, actor, case)
-    audit.record(db, actor=actor, action=f"case.{data.to_state}", object_type="case",
-                 object_id=case.id, before=before,
-                 after={"state": case.state, "note": data.note,
-                        "registration": case.registration})  # fmt: skip
-    events.emit(db, type=f"concealment.case_{data.to_state}", object_type="case",
-                object_id=case.id, payload={"kind": case.kind, "state": case.state},
-                region_code=case.region_code, enterprise_id=case.enterprise_id)  # fmt: skip
+    audit.record(
+        db,
+        actor=actor,
+        action=f"case.{data.to_state}",
+        object_type="case",
+        object_id=case.id,
+        before=before,
+        after={"state": case.state, "note": data.note, "registration": case.registration},
+    )
+    events.emit(
+        db,
+        type=f"concealment.case_{data.to_state}",
+        object_type="case",
+        object_id=case.id,
+        payload={"kind": case.kind, "state": case.state},
+        region_code=case.region_code,
+        enterprise_id=case.enterprise_id,
+    )
     db.commit()
     return case
 
@@ -147,9 +188,14 @@ def _register(db: Session, actor: Actor, case: Case) -> None:
     if register is None:
         case.registration = "pending"  # incidents has no retroactive registration yet
     else:
-        accident = register(db=db, actor=actor, enterprise_id=case.enterprise_id,
-                            worker_id=case.worker_id, occurred_on=case.event_date,
-                            source=f"concealment case {case.id}")  # fmt: skip
+        accident = register(
+            db=db,
+            actor=actor,
+            enterprise_id=case.enterprise_id,
+            worker_id=case.worker_id,
+            occurred_on=case.event_date,
+            source=f"concealment case {case.id}",
+        )
         case.accident_id, case.registration = accident.id, "done"
     try:
         from qorgau.inspections import service as inspections  # type: ignore[attr-defined]
@@ -157,8 +203,13 @@ def _register(db: Session, actor: Actor, case: Case) -> None:
         return
     record = getattr(inspections, "record_violation", None)
     if record is not None:
-        violation = record(db=db, actor=actor, enterprise_id=case.enterprise_id,
-                           code="concealed_accident", note=f"case {case.id}")  # fmt: skip
+        violation = record(
+            db=db,
+            actor=actor,
+            enterprise_id=case.enterprise_id,
+            code="concealed_accident",
+            note=f"case {case.id}",
+        )
         case.violation_ref = str(getattr(violation, "id", violation))
 
 
@@ -178,8 +229,12 @@ def precision(*, db: Session, actor: Actor) -> dict[str, Any]:
     for v in by.values():
         d = v["confirmed"] + v["unfounded"]
         v["precision"] = v["confirmed"] / d if d else None
-    return {"confirmed": conf, "unfounded": unf,
-            "precision": conf / (conf + unf) if conf + unf else None, "by_kind": by}  # fmt: skip
+    return {
+        "confirmed": conf,
+        "unfounded": unf,
+        "precision": conf / (conf + unf) if conf + unf else None,
+        "by_kind": by,
+    }
 
 
 def frame_of_cases(cases: list[Case]) -> pl.DataFrame:

@@ -36,8 +36,9 @@ def _case_truth(
 ) -> pl.DataFrame:
     truth = evidence.select(pl.col("id"), "truth_injury").join(
         injuries.select(pl.col("injury_id").alias("truth_injury"), "concealed"),
-        on="truth_injury", how="left",
-    )  # fmt: skip
+        on="truth_injury",
+        how="left",
+    )
     exploded = cands.select("episode", "probability", "evidence_ids").explode("evidence_ids")
     per = exploded.join(truth, left_on="evidence_ids", right_on="id", how="left")
     return (
@@ -84,17 +85,24 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     cr = _cr_errors(res.regions, world.injuries)
     worst = max((abs(r["rel_error"]) for r in cr), default=float("nan"))
     return {
-        "seed": seed, "scale": scale,
+        "seed": seed,
+        "scale": scale,
         "true_injuries": world.injuries.height,
         "concealed": int(world.injuries["concealed"].sum()),
         "concealed_with_evidence": len(with_ev),
         "evidence_records": frames["evidence"].height,
-        "cases": ct.height, "k": k,
-        "precision_at_k": precision, "recall": recall,
-        "precision_p085": precision_strong, "cases_p085": strong.height,
-        "auc_expected_vs_observed": auc_eo, "auc_combined": auc_comb,
-        "concealers": int(labels.sum()), "enterprises": len(labels),
-        "capture_recapture": cr, "cr_max_abs_error": worst,
+        "cases": ct.height,
+        "k": k,
+        "precision_at_k": precision,
+        "recall": recall,
+        "precision_p085": precision_strong,
+        "cases_p085": strong.height,
+        "auc_expected_vs_observed": auc_eo,
+        "auc_combined": auc_comb,
+        "concealers": int(labels.sum()),
+        "enterprises": len(labels),
+        "capture_recapture": cr,
+        "cr_max_abs_error": worst,
         "pipeline": res.stats,
         "seconds": {"simulate": round(t1 - t0, 2), "pipeline": round(t2 - t1, 2)},
         "targets_met": {
@@ -102,7 +110,7 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
             "recall": recall >= TARGETS["recall"],
             "capture_recapture": (not cr) or worst <= TARGETS["cr_max_abs_error"],
         },
-    }  # fmt: skip
+    }
 
 
 def _cr_errors(regions: list[dict[str, Any]], injuries: pl.DataFrame) -> list[dict[str, Any]]:
@@ -112,11 +120,16 @@ def _cr_errors(regions: list[dict[str, Any]], injuries: pl.DataFrame) -> list[di
         if r["section"] or true.get(r["region_code"], 0) <= 50:
             continue
         n = true[r["region_code"]]
-        out.append({
-            "region": r["region_code"], "true": n, "n_hat": round(float(r["n_hat"]), 1),
-            "method": r["method"], "rel_error": round((float(r["n_hat"]) - n) / n, 4),
-            "registered": r["registered"],
-        })  # fmt: skip
+        out.append(
+            {
+                "region": r["region_code"],
+                "true": n,
+                "n_hat": round(float(r["n_hat"]), 1),
+                "method": r["method"],
+                "rel_error": round((float(r["n_hat"]) - n) / n, 4),
+                "registered": r["registered"],
+            }
+        )
     return out
 
 

@@ -25,7 +25,7 @@ class BatchRejected(RuleViolation):
                     "type": self.code,
                     "index": e["index"],
                     "field": e["field"],
-                }  # fmt: skip
+                }
                 for e in self.errors
             ]
         }

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from qorgau.concealment import constants as C
 from qorgau.concealment.constants import SICK_LEAVE_CAUSES
 from qorgau.concealment.schemas import EvidenceIn
 from qorgau.concealment.translit import normalize_name
@@ -53,9 +54,9 @@ def _source_rules(source: str, row: EvidenceIn) -> list[tuple[str, str]]:
             errors.append(("cause_code", f"unknown cause code; expected {SICK_LEAVE_CAUSES}"))
     if source in ("complaint", "anonymous_report") and not row.employer_bin:
         errors.append(("employer_bin", "a report must name the employer's BIN"))
-    if source in ("trauma_visit", "sick_leave", "insurance_claim", "ambulance_call", "fatality"):
-        if not row.iin and not (row.last_name and row.birth_date):
-            errors.append(("iin", "need an IIN, or a last name and birth date"))
+    needs_person = source in C.PERSON_SOURCES
+    if needs_person and not row.iin and not (row.last_name and row.birth_date):
+        errors.append(("iin", "need an IIN, or a last name and birth date"))
     return errors
 
 
@@ -165,8 +166,15 @@ def _tidy(row: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str):
             value = value.strip()
             if key in ("work_related", "fatal"):
-                value = {"": None, "1": True, "0": False, "true": True, "false": False,
-                         "yes": True, "no": False}.get(value.lower(), value)  # fmt: skip
+                value = {
+                    "": None,
+                    "1": True,
+                    "0": False,
+                    "true": True,
+                    "false": False,
+                    "yes": True,
+                    "no": False,
+                }.get(value.lower(), value)
         elif isinstance(value, (int, float)) and key in ("iin", "employer_bin", "source_ref"):
             value = str(int(value)).zfill(12 if key != "source_ref" else 0)
         out[key.strip()] = value

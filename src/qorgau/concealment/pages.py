@@ -35,11 +35,16 @@ def queue(
     params = PageParams(page=page, size=25)
     items, total = cases.list_cases(db=db, actor=actor, params=params, state=state or None)
     ctx = {
-        "items": items, "total": total, "page": page, "pages": max(1, -(-total // 25)),
-        "state": state or "", "states": C.STATE_LABELS, "kinds": C.CASE_KINDS,
+        "items": items,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // 25)),
+        "state": state or "",
+        "states": C.STATE_LABELS,
+        "kinds": C.CASE_KINDS,
         "precision": cases.precision(db=db, actor=actor),
         "estimates": service.under_reporting_by_region(db=db, actor=actor),
-    }  # fmt: skip
+    }
     return render(request, "concealment/queue.html", ctx, actor=actor)
 
 
@@ -47,11 +52,15 @@ def queue(
 def case_page(request: Request, case_id: int, db: DbDep, actor: PageActorDep) -> HTMLResponse:
     case, evidence = cases.get_case(db=db, actor=actor, case_id=case_id)
     ctx = {
-        "case": case, "evidence": evidence, "states": C.STATE_LABELS, "kinds": C.CASE_KINDS,
-        "sources": C.SOURCE_LABELS, "next_states": C.CASE_STATES[case.state],
+        "case": case,
+        "evidence": evidence,
+        "states": C.STATE_LABELS,
+        "kinds": C.CASE_KINDS,
+        "sources": C.SOURCE_LABELS,
+        "next_states": C.CASE_STATES[case.state],
         "history": cases.history(db=db, actor=actor, case_id=case_id),
         "can_decide": actor.can(C.DECIDE),
-    }  # fmt: skip
+    }
     return render(request, "concealment/case.html", ctx, actor=actor)
 
 
@@ -88,5 +97,6 @@ async def upload(
     except (DomainError, ValueError, UnicodeDecodeError) as exc:
         errors = [{"index": "-", "field": "file", "reason": str(exc)}]
     ctx = {"result": result, "errors": errors}
-    return render(request, "concealment/upload.html", ctx, actor=actor,
-                  status_code=422 if errors else 200)  # fmt: skip
+    return render(
+        request, "concealment/upload.html", ctx, actor=actor, status_code=422 if errors else 200
+    )

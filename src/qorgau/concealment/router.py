@@ -18,7 +18,7 @@ from qorgau.concealment.schemas import (
     PrecisionOut,
     RunIn,
     RunOut,
-)  # fmt: skip
+)
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.pagination import Page, PageParams
 
@@ -39,8 +39,12 @@ def evidence(
     db: DbDep, actor: ActorDep, params: PageDep, source: str | None = None
 ) -> Page[EvidenceOut]:
     items, total = service.list_evidence(db=db, actor=actor, params=params, source=source)
-    return Page(items=[EvidenceOut.model_validate(e) for e in items], total=total,
-                page=params.page, size=params.size)  # fmt: skip
+    return Page(
+        items=[EvidenceOut.model_validate(e) for e in items],
+        total=total,
+        page=params.page,
+        size=params.size,
+    )
 
 
 @router.post("/runs", response_model=RunOut, status_code=201)
@@ -63,8 +67,12 @@ def under_reporting(db: DbDep, actor: ActorDep) -> list[dict[str, object]]:
 @router.get("/enterprises", response_model=Page[EnterpriseSignalOut])
 def enterprise_signals(db: DbDep, actor: ActorDep, params: PageDep) -> Page[EnterpriseSignalOut]:
     items, total = service.enterprise_signals(db=db, actor=actor, params=params)
-    return Page(items=[EnterpriseSignalOut.model_validate(e) for e in items], total=total,
-                page=params.page, size=params.size)  # fmt: skip
+    return Page(
+        items=[EnterpriseSignalOut.model_validate(e) for e in items],
+        total=total,
+        page=params.page,
+        size=params.size,
+    )
 
 
 @router.get("/cases", response_model=Page[CaseOut])
@@ -75,8 +83,12 @@ def list_cases(
     state: Annotated[str | None, Query(pattern="^(open|checking|confirmed|unfounded)$")] = None,
 ) -> Page[CaseOut]:
     items, total = cases.list_cases(db=db, actor=actor, params=params, state=state)
-    return Page(items=[CaseOut.model_validate(c) for c in items], total=total,
-                page=params.page, size=params.size)  # fmt: skip
+    return Page(
+        items=[CaseOut.model_validate(c) for c in items],
+        total=total,
+        page=params.page,
+        size=params.size,
+    )
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut)

@@ -21,7 +21,7 @@ from qorgau.concealment.models import (
     EvidenceRecord,
     Link,
     RegionEstimate,
-)  # fmt: skip
+)
 from qorgau.core import audit, events
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Forbidden, RuleViolation
@@ -81,13 +81,16 @@ def submit_evidence(
             continue
         ent = ents.get(row.values["employer_bin"] or "")
         rec = EvidenceRecord(
-            **row.values | {
+            **row.values
+            | {
                 "enterprise_id": ent.id if ent else None,
-                "region_code": ent.region_code if ent else (row.values["region_code"] or actor.region),
+                "region_code": ent.region_code
+                if ent
+                else (row.values["region_code"] or actor.region),
             },
             organisation_id=actor.organisation_id,
             created_by=actor.label,
-        )  # fmt: skip
+        )
         db.add(rec)
         db.flush()
         existing[ref] = rec.id
@@ -97,17 +100,34 @@ def submit_evidence(
             {"index": row.index, "status": "created", "id": rec.id, "iin_valid": rec.iin_valid}
         )
     audit.record(
-        db, actor=actor, action="evidence.submit", object_type="evidence_batch",
+        db,
+        actor=actor,
+        action="evidence.submit",
+        object_type="evidence_batch",
         object_id=f"{source}:{refs[0]}" if refs else source,
-        after={"source": source, "created": created, "duplicates": len(clean) - created,
-               "ids": [r["id"] for r in results]},
-    )  # fmt: skip
-    events.emit(db, type="concealment.evidence_received", object_type="evidence_batch",
-                object_id=source, payload={"source": source, "created": created},
-                organisation_id=actor.organisation_id)  # fmt: skip
+        after={
+            "source": source,
+            "created": created,
+            "duplicates": len(clean) - created,
+            "ids": [r["id"] for r in results],
+        },
+    )
+    events.emit(
+        db,
+        type="concealment.evidence_received",
+        object_type="evidence_batch",
+        object_id=source,
+        payload={"source": source, "created": created},
+        organisation_id=actor.organisation_id,
+    )
     db.commit()
-    return {"source": source, "created": created, "duplicates": len(clean) - created,
-            "flagged_iin": flagged, "rows": results}  # fmt: skip
+    return {
+        "source": source,
+        "created": created,
+        "duplicates": len(clean) - created,
+        "flagged_iin": flagged,
+        "rows": results,
+    }
 
 
 def list_evidence(
@@ -119,9 +139,14 @@ def list_evidence(
     if source:
         stmt = stmt.where(EvidenceRecord.source == source)
     items, total = paginate(db, stmt, params)
-    audit.record(db, actor=actor, action="evidence.read", object_type="evidence",
-                 object_id=",".join(str(e.id) for e in items[:50]) or "-",
-                 after={"count": len(items)})  # fmt: skip
+    audit.record(
+        db,
+        actor=actor,
+        action="evidence.read",
+        object_type="evidence",
+        object_id=",".join(str(e.id) for e in items[:50]) or "-",
+        after={"count": len(items)},
+    )
     db.commit()
     return items, total
 
@@ -136,14 +161,40 @@ def _frame(db: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
 
 def evidence_frame(db: Session, since: date) -> pl.DataFrame:
     E = EvidenceRecord
-    stmt = select(E.id, E.source, E.source_ref, E.iin_hash, E.iin_valid, E.first_name,
-                  E.last_name, E.birth_date, E.enterprise_id, E.region_code, E.event_date,
-                  E.icd10, E.cause_code, E.work_related, E.fatal).where(E.event_date >= since)  # fmt: skip
-    schema = {"id": pl.Int64, "source": pl.String, "source_ref": pl.String, "iin_hash": pl.String,
-              "iin_valid": pl.Boolean, "first_name": pl.String, "last_name": pl.String,
-              "birth_date": pl.Date, "enterprise_id": pl.Int64, "region_code": pl.String,
-              "event_date": pl.Date, "icd10": pl.String, "cause_code": pl.String,
-              "work_related": pl.Boolean, "fatal": pl.Boolean}  # fmt: skip
+    stmt = select(
+        E.id,
+        E.source,
+        E.source_ref,
+        E.iin_hash,
+        E.iin_valid,
+        E.first_name,
+        E.last_name,
+        E.birth_date,
+        E.enterprise_id,
+        E.region_code,
+        E.event_date,
+        E.icd10,
+        E.cause_code,
+        E.work_related,
+        E.fatal,
+    ).where(E.event_date >= since)
+    schema = {
+        "id": pl.Int64,
+        "source": pl.String,
+        "source_ref": pl.String,
+        "iin_hash": pl.String,
+        "iin_valid": pl.Boolean,
+        "first_name": pl.String,
+        "last_name": pl.String,
+        "birth_date": pl.Date,
+        "enterprise_id": pl.Int64,
+        "region_code": pl.String,
+        "event_date": pl.Date,
+        "icd10": pl.String,
+        "cause_code": pl.String,
+        "work_related": pl.Boolean,
+        "fatal": pl.Boolean,
+    }
     return _frame(db, stmt, schema)
 
 
@@ -151,48 +202,97 @@ def registry_frames(db: Session, since: date, as_of: date) -> dict[str, pl.DataF
     from qorgau.registry.models import Employment, Enterprise, Worker
 
     # Registry tables are read in bulk for linkage (the registry service has no frame export yet).
-    workers = _frame(db, select(Worker.id, Worker.iin_hash, Worker.first_name, Worker.last_name,
-                                Worker.birth_date),
-                     {"worker_id": pl.Int64, "id_hash": pl.String, "first_name": pl.String,
-                      "last_name": pl.String, "birth_date": pl.Date})  # fmt: skip
+    workers = _frame(
+        db,
+        select(Worker.id, Worker.iin_hash, Worker.first_name, Worker.last_name, Worker.birth_date),
+        {
+            "worker_id": pl.Int64,
+            "id_hash": pl.String,
+            "first_name": pl.String,
+            "last_name": pl.String,
+            "birth_date": pl.Date,
+        },
+    )
     workers = signals.prepare_names(workers)
     contracts = _frame(
         db,
-        select(Employment.worker_id, Employment.enterprise_id, Employment.region_code,
-               Employment.section, Employment.start_date, Employment.end_date)
-        .where((Employment.end_date.is_(None)) | (Employment.end_date >= since)),
-        {"worker_id": pl.Int64, "enterprise_id": pl.Int64, "region_code": pl.String,
-         "section": pl.String, "start_date": pl.Date, "end_date": pl.Date},
-    )  # fmt: skip
-    enterprises = _frame(db, select(Enterprise.id, Enterprise.activity_code, Enterprise.region_code),
-                         {"enterprise_id": pl.Int64, "activity_code": pl.String,
-                          "region_code": pl.String})  # fmt: skip
+        select(
+            Employment.worker_id,
+            Employment.enterprise_id,
+            Employment.region_code,
+            Employment.section,
+            Employment.start_date,
+            Employment.end_date,
+        ).where((Employment.end_date.is_(None)) | (Employment.end_date >= since)),
+        {
+            "worker_id": pl.Int64,
+            "enterprise_id": pl.Int64,
+            "region_code": pl.String,
+            "section": pl.String,
+            "start_date": pl.Date,
+            "end_date": pl.Date,
+        },
+    )
+    enterprises = _frame(
+        db,
+        select(Enterprise.id, Enterprise.activity_code, Enterprise.region_code),
+        {"enterprise_id": pl.Int64, "activity_code": pl.String, "region_code": pl.String},
+    )
     from qorgau.concealment.simulate import exposure_from_contracts
 
-    return {"workers": workers, "contracts": contracts, "enterprises": enterprises,
-            "exposure": exposure_from_contracts(contracts, since, as_of)}  # fmt: skip
+    return {
+        "workers": workers,
+        "contracts": contracts,
+        "enterprises": enterprises,
+        "exposure": exposure_from_contracts(contracts, since, as_of),
+    }
 
 
 def victims_frame(db: Session, since: date) -> pl.DataFrame:
     from qorgau.incidents import service as incidents
 
     V = incidents.VICTIM
-    stmt = select(
-        V.accident_id, V.worker_id, V.iin_hash, V.full_name, V.birth_date, V.occurred_on,
-        V.enterprise_id, V.region_code, V.section,
-    ).where(incidents.victims_scope(SYSTEM_ACTOR)).where(V.occurred_on >= since)  # fmt: skip
-    df = _frame(db, stmt, {"accident_id": pl.Int64, "worker_id": pl.Int64, "iin_hash": pl.String,
-                           "full_name": pl.String, "birth_date": pl.Date, "event_date": pl.Date,
-                           "enterprise_id": pl.Int64, "region_code": pl.String,
-                           "section": pl.String})  # fmt: skip
+    stmt = (
+        select(
+            V.accident_id,
+            V.worker_id,
+            V.iin_hash,
+            V.full_name,
+            V.birth_date,
+            V.occurred_on,
+            V.enterprise_id,
+            V.region_code,
+            V.section,
+        )
+        .where(incidents.victims_scope(SYSTEM_ACTOR))
+        .where(V.occurred_on >= since)
+    )
+    df = _frame(
+        db,
+        stmt,
+        {
+            "accident_id": pl.Int64,
+            "worker_id": pl.Int64,
+            "iin_hash": pl.String,
+            "full_name": pl.String,
+            "birth_date": pl.Date,
+            "event_date": pl.Date,
+            "enterprise_id": pl.Int64,
+            "region_code": pl.String,
+            "section": pl.String,
+        },
+    )
     parts = [(n or "").split() for n in df["full_name"].to_list()]
     from qorgau.concealment.translit import normalize_many
 
     return df.with_columns(
         pl.Series("last_name", normalize_many([p[0] if p else "" for p in parts]), dtype=pl.String),
-        pl.Series("first_name", normalize_many([p[1] if len(p) > 1 else "" for p in parts]),
-                  dtype=pl.String),
-    ).drop("full_name")  # fmt: skip
+        pl.Series(
+            "first_name",
+            normalize_many([p[1] if len(p) > 1 else "" for p in parts]),
+            dtype=pl.String,
+        ),
+    ).drop("full_name")
 
 
 # ---------------------------------------------------------------- analysis run
@@ -210,8 +310,9 @@ def run_analysis(
     db.add(run)
     db.flush()
     reg = registry_frames(db, since, as_of)
-    res = signals.run(evidence=evidence_frame(db, since), victims=victims_frame(db, since),
-                      as_of=as_of, **reg)  # fmt: skip
+    res = signals.run(
+        evidence=evidence_frame(db, since), victims=victims_frame(db, since), as_of=as_of, **reg
+    )
     _store_links(db, run.id, res)
     _store_signals(db, run.id, res)
     from qorgau.concealment import cases
@@ -219,8 +320,14 @@ def run_analysis(
     opened = cases.open_cases(db, run.id, res)
     run.stats = {**res.stats, "cases_opened": opened}
     run.finished_at = utcnow()
-    audit.record(db, actor=actor, action="concealment.run", object_type="concealment_run",
-                 object_id=run.id, after=run.stats)  # fmt: skip
+    audit.record(
+        db,
+        actor=actor,
+        action="concealment.run",
+        object_type="concealment_run",
+        object_id=run.id,
+        after=run.stats,
+    )
     db.commit()
     return run
 
@@ -244,37 +351,68 @@ def _store_links(db: Session, run_id: int, res: signals.PipelineResult) -> None:
                     "levels": {},
                     "region_code": r["region_code"],
                     "enterprise_id": r["enterprise_id"],
-                }  # fmt: skip
+                }
                 for r in rows.iter_rows(named=True)
             ],
         )
     acc = res.evidence.filter(pl.col("accident_id").is_not_null())
     if acc.height:
-        db.execute(insert(Link), [
-            {"run_id": run_id, "evidence_id": r["id"], "target_type": "accident",
-             "target_id": r["accident_id"], "method": "deterministic", "weight": 0.0,
-             "probability": 1.0, "levels": {}, "region_code": r["region_code"],
-             "enterprise_id": r["enterprise_id"]}
-            for r in acc.iter_rows(named=True)
-        ])  # fmt: skip
+        db.execute(
+            insert(Link),
+            [
+                {
+                    "run_id": run_id,
+                    "evidence_id": r["id"],
+                    "target_type": "accident",
+                    "target_id": r["accident_id"],
+                    "method": "deterministic",
+                    "weight": 0.0,
+                    "probability": 1.0,
+                    "levels": {},
+                    "region_code": r["region_code"],
+                    "enterprise_id": r["enterprise_id"],
+                }
+                for r in acc.iter_rows(named=True)
+            ],
+        )
 
 
 def _store_signals(db: Session, run_id: int, res: signals.PipelineResult) -> None:
     ent = res.enterprises
     if ent.height:
-        db.execute(insert(EnterpriseSignal), [
-            {"run_id": run_id, "enterprise_id": r["enterprise_id"], "region_code": r["region_code"],
-             "headcount": int(round(r["headcount"])), "observed": int(r["observed"]),
-             "expected": _num(r["expected"], 0.0), "p_low": _num(r["p_low"], 1.0),
-             "score": _num(r["eo_score"], 0.0), "unreported_episodes": int(r["unreported_episodes"])}
-            for r in ent.iter_rows(named=True)
-        ])  # fmt: skip
+        db.execute(
+            insert(EnterpriseSignal),
+            [
+                {
+                    "run_id": run_id,
+                    "enterprise_id": r["enterprise_id"],
+                    "region_code": r["region_code"],
+                    "headcount": round(r["headcount"]),
+                    "observed": int(r["observed"]),
+                    "expected": _num(r["expected"], 0.0),
+                    "p_low": _num(r["p_low"], 1.0),
+                    "score": _num(r["eo_score"], 0.0),
+                    "unreported_episodes": int(r["unreported_episodes"]),
+                }
+                for r in ent.iter_rows(named=True)
+            ],
+        )
     for r in res.regions:
-        db.add(RegionEstimate(run_id=run_id, region_code=r["region_code"], section=r["section"],
-                              method=r["method"], registered=r["registered"],
-                              observed=r["observed"], n_hat=r["n_hat"], ci_low=r["ci_low"],
-                              ci_high=r["ci_high"], under_reporting=r["under_reporting"],
-                              detail={"model": r["model"]}))  # fmt: skip
+        db.add(
+            RegionEstimate(
+                run_id=run_id,
+                region_code=r["region_code"],
+                section=r["section"],
+                method=r["method"],
+                registered=r["registered"],
+                observed=r["observed"],
+                n_hat=r["n_hat"],
+                ci_low=r["ci_low"],
+                ci_high=r["ci_high"],
+                under_reporting=r["under_reporting"],
+                detail={"model": r["model"]},
+            )
+        )
 
 
 def _num(x: float | None, default: float) -> float:
@@ -282,8 +420,12 @@ def _num(x: float | None, default: float) -> float:
 
 
 def latest_run(db: Session) -> AnalysisRun | None:
-    return db.scalar(select(AnalysisRun).where(AnalysisRun.finished_at.is_not(None))
-                     .order_by(AnalysisRun.id.desc()).limit(1))  # fmt: skip
+    return db.scalar(
+        select(AnalysisRun)
+        .where(AnalysisRun.finished_at.is_not(None))
+        .order_by(AnalysisRun.id.desc())
+        .limit(1)
+    )
 
 
 # ---------------------------------------------------------------- estimates
@@ -300,11 +442,18 @@ def under_reporting_by_region(*, db: Session, actor: Actor) -> list[dict[str, An
         RegionEstimate.run_id == run.id, RegionEstimate.section == ""
     )
     return [
-        {"region_code": e.region_code, "registered": e.registered, "n_hat": e.n_hat,
-         "ci_low": e.ci_low, "ci_high": e.ci_high, "under_reporting": e.under_reporting,
-         "method": e.method, "as_of": run.as_of.isoformat()}
+        {
+            "region_code": e.region_code,
+            "registered": e.registered,
+            "n_hat": e.n_hat,
+            "ci_low": e.ci_low,
+            "ci_high": e.ci_high,
+            "under_reporting": e.under_reporting,
+            "method": e.method,
+            "as_of": run.as_of.isoformat(),
+        }
         for e in db.scalars(stmt.order_by(RegionEstimate.region_code))
-    ]  # fmt: skip
+    ]
 
 
 def region_estimates(
@@ -355,35 +504,69 @@ def load_simulated(*, db: Session, world: Any) -> dict[str, int]:
     frames = pipeline_frames(world)
     ent_map = dict(db.execute(select(Enterprise.bin, Enterprise.id)).all())
     wk_map = dict(db.execute(select(Worker.iin_hash, Worker.id)).all())
-    twin_bin = dict(zip(world.twin.enterprises["id"].tolist(),
-                        np.char.zfill(world.twin.enterprises["bin"].astype(str), 12).tolist(),
-                        strict=True))  # fmt: skip
-    twin_hash = dict(zip(frames["workers"]["worker_id"].to_list(),
-                         frames["workers"]["id_hash"].to_list(), strict=True))  # fmt: skip
+    twin_bin = dict(
+        zip(
+            world.twin.enterprises["id"].tolist(),
+            np.char.zfill(world.twin.enterprises["bin"].astype(str), 12).tolist(),
+            strict=True,
+        )
+    )
+    twin_hash = dict(
+        zip(
+            frames["workers"]["worker_id"].to_list(),
+            frames["workers"]["id_hash"].to_list(),
+            strict=True,
+        )
+    )
     # The incidents simulator's accidents carry no evidence; ours (the reported share of the
     # injuries the feeds describe) are added beside them. Hiding a share of *its* accidents
     # instead is left to do (docs/concealment.md).
-    accidents = _insert_accidents(db, world, frames, ent_map, wk_map, twin_bin, twin_hash,
-                                  Accident, Victim)  # fmt: skip
+    accidents = _insert_accidents(
+        db, world, frames, ent_map, wk_map, twin_bin, twin_hash, Accident, Victim
+    )
     ev = frames["evidence"]
     bins = [twin_bin.get(e) for e in ev["enterprise_id"].to_list()]
     rows = [
-        {k: r[k] for k in ("source", "source_ref", "iin_hash", "iin_valid", "first_name",
-                           "last_name", "birth_date", "event_date", "icd10", "cause_code",
-                           "work_related", "fatal", "region_code")}  # fmt: skip
-        | {"employer_bin": b, "enterprise_id": ent_map.get(b) if b else None,
-           "facility": "", "text": "", "created_by": "simulator", "created_at": utcnow()}
+        {
+            k: r[k]
+            for k in (
+                "source",
+                "source_ref",
+                "iin_hash",
+                "iin_valid",
+                "first_name",
+                "last_name",
+                "birth_date",
+                "event_date",
+                "icd10",
+                "cause_code",
+                "work_related",
+                "fatal",
+                "region_code",
+            )
+        }
+        | {
+            "employer_bin": b,
+            "enterprise_id": ent_map.get(b) if b else None,
+            "facility": "",
+            "text": "",
+            "created_by": "simulator",
+            "created_at": utcnow(),
+        }
         for r, b in zip(ev.iter_rows(named=True), bins, strict=True)
-    ]  # fmt: skip
+    ]
     for k in range(0, len(rows), 5000):
         db.execute(insert(EvidenceRecord), rows[k : k + 5000])
     db.commit()
     run = run_analysis(db=db, actor=SYSTEM_ACTOR, as_of=world.as_of, since=world.since)
-    return {"concealment_evidence": len(rows), "concealment_accidents": accidents,
-            "concealment_cases": int(run.stats.get("cases_opened", 0))}  # fmt: skip
+    return {
+        "concealment_evidence": len(rows),
+        "concealment_accidents": accidents,
+        "concealment_cases": int(run.stats.get("cases_opened", 0)),
+    }
 
 
-def _insert_accidents(db, world, frames, ent_map, wk_map, twin_bin, twin_hash, Accident, Victim):  # type: ignore[no-untyped-def]  # noqa: E501
+def _insert_accidents(db, world, frames, ent_map, wk_map, twin_bin, twin_hash, Accident, Victim):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, time
 
     v = world.victims
@@ -394,18 +577,35 @@ def _insert_accidents(db, world, frames, ent_map, wk_map, twin_bin, twin_hash, A
             continue
         at = datetime.combine(r["event_date"], time(10, 0), tzinfo=UTC)
         sev = "fatal" if r["fatal"] else "minor"
-        acc = Accident(enterprise_id=ent_id, region_code=r["region_code"], section=r["section"],
-                       occurred_at=at, reported_at=at + timedelta(hours=6), severity=sev,
-                       circumstances="simulated accident (concealment twin)", victims_count=1,
-                       fatalities=int(r["fatal"]), created_by="simulator")  # fmt: skip
+        acc = Accident(
+            enterprise_id=ent_id,
+            region_code=r["region_code"],
+            section=r["section"],
+            occurred_at=at,
+            reported_at=at + timedelta(hours=6),
+            severity=sev,
+            circumstances="simulated accident (concealment twin)",
+            victims_count=1,
+            fatalities=int(r["fatal"]),
+            created_by="simulator",
+        )
         db.add(acc)
         db.flush()
         h = twin_hash.get(r["worker_id"])
-        db.add(Victim(accident_id=acc.id, enterprise_id=ent_id, region_code=r["region_code"],
-                      section=r["section"], occurred_on=r["event_date"], severity=sev,
-                      worker_id=wk_map.get(h), iin_hash=h,
-                      full_name=f"{r['last_name']} {r['first_name']}",
-                      birth_date=r["birth_date"]))  # fmt: skip
+        db.add(
+            Victim(
+                accident_id=acc.id,
+                enterprise_id=ent_id,
+                region_code=r["region_code"],
+                section=r["section"],
+                occurred_on=r["event_date"],
+                severity=sev,
+                worker_id=wk_map.get(h),
+                iin_hash=h,
+                full_name=f"{r['last_name']} {r['first_name']}",
+                birth_date=r["birth_date"],
+            )
+        )
         n += 1
     db.commit()
     return n

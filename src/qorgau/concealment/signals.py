@@ -88,7 +88,7 @@ def _probabilistic(rest: pl.DataFrame, wk: pl.DataFrame) -> pl.DataFrame:
             "method": pl.String,
             "weight": pl.Float64,
             "probability": pl.Float64,
-        }  # fmt: skip
+        }
     )
     if rest.height == 0 or wk.height == 0:
         return empty
@@ -126,7 +126,7 @@ def attribute(evidence: pl.DataFrame, links: pl.DataFrame, contracts: pl.DataFra
             "worker_id",
             pl.col("probability").alias("link_p"),
             pl.col("method").alias("link_method"),
-        ),  # fmt: skip
+        ),
         left_on="id",
         right_on="evidence_id",
         how="left",
@@ -147,7 +147,7 @@ def attribute(evidence: pl.DataFrame, links: pl.DataFrame, contracts: pl.DataFra
             pl.col("enterprise_id").alias("emp_ent"),
             pl.col("region_code").alias("emp_region"),
             "section",
-        )  # fmt: skip
+        )
     )
     return (
         ev.join(cands, on="id", how="left")
@@ -168,11 +168,14 @@ def _work_signal() -> pl.Expr:
     sick = sick.when(pl.col("cause_code").is_in(["04"])).then(-1).otherwise(0)
     flagged = pl.when(flag.is_null()).then(0).when(flag).then(1).otherwise(-1)
     return (
-        pl.when(src == "sick_leave").then(sick)
-        .when(src == "insurance_claim").then(pl.when(flag == False).then(-1).otherwise(1))  # noqa: E712
-        .when(src.is_in(["complaint", "anonymous_report"])).then(1)
+        pl.when(src == "sick_leave")
+        .then(sick)
+        .when(src == "insurance_claim")
+        .then(pl.when(flag == False).then(-1).otherwise(1))  # noqa: E712
+        .when(src.is_in(["complaint", "anonymous_report"]))
+        .then(1)
         .otherwise(flagged)
-    ).cast(pl.Int8)  # fmt: skip
+    ).cast(pl.Int8)
 
 
 # ---------------------------------------------------------------- 3. episodes
@@ -206,9 +209,13 @@ def match_accidents(ev: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
     per evidence the accident it belongs to (or null)."""
     base = ev.select("id", "worker_id", "iin_hash", "last_name", "birth_date", "event_date")
     vic = victims.select(
-        "accident_id", "worker_id", "iin_hash", "last_name", "birth_date",
+        "accident_id",
+        "worker_id",
+        "iin_hash",
+        "last_name",
+        "birth_date",
         pl.col("event_date").alias("acc_date"),
-    )  # fmt: skip
+    )
     parts = []
     for keys in (["worker_id"], ["iin_hash"], ["last_name", "birth_date"]):
         j = base.drop_nulls(keys).join(
@@ -237,15 +244,23 @@ def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
     if rest.height == 0 or victims.height == 0:
         return empty
     left = rest.select(
-        "id", "first_name", "last_name", "birth_date", pl.col("enterprise_id").alias("employer_id"),
+        "id",
+        "first_name",
+        "last_name",
+        "birth_date",
+        pl.col("enterprise_id").alias("employer_id"),
         "event_date",
         pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash"),
-    ).with_columns(pl.col("employer_id").cast(pl.String))  # fmt: skip
+    ).with_columns(pl.col("employer_id").cast(pl.String))
     right = victims.with_row_index("vid").select(
-        pl.col("vid").cast(pl.Int64).alias("id"), "first_name", "last_name", "birth_date",
-        pl.col("enterprise_id").cast(pl.String).alias("employer_id"), "event_date",
+        pl.col("vid").cast(pl.Int64).alias("id"),
+        "first_name",
+        "last_name",
+        "birth_date",
+        pl.col("enterprise_id").cast(pl.String).alias("employer_id"),
+        "event_date",
         pl.col("iin_hash").alias("id_hash"),
-    )  # fmt: skip
+    )
     scored, _ = score_pairs(left, right, spec=VICTIM_SPEC)
     if scored.height == 0:
         return empty
@@ -270,11 +285,14 @@ def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) ->
     it is a concealed work injury (explanation terms kept as columns)."""
     weight = pl.col("source").replace_strict(C.SOURCE_WEIGHT, default=0.0)
     per_source = ev.group_by("episode", "source").agg(
-        pl.when(pl.col("work").max() > 0).then(weight.first())
-        .when(pl.col("work").min() < 0).then(-weight.first() - 1.0)
-        .otherwise(0.0).alias("w"),
+        pl.when(pl.col("work").max() > 0)
+        .then(weight.first())
+        .when(pl.col("work").min() < 0)
+        .then(-weight.first() - 1.0)
+        .otherwise(0.0)
+        .alias("w"),
         pl.col("link_p").min().alias("lp"),
-    )  # fmt: skip
+    )
     src = per_source.group_by("episode").agg(
         pl.col("w").sum().alias("source_logodds"),
         pl.struct("source", "w").alias("terms"),
@@ -316,18 +334,26 @@ def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) ->
         .fill_null(0)
         .alias("peer_episodes")
     )
-    ep = ep.with_columns(
-        (pl.col("peer_episodes").clip(0, C.PEER_CAP) * C.PEER_WEIGHT).alias("peer_term"),
-        link_term.alias("link_term"),
-        ent_term.alias("enterprise_term"),
-        pl.when(pl.col("fatal")).then(1.0).otherwise(0.0).alias("fatal_term"),
-        (due < pl.lit(as_of)).alias("window_passed"),
-    ).with_columns(
-        (C.CASE_PRIOR_LOG2 + pl.col("source_logodds") + pl.col("link_term")
-         + pl.col("enterprise_term") + pl.col("fatal_term") + pl.col("peer_term")).alias("logodds")
-    ).with_columns(
-        (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("logodds")))).alias("probability")
-    )  # fmt: skip
+    ep = (
+        ep.with_columns(
+            (pl.col("peer_episodes").clip(0, C.PEER_CAP) * C.PEER_WEIGHT).alias("peer_term"),
+            link_term.alias("link_term"),
+            ent_term.alias("enterprise_term"),
+            pl.when(pl.col("fatal")).then(1.0).otherwise(0.0).alias("fatal_term"),
+            (due < pl.lit(as_of)).alias("window_passed"),
+        )
+        .with_columns(
+            (
+                C.CASE_PRIOR_LOG2
+                + pl.col("source_logodds")
+                + pl.col("link_term")
+                + pl.col("enterprise_term")
+                + pl.col("fatal_term")
+                + pl.col("peer_term")
+            ).alias("logodds")
+        )
+        .with_columns((1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("logodds")))).alias("probability"))
+    )
     return ep
 
 

@@ -39,12 +39,49 @@ PART = 50  # simulator stream part for this domain
 
 _RU_KEYBOARD = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 _LATIN = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "gh", "д": "d", "е": "e", "ё": "e",
-    "ж": "zh", "з": "z", "и": "i", "й": "y", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n",
-    "ң": "ng", "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u",
-    "ү": "u", "ф": "f", "х": "kh", "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch",
-    "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e", "ю": "yu", "я": "ya",
-}  # fmt: skip
+    "а": "a",
+    "ә": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "ғ": "gh",
+    "д": "d",
+    "е": "e",
+    "ё": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "қ": "q",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "ң": "ng",
+    "о": "o",
+    "ө": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ұ": "u",
+    "ү": "u",
+    "ф": "f",
+    "х": "kh",
+    "һ": "h",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sch",
+    "ъ": "",
+    "ы": "y",
+    "і": "i",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
+}
 
 
 @dataclass
@@ -87,18 +124,25 @@ def make_injuries(
     big = ent["id"][ent["headcount"] > 15]
     hazard = np.isin(ent["section"][ent["headcount"] > 15], list("BCF"))
     p = np.where(hazard, 2.0, 1.0)
-    k = int(round(CONCEALER_SHARE * len(big)))
+    k = round(CONCEALER_SHARE * len(big))
     concealers = rng.choice(big, size=k, replace=False, p=p / p.sum()) if k else big[:0]
     share = dict(zip(concealers.tolist(), rng.uniform(*HIDE_RANGE, len(concealers)), strict=True))
     hide_p = np.array([share.get(int(e), 0.0) for e in ent_id])
     fatal = rng.random(len(idx)) < np.where(c["section"][idx] == "B", 0.10, 0.05)
     concealed = (rng.random(len(idx)) < hide_p) & ~(fatal & (rng.random(len(idx)) < 0.7))
-    inj = pl.DataFrame({
-        "injury_id": np.arange(1, len(idx) + 1), "worker_id": c["worker_id"][idx],
-        "enterprise_id": ent_id, "region_code": c["region_code"][idx],
-        "section": c["section"][idx], "day": day, "fatal": fatal, "concealed": concealed,
-        "work": np.ones(len(idx), bool),
-    })  # fmt: skip
+    inj = pl.DataFrame(
+        {
+            "injury_id": np.arange(1, len(idx) + 1),
+            "worker_id": c["worker_id"][idx],
+            "enterprise_id": ent_id,
+            "region_code": c["region_code"][idx],
+            "section": c["section"][idx],
+            "day": day,
+            "fatal": fatal,
+            "concealed": concealed,
+            "work": np.ones(len(idx), bool),
+        }
+    )
     return inj.with_columns(pl.from_epoch("day", time_unit="d").alias("date")), concealers
 
 
@@ -112,12 +156,19 @@ def _non_work(twin: Twin, rng: np.random.Generator, n: int, as_of: date) -> pl.D
     pick, start, end = pick[ok], start[ok], end[ok]
     day = start + (rng.random(len(pick)) * (end - start)).astype(int)
     m = len(pick)
-    return pl.DataFrame({
-        "injury_id": -np.arange(1, m + 1), "worker_id": c["worker_id"][pick],
-        "enterprise_id": c["enterprise_id"][pick], "region_code": c["region_code"][pick],
-        "section": c["section"][pick], "day": day, "fatal": np.zeros(m, bool),
-        "concealed": np.zeros(m, bool), "work": np.zeros(m, bool),
-    }).with_columns(pl.from_epoch("day", time_unit="d").alias("date"))  # fmt: skip
+    return pl.DataFrame(
+        {
+            "injury_id": -np.arange(1, m + 1),
+            "worker_id": c["worker_id"][pick],
+            "enterprise_id": c["enterprise_id"][pick],
+            "region_code": c["region_code"][pick],
+            "section": c["section"][pick],
+            "day": day,
+            "fatal": np.zeros(m, bool),
+            "concealed": np.zeros(m, bool),
+            "work": np.zeros(m, bool),
+        }
+    ).with_columns(pl.from_epoch("day", time_unit="d").alias("date"))
 
 
 # ---------------------------------------------------------------- noise
@@ -197,17 +248,23 @@ def _records(rng: np.random.Generator, inj: pl.DataFrame, source: str) -> pl.Dat
         pl.lit(source).alias("source"),
         (pl.col("day") + pl.Series(shift)).alias("event_day"),
         pl.Series("work_related", flag.tolist(), dtype=pl.Boolean),
-        pl.Series("cause_code", cause) if source == "sick_leave" else pl.lit(None, pl.String).alias("cause_code"),
-    )  # fmt: skip
+        pl.Series("cause_code", cause)
+        if source == "sick_leave"
+        else pl.lit(None, pl.String).alias("cause_code"),
+    )
 
 
 def make_evidence(twin: Twin, rng: np.random.Generator, inj: pl.DataFrame) -> pl.DataFrame:
     parts = [_records(rng, inj, s) for s in (*FEEDS, "fatality")]
     conc = inj.filter(pl.col("concealed") & (pl.Series(rng.random(inj.height)) < 0.05))
-    parts.append(conc.with_columns(
-        pl.lit("complaint").alias("source"), (pl.col("day") + 10).alias("event_day"),
-        pl.lit(True).alias("work_related"), pl.lit(None, pl.String).alias("cause_code"),
-    ))  # fmt: skip
+    parts.append(
+        conc.with_columns(
+            pl.lit("complaint").alias("source"),
+            (pl.col("day") + 10).alias("event_day"),
+            pl.lit(True).alias("work_related"),
+            pl.lit(None, pl.String).alias("cause_code"),
+        )
+    )
     ev = pl.concat(parts, how="vertical_relaxed")
     return _identify(twin, rng, ev)
 
@@ -268,14 +325,19 @@ def make_world(seed: int, scale: str, twin: Twin | None = None) -> World:
     rep = inj.filter(~pl.col("concealed"))
     wi = rep["worker_id"].to_numpy() - 1
     victims = rep.select(
-        pl.col("injury_id").alias("accident_id"), "worker_id", "enterprise_id", "region_code",
-        "section", pl.col("date").alias("event_date"), "fatal",
+        pl.col("injury_id").alias("accident_id"),
+        "worker_id",
+        "enterprise_id",
+        "region_code",
+        "section",
+        pl.col("date").alias("event_date"),
+        "fatal",
     ).with_columns(
         pl.Series("iin", _digits(twin.workers["iin"][wi])),
         pl.Series("last_name", twin.workers["last_name"][wi]),
         pl.Series("first_name", twin.workers["first_name"][wi]),
         pl.Series("birth_date", twin.workers["birth_days"][wi]).cast(pl.Date),
-    )  # fmt: skip
+    )
     since = as_of - timedelta(days=int(YEARS * 365.25))
     return World(twin, inj, victims, ev, concealers, as_of, since)
 
@@ -301,36 +363,63 @@ def pipeline_frames(world: World) -> dict[str, pl.DataFrame]:
     )
     valid = [v is not None and iin_problem(v) is None for v in ev["iin"].to_list()]
     evidence = ev.with_row_index("id", offset=1).select(
-        pl.col("id").cast(pl.Int64), "source", "source_ref",
-        hashed(ev["iin"]).alias("iin_hash"), pl.Series("iin_valid", valid),
+        pl.col("id").cast(pl.Int64),
+        "source",
+        "source_ref",
+        hashed(ev["iin"]).alias("iin_hash"),
+        pl.Series("iin_valid", valid),
         pl.Series("first_name", normalize_many(ev["first_name"].to_list())),
         pl.Series("last_name", normalize_many(ev["last_name"].to_list())),
         "birth_date",
-        pl.Series("enterprise_id", [bin_to_ent.get(b) for b in ev["employer_bin"].to_list()], dtype=pl.Int64),
-        pl.col("region_code"), "event_date", "icd10", "cause_code", "work_related", "fatal",
+        pl.Series(
+            "enterprise_id",
+            [bin_to_ent.get(b) for b in ev["employer_bin"].to_list()],
+            dtype=pl.Int64,
+        ),
+        pl.col("region_code"),
+        "event_date",
+        "icd10",
+        "cause_code",
+        "work_related",
+        "fatal",
         pl.col("injury_id").alias("truth_injury"),
-    )  # fmt: skip
+    )
     w = t.workers
-    workers = pl.DataFrame({
-        "worker_id": w["id"], "id_hash": hashed(pl.Series(_digits(w["iin"]))),
-        "first_name": normalize_many(w["first_name"].tolist()),
-        "last_name": normalize_many(w["last_name"].tolist()),
-        "birth_date": pl.Series(w["birth_days"]).cast(pl.Date),
-    })  # fmt: skip
+    workers = pl.DataFrame(
+        {
+            "worker_id": w["id"],
+            "id_hash": hashed(pl.Series(_digits(w["iin"]))),
+            "first_name": normalize_many(w["first_name"].tolist()),
+            "last_name": normalize_many(w["last_name"].tolist()),
+            "birth_date": pl.Series(w["birth_days"]).cast(pl.Date),
+        }
+    )
     c = t.contracts
-    contracts = pl.DataFrame({
-        "worker_id": c["worker_id"], "enterprise_id": c["enterprise_id"],
-        "region_code": c["region_code"], "section": c["section"],
-        "start_date": pl.Series(c["start_days"]).cast(pl.Date),
-        "end_date": pl.Series(c["end_days"]).cast(pl.Date).set(pl.Series(c["end_days"] < 0), None),
-    })  # fmt: skip
+    contracts = pl.DataFrame(
+        {
+            "worker_id": c["worker_id"],
+            "enterprise_id": c["enterprise_id"],
+            "region_code": c["region_code"],
+            "section": c["section"],
+            "start_date": pl.Series(c["start_days"]).cast(pl.Date),
+            "end_date": pl.Series(c["end_days"])
+            .cast(pl.Date)
+            .set(pl.Series(c["end_days"] < 0), None),
+        }
+    )
     v = world.victims
     victims = v.select(
-        "accident_id", "worker_id", hashed(v["iin"]).alias("iin_hash"),
+        "accident_id",
+        "worker_id",
+        hashed(v["iin"]).alias("iin_hash"),
         pl.Series("last_name", normalize_many(v["last_name"].to_list())),
         pl.Series("first_name", normalize_many(v["first_name"].to_list())),
-        "birth_date", "event_date", "enterprise_id", "region_code", "section",
-    )  # fmt: skip
+        "birth_date",
+        "event_date",
+        "enterprise_id",
+        "region_code",
+        "section",
+    )
     e = t.enterprises
     enterprises = pl.DataFrame(
         {
@@ -340,8 +429,14 @@ def pipeline_frames(world: World) -> dict[str, pl.DataFrame]:
         }
     )
     exposure = exposure_from_contracts(contracts, world.since, world.as_of)
-    return {"evidence": evidence, "workers": workers, "contracts": contracts,
-            "victims": victims, "enterprises": enterprises, "exposure": exposure}  # fmt: skip
+    return {
+        "evidence": evidence,
+        "workers": workers,
+        "contracts": contracts,
+        "victims": victims,
+        "enterprises": enterprises,
+        "exposure": exposure,
+    }
 
 
 def exposure_from_contracts(contracts: pl.DataFrame, since: date, as_of: date) -> pl.DataFrame:
@@ -374,6 +469,6 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
                 "as_of": str(world.as_of),
                 "since": str(world.since),
             }
-        )  # fmt: skip
+        )
     )
     return service.load_simulated(db=db, world=world)
