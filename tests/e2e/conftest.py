@@ -45,8 +45,10 @@ def live_url(db_url: str, world: object) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[object]:
+    """Per test: Playwright's sync API keeps an event loop running in this thread while it is
+    open, which would break any later test in the same worker that calls asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -240,8 +240,17 @@ def report_accident(
         after=snap,
     )
     _emit_reported(db, accident)
+    _reopen_risk_assessments(db, accident)
     db.commit()
     return accident, True
+
+
+def _reopen_risk_assessments(db: Session, accident: Accident) -> None:
+    """ISO 45001 10.2: an accident is a review trigger for the site's signed assessments."""
+    from qorgau.risk import service as risk
+
+    risk.on_accident(db=db, enterprise_id=accident.enterprise_id, site_id=accident.site_id,
+                     accident_ref=str(accident.id), commit=False)
 
 
 def get_accident(*, db: Session, actor: Actor, accident_id: int) -> Accident:
