@@ -24,10 +24,10 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import report  # noqa: E402
+from _common import report
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from factories import make_bin  # noqa: E402
+from factories import make_bin
 
 TMP = Path(tempfile.mkdtemp(prefix="qorgau-e2e-"))
 os.environ.update(QORGAU_VAR_DIR=str(TMP), QORGAU_DATABASE_URL=f"sqlite:///{TMP}/e2e.sqlite3",

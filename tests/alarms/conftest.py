@@ -14,7 +14,7 @@ ZONES = [{"code": "L1", "name": "Longwall 1", "kind": "working"},
          {"code": "SAFE", "name": "Shaft station", "kind": "safe"}]
 
 
-def actor(db, world, key):  # noqa: ANN001, ANN201
+def actor(db, world, key):
     from qorgau.accounts.models import User
     from qorgau.accounts.service import actor_for_user
 
@@ -22,7 +22,7 @@ def actor(db, world, key):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def as_(db, world):  # noqa: ANN001, ANN201
+def as_(db, world):
     """as_("osh_krg") → that world user's Actor."""
     return lambda key: actor(db, world, key)
 
@@ -47,7 +47,7 @@ class Mine:
 
 
 @pytest.fixture
-def mine(db, world) -> Mine:  # noqa: ANN001
+def mine(db, world) -> Mine:
     """A fresh mine site (Karaganda enterprise) with CH4/CO/fan devices and 2 wearables."""
     from qorgau.alarms import service
     from qorgau.alarms.schemas import DeviceIn, GatewayIn
@@ -75,7 +75,7 @@ def mine(db, world) -> Mine:  # noqa: ANN001
 
 
 @pytest.fixture
-def proc(tmp_path):  # noqa: ANN001, ANN201
+def proc(tmp_path):
     """A processor with its own segment directory (fsync off for speed)."""
     from qorgau.alarms.ingest import core
     from qorgau.alarms.store import SegmentStore

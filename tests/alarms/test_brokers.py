@@ -30,7 +30,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(pred, timeout=20.0):  # noqa: ANN001, ANN202
+def _wait(pred, timeout=20.0):
     end = time.time() + timeout
     while time.time() < end:
         if pred():
@@ -40,7 +40,7 @@ def _wait(pred, timeout=20.0):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def mosquitto(tmp_path, mine):  # noqa: ANN001, ANN201
+def mosquitto(tmp_path, mine):
     """Own Mosquitto on a free port: password file + ACL per gateway, bigger queues."""
     from qorgau.alarms.ingest.mqtt import broker_files
 
@@ -59,7 +59,7 @@ def mosquitto(tmp_path, mine):  # noqa: ANN001, ANN201
     proc.wait(5)
 
 
-def _publisher(port, user, pw):  # noqa: ANN001, ANN202
+def _publisher(port, user, pw):
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     c.username_pw_set(user, pw)
     c.connect("127.0.0.1", port)
@@ -80,7 +80,8 @@ def test_mqtt_readings_alarm_notification(db, mine, proc, mosquitto):
     now = time.time()
     msg = {"site_id": mine.site_id, "readings": [{"s": i, "t": now - 5 + i, "v": 0.5 + 0.3 * i}
                                                  for i in range(5)]}
-    pub.publish(f"qorgau/{mine.site_id}/CH4-1/telemetry", orjson.dumps(msg), qos=1).wait_for_publish(5)
+    topic = f"qorgau/{mine.site_id}/CH4-1/telemetry"
+    pub.publish(topic, orjson.dumps(msg), qos=1).wait_for_publish(5)
     # a gateway may not publish for another site (ACL): silently dropped by the broker
     pub.publish(f"qorgau/{mine.site_id + 1}/CH4-1/telemetry", orjson.dumps(msg), qos=1)
     ok = _wait(lambda: db.scalar(select(func.count()).select_from(AlarmRecord).where(
@@ -110,7 +111,7 @@ def test_wrong_gateway_password_is_refused(mosquitto, mine):
 
 
 @pytest.fixture
-def jetstream(monkeypatch):  # noqa: ANN001, ANN201
+def jetstream(monkeypatch):
     """A private stream and subject prefix on the shared NATS server, deleted afterwards."""
     import nats as nats_client
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from qorgau.alarms.models import AlarmRecord, DeadLetter, Device, Notification, Rollup
 
 
-def _post(client, mine, body, *, key=None, gz=False):  # noqa: ANN001, ANN202
+def _post(client, mine, body, *, key=None, gz=False):
     raw = orjson.dumps(body) if not isinstance(body, bytes) else body
     headers = {"x-gateway": mine.gateway, "x-gateway-key": key or mine.key,
                "content-type": "application/json"}

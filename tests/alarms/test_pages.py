@@ -9,7 +9,7 @@ from sqlalchemy import select
 from qorgau.alarms.models import AlarmRecord
 
 
-def _login(client, world, key):  # noqa: ANN001, ANN202
+def _login(client, world, key):
     from qorgau.accounts.models import User
     from qorgau.accounts.service import open_session
     from qorgau.core.db import get_sessionmaker

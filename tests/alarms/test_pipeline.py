@@ -14,7 +14,7 @@ from qorgau.alarms.models import AlarmRecord, Notification, Withdrawal
 from qorgau.alarms.schemas import ContactIn, ShelveIn
 
 
-def _ramp(mine, start, seconds, v0, v1):  # noqa: ANN001, ANN202
+def _ramp(mine, start, seconds, v0, v1):
     t = np.arange(seconds, dtype=float)
     v = v0 + (v1 - v0) * t / seconds + np.random.default_rng(1).normal(0, 0.01, seconds)
     base = mine.seq.get("CH4-1", 0)
@@ -24,7 +24,7 @@ def _ramp(mine, start, seconds, v0, v1):  # noqa: ANN001, ANN202
             "v": v.round(3).tolist()}
 
 
-def _kinds(db, mine):  # noqa: ANN001, ANN202
+def _kinds(db, mine):
     db.expire_all()
     return {r.kind: r for r in db.scalars(select(AlarmRecord).where(
         AlarmRecord.site_id == mine.site_id).order_by(AlarmRecord.id))}
@@ -118,7 +118,7 @@ def test_failed_webhook_raises_alarm_and_falls_back(db, as_, mine, proc):
     assert fb and fb[0].status == "sent"
 
 
-def _n(ls, kind="HI", dev=1, site=1):  # noqa: ANN001, ANN202
+def _n(ls, kind="HI", dev=1, site=1):
     return Notice(1, site, 1, "KZ-35", kind, 1 if ls else 2, ls, 1, "raise", "m", dev)
 
 
@@ -134,7 +134,7 @@ def test_stages_in_isolation():
     assert ctx.counters["flood_grouped"] == 2
     calls = []
 
-    def flaky(*a):  # noqa: ANN002, ANN202
+    def flaky(*a):
         calls.append(a)
         if len(calls) < 3:
             raise notify.DeliveryError("down")

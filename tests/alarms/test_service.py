@@ -57,7 +57,7 @@ def test_other_enterprise_and_inspector_cannot_configure(db, as_, mine):
                            device_id=mine.devices["CO-1"])
 
 
-def _raise(db, mine, code="CO-1", kind="HI", value=30.0):  # noqa: ANN001, ANN202
+def _raise(db, mine, code="CO-1", kind="HI", value=30.0):
     from qorgau.alarms import records
 
     dev = db.get(Device, mine.devices[code])

@@ -1,3 +1,4 @@
+# ruff: noqa: E741 - I, S, T, V, E: the engine's column names (index, seq, time, value, event)
 """Predictive methane warning on ingest: per CH4 device, a Theil–Sen trend over the last 3 min,
 refitted every 10 s; "predicted to reach 1 % within N minutes" raises a FORECAST warning
 alarm (priority 2, not life-safety), which clears when the prediction no longer holds."""

@@ -204,7 +204,8 @@ class Withdrawal(Base):
     region_code: Mapped[str] = mapped_column(String(5))
     alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_occurrence.id"))
     zones: Mapped[list[str]] = mapped_column(JSON)
-    people: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # {device_id, worker_id, zone, safe_at}
+    # each person: {device_id, device, worker_id, zone, safe_at}
+    people: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     inside: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(200))

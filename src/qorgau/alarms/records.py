@@ -1,3 +1,4 @@
+# ruff: noqa: E741 - I, S, T, V, E: the engine's column names (index, seq, time, value, event)
 """Engine condition events → alarm occurrences (AlarmRecord) through the ISA-18.2 machine,
 and the timer-driven transitions: escalation, reminders, shelve expiry.
 

@@ -62,7 +62,8 @@ class DeviceIn(Strict):
     def quantity_fits(self) -> DeviceIn:
         if self.quantity not in QUANTITIES[self.kind]:
             raise ValueError(f"quantity must be one of {', '.join(QUANTITIES[self.kind])}")
-        if self.calibrated_on and self.calibration_due and self.calibration_due < self.calibrated_on:
+        done, due = self.calibrated_on, self.calibration_due
+        if done and due and due < done:
             raise ValueError("calibration_due must not be before calibrated_on")
         return self
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E741 - I, S, T, V, E: the engine's column names (index, seq, time, value, event)
 """The ingest processor shared by every transport (HTTP, MQTT, NATS, in-process):
 
   validate → dedup (device, seq) → durable store (segment fsync) → roll-ups, counters,

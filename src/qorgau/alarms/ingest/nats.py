@@ -9,6 +9,7 @@ kill -9), and the (device, sequence) dedup makes the redelivery harmless."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -69,10 +70,8 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
                         done += 1
                     else:
                         await msg.nak(delay=1.0)
-                try:
+                with contextlib.suppress(Exception):
                     METRICS.queue_depth = (await sub.consumer_info()).num_pending
-                except Exception:
-                    pass
             if time.time() >= next_tick:
                 await asyncio.to_thread(_tick, tick, proc)
                 next_tick = time.time() + tick_s
