@@ -195,7 +195,7 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client_as(app, world: World) -> Callable[[str], TestClient]:
     """client_as("inspector_krg") → a TestClient sending that user's bearer token."""
     from qorgau.accounts import service

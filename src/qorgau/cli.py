@@ -232,8 +232,9 @@ def _mount_domain_clis() -> None:
         sub = getattr(module, "app", None)
         if sub is not None:
             app.add_typer(sub, name=domain)
-        for command in getattr(module, "SIMULATE_COMMANDS", ()):
-            simulate_app.command()(command)
+        extra = getattr(module, "simulate_app", None)
+        if extra is not None:  # e.g. `qorgau simulate telemetry` from the alarms domain
+            simulate_app.registered_commands.extend(extra.registered_commands)
 
 
 _mount_domain_clis()

@@ -16,6 +16,7 @@ from qorgau.core import audit, events
 from qorgau.core.db import utcnow
 from qorgau.core.errors import RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
+from qorgau.registry import service as registry_service
 from qorgau.registry.models import Site
 
 
@@ -123,6 +124,7 @@ def withdrawal_status(*, db: Session, actor: Actor, site_id: int) -> list[dict[s
 
 def presence(*, db: Session, actor: Actor, site_id: int) -> dict[str, int]:
     actor.require(C.READ)
+    registry_service.get_site(db=db, actor=actor, site_id=site_id)  # 404 outside the scope
     stmt = scoped(select(Presence), Presence, actor).where(Presence.site_id == site_id)
     out: dict[str, int] = {}
     for p in db.scalars(stmt):

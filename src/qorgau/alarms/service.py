@@ -50,6 +50,7 @@ from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.registry import service as registry
+from qorgau.registry import service as registry_service
 
 DEVICE_FIELDS = ["code", "kind", "quantity", "zone_code", "limits", "life_safety",
                  "calibrated_on", "calibration_due", "enabled", "revision"]
@@ -318,6 +319,7 @@ def resolve(*, db: Session, actor: Actor, alarm_id: int, data: ResolveIn) -> Ala
 def ingest_errors(*, db: Session, actor: Actor, site_id: int) -> list[dict[str, Any]]:
     """Rejected readings per device and reason (the console's ingest-errors panel)."""
     actor.require(C.READ)
+    registry_service.get_site(db=db, actor=actor, site_id=site_id)  # 404 outside the scope
     stmt = scoped(select(DeadLetter.device_code, DeadLetter.reason, func.count(),
                          func.max(DeadLetter.received_at)), DeadLetter, actor)
     stmt = stmt.where(DeadLetter.site_id == site_id).group_by(DeadLetter.device_code,
