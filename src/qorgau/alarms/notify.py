@@ -6,8 +6,6 @@ Every channel is `send(target, subject, body, secret) -> None` and raises `Deliv
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import os
 import smtplib
@@ -20,6 +18,8 @@ from typing import Any
 
 import httpx
 import orjson
+
+from qorgau.core import signing
 
 log = logging.getLogger("qorgau.alarms.notify")
 
@@ -72,16 +72,14 @@ HUB = Hub()
 
 
 def sign(secret: str, body: bytes, timestamp: str) -> str:
-    """HMAC-SHA256 over "timestamp.body", hex; sent as X-Qorgau-Signature: t=..,v1=.."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return mac.hexdigest()
+    """HMAC-SHA256 over "timestamp.body", hex; the same scheme as every outbound webhook."""
+    return signing.mac(secret, body, int(timestamp))
 
 
 def send_webhook(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
     raw = orjson.dumps({"subject": subject, **body})
-    stamp = str(int(time.time()))
     headers = {"content-type": "application/json",
-               "x-qorgau-signature": f"t={stamp},v1={sign(secret, raw, stamp)}"}
+               "x-qorgau-signature": signing.sign(secret, raw)}
     try:
         r = httpx.post(target, content=raw, headers=headers, timeout=3.0)
     except httpx.HTTPError as exc:

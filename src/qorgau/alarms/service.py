@@ -3,7 +3,6 @@ operator actions on them (acknowledge, shelve, resolve). No HTTP here."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -48,7 +47,7 @@ from qorgau.alarms.schemas import (
 from qorgau.core import audit, events
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, RuleViolation
-from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.core.security import Actor, in_scope, scoped, token_digest
 from qorgau.registry import service as registry
 from qorgau.registry import service as registry_service
 
@@ -144,8 +143,7 @@ def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatc
     return dev
 
 
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+key_digest = token_digest  # gateway keys are stored like every other secret: SHA-256 digest
 
 
 def create_gateway(*, db: Session, actor: Actor, data: GatewayIn) -> tuple[Gateway, str]:

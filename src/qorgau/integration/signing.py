@@ -1,39 +1,7 @@
-"""Webhook signatures: `X-Qorgau-Signature: t=<unix>,v1=<hex>`, HMAC-SHA256 over `t.body`
-(the scheme Stripe uses). Receivers verify with `verify()` or the snippet in docs/integration.md."""
+"""Webhook signatures for the integration domain; the scheme lives in qorgau.core.signing."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+from qorgau.core.signing import HEADER, TOLERANCE_SECONDS, mac, sign, verify
 
-HEADER = "X-Qorgau-Signature"
-TOLERANCE_SECONDS = 300
-
-
-def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
-
-
-def verify(
-    secret: str,
-    body: bytes,
-    header: str,
-    *,
-    now: int | None = None,
-    tolerance: int = TOLERANCE_SECONDS,
-) -> bool:
-    """True when one v1 signature matches and the timestamp is fresh (replay protection)."""
-    try:
-        parts = [p.split("=", 1) for p in header.split(",")]
-        t = int(next(v for k, v in parts if k == "t"))
-        sigs = [v for k, v in parts if k == "v1"]
-    except (ValueError, StopIteration):
-        return False
-    now = int(time.time()) if now is None else now
-    if abs(now - t) > tolerance:
-        return False
-    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return any(hmac.compare_digest(expected, s) for s in sigs)
+__all__ = ["HEADER", "TOLERANCE_SECONDS", "mac", "sign", "verify"]
