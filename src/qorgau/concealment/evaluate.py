@@ -78,7 +78,10 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     )
     recall = len(found & with_ev) / len(with_ev) if with_ev else float("nan")
     ent = res.enterprises
-    labels = np.isin(ent["enterprise_id"].to_numpy(), world.concealers)
+    # Positive: an enterprise that withheld at least one accident (a propensity to conceal with
+    # nothing to conceal is invisible to any method).
+    hid = world.injuries.filter("concealed")["enterprise_id"].unique().to_numpy()
+    labels = np.isin(ent["enterprise_id"].to_numpy(), hid)
     auc_eo = auc(ent["eo_score"].to_numpy(), labels)
     combined = ent["eo_score"].to_numpy() + 2.0 * ent["unreported_episodes"].to_numpy()
     auc_comb = auc(combined, labels)
@@ -144,7 +147,7 @@ def format_report(m: dict[str, Any]) -> str:
         f"recall: {m['recall']:.3f} (target ≥ 0.8)",
         f"AUC expected-vs-observed: {m['auc_expected_vs_observed']:.3f}; "
         f"with unreported episodes: {m['auc_combined']:.3f} "
-        f"({m['concealers']} concealers of {m['enterprises']} enterprises)",
+        f"({m['concealers']} enterprises withheld accidents, of {m['enterprises']})",
         "capture–recapture (regions with > 50 injuries):",
     ]
     for r in m["capture_recapture"]:

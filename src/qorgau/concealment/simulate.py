@@ -1,93 +1,52 @@
-"""Synthetic injuries, concealment and evidence feeds with ground truth.
+"""Concealment ground truth: a share of the simulated accidents is never reported.
 
-`make_world(seed, scale)` builds everything in memory from the registry twin
-(`qorgau.simulator.twin.make_twin`): true work injuries per contract, concealing enterprises that
-hide 15–40 % of theirs, the reported share (accident victims), and the feeds (trauma visits,
-sick leave, insurance claims, ambulance calls, fatalities, complaints) with realistic noise —
-Kazakh/Russian/Latin spellings, typos, missing and mistyped IINs, shifted dates, injuries
-outside work, re-sent duplicates. `simulate(...)` is the `qorgau simulate` hook.
+The true work injuries are the accidents the incidents domain simulates (calibration of
+`qorgau.incidents.simulate`: ~2,000 injured a year per 7.02 M employees, ~10 % killed, 3 % group
+accidents, weighted by sector, region and the twin's latent danger). Concealing employers
+withhold a share of them: an enterprise conceals with its latent `concealment_propensity`
+(`simulator.truth`, higher where safety culture is poor) and then hides 50–100 % of its accidents
+(group accidents and most fatal ones cannot be hidden). Overall ~25–30 % of injuries go
+unreported, so the register shows ~1,400–1,500 a year — the ministry's series — while the true
+count stays at the bureau's ~2,000 (DOMAIN.md: matching studies find 25–40 % under-reporting).
+
+* `make_world(seed, scale)` builds everything in memory on the registry twin (the evaluation):
+  the accidents are drawn with the incidents calibration, then concealed, then the feeds.
+* `simulate(...)` is the `qorgau simulate` hook: it reads the accidents the incidents simulator
+  wrote, conceals the same way, withdraws the concealed ones from the register (they were never
+  reported) and loads the feeds for all true injuries. No accident is added.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 from sqlalchemy.orm import Session
 
+from qorgau.concealment.simulate_feeds import _digits, make_evidence
 from qorgau.concealment.translit import normalize_many
 from qorgau.core.security import iin_hash
+from qorgau.incidents import simulate as incidents_sim
 from qorgau.simulator.constants import REFERENCE_DATE
+from qorgau.simulator.truth import enterprise_truth
 from qorgau.simulator.twin import Twin, make_twin, stream
 
 EPOCH = date(1970, 1, 1)
-YEARS = 3
-# True work injuries per 1,000 worker-years by OKED section (relative risk, mining highest).
-SECTION_RATE = {"B": 3.0, "C": 2.0, "F": 2.5, "D": 1.5, "E": 1.5, "H": 1.5, "A": 1.2}
-OTHER_RATE = 0.4
-# The small and regional twins are 1 % / 10 % of the country: their rates are scaled up so a
-# region of the twin has as many injuries as a real region (capture–recapture needs > 50).
-SCALE_RATE = {"small": 6.0, "region": 1.5, "national": 0.5}
-CONCEALER_SHARE = 0.12  # of enterprises with > 15 staff
-HIDE_RANGE = (0.15, 0.40)
+YEARS = incidents_sim.YEARS  # full years before the current one, plus the current year to date
+HIDE_RANGE = (0.50, 1.00)  # share of its accidents a concealing employer withholds
+FATAL_KEPT = 0.7  # a death is hard to hide: 70 % of fatal accidents are reported anyway
 NON_WORK_PER_WORK = 4.0  # injuries outside work among registered workers, per work injury
 PART = 50  # simulator stream part for this domain
-
-_RU_KEYBOARD = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
-_LATIN = {
-    "а": "a",
-    "ә": "a",
-    "б": "b",
-    "в": "v",
-    "г": "g",
-    "ғ": "gh",
-    "д": "d",
-    "е": "e",
-    "ё": "e",
-    "ж": "zh",
-    "з": "z",
-    "и": "i",
-    "й": "y",
-    "к": "k",
-    "қ": "q",
-    "л": "l",
-    "м": "m",
-    "н": "n",
-    "ң": "ng",
-    "о": "o",
-    "ө": "o",
-    "п": "p",
-    "р": "r",
-    "с": "s",
-    "т": "t",
-    "у": "u",
-    "ұ": "u",
-    "ү": "u",
-    "ф": "f",
-    "х": "kh",
-    "һ": "h",
-    "ц": "ts",
-    "ч": "ch",
-    "ш": "sh",
-    "щ": "sch",
-    "ъ": "",
-    "ы": "y",
-    "і": "i",
-    "ь": "",
-    "э": "e",
-    "ю": "yu",
-    "я": "ya",
-}
 
 
 @dataclass
 class World:
     twin: Twin
-    injuries: pl.DataFrame  # truth: injury_id, worker, enterprise, date, concealed, fatal
+    injuries: pl.DataFrame  # truth: injury_id, accident_id, worker, enterprise, date, concealed
     victims: pl.DataFrame  # reported accident victims
     evidence: pl.DataFrame  # feed rows, with clear IIN (simulated), truth injury_id
     concealers: np.ndarray  # enterprise ids
@@ -95,61 +54,100 @@ class World:
     since: date
 
 
-def _digits(a: np.ndarray) -> np.ndarray:
-    """12-digit identifiers as zero-padded text (IINs of people born 2000–2009 start with 0)."""
-    return np.char.zfill(np.asarray(a).astype(str), 12)
-
-
 def _days(d: date) -> int:
     return (d - EPOCH).days
 
 
-def _rate(sections: np.ndarray, scale: str) -> np.ndarray:
-    base = np.array([SECTION_RATE.get(s, OTHER_RATE) for s in sections])
-    return base * SCALE_RATE.get(scale, 1.0) / 1000.0
+def window(as_of: date) -> date:
+    """First day of the incidents simulator's window (1 January, YEARS before as_of's year)."""
+    return date(as_of.year - YEARS, 1, 1)
 
 
-def make_injuries(
-    twin: Twin, rng: np.random.Generator, as_of: date
-) -> tuple[pl.DataFrame, np.ndarray]:
+# ---------------------------------------------------------------- true accidents (in memory)
+
+
+def _active(c: dict[str, np.ndarray], day: int) -> np.ndarray:
+    return (c["start_days"] <= day) & ((c["end_days"] < 0) | (c["end_days"] >= day))
+
+
+def simulated_accidents(twin: Twin, rng: np.random.Generator, as_of: date) -> pl.DataFrame:
+    """The incidents simulator's accidents drawn on the in-memory twin (same calibration):
+    one row per victim (injury_id, accident_id, worker_id, enterprise_id, region, section, day,
+    fatal, group)."""
     c, ent = twin.contracts, twin.enterprises
-    lo, hi = _days(as_of) - int(YEARS * 365.25), _days(as_of)
-    start = np.maximum(c["start_days"], lo)
-    end = np.where(c["end_days"] < 0, hi, np.minimum(c["end_days"], hi))
-    years = np.clip(end - start, 0, None) / 365.25
-    n = rng.poisson(_rate(c["section"], twin.scale) * years)
-    idx = np.repeat(np.arange(len(n)), n)
-    day = start[idx] + (rng.random(len(idx)) * np.maximum(end[idx] - start[idx], 1)).astype(int)
-    ent_id = c["enterprise_id"][idx]
-    big = ent["id"][ent["headcount"] > 15]
-    hazard = np.isin(ent["section"][ent["headcount"] > 15], list("BCF"))
-    p = np.where(hazard, 2.0, 1.0)
-    k = round(CONCEALER_SHARE * len(big))
-    concealers = rng.choice(big, size=k, replace=False, p=p / p.sum()) if k else big[:0]
-    share = dict(zip(concealers.tolist(), rng.uniform(*HIDE_RANGE, len(concealers)), strict=True))
-    hide_p = np.array([share.get(int(e), 0.0) for e in ent_id])
-    fatal = rng.random(len(idx)) < np.where(c["section"][idx] == "B", 0.10, 0.05)
-    concealed = (rng.random(len(idx)) < hide_p) & ~(fatal & (rng.random(len(idx)) < 0.7))
-    inj = pl.DataFrame(
+    start, end = _days(window(as_of)), _days(as_of) - 1
+    on = _active(c, _days(date(as_of.year, 1, 1)))
+    heads = np.bincount(c["enterprise_id"][on], minlength=len(ent["id"]) + 1)[ent["id"]]
+    keep = heads > 0
+    danger = enterprise_truth(twin)["true_danger"].to_numpy()
+    rows = list(
+        zip(ent["id"][keep].tolist(), ent["section"][keep].tolist(),
+            ent["region_code"][keep].tolist(), heads[keep].tolist(), strict=True)
+    )  # fmt: skip
+    danger_of = dict(zip(ent["id"][keep].tolist(), danger[keep].tolist(), strict=True))
+    weights = incidents_sim.enterprise_weights(rows, danger_of)
+    span = (end - start + 2) / 365.25
+    victims = heads.sum() * incidents_sim.INJURED_PER_YEAR / incidents_sim.NATIONAL_EMPLOYEES * span
+    n_acc = max(int(rng.poisson(victims / 1.06)), 1)
+    acc_ent = ent["id"][keep][rng.choice(len(rows), size=n_acc, p=weights)]
+    acc_day = rng.integers(start, end + 1, n_acc)
+    group = rng.random(n_acc) < incidents_sim.GROUP_SHARE
+    size = np.where(group, rng.integers(2, 6, n_acc), 1)
+    order = np.argsort(c["enterprise_id"], kind="stable")
+    bounds = np.searchsorted(c["enterprise_id"][order], ent["id"], side="left")
+    bounds = np.append(bounds, len(order))
+    p_fatal = incidents_sim.KILLED_PER_YEAR / incidents_sim.INJURED_PER_YEAR
+    out: list[tuple[int, int, int, bool, bool]] = []
+    for a in range(n_acc):
+        e = int(acc_ent[a]) - 1
+        staff = order[bounds[e] : bounds[e + 1]]
+        here = staff[_active({k: c[k][staff] for k in ("start_days", "end_days")}, acc_day[a])]
+        pool = here if len(here) else staff
+        for ci in rng.choice(pool, size=min(int(size[a]), len(pool)), replace=False):
+            out.append((a + 1, int(ci), int(acc_day[a]), rng.random() < p_fatal, bool(group[a])))
+    acc_id, ci, day, fatal, grp = (np.array(x) for x in zip(*out, strict=True))
+    return pl.DataFrame(
         {
-            "injury_id": np.arange(1, len(idx) + 1),
-            "worker_id": c["worker_id"][idx],
-            "enterprise_id": ent_id,
-            "region_code": c["region_code"][idx],
-            "section": c["section"][idx],
+            "injury_id": np.arange(1, len(acc_id) + 1),
+            "accident_id": acc_id,
+            "worker_id": c["worker_id"][ci],
+            "enterprise_id": c["enterprise_id"][ci],
+            "region_code": c["region_code"][ci],
+            "section": c["section"][ci],
             "day": day,
-            "fatal": fatal,
-            "concealed": concealed,
-            "work": np.ones(len(idx), bool),
+            "fatal": fatal.astype(bool),
+            "group": grp.astype(bool),
         }
     )
-    return inj.with_columns(pl.from_epoch("day", time_unit="d").alias("date")), concealers
 
 
-def _non_work(twin: Twin, rng: np.random.Generator, n: int, as_of: date) -> pl.DataFrame:
+def conceal(
+    twin: Twin, rng: np.random.Generator, inj: pl.DataFrame
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Mark the withheld accidents: concealing employers (latent propensity) hide half to all of
+    theirs, whole accidents at a time; group accidents and 70 % of fatal ones are reported."""
+    ent = twin.enterprises
+    propensity = enterprise_truth(twin)["concealment_propensity"].to_numpy()
+    is_concealer = rng.random(len(ent["id"])) < propensity
+    share = np.where(is_concealer, rng.uniform(*HIDE_RANGE, len(ent["id"])), 0.0)
+    acc = inj.group_by("accident_id").agg(
+        pl.col("enterprise_id").first(), pl.col("fatal").any(), pl.col("group").any()
+    ).sort("accident_id")
+    n = acc.height
+    hide = rng.random(n) < share[acc["enterprise_id"].to_numpy() - 1]
+    hide &= ~acc["group"].to_numpy()
+    hide &= ~(acc["fatal"].to_numpy() & (rng.random(n) < FATAL_KEPT))
+    hidden = acc.filter(pl.Series(hide))["accident_id"]
+    inj = inj.with_columns(pl.col("accident_id").is_in(hidden.implode()).alias("concealed"))
+    return inj, ent["id"][is_concealer]
+
+
+def _non_work(
+    twin: Twin, rng: np.random.Generator, n: int, since: date, as_of: date
+) -> pl.DataFrame:
     c = twin.contracts
     pick = rng.integers(0, len(c["id"]), n)
-    lo, hi = _days(as_of) - int(YEARS * 365.25), _days(as_of)
+    lo, hi = _days(since), _days(as_of)
     start = np.maximum(c["start_days"][pick], lo)
     end = np.where(c["end_days"][pick] < 0, hi, np.minimum(c["end_days"][pick], hi))
     ok = end > start
@@ -159,173 +157,34 @@ def _non_work(twin: Twin, rng: np.random.Generator, n: int, as_of: date) -> pl.D
     return pl.DataFrame(
         {
             "injury_id": -np.arange(1, m + 1),
+            "accident_id": np.zeros(m, np.int64),
             "worker_id": c["worker_id"][pick],
             "enterprise_id": c["enterprise_id"][pick],
             "region_code": c["region_code"][pick],
             "section": c["section"][pick],
             "day": day,
             "fatal": np.zeros(m, bool),
+            "group": np.zeros(m, bool),
             "concealed": np.zeros(m, bool),
             "work": np.zeros(m, bool),
         }
-    ).with_columns(pl.from_epoch("day", time_unit="d").alias("date"))
-
-
-# ---------------------------------------------------------------- noise
-
-
-def _latin(name: str) -> str:
-    out = "".join(_LATIN.get(ch, ch) for ch in name.lower())
-    return out[:1].upper() + out[1:]
-
-
-def _typo(rng: np.random.Generator, name: str) -> str:
-    if len(name) < 4:
-        return name
-    i = int(rng.integers(1, len(name) - 1))
-    op = rng.integers(0, 3)
-    if op == 0:
-        return name[:i] + name[i + 1 :]
-    if op == 1:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
-    return name[:i] + name[i] + name[i:]
-
-
-def _spell(rng: np.random.Generator, names: np.ndarray) -> list[str]:
-    """Original Cyrillic 60 %, typed on a Russian keyboard 25 %, Latin 15 %; 5 % a typo."""
-    u = rng.random(len(names))
-    t = rng.random(len(names))
-    out = []
-    for name, a, b in zip(names, u, t, strict=True):
-        s = str(name)
-        s = s if a < 0.6 else s.translate(_RU_KEYBOARD) if a < 0.85 else _latin(s)
-        out.append(_typo(rng, s) if b < 0.05 else s)
-    return out
-
-
-def _mistype_iin(rng: np.random.Generator, iins: np.ndarray) -> np.ndarray:
-    pos = rng.integers(0, 12, len(iins))
-    digit = rng.integers(1, 10, len(iins))
-    power = 10 ** (11 - pos)
-    old = (iins // power) % 10
-    return iins + ((old + digit) % 10 - old) * power
-
-
-# ---------------------------------------------------------------- feeds
-
-
-FEEDS = {
-    # source: (P(record | work injury), P(record | injury outside work), P(IIN given))
-    "trauma_visit": (0.75, 0.85, 0.88),
-    "sick_leave": (0.55, 0.40, 0.97),
-    "insurance_claim": (0.30, 0.0, 0.97),
-    "ambulance_call": (0.20, 0.10, 0.50),
-}
-
-
-def _records(rng: np.random.Generator, inj: pl.DataFrame, source: str) -> pl.DataFrame:
-    p_work, p_other, _ = FEEDS.get(source, (1.0, 0.0, 0.99))
-    work = inj["work"].to_numpy()
-    conc = inj["concealed"].to_numpy()
-    p = np.where(work, p_work, p_other)
-    if source == "insurance_claim":
-        p = np.where(conc, 0.08, p)
-    if source == "fatality":
-        p = inj["fatal"].to_numpy().astype(float)
-    sel = inj.filter(pl.Series(rng.random(inj.height) < p))
-    n = sel.height
-    shift = rng.choice([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3], n)
-    if source == "sick_leave":
-        shift = shift + rng.integers(0, 2, n)
-    w = sel["work"].to_numpy()
-    c = sel["concealed"].to_numpy()
-    flag_u = rng.random(n)
-    # "At work" as recorded: concealing employers sometimes persuade the worker to say otherwise.
-    p_true = np.where(w, np.where(c, 0.82, 0.9), 0.005)
-    flag = np.where(flag_u < p_true, True, np.where(flag_u < p_true + 0.05, None, False))
-    cause = np.where(flag == True, "02", np.where(w, "01", "04"))  # noqa: E712
-    return sel.with_columns(
-        pl.lit(source).alias("source"),
-        (pl.col("day") + pl.Series(shift)).alias("event_day"),
-        pl.Series("work_related", flag.tolist(), dtype=pl.Boolean),
-        pl.Series("cause_code", cause)
-        if source == "sick_leave"
-        else pl.lit(None, pl.String).alias("cause_code"),
     )
 
 
-def make_evidence(twin: Twin, rng: np.random.Generator, inj: pl.DataFrame) -> pl.DataFrame:
-    parts = [_records(rng, inj, s) for s in (*FEEDS, "fatality")]
-    conc = inj.filter(pl.col("concealed") & (pl.Series(rng.random(inj.height)) < 0.05))
-    parts.append(
-        conc.with_columns(
-            pl.lit("complaint").alias("source"),
-            (pl.col("day") + 10).alias("event_day"),
-            pl.lit(True).alias("work_related"),
-            pl.lit(None, pl.String).alias("cause_code"),
-        )
-    )
-    ev = pl.concat(parts, how="vertical_relaxed")
-    return _identify(twin, rng, ev)
-
-
-def _identify(twin: Twin, rng: np.random.Generator, ev: pl.DataFrame) -> pl.DataFrame:
-    w, ent = twin.workers, twin.enterprises
-    wi = ev["worker_id"].to_numpy() - 1
-    n = ev.height
-    src = ev["source"].to_numpy()
-    p_iin = np.array([FEEDS.get(s, (0, 0, 0.99))[2] for s in src])
-    p_iin = np.where(src == "complaint", 0.4, p_iin)
-    iin = w["iin"][wi].copy()
-    typo = rng.random(n) < 0.04
-    iin[typo] = _mistype_iin(rng, iin[typo])
-    has_iin = rng.random(n) < p_iin
-    birth = w["birth_days"][wi].copy()
-    swap = rng.random(n) < 0.01
-    bd = pl.Series(birth).cast(pl.Date)
-    swapped = pl.date(bd.dt.year(), bd.dt.day().clip(1, 12), bd.dt.month())
-    has_bin = np.isin(src, ["sick_leave", "insurance_claim", "complaint"]) & (rng.random(n) < 0.95)
-    ent_idx = ev["enterprise_id"].to_numpy() - 1
-    out = ev.with_columns(
-        pl.Series("iin", np.where(has_iin, _digits(iin), None)),
-        pl.Series("last_name", _spell(rng, w["last_name"][wi])),
-        pl.Series("first_name", _spell(rng, w["first_name"][wi])),
-        pl.Series("birth_date", bd),
-        pl.Series("employer_bin", np.where(has_bin, _digits(ent["bin"][ent_idx]), None)),
-        pl.Series("fatal", ev["fatal"].to_numpy() & np.isin(src, ["fatality", "trauma_visit"])),
-        pl.from_epoch("event_day", time_unit="d").alias("event_date"),
-        pl.Series("icd10", _icd(rng, n, src)),
-    ).with_columns(
-        pl.when(pl.Series(swap)).then(swapped).otherwise(pl.col("birth_date")).alias("birth_date")
-    )
-    # Re-sent rows: 2 % with the same source reference (idempotent), 1 % with a new one.
-    out = out.with_row_index("seq").with_columns(
-        (pl.col("source") + "-" + pl.col("seq").cast(pl.String)).alias("source_ref")
-    )
-    again = out.filter(pl.Series(rng.random(n) < 0.01)).with_columns(
-        (pl.col("source_ref") + "-r").alias("source_ref")
-    )
-    return pl.concat([out, again]).drop("seq")
-
-
-def _icd(rng: np.random.Generator, n: int, src: np.ndarray) -> list[str | None]:
-    codes = np.array(["S52.5", "S62.3", "S82.2", "S06.0", "S93.4", "T23.2", "S42.0", "S61.0"])
-    pick = codes[rng.integers(0, len(codes), n)]
-    has = np.isin(src, ["trauma_visit", "sick_leave", "insurance_claim", "fatality"])
-    return [str(c) if h else None for c, h in zip(pick, has, strict=True)]
-
-
-def make_world(seed: int, scale: str, twin: Twin | None = None) -> World:
-    twin = twin or make_twin(seed, scale)
-    rng = stream(seed, PART)
-    as_of = REFERENCE_DATE
-    inj, concealers = make_injuries(twin, rng, as_of)
-    other = _non_work(twin, rng, int(NON_WORK_PER_WORK * inj.height), as_of)
+def build_world(
+    twin: Twin, rng: np.random.Generator, inj: pl.DataFrame, *, as_of: date, since: date
+) -> World:
+    """Conceal, then generate the feeds for every true injury and the non-work ones."""
+    inj, concealers = conceal(twin, rng, inj)
+    inj = inj.with_columns(pl.lit(True).alias("work"))
+    inj = inj.with_columns(pl.from_epoch("day", time_unit="d").alias("date"))
+    other = _non_work(twin, rng, int(NON_WORK_PER_WORK * inj.height), since, as_of)
+    other = other.with_columns(pl.from_epoch("day", time_unit="d").alias("date"))
     ev = make_evidence(twin, rng, pl.concat([inj, other], how="vertical_relaxed"))
     rep = inj.filter(~pl.col("concealed"))
     wi = rep["worker_id"].to_numpy() - 1
     victims = rep.select(
-        pl.col("injury_id").alias("accident_id"),
+        "accident_id",
         "worker_id",
         "enterprise_id",
         "region_code",
@@ -338,8 +197,15 @@ def make_world(seed: int, scale: str, twin: Twin | None = None) -> World:
         pl.Series("first_name", twin.workers["first_name"][wi]),
         pl.Series("birth_date", twin.workers["birth_days"][wi]).cast(pl.Date),
     )
-    since = as_of - timedelta(days=int(YEARS * 365.25))
     return World(twin, inj, victims, ev, concealers, as_of, since)
+
+
+def make_world(seed: int, scale: str, twin: Twin | None = None) -> World:
+    twin = twin or make_twin(seed, scale)
+    rng = stream(seed, PART)
+    as_of = REFERENCE_DATE
+    inj = simulated_accidents(twin, rng, as_of)
+    return build_world(twin, rng, inj, as_of=as_of, since=window(as_of))
 
 
 # ---------------------------------------------------------------- frames for the pipeline
@@ -454,12 +320,19 @@ def exposure_from_contracts(contracts: pl.DataFrame, since: date, as_of: date) -
 
 
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str, int]:
-    """Write the feeds and the reported accidents for the twin loaded in `db`; truth to files."""
-    from qorgau.concealment import service
+    """Conceal a share of the accidents the incidents simulator registered, load the feeds for
+    all true injuries and run the analysis once; the truth goes to files."""
+    from qorgau.concealment import sim_load
     from qorgau.core.models import load_all_models
 
     load_all_models()
-    world = make_world(seed, scale)
+    if sim_load.simulated_loaded(db):  # the simulator is run once per database
+        return {"concealment_evidence": 0, "concealment_withheld": 0, "concealment_cases": 0}
+    twin = make_twin(seed, scale)
+    as_of = date.today()
+    since = window(as_of)
+    inj = sim_load.registered_injuries(db, twin, since)
+    world = build_world(twin, stream(seed, PART), inj, as_of=as_of, since=since)
     truth_dir.mkdir(parents=True, exist_ok=True)
     world.injuries.drop("date").write_parquet(truth_dir / "concealment_injuries.parquet")
     (truth_dir / "concealment.json").write_text(
@@ -468,7 +341,9 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
                 "concealers": world.concealers.tolist(),
                 "as_of": str(world.as_of),
                 "since": str(world.since),
+                "true_injuries": world.injuries.height,
+                "withheld": int(world.injuries["concealed"].sum()),
             }
         )
     )
-    return service.load_simulated(db=db, world=world)
+    return sim_load.load_simulated(db=db, world=world)
