@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from qorgau.core import files
 from qorgau.core.config import get_settings
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError
@@ -16,7 +17,14 @@ from qorgau.core.labels import N_
 from qorgau.core.roles import PERMISSIONS
 from qorgau.core.web import FormActorDep, PageActorDep, register_nav, render
 from qorgau.equipment import service
-from qorgau.equipment.constants import EDIT_CATALOGUE, READ, READ_COMPLIANCE, REGISTER
+from qorgau.equipment.constants import (
+    ACT_TYPES,
+    EDIT_CATALOGUE,
+    PHOTO_TYPES,
+    READ,
+    READ_COMPLIANCE,
+    REGISTER,
+)
 from qorgau.equipment.schemas import InstallationIn, RequirementIn
 from qorgau.registry import service as registry
 
@@ -90,12 +98,9 @@ async def register(
             (p.filename or "photo", await p.read(limit)) for p in photos or [] if p.filename
         ]
         # Check every file's type before writing anything, so a bad photo leaves nothing.
-        from qorgau.equipment.constants import ACT_TYPES, PHOTO_TYPES
-        from qorgau.equipment.files import store
-
-        store(act_bytes, act.filename or "act", ACT_TYPES, "act")
+        files.check(act_bytes, act.filename or "act", types=ACT_TYPES, field="act")
         for name, content in photo_files:
-            store(content, name, PHOTO_TYPES, "photos")
+            files.check(content, name, types=PHOTO_TYPES, field="photos")
         inst = service.register_installation(db=db, actor=actor, data=data)
         service.attach_file(
             db=db,

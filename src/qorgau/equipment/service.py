@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
-from qorgau.core import audit
+from qorgau.core import audit, files
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.pagination import PageParams, paginate
 from qorgau.core.security import Actor, in_scope, scoped
-from qorgau.equipment import files
 from qorgau.equipment.constants import (
     ACT_TYPES,
     EDIT_CATALOGUE,
@@ -171,6 +170,11 @@ def get_installation(*, db: Session, actor: Actor, installation_id: int) -> Inst
     return inst
 
 
+def _store(content: bytes, filename: str, types: set[str]) -> dict[str, Any]:
+    stored = files.store(content, filename, folder="files/equipment", types=types)
+    return stored.as_dict()
+
+
 def attach_file(
     *, db: Session, actor: Actor, installation_id: int, kind: str, filename: str, content: bytes
 ) -> Installation:
@@ -178,11 +182,11 @@ def attach_file(
     actor.require(REGISTER)
     inst = get_installation(db=db, actor=actor, installation_id=installation_id)
     if kind == "act":
-        inst.act_file = files.store(content, filename, ACT_TYPES, "file")
+        inst.act_file = _store(content, filename, ACT_TYPES)
     else:
         if len(inst.photos) >= MAX_PHOTOS:
             raise RuleViolation(f"at most {MAX_PHOTOS} photos", field="file")
-        inst.photos = [*inst.photos, files.store(content, filename, PHOTO_TYPES, "file")]
+        inst.photos = [*inst.photos, _store(content, filename, PHOTO_TYPES)]
     audit.record(
         db,
         actor=actor,

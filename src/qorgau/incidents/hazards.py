@@ -89,7 +89,7 @@ def submit_hazard(
                 hazard_id=report.id,
                 enterprise_id=ent.id,
                 region_code=ent.region_code,
-                filename=stored.filename,
+                filename=stored.name,
                 mime=stored.mime,
                 size=stored.size,
                 sha256=stored.sha256,

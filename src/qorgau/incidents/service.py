@@ -335,7 +335,7 @@ def add_attachment(
         accident_id=accident.id,
         enterprise_id=accident.enterprise_id,
         region_code=accident.region_code,
-        filename=stored.filename,
+        filename=stored.name,
         mime=stored.mime,
         size=stored.size,
         sha256=stored.sha256,

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from datetime import timedelta
 from typing import Any
 
-import filetype
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qorgau.core import audit
-from qorgau.core.config import get_settings
+from qorgau.core import audit, files
 from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.events import emit
 from qorgau.core.security import Actor, in_scope
-from qorgau.inspections.constants import AUTHORITY_OF_ROLE, CONDUCT, MAX_PHOTO_BYTES
+from qorgau.inspections.constants import AUTHORITY_OF_ROLE, CONDUCT, MAX_PHOTO_BYTES, PHOTO_TYPES
 from qorgau.inspections.exceptions import BatchRejected, RowError
 from qorgau.inspections.models import (
     ChecklistItem,
@@ -48,21 +45,18 @@ def _photo(p: Any, i: int) -> dict[str, Any]:
         content = base64.b64decode(p.data_base64.split(",", 1)[-1], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BatchRejected([RowError(i, "photos", "not base64")], collection="answers") from exc
-    kind = filetype.guess(content)
-    if (
-        kind is None
-        or kind.mime not in {"image/jpeg", "image/png", "image/webp"}
-        or len(content) > MAX_PHOTO_BYTES
-    ):
-        raise BatchRejected(
-            [RowError(i, "photos", "photos must be JPEG/PNG/WebP up to 3 MB")], collection="answers"
+    try:
+        stored = files.store(
+            content,
+            p.name,
+            folder="files/inspections",
+            types=PHOTO_TYPES,
+            field="photos",
+            max_bytes=MAX_PHOTO_BYTES,
         )
-    digest = hashlib.sha256(content).hexdigest()
-    target = get_settings().var_dir / "files" / "inspections" / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return {"name": p.name, "mime": kind.mime, "size": len(content), "sha256": digest}
+    except RuleViolation as exc:
+        raise BatchRejected([RowError(i, "photos", exc.message)], collection="answers") from exc
+    return stored.as_dict()
 
 
 def _check_answers(

@@ -55,6 +55,7 @@ DEVICE_KINDS = {
 RESULTS = ("ok", "violation", "na")
 DEFAULT_PRESCRIPTION_DAYS = 30
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 DAILY = grant("inspections.daily", {Role.ADMIN})
 STATE_LABELS = {
     "open": N_("Open"),

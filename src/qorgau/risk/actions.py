@@ -3,17 +3,13 @@ files, overdue escalation and links from accidents (root cause → action)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
-from pathlib import Path
 
-import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import qorgau.risk.register as svc
-from qorgau.core import audit, events
-from qorgau.core.config import get_settings
+from qorgau.core import audit, events, files
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
@@ -26,12 +22,7 @@ from qorgau.risk.schemas import ActionIn
 OPEN_STATUSES = (ActionStatus.OPEN.value, ActionStatus.IN_PROGRESS.value)
 CLOSED_STATUSES = (ActionStatus.DONE.value, ActionStatus.VERIFIED.value)
 # Evidence: documents and photos only; the content is sniffed, the extension must agree.
-EVIDENCE_TYPES = {
-    "application/pdf": {"pdf"},
-    "image/jpeg": {"jpg", "jpeg"},
-    "image/png": {"png"},
-    "image/webp": {"webp"},
-}
+EVIDENCE_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/webp"}
 EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 ACTION_FIELDS = ["title", "owner", "due_date", "status", "accident_ref", "root_cause", "hazard_id"]
 
@@ -115,47 +106,28 @@ def set_action_status(*, db: Session, actor: Actor, action_id: int, status: str)
     return row
 
 
-def sniff(content: bytes, filename: str) -> str:
-    """The MIME type read from the bytes; a file whose bytes and extension disagree is refused."""
-    if not content:
-        raise RuleViolation("the file is empty", field="file")
-    if len(content) > EVIDENCE_MAX_BYTES:
-        raise RuleViolation(
-            f"the file is larger than {EVIDENCE_MAX_BYTES // 1024 // 1024} MB", field="file"
-        )
-    kind = filetype.guess(content)
-    ext = Path(filename).suffix.lower().lstrip(".")
-    if kind is None or kind.mime not in EVIDENCE_TYPES:
-        raise RuleViolation("only PDF, JPEG, PNG or WebP files are accepted", field="file")
-    if ext not in EVIDENCE_TYPES[kind.mime]:
-        raise RuleViolation(
-            f"the file name says .{ext} but the content is {kind.mime}", field="file"
-        )
-    return kind.mime
-
-
 def add_evidence(
     *, db: Session, actor: Actor, action_id: int, filename: str, content: bytes
 ) -> Evidence:
     actor.require(perm.WRITE)
     row = get_action(db=db, actor=actor, action_id=action_id)
-    mime = sniff(content, filename)
-    digest = hashlib.sha256(content).hexdigest()
-    folder = get_settings().var_dir / "risk" / "evidence"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / digest  # content-addressed: the same file is stored once
-    if not path.exists():
-        path.write_bytes(content)
-    safe_name = Path(filename).name[:200]
+    stored = files.store(
+        content,
+        filename,
+        folder="risk/evidence",
+        types=EVIDENCE_TYPES,
+        max_bytes=EVIDENCE_MAX_BYTES,
+        match_extension=True,
+    )
     ev = Evidence(
         action_id=row.id,
         enterprise_id=row.enterprise_id,
         region_code=row.region_code,
-        filename=safe_name,
-        mime=mime,
-        size=len(content),
-        sha256=digest,
-        path=str(path),
+        filename=stored.name,
+        mime=stored.mime,
+        size=stored.size,
+        sha256=stored.sha256,
+        path=stored.path,
         created_by=actor.label,
     )
     db.add(ev)
@@ -166,7 +138,7 @@ def add_evidence(
         action="risk.evidence.add",
         object_type="risk_action",
         object_id=row.id,
-        after={"file": safe_name, "sha256": digest, "mime": mime},
+        after={"file": stored.name, "sha256": stored.sha256, "mime": stored.mime},
     )
     db.commit()
     return ev
