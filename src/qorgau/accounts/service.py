@@ -214,6 +214,22 @@ def get_organisation(db: Session, *, organisation_id: int) -> Organisation | Non
     return db.get(Organisation, organisation_id)
 
 
+def region_user_ids(db: Session, *, region_code: str, role: Role) -> list[int]:
+    """Active users with `role` in organisations of the region, oldest account first (e.g. the
+    labour inspectors an accident in the region is assigned to)."""
+    stmt = (
+        select(User.id)
+        .join(Organisation, User.organisation_id == Organisation.id)
+        .where(
+            User.role == role.value,
+            User.active.is_(True),
+            Organisation.region_code == region_code,
+        )
+        .order_by(User.id)
+    )
+    return list(db.scalars(stmt))
+
+
 def actor_for_api_key(db: Session, *, key_id: int) -> Actor:
     """The system actor of a stored key (background jobs act for the key that sent the data)."""
     row = db.get(ApiKey, key_id)

@@ -13,29 +13,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qorgau.accounts import service as accounts
 from qorgau.core.db import utcnow
+from qorgau.core.roles import Role
 from qorgau.incidents.models import Accident, Notification
 
 log = logging.getLogger(__name__)
 
 
 def region_inspectors(db: Session, region_code: str) -> list[int]:
-    """Active state labour inspectors of the region, oldest account first.
-
-    Read-only lookup of accounts tables (accounts.service has no such query yet)."""
-    from qorgau.accounts.models import Organisation, User
-
-    stmt = (
-        select(User.id)
-        .join(Organisation, User.organisation_id == Organisation.id)
-        .where(
-            User.role == "labour_inspector",
-            User.active.is_(True),
-            Organisation.region_code == region_code,
-        )
-        .order_by(User.id)
-    )
-    return list(db.scalars(stmt))
+    """Active state labour inspectors of the region, oldest account first."""
+    return accounts.region_user_ids(db=db, region_code=region_code, role=Role.LABOUR_INSPECTOR)
 
 
 def insurer_contract(db: Session, enterprise_id: int, on: date) -> Any | None:
