@@ -37,13 +37,9 @@ from qorgau.risk.register import (
     get_assessment,
     get_hazard,
     get_settings,
-    latest_of,
     list_assessments,
     list_hazards,
-    on_accident,
     refresh_flags,
-    reopen_overdue_reviews,
-    review_assessment,
     revisions,
     save_settings,
     scoped_risk_levels,
@@ -51,6 +47,12 @@ from qorgau.risk.register import (
     settings_of,
     sign_assessment,
     update_assessment,
+)
+from qorgau.risk.reviews import (
+    latest_of,
+    on_accident,
+    reopen_overdue_reviews,
+    review_assessment,
 )
 from qorgau.risk.starter import from_template, sector_for
 
