@@ -99,10 +99,10 @@ def test_roles_without_map_are_refused(db, geo_world, role) -> None:
         ({"bbox": [KZ], "zoom": ["5"], "colour": ["red"]}, "colour"),
         ({"bbox": [KZ], "zoom": ["5"], "region": ["KZ-99"]}, "region"),
         ({"bbox": [KZ], "zoom": ["5"], "layers": ["nope"]}, "layers"),
-        ({"bbox": [KZ], "zoom": ["5"], "layers": ["open_violations"]}, "layers"),
+        ({"bbox": [KZ], "zoom": ["5"], "layers": ["pending_test"]}, "layers"),
     ],
 )
-def test_bad_input_names_the_field(db, geo_world, params, field) -> None:
+def test_bad_input_names_the_field(db, geo_world, pending_layer, params, field) -> None:
     with pytest.raises(MapInputError) as exc:
         service.clusters(db=db, actor=SYSTEM_ACTOR, params=params)
     assert exc.value.field == field
@@ -117,8 +117,23 @@ def test_flag_layer_counts_hazardous(db, geo_world) -> None:
         db, Enterprise.hazardous.is_(True))
 
 
-def test_layer_registry_marks_missing_domains(db, geo_world) -> None:
+@pytest.fixture
+def pending_layer():
+    """A layer whose domain function does not exist (yet): listed, never clustered."""
+    from qorgau.geo import index
+    from qorgau.geo.layers import LAYERS, register_layer
+
+    register_layer("pending_test", label="Pending", roles=set(Role), flag_fn=lambda db, ids: set(),
+                   requires=("qorgau.inspections.service:no_such_function",))
+    index.invalidate()
+    yield "pending_test"
+    LAYERS.pop("pending_test", None)
+    index.invalidate()
+
+
+def test_layer_registry_marks_missing_domains(db, geo_world, pending_layer) -> None:
     layers = {la["name"]: la for la in service.layer_list(db=db, actor=SYSTEM_ACTOR)}
     assert layers["enterprises"]["available"]
-    assert not layers["open_violations"]["available"]
-    assert layers["open_violations"]["note"]
+    assert layers["open_violations"]["available"]
+    assert not layers[pending_layer]["available"]
+    assert layers[pending_layer]["note"]

@@ -155,12 +155,60 @@ def risk_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
     return {"level": levels.get(ent.id), "link": f"/risk/enterprises/{ent.id}"}
 
 
-# --- domains not built yet: flags by convention `<thing>_by_enterprise(db=, enterprise_ids=)` --
-def _by_enterprise(spec: str) -> Any:
-    def flag(db: Session, ids: np.ndarray) -> set[int]:
-        return set(_call(spec, db=db, enterprise_ids=None))
+# --- inspections: open violations, planned inspections ------------------------------------
+INSPECTIONS_READ = "inspections.read"  # the inspections domain's own permission
+OPEN_VIOLATIONS = "qorgau.inspections.service:open_violations_by_enterprise"
+PLANNED_BY_ENTERPRISE = "qorgau.inspections.service:planned_inspections_by_enterprise"
+PLANNED = "planned_inspections"
+PLANNED_WINDOW_DAYS = 90  # the baked flag: plans running from today to 90 days ahead
+PLANNED_MAX_DAYS = 731  # a date range asked on the map spans at most two years
 
-    return flag
+
+def default_planned_range(today: date | None = None) -> tuple[date, date]:
+    today = today or date.today()
+    return today, today + timedelta(days=PLANNED_WINDOW_DAYS)
+
+
+def open_violation_ids(db: Session, ids: np.ndarray) -> set[int]:
+    return set(_call(OPEN_VIOLATIONS, db=db, actor=SYSTEM_ACTOR))
+
+
+def planned_ids(db: Session, actor: Actor, start: date, end: date) -> set[int]:
+    """Enterprises in the actor's scope with a pending planned inspection in `start..end`."""
+    return set(_call(PLANNED_BY_ENTERPRISE, db=db, actor=actor, start=start, end=end))
+
+
+def planned_ids_default(db: Session, ids: np.ndarray) -> set[int]:
+    return planned_ids(db, SYSTEM_ACTOR, *default_planned_range())
+
+
+def violations_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    per = _call(OPEN_VIOLATIONS, db=db, actor=actor, enterprise_ids=[ent.id])
+    return {"open_violations": per.get(ent.id, 0), "link": "/inspections"}
+
+
+def planned_card(db: Session, actor: Actor, ent: Enterprise) -> dict[str, Any]:
+    today = date.today()
+    per = _call(
+        PLANNED_BY_ENTERPRISE,
+        db=db,
+        actor=actor,
+        start=today,
+        end=today + timedelta(days=365),
+        enterprise_ids=[ent.id],
+    )
+    return {
+        "planned": [
+            {
+                "plan_id": p.plan_id,
+                "authority": p.authority,
+                "period": f"{p.period_start.isoformat()} – {p.period_end.isoformat()}",
+                "rank": p.rank,
+            }
+            for p in per.get(ent.id, [])
+        ],
+        "link": "/inspections",
+    }
 
 
 def equipment_missing_ids(db: Session, ids: np.ndarray) -> set[int]:
@@ -292,29 +340,28 @@ def register_builtin() -> None:
             "qorgau.risk.service:enterprise_for_read",
         ),
     )
-    pending = [
-        (
-            "open_violations",
-            N_("Open violations"),
-            "qorgau.inspections.service:open_violations_by_enterprise",
-            50,
-        ),
-        (
-            "planned_inspections",
-            N_("Planned inspections"),
-            "qorgau.inspections.service:planned_inspections_by_enterprise",
-            60,
-        ),
-    ]
-    for name, label, spec, order in pending:
-        register_layer(
-            name,
-            label=label,
-            roles=READERS,
-            flag_fn=_by_enterprise(spec),
-            requires=(spec,),
-            order=order,
-        )
+    register_layer(
+        "open_violations",
+        label=N_("Open violations"),
+        roles=READERS,
+        permission=INSPECTIONS_READ,
+        flag_fn=open_violation_ids,
+        card_fn=violations_card,
+        order=50,
+        requires=(OPEN_VIOLATIONS,),
+        description=N_("Enterprises with a violation not yet eliminated"),
+    )
+    register_layer(
+        PLANNED,
+        label=N_("Planned inspections"),
+        roles=READERS,
+        permission=INSPECTIONS_READ,
+        flag_fn=planned_ids_default,
+        card_fn=planned_card,
+        order=60,
+        requires=(PLANNED_BY_ENTERPRISE,),
+        description=N_("In a risk-based plan and not yet inspected; choose the dates below"),
+    )
     register_layer(
         "equipment_missing",
         label=N_("Missing mandatory OSH equipment"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,8 @@ register_builtin()
 
 # Query keys that are not engine filters.
 SITE_IDS_MAX = 200
-REQUEST_KEYS = frozenset({"bbox", "zoom", "z", "layers", "q", "lang"})
+PLANNED_FROM, PLANNED_TO = "planned_from", "planned_to"
+REQUEST_KEYS = frozenset({"bbox", "zoom", "z", "layers", "q", "lang", PLANNED_FROM, PLANNED_TO})
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -89,6 +91,56 @@ def parse_layers(raw: str | None, actor: Actor, snap: Snapshot) -> list[Layer]:
     return out
 
 
+def _date(params: Mapping[str, Sequence[str]], key: str) -> date | None:
+    raw = (params.get(key) or [""])[-1].strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise MapInputError("expected a date YYYY-MM-DD", field=key) from exc
+
+
+def parse_planned_range(params: Mapping[str, Sequence[str]]) -> tuple[date, date] | None:
+    """`planned_from` / `planned_to` (either may be left out: the default window fills it);
+    None when neither is given (the index's baked default window then applies)."""
+    start, end = _date(params, PLANNED_FROM), _date(params, PLANNED_TO)
+    if start is None and end is None:
+        return None
+    if start is None:
+        assert end is not None
+        start = min(date.today(), end)
+    if end is None:
+        end = start + timedelta(days=providers.PLANNED_WINDOW_DAYS)
+    if end < start:
+        raise MapInputError(f"must not be before {PLANNED_FROM}", field=PLANNED_TO)
+    if (end - start).days > providers.PLANNED_MAX_DAYS:
+        raise MapInputError(
+            f"the range spans at most {providers.PLANNED_MAX_DAYS} days", field=PLANNED_TO
+        )
+    return start, end
+
+
+class _Ranges:
+    """Per request: the planned-inspection date range and, once asked, its enterprise ids."""
+
+    def __init__(self, db: Session, actor: Actor, params: Mapping[str, Sequence[str]]) -> None:
+        self.db, self.actor = db, actor
+        self.planned = parse_planned_range(params)
+        self._ids: set[int] | None = None
+
+    def apply(self, f: Filters) -> Filters:
+        """Swap the baked `planned_inspections` flag for the ids planned in the asked range
+        (scoped by the inspections domain for this actor); counts stay exact."""
+        if self.planned is None or not f.flags.get(providers.PLANNED):
+            return f
+        if self._ids is None:
+            self._ids = providers.planned_ids(self.db, self.actor, *self.planned)
+        flags = {k: v for k, v in f.flags.items() if k != providers.PLANNED}
+        keep = self._ids if f.ids is None else self._ids & set(f.ids)
+        return replace(f, flags=flags, ids=tuple(sorted(keep)))
+
+
 # --- scope ---------------------------------------------------------------------------------
 def scope_filters(actor: Actor, f: Filters) -> Filters:
     """Narrow `f` to what the actor may see; an empty intersection matches nothing."""
@@ -119,15 +171,20 @@ def _search_ids(db: Session, actor: Actor, q: str) -> tuple[int, ...]:
 
 
 def request_filters(
-    db: Session, actor: Actor, params: Mapping[str, Sequence[str]], snap: Snapshot
+    db: Session,
+    actor: Actor,
+    params: Mapping[str, Sequence[str]],
+    snap: Snapshot,
+    ranges: _Ranges | None = None,
 ) -> Filters:
     f = parse_filters(params, snap)
+    ranges = ranges or _Ranges(db, actor, params)
     q = (params.get("q") or [""])[-1]
     if q.strip():
         found = _search_ids(db, actor, q)
         keep = found if f.ids is None else tuple(set(found) & set(f.ids))
         f = replace(f, ids=keep)
-    return scope_filters(actor, f)
+    return ranges.apply(scope_filters(actor, f))
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -138,10 +195,12 @@ def clusters(*, db: Session, actor: Actor, params: Mapping[str, Sequence[str]]) 
     zoom = parse_zoom((params.get("zoom") or params.get("z") or [None])[-1])
     snap = get_snapshot(db)
     layers = parse_layers((params.get("layers") or [None])[-1], actor, snap)
-    f = request_filters(db, actor, params, snap)
+    ranges = _Ranges(db, actor, params)
+    f = request_filters(db, actor, params, snap, ranges)
     parts = []
     for layer in layers:
         lf = f if layer.name == BASE else replace(f, flags={**f.flags, layer.name: True})
+        lf = ranges.apply(lf)
         with as_rule_violation():
             body = snap.index.query(bbox, zoom, lf).to_json_bytes()
         parts.append(orjson.dumps(layer.name) + b":" + body)

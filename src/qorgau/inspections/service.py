@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from qorgau.core import audit, events
 from qorgau.core.db import get_sessionmaker
-from qorgau.core.errors import NotFound
+from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.inspections import conduct, enforcement, hpf, planning
-from qorgau.inspections.constants import READ, READ_SCORES
-from qorgau.inspections.models import InspectionPlan, PlanItem
+from qorgau.inspections.constants import READ, READ_SCORES, RECORD_VIOLATION
+from qorgau.inspections.models import Inspection, InspectionPlan, PlanItem, Violation
 from qorgau.inspections.scoring import ScoreBreakdown
 from qorgau.inspections.scoring import risk_scores as _risk_scores
 
@@ -53,6 +56,81 @@ def score_for(*, db: Session, actor: Actor, enterprise_id: int) -> ScoreBreakdow
     if ent is None or not in_scope(ent, actor):
         raise NotFound("enterprise not found")
     return _risk_scores(db=db, enterprise_ids=[enterprise_id])[enterprise_id]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedInspection:
+    """One enterprise's place in a risk-based plan that has not been carried out yet."""
+
+    plan_id: int
+    authority: str
+    period_start: date
+    period_end: date
+    rank: int
+
+
+def open_violations_by_enterprise(
+    *,
+    db: Session,
+    actor: Actor,
+    enterprise_ids: Iterable[int] | None = None,
+    region: str | None = None,
+) -> dict[int, int]:
+    """Open (not yet eliminated) violations per enterprise in the actor's scope:
+    `{enterprise id: count}`; enterprises without one are absent."""
+    actor.require(READ)
+    stmt = scoped(
+        select(Violation.enterprise_id, func.count()).where(Violation.state == "open"),
+        Violation,
+        actor,
+    )
+    if region is not None:
+        stmt = stmt.where(Violation.region_code == region)
+    if enterprise_ids is not None:
+        stmt = stmt.where(Violation.enterprise_id.in_(list(enterprise_ids)))
+    rows = db.execute(stmt.group_by(Violation.enterprise_id)).all()
+    return {int(eid): int(n) for eid, n in rows}
+
+
+def planned_inspections_by_enterprise(
+    *,
+    db: Session,
+    actor: Actor,
+    start: date,
+    end: date,
+    enterprise_ids: Iterable[int] | None = None,
+    region: str | None = None,
+) -> dict[int, list[PlannedInspection]]:
+    """Plan items whose plan period overlaps `start..end` and that no submitted inspection has
+    carried out yet, in the actor's scope: `{enterprise id: [PlannedInspection, ...]}`."""
+    actor.require(READ)
+    if start > end:
+        raise RuleViolation("the range ends before it starts", field="end")
+    done = exists().where(Inspection.plan_item_id == PlanItem.id)
+    stmt = scoped(
+        select(
+            PlanItem.enterprise_id,
+            PlanItem.plan_id,
+            PlanItem.rank,
+            InspectionPlan.authority,
+            InspectionPlan.period_start,
+            InspectionPlan.period_end,
+        )
+        .join(InspectionPlan, InspectionPlan.id == PlanItem.plan_id)
+        .where(InspectionPlan.period_start <= end, InspectionPlan.period_end >= start, ~done),
+        PlanItem,
+        actor,
+    )
+    if region is not None:
+        stmt = stmt.where(PlanItem.region_code == region)
+    if enterprise_ids is not None:
+        stmt = stmt.where(PlanItem.enterprise_id.in_(list(enterprise_ids)))
+    out: dict[int, list[PlannedInspection]] = {}
+    for r in db.execute(stmt.order_by(InspectionPlan.period_start, PlanItem.id)):
+        out.setdefault(int(r.enterprise_id), []).append(
+            PlannedInspection(r.plan_id, r.authority, r.period_start, r.period_end, r.rank)
+        )
+    return out
 
 
 def list_plans(*, db: Session, actor: Actor) -> list[InspectionPlan]:
@@ -103,3 +181,40 @@ def checklist_seed() -> list[dict[str, Any]]:
         }
         for r in raw["items"]
     ]
+
+
+def record_violation(
+    *, db: Session, actor: Actor, enterprise_id: int, source: str, ref: str, norm: str,
+    description: str, found_on: date, commit: bool = True,
+) -> tuple[Violation, bool]:  # fmt: skip
+    """A violation established outside an inspection (source e.g. "concealment", ref the case):
+    (violation, created); the same source + ref is recorded once."""
+    actor.require(RECORD_VIOLATION)
+    from qorgau.registry import service as registry
+
+    try:
+        ent = registry.get_enterprise(db=db, actor=actor, enterprise_id=enterprise_id)
+    except NotFound:
+        raise RuleViolation("unknown enterprise", field="enterprise_id") from None
+    earlier = db.scalars(
+        select(Violation).where(
+            Violation.enterprise_id == ent.id, Violation.source == source,
+            Violation.item_code == ref,
+        )
+    ).first()  # fmt: skip
+    if earlier is not None:
+        return earlier, False
+    v = Violation(
+        enterprise_id=ent.id, region_code=ent.region_code, source=source, item_code=ref,
+        norm=norm, description=description, found_on=found_on, created_by=actor.label,
+    )  # fmt: skip
+    db.add(v)
+    db.flush()
+    audit.record(db, actor=actor, action="violation.record", object_type="violation",
+                 object_id=v.id, after={"source": source, "ref": ref, "norm": norm})  # fmt: skip
+    events.emit(db, type="inspections.violation_recorded", object_type="violation",
+                object_id=v.id, payload={"source": source, "ref": ref},
+                region_code=ent.region_code, enterprise_id=ent.id)  # fmt: skip
+    if commit:
+        db.commit()
+    return v, True

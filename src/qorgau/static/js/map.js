@@ -79,6 +79,10 @@
     if ($("f-hazardous").checked) { p.set("hazardous", "true"); }
     var q = $("f-q").value.trim();
     if (q.length >= 2) { p.set("q", q); }
+    ["planned_from", "planned_to"].forEach(function (k) {
+      var el = $("f-" + k);
+      if (el && el.value && !el.disabled) { p.set(k, el.value); }
+    });
     return p;
   }
 
@@ -107,6 +111,7 @@
 
   function refresh() {
     if (choroValues) { return; }
+    riskLegend();
     if (controller) { controller.abort(); }
     controller = new AbortController();
     var signal = controller.signal, names = activeLayers(), base = filterParams();
@@ -123,7 +128,13 @@
       if (EMBED) { url = API + "/embed/clusters?" + p.toString(); }
       else { p.set("layers", name); url = API + "/clusters?" + p.toString(); }
       fetcher(url, { signal: signal }).then(function (r) {
-        if (!r.ok) { throw new Error(r.status); }
+        if (r.status === 422) {
+          return r.json().then(function (b) {
+            var loc = (b.detail && b.detail[0] && b.detail[0].loc) || [];
+            throw new Error(String(loc[loc.length - 1]).indexOf("planned_") === 0 ? T.bad_range : T.error);
+          });
+        }
+        if (!r.ok) { throw new Error(T.error); }
         return r.json();
       }).then(function (data) {
         var res = EMBED ? data : data.layers[name];
@@ -133,7 +144,7 @@
           shell.setAttribute("data-total", String(res.total));
         }
       }).catch(function (e) {
-        if (e.name !== "AbortError") { $("maptotal").textContent = T.error; }
+        if (e.name !== "AbortError") { $("maptotal").textContent = e.message || T.error; }
       });
     });
   }
@@ -181,6 +192,9 @@
     });
     $("mapfilters").addEventListener("change", refresh);
     $("mapfilters").addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
+    ["f-planned_from", "f-planned_to"].forEach(function (id) {
+      if ($(id)) { $(id).addEventListener("change", refresh); }
+    });
     document.querySelectorAll("input[name=layer]").forEach(function (i) {
       i.addEventListener("change", function () {
         if (i.getAttribute("data-kind") === "live") { toggleLive(i); } else { refresh(); }
@@ -201,6 +215,24 @@
       sw.className = "swatch band-" + i;
       row.appendChild(sw);
       row.appendChild(document.createTextNode(" " + T[b]));
+      el.appendChild(row);
+    });
+    // one entry per switched-on layer drawn over the enterprises (flag and live layers)
+    var shown = EMBED ? [] : Array.prototype.filter.call(
+      document.querySelectorAll("input[name=layer]"), function (i) {
+        return i.checked && !i.disabled && i.getAttribute("data-kind") !== "base";
+      });
+    if (!shown.length) { return; }
+    var lh = document.createElement("strong");
+    lh.className = "legendlayers";
+    lh.textContent = T.legend_layers;
+    el.appendChild(lh);
+    shown.forEach(function (i) {
+      var row = document.createElement("div");
+      var sw = document.createElement("span");
+      sw.className = "swatch square layer-" + i.value;
+      row.appendChild(sw);
+      row.appendChild(document.createTextNode(" " + (i.getAttribute("data-label") || i.value)));
       el.appendChild(row);
     });
   }
@@ -289,6 +321,20 @@
         body.appendChild(facts([[T.open_cases, cc.open_cases], [T.confirmed_cases, cc.confirmed_cases],
           [T.max_probability, cc.open_cases ? Math.round(100 * cc.max_probability) + " %" : "—"],
           [T.case_kinds, (cc.kinds || []).map(function (k) { return T["kind_" + k] || k; }).join(", ")]]));
+      }
+      var ov = c.parts.open_violations;
+      if (ov) {
+        body.appendChild(el("h3", T.open_violations));
+        body.appendChild(facts([[T.open_violations_n, ov.open_violations]]));
+      }
+      var pl = c.parts.planned_inspections;
+      if (pl) {
+        body.appendChild(el("h3", T.planned_inspections));
+        if (!pl.planned.length) { body.appendChild(el("p", T.planned_none, "muted")); }
+        pl.planned.forEach(function (p) {
+          body.appendChild(facts([[T["authority_" + p.authority] || p.authority, p.period],
+            [T.plan_rank, p.rank]]));
+        });
       }
       var rk = c.parts.high_risk;
       if (rk) {
