@@ -2,8 +2,9 @@
 
 Workflow open → checking → confirmed | unfounded (open → unfounded allowed). Every read of a case
 and of its linked personal data is audited; every transition is a CaseEvent plus an audit entry.
-A confirmed case registers the accident retroactively when the incidents domain offers that
-operation; otherwise the case is marked `registration = "pending"` (visible on the page).
+A confirmed case registers the accident retroactively (`incidents.service.register_retroactive`,
+flagged retroactive, referencing the case) and records the violation against the employer
+(`inspections.service.record_violation`), in the same transaction as the decision.
 """
 
 from __future__ import annotations
@@ -181,36 +182,54 @@ def transition(*, db: Session, actor: Actor, case_id: int, data: CaseTransitionI
 
 
 def _register(db: Session, actor: Actor, case: Case) -> None:
-    """Retroactive registration and the violation, through the other domains' services."""
+    """Retroactive registration and the violation, through the other domains' services; both
+    are keyed on the case, so a repeated call registers nothing twice."""
     from qorgau.incidents import service as incidents
+    from qorgau.inspections import service as inspections
 
-    register = getattr(incidents, "register_concealed_accident", None)
-    if register is None:
-        case.registration = "pending"  # incidents has no retroactive registration yet
-    else:
-        accident = register(
-            db=db,
-            actor=actor,
+    if case.event_date is None:
+        raise RuleViolation("the case has no event date to register", field="event_date")
+    ref = f"concealment_case:{case.id}"
+    accident, _ = incidents.register_retroactive(
+        db=db,
+        actor=actor,
+        data=incidents.RetroactiveIn(
             enterprise_id=case.enterprise_id,
-            worker_id=case.worker_id,
             occurred_on=case.event_date,
-            source=f"concealment case {case.id}",
-        )
-        case.accident_id, case.registration = accident.id, "done"
-    try:
-        from qorgau.inspections import service as inspections  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    record = getattr(inspections, "record_violation", None)
-    if record is not None:
-        violation = record(
-            db=db,
-            actor=actor,
-            enterprise_id=case.enterprise_id,
-            code="concealed_accident",
-            note=f"case {case.id}",
-        )
-        case.violation_ref = str(getattr(violation, "id", violation))
+            source_ref=ref,
+            circumstances=f"Unreported accident established by concealment case {case.id}.",
+            victims=[_victim(db, case)],
+        ),
+        commit=False,
+    )
+    violation, _ = inspections.record_violation(
+        db=db,
+        actor=actor,
+        enterprise_id=case.enterprise_id,
+        source="concealment",
+        ref=f"case-{case.id}",
+        norm="Labour Code of the RK, arts. 186–190 (accident not reported within 24 hours)",
+        description=f"Concealed workplace accident of {case.event_date} (case {case.id}).",
+        found_on=utcnow().date(),
+        commit=False,
+    )
+    case.accident_id, case.registration = accident.id, "done"
+    case.violation_ref = f"violation:{violation.id}"
+
+
+def _victim(db: Session, case: Case) -> Any:
+    from qorgau.incidents import service as incidents
+    from qorgau.registry.models import Worker
+
+    fatal = bool((case.explanation or {}).get("fatal"))
+    w = db.get(Worker, case.worker_id) if case.worker_id else None
+    if w is None:  # unlinked evidence: the inspector completes the victim on the accident
+        return incidents.RetroactiveVictim(full_name="", severity="fatal" if fatal else "minor")
+    return incidents.RetroactiveVictim(
+        worker_id=w.id, iin_hash=w.iin_hash, iin_masked=w.iin_masked,
+        full_name=f"{w.last_name} {w.first_name}".strip(), birth_date=w.birth_date,
+        severity="fatal" if fatal else "minor",
+    )  # fmt: skip
 
 
 def precision(*, db: Session, actor: Actor) -> dict[str, Any]:

@@ -16,11 +16,16 @@ from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.pagination import PageParams, paginate
 from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scope_clause, scoped
-from qorgau.incidents import deadlines, notify, revisions, storage
+from qorgau.incidents import deadlines, notify, retroactive, revisions, storage
 from qorgau.incidents.constants import READ, REPORT, REPORT_HOURS, SEVERITY_RANK
 from qorgau.incidents.models import Accident, Attachment, Deadline, Investigation, Victim
 from qorgau.incidents.schemas import AccidentIn, AccidentRevise, VictimIn
 from qorgau.registry import service as registry
+
+# Registration by the inspector of an accident the employer never reported (retroactive.py).
+register_retroactive = retroactive.register_retroactive
+RetroactiveIn = retroactive.RetroactiveIn
+RetroactiveVictim = retroactive.RetroactiveVictim
 
 CLOCK_SKEW = timedelta(minutes=5)
 ACCIDENT_FIELDS = [

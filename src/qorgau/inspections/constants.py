@@ -35,6 +35,11 @@ READ_SCORES = grant(
 HPF_WRITE = grant("inspections.hpf.write", {Role.EMERGENCY_INSPECTOR, Role.ADMIN})
 ENFORCE = grant("inspections.enforce", {Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR})
 APPEAL = grant("inspections.appeal", {Role.EMPLOYER_OSH})
+# A violation established outside an inspection visit (e.g. a confirmed concealed accident).
+RECORD_VIOLATION = grant(
+    "inspections.violations.record",
+    {Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR, Role.ADMIN},
+)
 
 FACILITY_KINDS = {
     "mine": N_("Mine"),
