@@ -12,7 +12,10 @@ Data: numpy-generated enterprises (the columns the index reads, plus BIN and nam
 inserted (SQLite executemany, PostgreSQL COPY); the PostgreSQL database is dropped afterwards.
 
 Run: .venv/bin/python benchmarks/map_http.py [--points 500000] [--per-zoom 40]
-     [--backends sqlite,postgresql] [--no-append]
+     [--backends sqlite,postgresql] [--no-append] [--cold-only]
+
+`--cold-only` measures only the index cold start: a first server that builds the index, then
+three fresh server processes over the same data and var dir that load the saved index.
 """
 
 from __future__ import annotations
@@ -413,6 +416,63 @@ def wait_full_build(base: str, token: str, limit_s: float = 300) -> float:
     return time.perf_counter() - t0
 
 
+def saved_index_ready(var_dir: Path, limit_s: float = 300) -> bool:
+    """The full build is written to <var_dir>/map-index/ right after it is swapped in."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit_s:
+        if any((var_dir / "map-index").glob("*.npz")):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def run_cold(backend: str, n: int, restarts: int = 3) -> dict:
+    """Cold start twice over: a server that must build the index (first run after a load),
+    then fresh server processes over the same data that find the index saved on disk."""
+    from qorgau.core.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmpname:
+        tmp = Path(tmpname)
+        with database(backend, tmp) as (url, pgname):
+            upgrade(url)
+            _, rows = enterprise_rows(n, url)
+            if pgname:
+                load_postgres(pgname, rows)
+            else:
+                load_sqlite(tmp / "qorgau.sqlite3", rows)
+            del rows
+            tokens = make_tokens(url)
+            with server(url, tmp) as base:
+                build = cold_start(base, tokens["bearer"])
+                wait_full_build(base, tokens["bearer"])
+                saved = saved_index_ready(tmp)
+            again = []
+            for _ in range(restarts):
+                with server(url, tmp) as base:
+                    again.append(cold_start(base, tokens["bearer"]))
+            return {"backend": backend, "build_s": build, "saved": saved, "restart_s": again}
+
+
+def cold_main(args: argparse.Namespace) -> None:
+    for b in args.backends.split(","):
+        r = run_cold(b, args.points)
+        restart = float(np.median(r["restart_s"]))
+        load = uptime()
+        print(json.dumps({**r, "loadavg": load}))
+        line = (
+            f"map_http_{b}_index_cold_restart",
+            restart,
+            "s",
+            r["build_s"],
+            f"s first start building the index (no saved index); median of "
+            f"{len(r['restart_s'])} restarts {[round(x, 2) for x in r['restart_s']]}",
+        )
+        if args.no_append or not r["saved"]:
+            print(f"{line[0]}: {line[1]:.3g} s (build: {line[3]:.3g} s; saved={r['saved']})")
+        else:
+            report(*line[:4], line[4] + f"; load {load}")
+
+
 def available_flags(base: str, token: str) -> list[str]:
     r = httpx.get(base + "/api/v1/map/layers", headers={"Authorization": f"Bearer {token}"})
     return [la["name"] for la in r.json() if la["kind"] == "flag" and la["available"]]
@@ -467,7 +527,13 @@ def main() -> None:
     ap.add_argument("--per-zoom", type=int, default=40)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--no-append", action="store_true", help="print only")
+    ap.add_argument(
+        "--cold-only", action="store_true", help="index cold start: build vs saved index"
+    )
     args = ap.parse_args()
+    if args.cold_only:
+        cold_main(args)
+        return
     results = [run_backend(b, args.points, args.per_zoom) for b in args.backends.split(",")]
     cols = results[0]["cols"]
     rng = np.random.default_rng(11)

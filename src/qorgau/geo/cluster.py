@@ -52,6 +52,9 @@ EXTENT_MARGIN = 10.0  # degrees; a viewport must touch the extent grown by this 
 MERC_MAX_LAT = 85.05112878
 _ATTR_COLS = ("region", "section", "division", "size", "hazardous", "risk_band")
 _N_BANDS = len(RISK_BANDS)
+_INTERNAL_COLS = frozenset(
+    {"keys", "ids", "lon", "lat", "gx", "gy", "attrs", "score", "flags", "id_order", "sorted_ids"}
+)
 _ONE_CELL = (63, 0, 0, 1, 1)  # a grid of one cell: `count` uses the same scan
 _NO_EXPAND = np.zeros(1, dtype=np.bool_)
 _NO_OUT = np.zeros(0, dtype=np.int64)
@@ -305,6 +308,19 @@ class PointIndex:
 
     def __len__(self) -> int:
         return len(self._c["ids"])
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The internal columns (read-only use: persisting the index, geo/store.py)."""
+        return dict(self._c)
+
+    @classmethod
+    def from_columns(cls, cols: Mapping[str, np.ndarray], flag_names: Sequence[str]) -> PointIndex:
+        """An index from `columns` saved earlier (no re-sort, no checks beyond the names)."""
+        missing = _INTERNAL_COLS - set(cols)
+        if missing:
+            raise ValueError(f"columns missing: {sorted(missing)}")
+        return cls({k: cols[k] for k in _INTERNAL_COLS}, tuple(flag_names))
 
     # --- build ---------------------------------------------------------------------------
     @classmethod

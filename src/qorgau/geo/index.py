@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from qorgau.core.audit import AuditEntry, AuditHead
 from qorgau.core.db import get_sessionmaker
+from qorgau.geo import store
 from qorgau.geo.cluster import PointIndex
 from qorgau.geo.filters import OKED_SECTIONS, REGION_CODES, RISK_BANDS, SIZE_BANDS
 from qorgau.geo.layers import as_mask, flag_layers, resolve
@@ -43,6 +44,7 @@ CHECK_SECONDS = 2.0
 FLAG_TTL_SECONDS = 300.0
 BACKGROUND = True  # tests set False to rebuild synchronously
 SCORES_IN_CHILD = True  # background builds compute inspections' scores in a child process
+PERSIST = True  # keep full builds on disk for the next process (geo/store.py)
 CHILD_TIMEOUT_SECONDS = 600.0
 MAX_RISK_CLASS = 22  # occupational risk classes 1..22 (registry reference data)
 RISK_SCORES = "qorgau.inspections.service:risk_scores"
@@ -63,6 +65,7 @@ class Snapshot:
     layer_errors: dict[str, str] = field(default_factory=dict)
     risk_source: str = "registry"
     checked: float = 0.0
+    stamp: dict[str, int] = field(default_factory=dict)  # geo/store.py data stamp at build
 
 
 _REGION_NUM = {code: int(code[3:]) for code in REGION_CODES}
@@ -255,6 +258,7 @@ def build(db: Session, *, scores: bool = True, child: bool = False) -> Snapshot:
     followed by a full build in the background."""
     t0 = time.perf_counter()
     seq = _audit_seq(db)
+    stamp = store.data_stamp(db)
     cols = _columns(db)
     score, band, source = _risk(db, cols, scores=scores, child=child)
     flags, errors = _flags(db, cols["ids"])
@@ -288,6 +292,76 @@ def build(db: Session, *, scores: bool = True, child: bool = False) -> Snapshot:
         errors,
         source,
         now,
+        stamp,
+    )
+
+
+def _registered_flags() -> list[str]:
+    return [la.name for la in flag_layers()]
+
+
+def persist(db: Session, snap: Snapshot) -> None:
+    """Save a full build (never the quick one without inspections' scores)."""
+    if not PERSIST or "pending" in snap.risk_source:
+        return
+    try:
+        store.save(
+            store.path_for(db),
+            columns=snap.index.columns,
+            snapshot={
+                "ids": snap.ids,
+                "score": snap.score,
+                "band": snap.band,
+                "region": snap.region,
+            },
+            meta={
+                "seq": snap.seq,
+                "stamp": snap.stamp,
+                "flag_names": list(snap.index.flag_names),
+                "layers": _registered_flags(),
+                "layer_errors": snap.layer_errors,
+                "risk_source": snap.risk_source,
+                "seconds": snap.seconds,
+                "saved_at": time.time() - (time.monotonic() - snap.built),
+            },
+        )
+    except OSError:  # a read-only var dir costs the next process a rebuild, nothing else
+        log.warning("could not save the map index", exc_info=True)
+
+
+def load_persisted(db: Session) -> Snapshot | None:
+    """The saved index when it still describes this database (geo/store.py), else None."""
+    if not PERSIST:
+        return None
+    t0 = time.perf_counter()
+    found = store.load(store.path_for(db))
+    if found is None:
+        return None
+    cols, arrays, meta = found
+    if meta.get("layers") != _registered_flags() or meta.get("stamp") != store.data_stamp(db):
+        return None
+    seq = int(meta["seq"])
+    if _enterprise_written_since(db, seq):
+        return None
+    index = PointIndex.from_columns(cols, meta["flag_names"])
+    now = time.monotonic()
+    log.info(
+        "map index loaded from disk: %d points in %.2f s", len(index), time.perf_counter() - t0
+    )
+    return Snapshot(
+        index,
+        seq,
+        now - store.age_seconds(meta),  # flags keep ageing towards FLAG_TTL_SECONDS
+        float(meta.get("seconds", 0.0)),
+        {n: code for code, n in _REGION_NUM.items()},
+        arrays["ids"],
+        arrays["score"],
+        arrays["band"],
+        arrays["region"],
+        dict(meta.get("layer_errors", {})),
+        str(meta.get("risk_source", "registry")),
+        now,
+        dict(meta["stamp"]),
     )
 
 
@@ -306,9 +380,11 @@ def _key(db: Session) -> str:
 
 
 def invalidate() -> None:
-    """Forget every cached index (tests, admin tools); the next request rebuilds."""
+    """Forget every cached index, in memory and on disk (tests, admin tools); the next
+    request rebuilds."""
     with _cache.lock:
         _cache.snapshots.clear()
+        store.remove_all()
 
 
 def _rebuild_async(key: str) -> None:
@@ -320,7 +396,8 @@ def _rebuild_async(key: str) -> None:
     def run() -> None:
         try:
             with get_sessionmaker()() as db:
-                _cache.snapshots[key] = build(db, child=SCORES_IN_CHILD)
+                snap = _cache.snapshots[key] = build(db, child=SCORES_IN_CHILD)
+                persist(db, snap)
         except Exception:
             log.exception("map index rebuild failed; keeping the previous one")
         finally:
@@ -351,10 +428,16 @@ def get_snapshot(db: Session) -> Snapshot:
         with _cache.lock:
             snap = _cache.snapshots.get(key)
             if snap is None:
+                snap = load_persisted(db)
+            if snap is not None:
+                _cache.snapshots[key] = snap
+            else:
                 quick = BACKGROUND and resolve(RISK_SCORES) is not None
                 snap = _cache.snapshots[key] = build(db, scores=not quick)
                 if quick:
                     snap.risk_source += " (scores pending)"
+                else:
+                    persist(db, snap)
         if quick:
             _rebuild_async(key)
         return snap
@@ -366,6 +449,7 @@ def get_snapshot(db: Session) -> Snapshot:
                 _rebuild_async(key)
             else:
                 snap = _cache.snapshots[key] = build(db)
+                persist(db, snap)
     return snap
 
 
