@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +14,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from qorgau import __version__
 from qorgau.core.config import PACKAGE_DIR
@@ -77,6 +80,20 @@ def _install_handlers(app: FastAPI) -> None:
         }
         return _error_response(request, 409, body)
 
+    async def db_unavailable(request: Request, exc: Exception) -> Response:
+        # The database went away (restart, failover, terminated backend, pool exhausted): the
+        # transaction is rolled back, never half-written; a retry (with the same
+        # Idempotency-Key where the endpoint takes one) is safe.
+        log.error("database unavailable: %s", getattr(exc, "orig", None) or exc)
+        msg = "the database is unavailable; retry in a few seconds"
+        body = {"detail": [{"loc": [], "msg": msg, "type": "unavailable"}]}
+        response = _error_response(request, 503, body)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for exc_class in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(exc_class, db_unavailable)
+
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:
         body = {"detail": [{"loc": ["body"], "msg": str(exc), "type": "too_large"}]}
@@ -101,6 +118,16 @@ def _mount_domains(app: FastAPI) -> None:
                 app.include_router(router)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background jobs of every domain run in the serving process (core/jobs.py)."""
+    from qorgau.core import jobs
+
+    jobs.start_background()
+    yield
+    jobs.stop_background()
+
+
 def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
@@ -114,6 +141,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     _install_handlers(app)
     app.add_middleware(ShellMiddleware)

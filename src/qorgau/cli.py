@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -216,6 +217,42 @@ def restore_cmd(source: Path) -> None:
             console.print(f"[red]{problem}[/red]")
         raise typer.Exit(1)
     console.print(f"restored; audit chain intact ({result.checked} entries)")
+
+
+jobs_app = typer.Typer(help="Background jobs (run by `qorgau serve`, or from cron)")
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Every domain's background job with its schedule and last outcome."""
+    from qorgau.core import jobs
+    from qorgau.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        for row in jobs.status(db):
+            state = f"[red]{row['failures']} failures: {row['last_error']}[/red]" if row[
+                "failures"] else f"last ok {row['last_ok_at'] or 'never'}"
+            console.print(f"{row['name']:28} {row['schedule']:14} {state}")
+
+
+@jobs_app.command("run")
+def jobs_run(name: str) -> None:
+    """Run one job now (under its lease, so never twice at once); exit 1 if it failed."""
+    from qorgau.core import jobs
+    from qorgau.core.db import get_sessionmaker
+
+    found = {j.name: j for j in jobs.load_jobs()}
+    if name not in found:
+        console.print(f"[red]no job {name!r}[/red]; jobs: {', '.join(found)}")
+        raise typer.Exit(2)
+    with get_sessionmaker()() as db:
+        try:
+            result = jobs.run_job(db, found[name], f"cli-{os.getpid()}")
+        except Exception as exc:
+            console.print(f"[red]{name} failed: {exc}[/red]")
+            raise typer.Exit(1) from exc
+    console.print(f"{name}: {result}")
 
 
 def _mount_domain_clis() -> None:

@@ -8,7 +8,6 @@ commit instead of on the next poll (1 s)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 
@@ -18,23 +17,8 @@ from sqlalchemy import func, select
 
 from qorgau.alarms.models import AlarmEvent, AlarmRecord
 from qorgau.alarms.notify import HUB
-from qorgau.core.config import get_settings
 from qorgau.core.db import get_sessionmaker
 from qorgau.core.security import Actor, scoped
-
-_TICKER = None
-
-
-def start_ticker() -> None:
-    """Start the 1-s scheduler tick in this process (embedded default; off in tests)."""
-    global _TICKER
-    if _TICKER is not None or get_settings().env == "test" or os.environ.get(
-            "QORGAU_ALARMS_TICKER", "1") == "0":
-        return
-    from qorgau.alarms.worker import Ticker
-
-    _TICKER = Ticker()
-    _TICKER.start()
 
 
 def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:

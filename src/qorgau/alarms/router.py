@@ -32,7 +32,7 @@ from qorgau.alarms.schemas import (
 from qorgau.core.db import utcnow
 from qorgau.core.deps import ActorDep, DbDep
 
-router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"], on_startup=[live.start_ticker])
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 router.include_router(http.router)
 
 

@@ -8,7 +8,6 @@ notifications) and the segment store; the engine state is rebuilt from it on sta
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -64,20 +63,6 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
         log.exception("alarm tick failed")
         db.rollback()
     return done
-
-
-class Ticker(threading.Thread):
-    """Background scheduler tick for the embedded default (one per process)."""
-
-    def __init__(self, interval_s: float = 1.0) -> None:
-        super().__init__(daemon=True, name="alarm-ticker")
-        self.interval_s = interval_s
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(self.interval_s):
-            with get_sessionmaker()() as db:
-                tick(db)
 
 
 def drain(source, proc: Processor | None = None, *, seconds: float | None = None,

@@ -11,6 +11,7 @@ from qorgau.core.db import Base
 
 MODEL_DOMAINS = [
     "core.audit",
+    "core.jobs",
     "accounts.models",
     "registry.models",
     "incidents.models",

@@ -15,9 +15,7 @@ from pathlib import Path
 import httpx
 
 from qorgau.core.db import get_sessionmaker
-from qorgau.integration import delivery, reports, service
-from qorgau.integration.idempotency import purge_expired
-from qorgau.integration.monitor import check_silent_feeds
+from qorgau.integration import delivery, jobs, service
 
 log = logging.getLogger("qorgau.integration.worker")
 
@@ -25,22 +23,19 @@ log = logging.getLogger("qorgau.integration.worker")
 def run(
     kind: str, *, once: bool = False, stop: threading.Event | None = None, idle_sleep: float = 0.2
 ) -> None:
+    """The same steps as the in-process scheduler's jobs, in a dedicated process."""
     stop = stop or threading.Event()
     last_housekeeping = 0.0
     with delivery.make_client() as client:
         while not stop.is_set():
             busy = 0
             if kind in ("imports", "all"):
-                busy += service.run_queued_jobs()
+                busy += jobs.imports()
             if kind in ("deliver", "all"):
-                with get_sessionmaker()() as db:
-                    planned, sent = delivery.run_once(db, client)
-                    busy += planned + sent
-                    if time.monotonic() - last_housekeeping > 60:
-                        check_silent_feeds(db=db)
-                        purge_expired(db)
-                        reports.run_due_schedules(db=db)
-                        last_housekeeping = time.monotonic()
+                busy += jobs.deliver(client)
+                if time.monotonic() - last_housekeeping > 60:
+                    jobs.housekeeping()
+                    last_housekeeping = time.monotonic()
             if once:
                 return
             if not busy:
