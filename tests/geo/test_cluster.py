@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from qorgau.geo import cluster as C
+from qorgau.geo import kernel as K
 from qorgau.geo.cluster import InvalidViewport, PointIndex
 from qorgau.geo.filters import (
     OKED_SECTIONS,
@@ -109,8 +110,8 @@ def random_viewport(rng: np.random.Generator) -> tuple[tuple[float, ...], int]:
 
 
 def reference_cells(cols: dict, mask: np.ndarray, level: int) -> dict[int, int]:
-    shift = np.uint32(C.WORLD_BITS - level)
-    keys = C._morton(C._gx(cols["lon"][mask]) >> shift, C._gy(cols["lat"][mask]) >> shift)
+    shift = np.uint32(K.WORLD_BITS - level)
+    keys = K.morton(K.to_gx(cols["lon"][mask]) >> shift, K.to_gy(cols["lat"][mask]) >> shift)
     uniq, counts = np.unique(keys, return_counts=True)
     return dict(zip(uniq.tolist(), counts.tolist(), strict=True))
 
@@ -118,8 +119,8 @@ def reference_cells(cols: dict, mask: np.ndarray, level: int) -> dict[int, int]:
 def result_cells(cols: dict, index: PointIndex, r: C.ClusterResult) -> dict[int, int]:
     cells = dict(zip(r.keys.tolist(), r.counts.tolist(), strict=True))
     if len(r.point_ids):
-        shift = np.uint32(C.WORLD_BITS - r.level)
-        pk = C._morton(C._gx(r.point_lon) >> shift, C._gy(r.point_lat) >> shift)
+        shift = np.uint32(K.WORLD_BITS - r.level)
+        pk = K.morton(K.to_gx(r.point_lon) >> shift, K.to_gy(r.point_lat) >> shift)
         for k in pk.tolist():
             assert k not in r.keys.tolist(), "a cell is either a cluster or its points"
             cells[k] = cells.get(k, 0) + 1
@@ -153,8 +154,8 @@ def test_centroids_are_member_means(cols: dict, index: PointIndex) -> None:
     r = index.query((76.0, 42.8, 77.8, 43.7), 9, f)
     assert len(r.counts) > 0
     mask = reference_mask(cols, f, (76.0, 42.8, 77.8, 43.7))
-    shift = np.uint32(C.WORLD_BITS - r.level)
-    keys = C._morton(C._gx(cols["lon"][mask]) >> shift, C._gy(cols["lat"][mask]) >> shift)
+    shift = np.uint32(K.WORLD_BITS - r.level)
+    keys = K.morton(K.to_gx(cols["lon"][mask]) >> shift, K.to_gy(cols["lat"][mask]) >> shift)
     for key, lon, lat, score in zip(r.keys, r.lon, r.lat, r.mean_score, strict=True):
         members = keys == key
         assert lon == pytest.approx(cols["lon"][mask][members].mean(), abs=1e-9)

@@ -16,170 +16,58 @@ How it works (see docs/map-clustering.md for the measurements behind the choices
   `MAX_POINTS` budget.
 * The index is immutable; updates rebuild it (`updated`), which takes well under a second for
   500 K points, and the caller swaps the reference.
+
+Modules: `kernel` (projection, Morton keys, the numba pass), `grid` (viewport validation, cell
+grids, coarsening, which cells become points), `result` (`ClusterResult` and its JSON), this
+one (`PointIndex`: build, plan a request, run the kernel, assemble the result).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
-from numba import njit
 
-from qorgau.geo.filters import (
-    MAX_FLAGS,
-    RISK_BANDS,
-    Filters,
-    GeoInputError,
-    InvalidFilter,
+from qorgau.geo.filters import MAX_FLAGS, Filters, InvalidFilter
+from qorgau.geo.grid import (
+    CELL_BITS,
+    MAX_CLUSTERS,
+    MAX_POINTS,
+    MAX_ZOOM,
+    SMALL_CELL,
+    InvalidViewport,
+    check_zoom,
+    choose_expanded,
+    coarsen,
+    grid_of,
+    viewport,
 )
+from qorgau.geo.grid import N_BANDS as _N_BANDS
+from qorgau.geo.kernel import MERC_MAX_LAT, WORLD_BITS, morton, scan_kernel, to_gx, to_gy
+from qorgau.geo.result import ClusterResult
 
-__all__ = ["ClusterResult", "InvalidFilter", "InvalidViewport", "PointIndex", "warm_up"]
+__all__ = [
+    "MAX_CLUSTERS",
+    "MAX_POINTS",
+    "MAX_ZOOM",
+    "SMALL_CELL",
+    "WORLD_BITS",
+    "ClusterResult",
+    "InvalidFilter",
+    "InvalidViewport",
+    "PointIndex",
+    "warm_up",
+]
 
-MAX_ZOOM = 18
-WORLD_BITS = 26  # pixel coordinates at zoom 18 with 256 px tiles: 2**(18 + 8)
-CELL_BITS = 6  # 64 px cells
-POINTS_ZOOM = 14  # from this zoom every cell may be expanded into its points
-SMALL_CELL = 3  # below POINTS_ZOOM, cells this small are sent as points
-MAX_CLUSTERS = 400  # ≈ 20 KB of clusters
-MAX_POINTS = 600  # ≈ 20 KB of points
-MAX_VIEWPORT_PX = 8192  # per side, at the requested zoom
 MAX_RANGE_CELLS = 64  # quadtree squares used to cover a viewport
-KZ_EXTENT = (46.0, 40.0, 88.0, 56.0)  # west, south, east, north
-EXTENT_MARGIN = 10.0  # degrees; a viewport must touch the extent grown by this much
-MERC_MAX_LAT = 85.05112878
 _ATTR_COLS = ("region", "section", "division", "size", "hazardous", "risk_band")
-_N_BANDS = len(RISK_BANDS)
 _INTERNAL_COLS = frozenset(
     {"keys", "ids", "lon", "lat", "gx", "gy", "attrs", "score", "flags", "id_order", "sorted_ids"}
 )
 _ONE_CELL = (63, 0, 0, 1, 1)  # a grid of one cell: `count` uses the same scan
 _NO_EXPAND = np.zeros(1, dtype=np.bool_)
 _NO_OUT = np.zeros(0, dtype=np.int64)
-
-
-class InvalidViewport(GeoInputError):
-    """A bbox or zoom the map cannot serve."""
-
-
-# --- projection and keys --------------------------------------------------------------------
-def _gx(lon: np.ndarray) -> np.ndarray:
-    x = (np.asarray(lon, dtype=np.float64) + 180.0) / 360.0
-    return np.clip(np.floor(x * (1 << WORLD_BITS)), 0, (1 << WORLD_BITS) - 1).astype(np.uint32)
-
-
-def _gy(lat: np.ndarray) -> np.ndarray:
-    phi = np.radians(np.clip(np.asarray(lat, dtype=np.float64), -MERC_MAX_LAT, MERC_MAX_LAT))
-    y = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
-    return np.clip(np.floor(y * (1 << WORLD_BITS)), 0, (1 << WORLD_BITS) - 1).astype(np.uint32)
-
-
-def _spread(v: np.ndarray) -> np.ndarray:
-    x = np.asarray(v, dtype=np.uint64)
-    for shift, mask in (
-        (16, 0x0000FFFF0000FFFF),
-        (8, 0x00FF00FF00FF00FF),
-        (4, 0x0F0F0F0F0F0F0F0F),
-        (2, 0x3333333333333333),
-        (1, 0x5555555555555555),
-    ):
-        x = (x | (x << np.uint64(shift))) & np.uint64(mask)
-    return x
-
-
-def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return _spread(x) | (_spread(y) << np.uint64(1))
-
-
-# --- kernels (numba; nogil so several requests can run on several cores) --------------------
-@njit(cache=True, nogil=True)
-def _flush(c, n, sx, sy, ss, b0, b1, b2, b3, count, sums, bands):  # type: ignore[no-untyped-def]
-    count[c] += n
-    sums[c, 0] += sx
-    sums[c, 1] += sy
-    sums[c, 2] += ss
-    bands[c, 0] += b0
-    bands[c, 1] += b1
-    bands[c, 2] += b2
-    bands[c, 3] += b3
-
-
-@njit(cache=True, nogil=True)
-def _scan(
-    starts,
-    stops,
-    attrs,
-    flags,
-    sel,
-    lon,
-    lat,
-    gx,
-    gy,
-    score,
-    luts,
-    opts,
-    box,
-    grid,
-    expand,
-    count,
-    sums,
-    bands,
-    out,
-):  # type: ignore[no-untyped-def]
-    """One pass over index slices: filter, clip to `box`, then either accumulate per-cell
-    aggregates or, when `out` is non-empty, collect the points of `expand`ed cells.
-
-    The filter is inline and branch-free on purpose: as a separate njit function it ran
-    10-30× slower, and short-circuit branches cost about a third more.
-    """
-    shift, cx0, cy0, gw, gh = grid[0], grid[1], grid[2], grid[3], grid[4]
-    collect, k, cur = out.size > 0, 0, -1
-    # running sums of the current cell, kept in registers
-    n, sx, sy, ss, b0, b1, b2, b3 = 0, 0.0, 0.0, 0.0, 0, 0, 0, 0
-    for r in range(starts.size):
-        for i in range(starts[r], stops[r]):
-            x, y = lon[i], lat[i]
-            if (x < box[0]) | (x > box[2]) | (y < box[1]) | (y > box[3]):
-                continue
-            f = np.int64(flags[i])
-            ok = (
-                luts[0, attrs[i, 0]]
-                & (luts[1, attrs[i, 1]] | luts[2, attrs[i, 2]])  # activity: section OR division
-                & luts[3, attrs[i, 3]]
-                & luts[4, attrs[i, 5]]
-                & ((opts[0] < 0) | (attrs[i, 4] == opts[0]))
-                & ((f & opts[1]) == opts[1])
-                & ((f & opts[2]) == 0)
-                & ((opts[3] == 0) | sel[i & opts[4]])  # opts[4] = 0 when no id mask
-            )
-            if not ok:
-                continue
-            cx = min(max((np.int64(gx[i]) >> shift) - cx0, 0), gw - 1)
-            cy = min(max((np.int64(gy[i]) >> shift) - cy0, 0), gh - 1)
-            c = cy * gw + cx
-            if collect:
-                if expand[c] and k < out.size:
-                    out[k] = i
-                    k += 1
-                continue
-            if c != cur:  # Morton order keeps a cell's points together: flush on change
-                if cur >= 0:
-                    _flush(cur, n, sx, sy, ss, b0, b1, b2, b3, count, sums, bands)
-                cur, n, sx, sy, ss, b0, b1, b2, b3 = c, 0, 0.0, 0.0, 0.0, 0, 0, 0, 0
-            band = attrs[i, 5]
-            n += 1
-            sx += x
-            sy += y
-            ss += score[i]
-            b0 += band == 0
-            b1 += band == 1
-            b2 += band == 2
-            b3 += band >= 3
-    if cur >= 0:
-        _flush(cur, n, sx, sy, ss, b0, b1, b2, b3, count, sums, bands)
-    return k
 
 
 # --- request plumbing ------------------------------------------------------------------------
@@ -191,105 +79,10 @@ class _Plan:
     sel: np.ndarray  # bool mask over points in index order (size 1 when unused)
 
 
-@dataclass(frozen=True, slots=True)
-class _Viewport:
-    box: np.ndarray  # float64 [west, south, east, north], clipped to Mercator's range
-    px: tuple[int, int, int, int]  # gx0, gy0, gx1, gy1 at zoom 18 (gy0 is the north edge)
-
-
 def _lut(values: Sequence[int]) -> np.ndarray:
     row = np.zeros(256, dtype=np.bool_)
     row[list(values)] = True
     return row
-
-
-def _coarsen(
-    grid: tuple[int, int, int, int, int], count: np.ndarray, sums: np.ndarray, bands: np.ndarray
-) -> tuple[tuple[int, int, int, int, int], np.ndarray, np.ndarray, np.ndarray]:
-    """Merge 2×2 cells: same data one quadtree level up (payload control)."""
-    shift, cx0, cy0, gw, gh = grid
-    nx0, ny0 = cx0 >> 1, cy0 >> 1
-    nw, nh = ((cx0 + gw - 1) >> 1) - nx0 + 1, ((cy0 + gh - 1) >> 1) - ny0 + 1
-    xs = ((cx0 + np.arange(gw)) >> 1) - nx0
-    ys = ((cy0 + np.arange(gh)) >> 1) - ny0
-    idx = (ys[:, None] * nw + xs[None, :]).ravel()
-    size = nw * nh
-
-    def fold(col: np.ndarray) -> np.ndarray:
-        return np.bincount(idx, weights=col, minlength=size)
-
-    new_count = fold(count).astype(np.int64)
-    new_sums = np.stack([fold(sums[:, j]) for j in range(sums.shape[1])], axis=1)
-    new_bands = np.stack([fold(bands[:, j]) for j in range(_N_BANDS)], axis=1).astype(np.int64)
-    return (shift + 1, nx0, ny0, nw, nh), new_count, new_sums, new_bands
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterResult:
-    """Clusters and points for one viewport; `total` = sum(counts) + len(point ids)."""
-
-    zoom: int
-    level: int  # quadtree level of the cells; `keys` are Morton codes of (x, y) at it
-    cell_px: int
-    total: int
-    keys: np.ndarray  # uint64
-    counts: np.ndarray  # int64
-    lon: np.ndarray  # member centroid
-    lat: np.ndarray
-    mean_score: np.ndarray  # float64, mean risk score of members
-    band_counts: np.ndarray  # (k, 4) int64: members per risk band low..very_high
-    point_ids: np.ndarray  # int64
-    point_lon: np.ndarray
-    point_lat: np.ndarray
-    point_band: np.ndarray  # uint8
-
-    CLUSTER_FIELDS = ("key", "count", "lon", "lat", "score", *RISK_BANDS)
-    POINT_FIELDS = ("id", "lon", "lat", "risk")
-
-    @property
-    def max_band(self) -> np.ndarray:
-        """Highest risk band present in each cluster (0..3)."""
-        present = self.band_counts > 0
-        return (_N_BANDS - 1 - np.argmax(present[:, ::-1], axis=1)).astype(np.uint8)
-
-    def to_json_bytes(self) -> bytes:
-        """Compact rows (field names once in the header): ~45 B a cluster, ~35 B a point."""
-        b = self.band_counts
-        clusters = list(
-            zip(
-                self.keys.tolist(),
-                self.counts.tolist(),
-                np.round(self.lon, 5).tolist(),
-                np.round(self.lat, 5).tolist(),
-                np.round(self.mean_score, 2).tolist(),
-                b[:, 0].tolist(),
-                b[:, 1].tolist(),
-                b[:, 2].tolist(),
-                b[:, 3].tolist(),
-                strict=True,
-            )
-        )
-        points = list(
-            zip(
-                self.point_ids.tolist(),
-                np.round(self.point_lon, 5).tolist(),
-                np.round(self.point_lat, 5).tolist(),
-                self.point_band.tolist(),
-                strict=True,
-            )
-        )
-        return orjson.dumps(
-            {
-                "zoom": self.zoom,
-                "level": self.level,
-                "cell_px": self.cell_px,
-                "total": self.total,
-                "cluster_fields": self.CLUSTER_FIELDS,
-                "clusters": clusters,
-                "point_fields": self.POINT_FIELDS,
-                "points": points,
-            }
-        )
 
 
 # --- the index -------------------------------------------------------------------------------
@@ -368,8 +161,8 @@ class PointIndex:
         attrs = np.empty((n, len(_ATTR_COLS)), dtype=np.uint8)
         for j, name in enumerate(_ATTR_COLS):
             attrs[:, j] = np.asarray(raw[name]).astype(np.uint8)
-        gx, gy = _gx(lon), _gy(lat)
-        keys = _morton(gx, gy)
+        gx, gy = to_gx(lon), to_gy(lat)
+        keys = morton(gx, gy)
         order = np.argsort(keys, kind="stable")
         cols = {
             "keys": keys[order],
@@ -435,7 +228,7 @@ class PointIndex:
         if bbox is None:
             box = np.array([-np.inf, -np.inf, np.inf, np.inf])
             return int(self._aggregate(self._all, plan, box, _ONE_CELL)[0][0])
-        vp = _viewport(bbox, None)
+        vp = viewport(bbox, None)
         return int(self._aggregate(self._ranges(vp.px), plan, vp.box, _ONE_CELL)[0][0])
 
     def match_ids(
@@ -446,7 +239,7 @@ class PointIndex:
         if bbox is None:
             ranges, box = self._all, np.array([-np.inf, -np.inf, np.inf, np.inf])
         else:
-            vp = _viewport(bbox, None)
+            vp = viewport(bbox, None)
             ranges, box = self._ranges(vp.px), vp.box
         n = int(self._aggregate(ranges, plan, box, _ONE_CELL)[0][0])
         pts = self._collect(ranges, plan, box, _ONE_CELL, np.ones(1, np.bool_), n)
@@ -460,15 +253,15 @@ class PointIndex:
         `bbox` is (west, south, east, north) in degrees, `zoom` 0..18. Raises `InvalidViewport`
         or `InvalidFilter` naming the field.
         """
-        zoom = _check_zoom(zoom)
-        vp = _viewport(bbox, zoom)
+        zoom = check_zoom(zoom)
+        vp = viewport(bbox, zoom)
         plan = self._plan(filters or Filters())
         ranges = self._ranges(vp.px)
-        grid = _grid(vp.px, WORLD_BITS - (zoom + 8) + CELL_BITS)
+        grid = grid_of(vp.px, WORLD_BITS - (zoom + 8) + CELL_BITS)
         count, sums, bands = self._aggregate(ranges, plan, vp.box, grid)
         while np.count_nonzero(count) > MAX_CLUSTERS:
-            grid, count, sums, bands = _coarsen(grid, count, sums, bands)
-        expand = _choose_expanded(count, zoom)
+            grid, count, sums, bands = coarsen(grid, count, sums, bands)
+        expand = choose_expanded(count, zoom)
         n_pts = int(count[expand].sum())
         # Second pass only over the expanded cells' own slices (each cell is one Morton range),
         # not the whole viewport again: at low zoom that is a few points instead of 500 K.
@@ -521,7 +314,7 @@ class PointIndex:
             s += 1
         xs = np.arange(x0 >> s, (x1 >> s) + 1, dtype=np.uint64)
         ys = np.arange(y0 >> s, (y1 >> s) + 1, dtype=np.uint64)
-        codes = np.sort(_morton(*[a.ravel() for a in np.meshgrid(xs, ys)]))
+        codes = np.sort(morton(*[a.ravel() for a in np.meshgrid(xs, ys)]))
         lo, hi = codes << np.uint64(2 * s), (codes + np.uint64(1)) << np.uint64(2 * s)
         keys = self._c["keys"]
         starts = np.searchsorted(keys, lo).astype(np.int64)
@@ -542,7 +335,7 @@ class PointIndex:
         cells = np.flatnonzero(expand)
         cx = (cells % gw + cx0).astype(np.uint64)
         cy = (cells // gw + cy0).astype(np.uint64)
-        codes = np.sort(_morton(cx, cy))
+        codes = np.sort(morton(cx, cy))
         lo, hi = codes << np.uint64(2 * shift), (codes + np.uint64(1)) << np.uint64(2 * shift)
         keys = self._c["keys"]
         starts = np.searchsorted(keys, lo).astype(np.int64)
@@ -561,7 +354,7 @@ class PointIndex:
     ) -> int:
         c = self._c
         return int(
-            _scan(
+            scan_kernel(
                 *ranges,
                 c["attrs"],
                 c["flags"],
@@ -629,7 +422,7 @@ class PointIndex:
             level=WORLD_BITS - shift,
             cell_px=1 << (shift - (WORLD_BITS - 8 - zoom)),
             total=int(count.sum()),
-            keys=_morton(cx, cy),
+            keys=morton(cx, cy),
             counts=n,
             lon=sums[cells, 0] / n,
             lat=sums[cells, 1] / n,
@@ -678,59 +471,6 @@ def _merge_flags(
         add = np.asarray(new[name], bool) if name in new else np.zeros(n_new, bool)
         out[name] = np.concatenate([old, add])
     return out
-
-
-def _check_zoom(zoom: object) -> int:
-    if isinstance(zoom, bool) or not isinstance(zoom, int | np.integer):
-        raise InvalidViewport("zoom", f"must be an integer, got {zoom!r}")
-    if not 0 <= int(zoom) <= MAX_ZOOM:
-        raise InvalidViewport("zoom", f"must be in 0..{MAX_ZOOM}, got {zoom}")
-    return int(zoom)
-
-
-def _viewport(bbox: Sequence[float], zoom: int | None) -> _Viewport:
-    try:
-        w, s, e, n = (float(v) for v in bbox)
-    except (TypeError, ValueError) as exc:
-        raise InvalidViewport("bbox", "expected four numbers: west, south, east, north") from exc
-    if not all(math.isfinite(v) for v in (w, s, e, n)):
-        raise InvalidViewport("bbox", "coordinates must be finite")
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise InvalidViewport("bbox", "coordinates out of range (lon ±180, lat ±90)")
-    if w >= e or s >= n:
-        raise InvalidViewport("bbox", "inverted or empty: need west < east and south < north")
-    kw, ks, ke, kn = KZ_EXTENT
-    m = EXTENT_MARGIN
-    if e < kw - m or w > ke + m or n < ks - m or s > kn + m:
-        raise InvalidViewport("bbox", "does not intersect Kazakhstan's extent")
-    s, n = max(s, -MERC_MAX_LAT), min(n, MERC_MAX_LAT)
-    px = (
-        int(_gx(np.array([w]))[0]),
-        int(_gy(np.array([n]))[0]),
-        int(_gx(np.array([e]))[0]),
-        int(_gy(np.array([s]))[0]),
-    )
-    if zoom is not None:
-        scale = 1 << (WORLD_BITS - 8 - zoom)
-        if max(px[2] - px[0], px[3] - px[1]) / scale > MAX_VIEWPORT_PX:
-            raise InvalidViewport("bbox", f"larger than {MAX_VIEWPORT_PX} px at zoom {zoom}")
-    return _Viewport(np.array([w, s, e, n], dtype=np.float64), px)
-
-
-def _grid(px: tuple[int, int, int, int], shift: int) -> tuple[int, int, int, int, int]:
-    x0, y0, x1, y1 = (v >> shift for v in px)
-    return shift, x0, y0, x1 - x0 + 1, y1 - y0 + 1
-
-
-def _choose_expanded(count: np.ndarray, zoom: int) -> np.ndarray:
-    """Cells sent as points: all at POINTS_ZOOM+ (else tiny ones), smallest first, in budget."""
-    limit = count.max(initial=0) if zoom >= POINTS_ZOOM else SMALL_CELL
-    cand = np.flatnonzero((count > 0) & (count <= limit))
-    cand = cand[np.argsort(count[cand], kind="stable")]
-    fits = cand[np.cumsum(count[cand]) <= MAX_POINTS]
-    expand = np.zeros(len(count), dtype=np.bool_)
-    expand[fits] = True
-    return expand
 
 
 def warm_up() -> float:
