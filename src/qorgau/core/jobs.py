@@ -31,6 +31,7 @@ from sqlalchemy import JSON, Date, Integer, String, Text, insert, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from qorgau.core import metrics
 from qorgau.core.db import Base, UTCDateTime, get_sessionmaker, utcnow
 
 log = logging.getLogger("qorgau.jobs")
@@ -114,8 +115,19 @@ def release(db: Session, name: str, holder: str) -> None:
     db.commit()
 
 
+LAST_OK = metrics.gauge("qorgau_job_last_success_timestamp_seconds",
+                        "When the job last succeeded (in the process that ran it)", ("job",))
+FAILURES = metrics.gauge("qorgau_job_consecutive_failures", "Failures since the last success",
+                         ("job",))
+
+
 def _record(db: Session, name: str, *, ok: bool, result: Any = None, error: str = "") -> None:
     now = utcnow()
+    if ok:
+        LAST_OK.labels(name).set(now.timestamp())
+        FAILURES.labels(name).set(0)
+    else:
+        FAILURES.labels(name).inc()
     values: dict[str, Any] = {"last_started_at": now}
     if ok:
         values |= {"last_ok_at": now, "last_ok_on": datetime.now(LOCAL_TZ).date(),
