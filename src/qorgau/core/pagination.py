@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -27,3 +28,10 @@ def paginate(db: Session, stmt: Select[Any], params: PageParams) -> tuple[list[A
     total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = db.scalars(stmt.limit(params.size).offset((params.page - 1) * params.size)).all()
     return list(rows), total
+
+
+def page_of(
+    rows: Iterable[Any], total: int, params: PageParams, out: Callable[[Any], T]
+) -> Page[T]:
+    """A list endpoint's answer: each row through `out` (e.g. `SomeOut.model_validate`)."""
+    return Page(items=[out(r) for r in rows], total=total, page=params.page, size=params.size)

@@ -27,6 +27,7 @@ from qorgau.equipment.constants import (
 )
 from qorgau.equipment.schemas import InstallationIn, RequirementIn
 from qorgau.registry import service as registry
+from qorgau.registry.schemas import SITE_KINDS
 
 router = APIRouter(include_in_schema=False)
 register_nav(N_("Equipment"), "/equipment", PERMISSIONS[READ], order=70)
@@ -129,25 +130,22 @@ async def register(
     return RedirectResponse("/equipment", status_code=303)
 
 
-@router.get("/equipment/catalogue", response_class=HTMLResponse)
-def catalogue(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
-    actor.require(READ)
+def _catalogue(
+    request: Request, db: DbDep, actor: PageActorDep, error: str | None = None, status: int = 200
+) -> HTMLResponse:
     ctx = {
         "reqs": service.list_requirements(db=db),
         "can_edit": actor.can(EDIT_CATALOGUE),
-        "kinds": [
-            "mine",
-            "open_pit",
-            "plant",
-            "construction",
-            "oil_gas",
-            "power",
-            "warehouse",
-            "office",
-        ],
-        "error": None,
+        "kinds": SITE_KINDS,
+        "error": error,
     }
-    return render(request, "equipment/catalogue.html", ctx, actor=actor)
+    return render(request, "equipment/catalogue.html", ctx, actor=actor, status_code=status)
+
+
+@router.get("/equipment/catalogue", response_class=HTMLResponse)
+def catalogue(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    actor.require(READ)
+    return _catalogue(request, db, actor)
 
 
 @router.post("/equipment/catalogue", response_class=HTMLResponse)
@@ -181,21 +179,6 @@ async def save_requirement(request: Request, db: DbDep, actor: FormActorDep) -> 
             if isinstance(exc, ValidationError)
             else exc.message
         )
-        ctx = {
-            "reqs": service.list_requirements(db=db),
-            "can_edit": actor.can(EDIT_CATALOGUE),
-            "kinds": [
-                "mine",
-                "open_pit",
-                "plant",
-                "construction",
-                "oil_gas",
-                "power",
-                "warehouse",
-                "office",
-            ],
-            "error": msg,
-        }
         status = 403 if isinstance(exc, DomainError) and exc.status_code == 403 else 422
-        return render(request, "equipment/catalogue.html", ctx, actor=actor, status_code=status)
+        return _catalogue(request, db, actor, msg, status=status)
     return RedirectResponse("/equipment/catalogue", status_code=303)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 
 from qorgau.core.config import get_settings
 from qorgau.core.deps import ActorDep, DbDep
-from qorgau.core.pagination import Page, PageParams
+from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.equipment import service
 from qorgau.equipment.models import EquipmentRequirement, Installation
 from qorgau.equipment.schemas import (
@@ -66,7 +66,7 @@ def list_installations(
     items, total = service.list_installations(
         db=db, actor=actor, params=params, enterprise_id=enterprise_id
     )
-    return Page(items=[_out(i) for i in items], total=total, page=params.page, size=params.size)
+    return page_of(items, total, params, _out)
 
 
 @router.get("/installations/{installation_id}", response_model=InstallationOut)

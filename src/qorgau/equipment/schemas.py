@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SITE_KIND = "^(mine|open_pit|plant|construction|oil_gas|power|warehouse|office)$"
+from qorgau.registry.schemas import SITE_KINDS
+
+SITE_KIND = "^(" + "|".join(SITE_KINDS) + ")$"
 
 
 class RequirementIn(BaseModel):

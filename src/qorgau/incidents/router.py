@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadF
 from fastapi.responses import JSONResponse, Response
 
 from qorgau.core.deps import ActorDep, DbDep
-from qorgau.core.pagination import Page, PageParams
+from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.incidents import acts, hazards, investigation, service
 from qorgau.incidents.deadlines import is_overdue
 from qorgau.incidents.schemas import (
@@ -70,12 +70,7 @@ def list_accidents(
         severity=severity,
         late=late,
     )
-    return Page(
-        items=[AccidentOut.model_validate(a) for a in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, AccidentOut.model_validate)
 
 
 @router.get("/accidents/{accident_id}", response_model=AccidentOut)
@@ -161,9 +156,7 @@ def overdue(
     items, total = service.overdue(
         db=db, actor=actor, params=params, inspector_id=inspector_id, enterprise_id=enterprise_id
     )
-    return Page(
-        items=[_deadline_out(r) for r in items], total=total, page=params.page, size=params.size
-    )
+    return page_of(items, total, params, _deadline_out)
 
 
 @router.get("/accidents/{accident_id}/investigation", response_model=InvestigationOut)
@@ -302,12 +295,7 @@ def list_hazards(
     status: Annotated[str | None, Query(pattern="^(new|acknowledged|resolved)$")] = None,
 ) -> Page[HazardOut]:
     items, total = hazards.list_hazards(db=db, actor=actor, params=params, status=status)
-    return Page(
-        items=[HazardOut.model_validate(h) for h in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, HazardOut.model_validate)
 
 
 @router.post("/hazards/{hazard_id}/status", response_model=HazardOut)

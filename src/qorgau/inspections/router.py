@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.errors import Forbidden
-from qorgau.core.pagination import Page, PageParams
+from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.inspections import service
 from qorgau.inspections.constants import DAILY
 from qorgau.inspections.schemas import (
@@ -175,12 +175,7 @@ def prescriptions(
     items, total = service.list_prescriptions(
         db=db, actor=actor, params=params, state=state, enterprise_id=enterprise_id
     )
-    return Page(
-        items=[PrescriptionOut.model_validate(p) for p in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, PrescriptionOut.model_validate)
 
 
 @router.post("/violations/{violation_id}/fines", response_model=FineOut, status_code=201)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from qorgau.core.deps import ActorDep, DbDep
-from qorgau.core.pagination import Page, PageParams
+from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.insurance import service
 from qorgau.insurance.schemas import (
     BatchOut,
@@ -44,12 +44,7 @@ def list_contracts(
     items, total = service.list_contracts(
         db=db, actor=actor, params=params, enterprise_id=enterprise_id, active_on=active_on
     )
-    return Page(
-        items=[ContractOut.model_validate(c) for c in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, ContractOut.model_validate)
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
@@ -78,12 +73,7 @@ def list_gaps(
         enterprise_id=enterprise_id,
         region=region,
     )
-    return Page(
-        items=[GapOut.model_validate(g) for g in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, GapOut.model_validate)
 
 
 @router.post("/gaps/recompute", response_model=RecomputeOut)
@@ -101,12 +91,7 @@ def list_claims(
     db: DbDep, actor: ActorDep, params: PageDep, accident_ref: str | None = None
 ) -> Page[ClaimOut]:
     items, total = service.list_claims(db=db, actor=actor, params=params, accident_ref=accident_ref)
-    return Page(
-        items=[ClaimOut.model_validate(c) for c in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, ClaimOut.model_validate)
 
 
 @router.post("/claims/{claim_id}/state", response_model=ClaimOut)

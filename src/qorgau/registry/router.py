@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from qorgau.core.deps import ActorDep, DbDep
-from qorgau.core.pagination import Page, PageParams
+from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.registry import service
 from qorgau.registry.schemas import (
     ActivityOut,
@@ -65,12 +65,7 @@ def list_enterprises(
         size_band=size_band,
         hazardous=hazardous,
     )
-    return Page(
-        items=[EnterpriseOut.model_validate(e) for e in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, EnterpriseOut.model_validate)
 
 
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201)
@@ -99,12 +94,7 @@ def list_sites(
     items, total = service.list_sites(
         db=db, actor=actor, enterprise_id=enterprise_id, params=params
     )
-    return Page(
-        items=[SiteOut.model_validate(s) for s in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, SiteOut.model_validate)
 
 
 @router.post("/sites", response_model=SiteOut, status_code=201)
@@ -130,12 +120,7 @@ def list_workers(
     items, total = service.list_workers(
         db=db, actor=actor, enterprise_id=enterprise_id, q=q, params=params
     )
-    return Page(
-        items=[WorkerOut.model_validate(w) for w in items],
-        total=total,
-        page=params.page,
-        size=params.size,
-    )
+    return page_of(items, total, params, WorkerOut.model_validate)
 
 
 @router.post("/employment", response_model=EmploymentOut, status_code=201)

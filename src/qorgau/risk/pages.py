@@ -94,17 +94,27 @@ def regulator(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
 
 @router.get("/risk/enterprises/{enterprise_id}", response_class=HTMLResponse)
 def dashboard(request: Request, enterprise_id: int, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    can_write = actor.can(perm.WRITE) and actor.enterprise_id == enterprise_id
+    return _dashboard(request, db, actor, enterprise_id, can_write=can_write)
+
+
+def _dashboard(
+    request: Request,
+    db: DbDep,
+    actor: PageActorDep,
+    enterprise_id: int,
+    *,
+    can_write: bool,
+    error: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     d = service.enterprise_dashboard(db=db, actor=actor, enterprise_id=enterprise_id)
     gap = service.instruction_gap(db=db, actor=actor, enterprise_id=enterprise_id)
     sector = service.sector_for(d["enterprise"])
     ctx = _ctx(
-        d=d,
-        gap=gap,
-        sector=sector.value if sector else None,
-        can_write=actor.can(perm.WRITE) and actor.enterprise_id == enterprise_id,
-        error=None,
+        d=d, gap=gap, sector=sector.value if sector else None, can_write=can_write, error=error
     )
-    return render(request, "risk/dashboard.html", ctx, actor=actor)
+    return render(request, "risk/dashboard.html", ctx, actor=actor, status_code=status)
 
 
 @router.post("/risk/enterprises/{enterprise_id}/from-template")
@@ -293,13 +303,9 @@ async def add_action(
         )
     except (ValidationError, RuleViolation) as exc:
         db.rollback()
-        d = service.enterprise_dashboard(db=db, actor=actor, enterprise_id=enterprise_id)
-        gap = service.instruction_gap(db=db, actor=actor, enterprise_id=enterprise_id)
-        sector = service.sector_for(d["enterprise"])
-        ctx = _ctx(
-            d=d, gap=gap, sector=sector.value if sector else None, can_write=True, error=_error(exc)
+        return _dashboard(
+            request, db, actor, enterprise_id, can_write=True, error=_error(exc), status=422
         )
-        return render(request, "risk/dashboard.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/risk/enterprises/{enterprise_id}#actions", status_code=303)
 
 

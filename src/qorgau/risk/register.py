@@ -207,18 +207,21 @@ def _apply(row: Assessment, result: AssessmentResult, reason: str) -> None:
     row.acceptable, row.residual_reason = result.acceptable, reason
 
 
+def new_control(row: Assessment, level: str, text: str, requires_instruction: bool) -> Control:
+    return Control(
+        level=level,
+        text=text,
+        requires_instruction=requires_instruction,
+        enterprise_id=row.enterprise_id,
+        region_code=row.region_code,
+    )
+
+
 def _set_controls(db: Session, row: Assessment, controls: Iterable[ControlIn]) -> None:
     for old in list(row.controls):
         db.delete(old)
     row.controls = [
-        Control(
-            level=c.level.value,
-            text=c.text,
-            requires_instruction=c.requires_instruction,
-            enterprise_id=row.enterprise_id,
-            region_code=row.region_code,
-        )
-        for c in controls
+        new_control(row, c.level.value, c.text, c.requires_instruction) for c in controls
     ]
     refresh_flags(row)
 
@@ -319,15 +322,7 @@ def update_assessment(
 
 def add_control(*, db: Session, actor: Actor, assessment_id: int, data: ControlIn) -> Assessment:
     row = _draft(db, actor, assessment_id)
-    row.controls.append(
-        Control(
-            level=data.level.value,
-            text=data.text,
-            requires_instruction=data.requires_instruction,
-            enterprise_id=row.enterprise_id,
-            region_code=row.region_code,
-        )
-    )
+    row.controls.append(new_control(row, data.level.value, data.text, data.requires_instruction))
     refresh_flags(row)
     db.flush()
     audit.record(

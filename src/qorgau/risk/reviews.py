@@ -12,8 +12,8 @@ from qorgau.core import audit, events
 from qorgau.core.errors import Conflict
 from qorgau.core.security import SYSTEM_ACTOR, Actor
 from qorgau.risk import permissions as perm
-from qorgau.risk.models import Assessment, Control, Hazard
-from qorgau.risk.register import current_assessments, get_assessment
+from qorgau.risk.models import Assessment, Hazard
+from qorgau.risk.register import current_assessments, get_assessment, new_control
 
 
 def _reopen(db: Session, actor: Actor, signed: Assessment, trigger: str, note: str) -> Assessment:
@@ -42,14 +42,7 @@ def _reopen(db: Session, actor: Actor, signed: Assessment, trigger: str, note: s
         created_by=actor.label,
     )
     new.controls = [
-        Control(
-            level=c.level,
-            text=c.text,
-            requires_instruction=c.requires_instruction,
-            enterprise_id=c.enterprise_id,
-            region_code=c.region_code,
-        )
-        for c in signed.controls
+        new_control(new, c.level, c.text, c.requires_instruction) for c in signed.controls
     ]
     db.add(new)
     db.flush()
