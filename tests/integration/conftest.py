@@ -9,26 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 
-@pytest.fixture(scope="session")
-def app(db_url: str):
-    """The real app; if another domain being built in the same tree fails to import, fall back
-    to the domains this one needs (so a neighbour's work in progress does not block ours)."""
-    import logging
-
-    from qorgau import app as appmod
-
-    try:
-        return appmod.create_app()
-    except ImportError as exc:
-        logging.getLogger("tests").warning("full app failed (%s); mounting a subset", exc)
-        saved = list(appmod.DOMAINS)
-        appmod.DOMAINS[:] = ["core", "accounts", "registry", "integration"]
-        try:
-            return appmod.create_app()
-        finally:
-            appmod.DOMAINS[:] = saved
-
-
 @pytest.fixture
 def key_for(db, app) -> Callable[..., tuple[str, int]]:
     """key_for("employment-contracts") → (API key, organisation id) of a fresh state system."""

@@ -132,8 +132,6 @@ def test_evidence_feeds_reach_concealment_idempotently(db, key_for, feed_client,
         kind="hospital" if feed != "insurance_claim" else "insurer",
     )
     r = client.post(f"/api/v1/feeds/{feed}", json=envelope(rows))
-    if r.status_code == 501:
-        pytest.xfail(r.json()["detail"][0]["msg"])
     assert r.status_code == 200, r.text
     assert set(r.json()["results"]) <= {"created", "unchanged"}
     r2 = client.post(f"/api/v1/feeds/{feed}", json=envelope(rows))
@@ -143,8 +141,6 @@ def test_evidence_feeds_reach_concealment_idempotently(db, key_for, feed_client,
 def test_insurance_contracts_feed(db, key_for, feed_client):
     client, rows = _through_api(feed_client, "insurance-contracts", kind="insurer")
     r = client.post("/api/v1/feeds/insurance-contracts", json=envelope(rows))
-    if r.status_code == 501:
-        pytest.xfail(r.json()["detail"][0]["msg"])
     # the insurance domain checks premiums against the tariff; a row-level answer either way
     assert r.status_code in (200, 422), r.text
     if r.status_code == 422:
@@ -154,14 +150,42 @@ def test_insurance_contracts_feed(db, key_for, feed_client):
     assert set(r2.json()["results"]) == {"unchanged"}
 
 
-def test_hpf_register_is_validated_but_not_yet_applied(feed_client):
+def test_hpf_register_applies_updates_and_rejects_unknown_owner(db, key_for, feed_client):
+    from sqlalchemy import func, select
+
+    from qorgau.core.audit import AuditEntry
+    from qorgau.inspections.models import HazardousFacility
+    from qorgau.integration import service
+
+    br = CONNECTORS["business-register"]
+    service.ingest_records(db=db, actor=_actor(db, key_for, "business-register"),
+                           feed="business-register", records=_fresh(br.read_file(
+                               br.sample_path())), delivery_id="br-hpf")
     client, rows = _through_api(feed_client, "hpf-register")
     r = client.post("/api/v1/feeds/hpf-register", json=envelope(rows))
-    assert r.status_code == 501  # inspections.service.register_facilities does not exist yet
-    bad = client.post(
-        "/api/v1/feeds/hpf-register", json=envelope([{**rows[0], "hazard_class": "V"}])
-    )
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "hazard_class"
+    assert r.status_code == 200, r.text
+    assert set(r.json()["results"]) <= {"created", "unchanged"}
+    fac = db.scalar(select(HazardousFacility).where(HazardousFacility.reg_no == rows[0][
+        "facility_no"]))
+    assert fac.hazard_class == 1 and fac.lat == rows[0]["lat"] and fac.region_code == "KZ-35"
+    again = client.post("/api/v1/feeds/hpf-register", json=envelope(rows))
+    assert set(again.json()["results"]) == {"unchanged"}
+    changed = client.post("/api/v1/feeds/hpf-register",
+                          json=envelope([{**rows[0], "hazard_class": "II"}]))
+    assert changed.json()["results"] == ["updated"]
+    db.expire_all()
+    assert db.get(HazardousFacility, fac.id).hazard_class == 2
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "hpf.facility.update", AuditEntry.object_id == str(fac.id))) >= 1
+    unknown = {**rows[1], "owner_bin": "999999999999", "facility_no": "HPF-X-1"}
+    bad = client.post("/api/v1/feeds/hpf-register",
+                      json=envelope([{**rows[0], "name": "Renamed"}, unknown]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "owner_bin"
+    db.expire_all()
+    assert db.get(HazardousFacility, fac.id).name == rows[0]["name"]  # nothing half-applied
+    worse = client.post("/api/v1/feeds/hpf-register",
+                        json=envelope([{**rows[0], "hazard_class": "V"}]))
+    assert worse.status_code == 422 and worse.json()["errors"][0]["field"] == "hazard_class"
 
 
 def test_unknown_feed_is_404(feed_client):

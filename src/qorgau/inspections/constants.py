@@ -33,6 +33,8 @@ READ_SCORES = grant(
     },
 )
 HPF_WRITE = grant("inspections.hpf.write", {Role.EMERGENCY_INSPECTOR, Role.ADMIN})
+# the emergency ministry's register arrives through its system account (feed hpf-register)
+HPF_IMPORT = grant("inspections.hpf.import", {Role.SYSTEM, Role.ADMIN})
 ENFORCE = grant("inspections.enforce", {Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR})
 APPEAL = grant("inspections.appeal", {Role.EMPLOYER_OSH})
 # A violation established outside an inspection visit (e.g. a confirmed concealed accident).

@@ -12,9 +12,11 @@ from qorgau.core import audit
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.events import emit
 from qorgau.core.security import Actor, in_scope, scoped
-from qorgau.inspections.constants import HPF_WRITE, READ
+from qorgau.inspections.constants import HPF_IMPORT, HPF_WRITE, READ
+from qorgau.inspections.exceptions import BatchRejected, RowError
 from qorgau.inspections.models import HazardousFacility, TechnicalDevice, Violation
 from qorgau.inspections.schemas import DeviceIn, ExaminationIn, FacilityIn
+from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise
 
 
@@ -101,6 +103,53 @@ def record_examination(
     )
     db.commit()
     return dev
+
+
+HAZARD_CLASS = {"I": 1, "II": 2, "III": 3, "IV": 4}
+
+
+def register_facilities(*, db: Session, actor: Actor, rows: list[dict[str, Any]]) -> list[str]:
+    """The emergency ministry's HPF register feed: facilities created or updated by their
+    registration number, each change audited; the whole delivery or nothing. Returns
+    created / updated / unchanged per row. The caller commits, so the feed's receipt lands in
+    the same transaction."""
+    actor.require(HPF_IMPORT)
+    ents = registry.enterprises_by_bin(db=db, actor=actor, bins={r["owner_bin"] for r in rows})
+    errors, seen = [], set()
+    for i, r in enumerate(rows):
+        if r["owner_bin"] not in ents:
+            errors.append(RowError(i, "owner_bin", f"no enterprise with BIN {r['owner_bin']}"))
+        if r["facility_no"] in seen:
+            errors.append(RowError(i, "facility_no", "repeated in this delivery"))
+        seen.add(r["facility_no"])
+    if errors:
+        raise BatchRejected(errors, collection="rows")
+    existing = {f.reg_no: f for f in db.scalars(
+        select(HazardousFacility).where(HazardousFacility.reg_no.in_(seen)))}
+    return [_register_one(db, actor, r, ents[r["owner_bin"]], existing.get(r["facility_no"]))
+            for r in rows]
+
+
+def _register_one(db: Session, actor: Actor, r: dict[str, Any], ent: Any,
+                  fac: HazardousFacility | None) -> str:
+    values = {"enterprise_id": ent.id, "region_code": ent.region_code, "name": r["name"],
+              "kind": r["kind"], "hazard_class": HAZARD_CLASS[r["hazard_class"]],
+              "lon": r["lon"], "lat": r["lat"], "registered_on": r["registered_on"]}
+    if fac is None:
+        fac = HazardousFacility(reg_no=r["facility_no"], created_by=actor.label, **values)
+        db.add(fac)
+        db.flush()
+        audit.record(db, actor=actor, action="hpf.facility.register",
+                     object_type="hazardous_facility", object_id=fac.id, after=values)
+        return "created"
+    before = {k: getattr(fac, k) for k in values}
+    if before == values:
+        return "unchanged"
+    for k, v in values.items():
+        setattr(fac, k, v)
+    audit.record(db, actor=actor, action="hpf.facility.update", object_type="hazardous_facility",
+                 object_id=fac.id, before=before, after=values)
+    return "updated"
 
 
 def list_facilities(

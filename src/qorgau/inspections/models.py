@@ -28,6 +28,10 @@ class HazardousFacility(CreatedMixin, Base):
     hazard_class: Mapped[int]
     declaration_date: Mapped[date | None]
     expert_exam_due: Mapped[date | None] = mapped_column(index=True)
+    # as the emergency ministry's register gives them (feed hpf-register)
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    registered_on: Mapped[date | None]
 
 
 class TechnicalDevice(CreatedMixin, Base):

@@ -29,6 +29,7 @@ submit_inspection = conduct.submit
 get_inspection = conduct.get_inspection
 checklist = conduct.checklist
 register_facility = hpf.register_facility
+register_facilities = hpf.register_facilities
 register_device = hpf.register_device
 record_examination = hpf.record_examination
 list_facilities = hpf.list_facilities

@@ -82,6 +82,22 @@ def get_enterprise_by_bin(*, db: Session, actor: Actor, bin_: str) -> Enterprise
     return ent
 
 
+def enterprises_by_bin(*, db: Session, actor: Actor, bins: set[str]) -> dict[str, Enterprise]:
+    """Bulk BIN lookup. State systems and administrators (WRITE_REGISTRY) feed national
+    registers that name enterprises of every region, so they look up unscoped; anyone else
+    finds only the enterprises in their scope."""
+    base = select(Enterprise)
+    if not actor.can(WRITE_REGISTRY):
+        actor.require(READ_REGISTRY)
+        base = scoped(base, Enterprise, actor)
+    found: dict[str, Enterprise] = {}
+    ordered = sorted(bins)
+    for i in range(0, len(ordered), 500):
+        found.update({e.bin: e for e in db.scalars(base.where(
+            Enterprise.bin.in_(ordered[i : i + 500])))})
+    return found
+
+
 def update_enterprise(
     *, db: Session, actor: Actor, enterprise_id: int, data: EnterprisePatch
 ) -> Enterprise:

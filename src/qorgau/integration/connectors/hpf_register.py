@@ -2,19 +2,19 @@
 
 Source: JSON lines, one facility per line (file drop or HTTP pages).
 
-| source field  | our row field | notes                                          |
-|---------------|---------------|------------------------------------------------|
-| facility_id   | facility_no   | natural key in the HPF register                |
-| owner_bin     | owner_bin     | operating enterprise                           |
-| name          | name          |                                                |
-| hazard_class  | hazard_class  | I–IV (Law on Civil Protection, art. 70)        |
-| kind          | kind          | mine, open_pit, plant, oil_gas, power, ...     |
-| lon / lat     | lon / lat     | WGS84                                          |
-| registered_on | registered_on | ISO date                                       |
+| source field  | our row field | notes                                                   |
+|---------------|---------------|---------------------------------------------------------|
+| facility_id   | facility_no   | natural key in the HPF register (our `reg_no`)          |
+| owner_bin     | owner_bin     | operating enterprise; must be in the business register  |
+| name          | name          |                                                         |
+| hazard_class  | hazard_class  | I–IV (Law on Civil Protection, art. 70) → 1–4           |
+| kind          | kind          | mine chemical gas oil metallurgy explosives lifting boiler |
+| lon / lat     | lon / lat     | WGS84, inside Kazakhstan's bounding box                 |
+| registered_on | registered_on | ISO date                                                |
 
-Apply: UNFINISHED. The target, `qorgau.inspections.service.register_facilities`, does not exist
-yet (the inspections domain is being built); until it does, a delivery is parsed and validated
-here and answered 501, and nothing is stored.
+Apply: `qorgau.inspections.service.register_facilities` creates or updates facilities by
+registration number (each change audited); an unknown owner BIN rejects the whole delivery
+with every bad row named.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from qorgau.core.security import Actor
+from qorgau.inspections.schemas import FACILITY
 from qorgau.integration.bulk import Applied, FeedHandler
-from qorgau.integration.connectors.base import Connector, not_ready, service_function, via_service
+from qorgau.integration.connectors.base import Connector, via_service
 
 
 class HpfRow(BaseModel):
@@ -36,7 +37,7 @@ class HpfRow(BaseModel):
     owner_bin: str = Field(pattern=r"^\d{12}$")
     name: str = Field(min_length=2, max_length=300)
     hazard_class: str = Field(pattern="^(I|II|III|IV)$")
-    kind: str = Field(min_length=2, max_length=20)
+    kind: str = Field(pattern=FACILITY)
     lon: float = Field(ge=46.0, le=88.0)
     lat: float = Field(ge=40.0, le=56.0)
     registered_on: date
@@ -63,10 +64,11 @@ def to_source(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(db: Session, actor: Actor, rows: list[Any], delivery_id: str) -> Applied:
-    fn = service_function("inspections", "register_facilities")
-    if fn is None:
-        return not_ready("inspections", "register_facilities")(db, actor, rows, delivery_id)
-    return via_service(lambda d, a, r: fn(db=d, actor=a, rows=r))(db, actor, rows, delivery_id)
+    from qorgau.inspections import service as inspections
+
+    return via_service(lambda d, a, r: inspections.register_facilities(db=d, actor=a, rows=r))(
+        db, actor, rows, delivery_id
+    )
 
 
 CONNECTOR = Connector(
