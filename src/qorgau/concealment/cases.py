@@ -30,7 +30,8 @@ from qorgau.core.security import Actor, in_scope, scoped
 def explanation(row: dict[str, Any]) -> dict[str, Any]:
     """Which records, which model, how strong: stored as data, rendered in kk/ru/en."""
     return {
-        "model": "evidence log-odds (base 2) + link quality + enterprise expected-vs-observed",
+        "model": "evidence log-odds (base 2) + corroboration + link quality + enterprise "
+        "expected-vs-observed + peer episodes",
         "prior": C.CASE_PRIOR_LOG2,
         "sources": [{"source": t["source"], "weight": round(t["w"], 2)} for t in row["terms"]],
         "link": {
@@ -43,6 +44,11 @@ def explanation(row: dict[str, Any]) -> dict[str, Any]:
             "term": round(row["enterprise_term"], 2),
         },
         "peers": {"episodes": int(row["peer_episodes"]), "term": round(row["peer_term"], 2)},
+        "corroboration": {
+            "families_at_work": int(row["families_at_work"]),
+            "families_not_work": int(row["families_not_work"]),
+            "term": round(row["corroboration_term"], 2),
+        },
         "fatal": bool(row["fatal"]),
         "logodds": round(row["logodds"], 2),
         "employed_on_date": bool(row["employed"]),

@@ -89,5 +89,23 @@ SOURCE_WEIGHT = {
 CASE_PRIOR_LOG2 = -1.0  # before evidence: a lone "at work" flag is weak
 CASE_MIN_PROBABILITY = 0.5  # cases below this are not opened (recall first; the queue is ranked)
 # Other unreported work-injury episodes at the same employer (log2-odds each, capped).
-PEER_WEIGHT = 0.75
+PEER_WEIGHT = 1.5  # calibrated on held-out seeds 10–12 (region twin), was 0.75
 PEER_CAP = 4
+
+# Independent source families: records from one family share an origin (the same hospital
+# visit is behind a trauma record and its ambulance call), so agreement *across* families is
+# what corroborates. Calibrated on a held-out seed (docs/concealment.md): a lone "at work"
+# family is how a home injury wrongly flagged at the hospital looks; two or more are rarely
+# wrong.
+SOURCE_FAMILY = {
+    "trauma_visit": "health",
+    "ambulance_call": "health",
+    "sick_leave": "social",
+    "insurance_claim": "insurer",
+    "fatality": "registry",
+    "complaint": "worker",
+    "anonymous_report": "worker",
+}
+CORROBORATION_BONUS = 1.0  # log2-odds when ≥ 2 families say "at work" and none says otherwise
+LONE_PENALTY = 0.0  # a lone family: penalising it cost recall and no precision (seeds 10–12)
+CONFLICT_PENALTY = 1.0  # extra when families disagree (one says at work, another says not)

@@ -7,9 +7,10 @@ the tables, the evaluator feeds it the simulated twin. Steps, each a function:
 3. `episodes`        a worker's evidence within EPISODE_DAYS is one injury episode;
 4. `match_accidents` an episode is reported if an accident victim is the same worker (or the
                      same IIN hash, or the same name + birth date) within ACCIDENT_MATCH_DAYS;
-5. `score_episodes`  log-odds that an unreported episode is a concealed work injury;
+5. `score_episodes`  log-odds that an unreported episode is a concealed work injury
+                     (scoring.py; `candidates` are the episodes that become cases);
 6. `enterprise_signals` expected vs observed (empirical-Bayes rates by OKED × region × size);
-7. `region_estimates`   capture–recapture per region (and section).
+7. `region_estimates`   capture–recapture per region and section (recapture.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import numpy as np
 import polars as pl
 
 from qorgau.concealment import constants as C
-from qorgau.concealment.estimators import PopulationEstimate, chapman, loglinear_3
 from qorgau.concealment.expected import expected_vs_observed, size_band
 from qorgau.concealment.linkage import Field, LinkSpec, score_pairs
+from qorgau.concealment.recapture import region_estimates
+from qorgau.concealment.scoring import candidates, score_episodes
 from qorgau.concealment.translit import normalize_many
 
 PERSON_SPEC = LinkSpec(
@@ -277,97 +279,6 @@ def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# ---------------------------------------------------------------- 5. score
-
-
-def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
-    """One row per episode: the evidence, its sources, the log-odds and the probability that
-    it is a concealed work injury (explanation terms kept as columns)."""
-    weight = pl.col("source").replace_strict(C.SOURCE_WEIGHT, default=0.0)
-    per_source = ev.group_by("episode", "source").agg(
-        pl.when(pl.col("work").max() > 0)
-        .then(weight.first())
-        .when(pl.col("work").min() < 0)
-        .then(-weight.first() - 1.0)
-        .otherwise(0.0)
-        .alias("w"),
-        pl.col("link_p").min().alias("lp"),
-    )
-    src = per_source.group_by("episode").agg(
-        pl.col("w").sum().alias("source_logodds"),
-        pl.struct("source", "w").alias("terms"),
-    )
-    ep = ev.group_by("episode").agg(
-        pl.col("worker_id").first(),
-        pl.col("enterprise_id").drop_nulls().first(),
-        pl.col("region_code").drop_nulls().first(),
-        pl.col("section").drop_nulls().first(),
-        pl.col("event_date").min().alias("first_date"),
-        pl.col("id").alias("evidence_ids"),
-        pl.col("accident_id").drop_nulls().first(),
-        pl.col("link_p").min().fill_null(0.0).alias("link_p"),
-        pl.col("link_method").drop_nulls().first(),
-        pl.col("fatal").any().alias("fatal"),
-        pl.col("employed").any().alias("employed"),
-        (pl.col("work") > 0).any().alias("any_work"),
-    )
-    ep = ep.join(src, on="episode").join(ent_score, on="enterprise_id", how="left")
-    link_term = (
-        pl.when(pl.col("link_p") >= 0.999)
-        .then(0.0)
-        .otherwise(
-            (pl.col("link_p").clip(0.5, 0.999) / (1 - pl.col("link_p").clip(0.5, 0.999))).log(2)
-            - 10.0
-        )
-        .clip(-3.0, 0.0)
-    )
-    ent_term = pl.col("eo_score").fill_null(0.0).clip(0, 4) * 0.25
-    due = pl.col("first_date") + pl.duration(days=C.REPORT_WINDOW_DAYS + C.GRACE_DAYS)
-    # Other unreported "at work" episodes at the same employer: concealment is a practice of an
-    # employer, while a wrongly flagged home injury lands at a random one.
-    open_ = (
-        pl.col("accident_id").is_null() & pl.col("any_work") & pl.col("enterprise_id").is_not_null()
-    )
-    ep = ep.with_columns(
-        (open_.cast(pl.Int32).sum().over("enterprise_id") - open_.cast(pl.Int32))
-        .clip(0, None)
-        .fill_null(0)
-        .alias("peer_episodes")
-    )
-    ep = (
-        ep.with_columns(
-            (pl.col("peer_episodes").clip(0, C.PEER_CAP) * C.PEER_WEIGHT).alias("peer_term"),
-            link_term.alias("link_term"),
-            ent_term.alias("enterprise_term"),
-            pl.when(pl.col("fatal")).then(1.0).otherwise(0.0).alias("fatal_term"),
-            (due < pl.lit(as_of)).alias("window_passed"),
-        )
-        .with_columns(
-            (
-                C.CASE_PRIOR_LOG2
-                + pl.col("source_logodds")
-                + pl.col("link_term")
-                + pl.col("enterprise_term")
-                + pl.col("fatal_term")
-                + pl.col("peer_term")
-            ).alias("logodds")
-        )
-        .with_columns((1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("logodds")))).alias("probability"))
-    )
-    return ep
-
-
-def candidates(ep: pl.DataFrame) -> pl.DataFrame:
-    """Episodes that become cases: unreported, window passed, attributable, probable enough."""
-    return ep.filter(
-        pl.col("accident_id").is_null()
-        & pl.col("window_passed")
-        & pl.col("enterprise_id").is_not_null()
-        & pl.col("any_work")
-        & (pl.col("probability") >= C.CASE_MIN_PROBABILITY)
-    ).sort("probability", "logodds", descending=True)
-
-
 # ---------------------------------------------------------------- 6. expected vs observed
 
 
@@ -399,102 +310,6 @@ def enterprise_signals(
         pl.Series("p_low", res.p_low),
         pl.Series("eo_score", res.score),
     )
-
-
-# ---------------------------------------------------------------- 7. capture–recapture
-
-
-def region_estimates(
-    ep: pl.DataFrame, victims: pl.DataFrame, *, by_section: bool = False
-) -> list[dict[str, object]]:
-    """Units = reported victims ∪ unreported work episodes. Sources: A register, B hospital or
-    ambulance saying "at work", C sick leave / insurance / fatalities register saying "at work".
-    Log-linear (3 sources) when every pairwise overlap is non-empty, else Chapman (A × B∪C)."""
-    reported = victims.select(
-        "accident_id", "region_code", "section", pl.lit(True).alias("a")
-    ).unique("accident_id")
-    return _estimates(ep, reported, by_section)
-
-
-def _histories(ep: pl.DataFrame, reported: pl.DataFrame) -> pl.DataFrame:
-    b = (
-        pl.col("terms")
-        .list.eval(
-            pl.element().struct.field("source").is_in(["trauma_visit", "ambulance_call"])
-            & (pl.element().struct.field("w") > 0)
-        )
-        .list.any()
-    )
-    c = (
-        pl.col("terms")
-        .list.eval(
-            pl.element().struct.field("source").is_in(["sick_leave", "insurance_claim", "fatality"])
-            & (pl.element().struct.field("w") > 0)
-        )
-        .list.any()
-    )
-    # Only evidence said to be at work, of an employed person, counts as a capture.
-    work = ep.filter(pl.col("any_work") & pl.col("enterprise_id").is_not_null()).with_columns(
-        b.alias("b"), c.alias("c")
-    )
-    per_acc = (
-        work.filter(pl.col("accident_id").is_not_null())
-        .group_by("accident_id")
-        .agg(pl.col("b").any(), pl.col("c").any())
-    )
-    rep = reported.join(per_acc, on="accident_id", how="left").with_columns(
-        pl.col("b").fill_null(False), pl.col("c").fill_null(False)
-    )
-    unrep = work.filter(pl.col("accident_id").is_null()).select(
-        "region_code", "section", pl.lit(False).alias("a"), "b", "c"
-    )
-    return pl.concat([rep.drop("accident_id"), unrep], how="vertical_relaxed").filter(
-        pl.col("a") | pl.col("b") | pl.col("c")
-    )
-
-
-def _estimates(
-    ep: pl.DataFrame, reported: pl.DataFrame, by_section: bool
-) -> list[dict[str, object]]:
-    h = _histories(ep, reported)
-    keys = ["region_code", "section"] if by_section else ["region_code"]
-    out = []
-    for key, g in h.group_by(keys):
-        hist = g.select(
-            pl.col("a").cast(int), pl.col("b").cast(int), pl.col("c").cast(int)
-        ).to_numpy()
-        est = estimate(hist, three_sources=not by_section)
-        if est is None:
-            continue
-        out.append({"region_code": key[0], "section": key[1] if by_section else "", **est_row(est)})
-    return sorted(out, key=lambda r: str(r["region_code"]) + str(r["section"]))
-
-
-def estimate(hist: np.ndarray, *, three_sources: bool = True) -> PopulationEstimate | None:
-    a, b, c = hist[:, 0] == 1, hist[:, 1] == 1, hist[:, 2] == 1
-    n1, bc = int(a.sum()), b | c
-    n2, m = int(bc.sum()), int((a & bc).sum())
-    if n1 == 0 or n2 == 0:
-        return None
-    overlaps = [(a & b).sum(), (a & c).sum(), (b & c).sum()]
-    if three_sources and min(overlaps) >= 5:
-        from qorgau.concealment.estimators import cells_from_histories
-
-        return loglinear_3(cells_from_histories(hist), registry=0, n_boot=40)
-    return chapman(n1, n2, m)
-
-
-def est_row(est: PopulationEstimate) -> dict[str, object]:
-    return {
-        "method": est.method,
-        "registered": est.registry_count,
-        "observed": est.observed,
-        "n_hat": float(est.n_hat),
-        "ci_low": float(est.ci_low),
-        "ci_high": float(est.ci_high),
-        "under_reporting": float(est.under_reporting),
-        "model": est.model,
-    }
 
 
 # ---------------------------------------------------------------- the whole pipeline
@@ -537,3 +352,6 @@ def run(
         "candidates": candidates(ep).height,
     }
     return PipelineResult(links, ev, ep, ent, regions, stats)
+
+
+__all__ = ["PipelineResult", "candidates", "region_estimates", "run", "score_episodes"]
