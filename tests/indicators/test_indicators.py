@@ -154,3 +154,35 @@ def test_dashboard_page(app, db, world, data):
         f"/indicators?region=KZ-35&enterprise_id={world.enterprises['mine_krg']}"
     )
     assert ent.status_code == 200 and "/incidents/" in ent.text
+
+
+def test_months_and_denominators_equal_plain_sql(client_as, db, data):
+    """Months are folded from per-day groups; region denominators come from the registry's
+    pre-aggregated headcount: both against plain SQL over the same rows."""
+    start = date(data.year - 1, 1, 1)
+    q = f"start={start}&end={data}"
+    analyst = client_as("analyst")
+    rows = analyst.get(f"/api/v1/indicators/table?by=month&{q}").json()["rows"]
+    assert rows and [r["key"] for r in rows] == sorted(r["key"] for r in rows)
+    for r in rows:
+        y, m = divmod(r["key"], 100)
+        a = date(y, m, 1)
+        b = (a + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        where = "occurred_on BETWEEN :a AND :b"
+        assert r["injured"] == _sql(db, where, a=a, b=b), r
+        accidents = db.execute(
+            text(f"SELECT count(DISTINCT accident_id) FROM accident_victim WHERE {where}"),
+            {"a": a, "b": b},
+        ).scalar()
+        assert r["accidents"] == accidents, r
+        assert r["label"] == f"{y}-{m:02d}"
+    mid = start + (data - start) / 2
+    for r in analyst.get(f"/api/v1/indicators/table?by=region&{q}").json()["rows"]:
+        workers = db.execute(
+            text(
+                "SELECT count(*) FROM employment WHERE region_code = :r AND start_date <= :m "
+                "AND (end_date IS NULL OR end_date >= :m)"
+            ),
+            {"r": r["key"], "m": mid},
+        ).scalar()
+        assert r["headcount"] == workers and workers > 0, r

@@ -72,9 +72,28 @@ def _check_loaded(engine: Engine, truth_base: Path) -> None:
             select(func.count()).select_from(Worker).where(Worker.enterprise_id.is_(None))
         ).scalar_one()
         assert unemployed == int((twin.workers["enterprise_id"] == 0).sum())
+    _check_headcount_aggregate(engine)
     truth = pl.read_parquet(truth_base / "truth" / "seed-11-small" / "enterprises.parquet")
     assert truth.height == len(twin.enterprises["id"])
     assert np.array_equal(truth["enterprise_id"].to_numpy(), twin.enterprises["id"])
+
+
+def _check_headcount_aggregate(engine: Engine) -> None:
+    """The bulk load (COPY / executemany) kept the trigger-maintained headcount in step."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from qorgau.core.roles import Role
+    from qorgau.core.security import Actor
+    from qorgau.registry import headcount
+
+    analyst = Actor(kind="user", id=1, name="t", role=Role.MINISTRY_ANALYST)
+    with Session(engine) as db:
+        for on in (date.today(), date(date.today().year - 1, 6, 30)):
+            agg = headcount.aggregated(db=db, actor=analyst, on=on, group_by="region")
+            assert agg == headcount.direct(db=db, actor=analyst, on=on, group_by="region")
+            assert agg[1] > 0
 
 
 def test_small_loads_into_fresh_sqlite(tmp_path: Path) -> None:

@@ -120,3 +120,19 @@ class Employment(CreatedMixin, Base):
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     monthly_wage: Mapped[int] = mapped_column(default=0)
+
+
+class HeadcountChange(Base):
+    """Net change of contracts in force per region, OKED section and period: +1 on a contract's
+    start_date, -1 on end_date + 1, summed at three grains (D day, M month, Y year). Written only
+    by database triggers on `employment` (migration 0005), in the writing transaction; read by
+    `registry.headcount`. Headcount on D = Y before D's year + M before D's month + D up to D."""
+
+    __tablename__ = "headcount_change"
+    __scope__ = ScopeSpec(region="region_code")
+    __table_args__ = (CheckConstraint("grain IN ('D', 'M', 'Y')", name="grain"),)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    starts_on: Mapped[date] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    section: Mapped[str] = mapped_column(String(1), primary_key=True)
+    delta: Mapped[int]

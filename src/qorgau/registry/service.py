@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit
@@ -14,6 +14,7 @@ from qorgau.core.identifiers import iin_birth_date, iin_sex
 from qorgau.core.pagination import PageParams, paginate
 from qorgau.core.roles import READ_REGISTRY, READ_WORKERS, WRITE_REGISTRY, WRITE_SITES
 from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scoped
+from qorgau.registry import headcount as headcount_module
 from qorgau.registry.exceptions import DuplicateBin, EnterpriseNotFound
 from qorgau.registry.models import Activity, Employment, Enterprise, Region, Site, Worker
 from qorgau.registry.schemas import EmploymentIn, EnterpriseIn, EnterprisePatch, SiteIn, WorkerIn
@@ -291,17 +292,9 @@ def list_workers(
     return paginate(db, stmt, params)
 
 
-def active_on(on: date) -> Any:
-    return and_(
-        Employment.start_date <= on, or_(Employment.end_date.is_(None), Employment.end_date >= on)
-    )
-
-
-GROUPS = {
-    "region": Employment.region_code,
-    "section": Employment.section,
-    "enterprise": Employment.enterprise_id,
-}
+GROUPS = headcount_module.GROUPS
+active_on = headcount_module.active_on
+headcount_in_force = headcount_module.in_force  # indicators' denominators (no permission check)
 
 
 def headcount(*, db: Session, actor: Actor, on: date, group_by: str) -> list[tuple[Any, int]]:
@@ -309,10 +302,8 @@ def headcount(*, db: Session, actor: Actor, on: date, group_by: str) -> list[tup
     actor.require(READ_REGISTRY)
     if group_by not in GROUPS:
         raise RuleViolation(f"group_by must be one of {sorted(GROUPS)}", field="group_by")
-    column = GROUPS[group_by]
-    stmt = scoped(select(column, func.count()), Employment, actor).where(active_on(on))
-    rows = db.execute(stmt.group_by(column).order_by(column)).all()
-    return [(key, n) for key, n in rows]
+    groups, _ = headcount_module.in_force(db=db, actor=actor, on=on, group_by=group_by)
+    return sorted(groups.items())
 
 
 def enterprise_headcount(*, db: Session, enterprise_id: int, on: date) -> int:
