@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from qorgau.concealment import constants as C
@@ -340,6 +340,36 @@ def enterprise_signals(
         .order_by(EnterpriseSignal.score.desc(), EnterpriseSignal.id)
     )
     return paginate(db, stmt, params)
+
+
+def enterprise_flags(
+    *, db: Session, enterprise_ids: list[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per enterprise: confirmed and still-open cases, and the latest run's observed and
+    expected injuries with p_low. Unscoped bulk read for the inspection planner, which scores
+    only the enterprises its caller may see."""
+    out: dict[int, dict[str, Any]] = {}
+
+    def row(eid: int) -> dict[str, Any]:
+        return out.setdefault(eid, {"confirmed": 0, "open": 0, "p_low": None, "observed": 0,
+                                    "expected": 0.0})
+
+    stmt = select(Case.enterprise_id, Case.state, func.count()).where(
+        Case.state.in_(("open", "checking", "confirmed")))
+    if enterprise_ids is not None:
+        stmt = stmt.where(Case.enterprise_id.in_(enterprise_ids))
+    for eid, state, n in db.execute(stmt.group_by(Case.enterprise_id, Case.state)):
+        row(eid)["confirmed" if state == "confirmed" else "open"] += n
+    run = latest_run(db)
+    if run is not None:
+        sig = select(EnterpriseSignal.enterprise_id, EnterpriseSignal.observed,
+                     EnterpriseSignal.expected, EnterpriseSignal.p_low).where(
+            EnterpriseSignal.run_id == run.id)
+        if enterprise_ids is not None:
+            sig = sig.where(EnterpriseSignal.enterprise_id.in_(enterprise_ids))
+        for eid, observed, expected, p_low in db.execute(sig):
+            row(eid).update(observed=observed, expected=expected, p_low=p_low)
+    return out
 
 
 def case_query(actor: Actor) -> Any:

@@ -6,7 +6,6 @@ queries), so the map can score a region — or the country — in one call.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,9 +17,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qorgau.core.security import SYSTEM_ACTOR
 from qorgau.equipment import service as equipment
 from qorgau.inspections.models import HazardousFacility, Prescription, TechnicalDevice, Violation
 from qorgau.insurance import service as insurance
+from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise
 from qorgau.registry.refdata import RefDataError, oked_risk_class
 
@@ -58,27 +59,6 @@ def weights() -> dict[str, Any]:
     return json.loads(
         files("qorgau.inspections").joinpath("data/risk_weights.json").read_text(encoding="utf-8")
     )
-
-
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-OPTIONAL = [
-    (
-        "concealment",
-        "qorgau.concealment.service",
-        "concealment signals: concealment.service is not available",
-    ),
-    (
-        "risk_assessment",
-        "qorgau.risk.service",
-        "risk assessments: risk.service is not available yet",
-    ),
-]
 
 
 def _in(stmt: Any, col: Any, ids: list[int] | None) -> Any:
@@ -211,16 +191,10 @@ def _injuries(
     ids: list[int] | None,
     w: dict[str, Any],
     on: date,
-) -> bool:
+) -> None:
     """Accidents in the last 3 years per 1,000 workers against the sector's rate."""
-    if not _has("qorgau.incidents.service"):
-        return False
-    import importlib
+    from qorgau.incidents import service as incidents
 
-    from qorgau.core.security import SYSTEM_ACTOR
-    from qorgau.registry import service as registry
-
-    incidents = importlib.import_module("qorgau.incidents.service")
     sub = incidents.accident_query(actor=SYSTEM_ACTOR).order_by(None).subquery()
     since = datetime.combine(on - timedelta(days=3 * 365), time(0), tzinfo=UTC)
     stmt = (
@@ -247,7 +221,61 @@ def _injuries(
             f"{n} accident(s) in 3 years ({fatal or 0} fatal): "
             f"{rate:.1f} per 1,000 workers vs sector {section} {sector:.2f}",
         )
-    return True
+
+
+def _risk_assessment(
+    scores: dict[int, ScoreBreakdown],
+    db: Session,
+    ids: list[int] | None,
+    w: dict[str, Any],
+    on: date,
+    flagged: set[int],
+) -> None:
+    """The enterprise's own ISO 45001 register: its highest current risk band, corrective
+    actions past due, and a hazardous enterprise that has assessed nothing at all."""
+    from qorgau.risk import service as risk
+
+    wr = w["risk_assessment"]
+    bands = risk.enterprise_risk_levels(db=db, enterprise_ids=ids)
+    for eid, band in bands.items():
+        if eid in scores:
+            scores[eid].add("risk_assessment", wr["band"].get(band, 0),
+                            f"highest current risk in its own assessment: {band}")
+    for eid in flagged - set(bands):
+        if eid in scores:
+            scores[eid].add("risk_assessment", wr["hazardous_unassessed"],
+                            "operates hazardous facilities but has no current risk assessment")
+    late: dict[int, int] = defaultdict(int)
+    for action in risk.overdue_actions(db=db, today=on):
+        late[action.enterprise_id] += 1
+    for eid, n in late.items():
+        if eid in scores:
+            scores[eid].add("overdue_actions", min(wr["overdue_actions_max"],
+                                                   n * wr["overdue_action_each"]),
+                            f"{n} corrective action(s) from its risk register past due")
+
+
+def _concealment(
+    scores: dict[int, ScoreBreakdown], db: Session, ids: list[int] | None, w: dict[str, Any]
+) -> None:
+    """Signs of concealed injuries: confirmed and open concealment cases, and an injury count
+    improbably low for the enterprise's size and sector in the latest analysis run."""
+    from qorgau.concealment import service as concealment
+
+    wc = w["concealment"]
+    for eid, sig in concealment.enterprise_flags(db=db, enterprise_ids=ids).items():
+        if eid not in scores:
+            continue
+        pts = sig["confirmed"] * wc["confirmed_each"] + sig["open"] * wc["open_each"]
+        reasons = []
+        if sig["confirmed"] or sig["open"]:
+            reasons.append(f"{sig['confirmed']} confirmed and {sig['open']} open concealment "
+                           "case(s)")
+        if sig["p_low"] is not None and sig["p_low"] < wc["p_low_below"]:
+            pts += wc["p_low_points"]
+            reasons.append(f"{sig['observed']} injuries reported where "
+                           f"{sig['expected']:.1f} were expected (p = {sig['p_low']:.3f})")
+        scores[eid].add("concealment", min(wc["max"], pts), "; ".join(reasons))
 
 
 def risk_scores(
@@ -277,21 +305,7 @@ def risk_scores(
     _equipment(scores, db, ids, w)
     _violations(scores, db, ids, w, on)
     _hpf(scores, db, ids, w, on, flagged)
-    injuries = _injuries(scores, db, ids, w, on)
-    # Not yet wired: say whether the domain is missing or present but not read by the score.
-    skipped = [
-        Part(
-            name,
-            0.0,
-            why
-            if not _has(module)
-            else f"{name}: {module} has no bulk per-enterprise read yet; not scored",
-        )
-        for name, module, why in OPTIONAL
-    ]
-    if not injuries:
-        why = "injury history vs sector: the accident register (incidents.service) is missing"
-        skipped.insert(0, Part("injuries", 0.0, why))
-    for bd in scores.values():
-        bd.skipped = skipped
+    _injuries(scores, db, ids, w, on)
+    _risk_assessment(scores, db, ids, w, on, flagged)
+    _concealment(scores, db, ids, w)
     return scores
