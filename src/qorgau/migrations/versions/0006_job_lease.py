@@ -1,7 +1,7 @@
 """job leases: one holder per background job, last outcome per job
 
-Revision ID: 0005_job_lease
-Revises: 0004_registry_collation
+Revision ID: 0006_job_lease
+Revises: 0005_registry_headcount
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_job_lease"
-down_revision: str | Sequence[str] | None = "0004_registry_collation"
+revision: str = "0006_job_lease"
+down_revision: str | Sequence[str] | None = "0005_registry_headcount"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
