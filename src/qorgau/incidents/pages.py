@@ -26,6 +26,7 @@ from qorgau.incidents.constants import (
     HAZARD_LABELS,
     HAZARDS,
     KZ_TZ,
+    MAX_EXTENSION_WORKING_DAYS,
     NOTIFY_LABELS,
     READ,
     REPORT,
@@ -33,7 +34,15 @@ from qorgau.incidents.constants import (
     STATE_LABELS,
 )
 from qorgau.incidents.deadlines import is_overdue
-from qorgau.incidents.schemas import AccidentIn, CommissionIn, FindingsIn, MemberIn, SignIn
+from qorgau.incidents.schemas import (
+    AccidentIn,
+    ActionIn,
+    CommissionIn,
+    ExtensionIn,
+    FindingsIn,
+    MemberIn,
+    SignIn,
+)
 from qorgau.registry import service as registry
 
 router = APIRouter(include_in_schema=False)
@@ -242,6 +251,8 @@ def accident_card(request: Request, accident_id: int, db: DbDep, actor: PageActo
         files=service.attachments(db=db, actor=actor, accident_id=accident_id),
         history=list(reversed(history)),
         causes=coding.causes(),
+        today=datetime.now(KZ_TZ).date(),
+        max_extension=MAX_EXTENSION_WORKING_DAYS - inv.extension_days,
         can_investigate=actor.can("incidents.investigate")
         and (inv.kind == "standard" or actor.role in (Role.LABOUR_INSPECTOR, Role.ADMIN)),
         can_sign=actor.can("incidents.sign"),
@@ -273,6 +284,21 @@ async def _step(request: Request, db: Any, actor: Any, accident_id: int, step: s
             reason=str(form.get("reason") or "initial findings"),
         )
         investigation.record_findings(db=db, actor=actor, accident_id=accident_id, data=findings)
+    elif step == "extension":
+        ext = ExtensionIn(
+            working_days=int(form.get("working_days") or 0), reason=str(form.get("reason", ""))
+        )
+        investigation.extend(db=db, actor=actor, accident_id=accident_id, data=ext)
+    elif step == "action":
+        action = ActionIn.model_validate(
+            {k: str(form.get(k, "")) for k in ("description", "owner", "due_date")}
+        )
+        investigation.add_action(db=db, actor=actor, accident_id=accident_id, data=action)
+    elif step == "action-done":
+        action_id = int(form.get("action_id") or 0)
+        investigation.complete_action(
+            db=db, actor=actor, accident_id=accident_id, action_id=action_id
+        )
     elif step == "sign":
         reason = SignIn(reason=str(form.get("reason") or "initial act")).reason
         acts.sign_act(db=db, actor=actor, accident_id=accident_id, reason=reason)
