@@ -14,7 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from qorgau import __version__
@@ -93,6 +93,17 @@ def _install_handlers(app: FastAPI) -> None:
 
     for exc_class in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(exc_class, db_unavailable)
+
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number past what the column holds (SQLite: OverflowError, PostgreSQL: DataError)
+        # is the client's input, not a server fault.
+        log.info("value out of range: %s", exc)
+        msg = "a number in the request is out of range"
+        return _error_response(request, 422, {"detail": [{"loc": [], "msg": msg,
+                                                          "type": "out_of_range"}]})
+
+    for exc_class in (OverflowError, DataError):
+        app.add_exception_handler(exc_class, out_of_range)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qorgau.core.openapi import INT_MAX
 from qorgau.core.roles import Role
 
 
@@ -27,7 +28,7 @@ class UserIn(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=10, max_length=200)
     role: Role
-    organisation_id: int = Field(gt=0)
+    organisation_id: int = Field(gt=0, le=INT_MAX)
     language: str = Field("ru", pattern="^(kk|ru|en)$")
 
 

@@ -31,6 +31,7 @@ from qorgau.alarms.schemas import (
 )
 from qorgau.core.db import utcnow
 from qorgau.core.deps import ActorDep, DbDep
+from qorgau.core.openapi import EVENT_STREAM, file_responses
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 router.include_router(http.router)
@@ -115,14 +116,18 @@ def get_kpis(db: DbDep, actor: ActorDep, site_id: int | None = None,
     return kpis.compute(db=db, actor=actor, site_id=site_id, region=region, hours=hours)
 
 
-@router.get("/stream")
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses=file_responses(EVENT_STREAM, description="Server-sent events"),
+)
 async def stream(request: Request, db: DbDep, actor: ActorDep,
                  site_id: int | None = None,
                  max_s: Annotated[float | None, Query(gt=0, le=3600)] = None) -> StreamingResponse:
     """Server-sent events: alarm transitions in the caller's scope, pushed as they happen."""
     actor.require(READ)
     return StreamingResponse(live.events(request, actor, site_id, max_s),
-                             media_type="text/event-stream",
+                             media_type=EVENT_STREAM,
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
 

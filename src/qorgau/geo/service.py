@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.core.errors import DomainError
+from qorgau.core.openapi import INT_MAX
 from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
 from qorgau.geo import providers
@@ -60,7 +61,7 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
 
 
 def parse_zoom(raw: str | None, *, max_zoom: int = MAX_ZOOM) -> int:
-    if raw is None or not raw.strip().lstrip("-").isdigit():
+    if raw is None or not raw.strip().lstrip("-").isdecimal() or len(raw) > 4:
         raise MapInputError(f"required: an integer 0..{max_zoom}", field="zoom")
     zoom = int(raw)
     if not 0 <= zoom <= max_zoom:
@@ -247,11 +248,17 @@ def layer_points(
     return layer.points_fn(db, actor, parse_bbox(raw) if raw else None)
 
 
+def _is_id(raw: str) -> bool:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; ids fit a 32-bit column.
+    raw = raw.strip()
+    return raw.isdecimal() and len(raw) <= 10 and int(raw) <= INT_MAX
+
+
 def site_positions(*, db: Session, actor: Actor, raw_ids: str) -> dict[str, list[float]]:
     """`{site id: [lon, lat]}` for sites in scope (live events name a site, not a place)."""
     actor.require(MAP_READ)
     parts = [p for p in raw_ids.split(",") if p.strip()]
-    if not 1 <= len(parts) <= SITE_IDS_MAX or not all(p.strip().isdigit() for p in parts):
+    if not 1 <= len(parts) <= SITE_IDS_MAX or not all(_is_id(p) for p in parts):
         raise MapInputError(f"1..{SITE_IDS_MAX} comma-separated site ids", field="ids")
     found = providers.site_positions(db, actor, [int(p) for p in parts])
     return {str(k): v for k, v in found.items()}

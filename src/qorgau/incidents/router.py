@@ -8,8 +8,10 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadF
 from fastapi.responses import JSONResponse, Response
 
 from qorgau.core.deps import ActorDep, DbDep
+from qorgau.core.openapi import P7S, PDF, file_responses
 from qorgau.core.pagination import Page, PageParams, page_of
 from qorgau.incidents import acts, hazards, investigation, service
+from qorgau.incidents.constants import ALLOWED_MIME
 from qorgau.incidents.deadlines import is_overdue
 from qorgau.incidents.schemas import (
     AccidentIn,
@@ -116,7 +118,11 @@ def list_attachments(accident_id: int, db: DbDep, actor: ActorDep) -> list[Attac
     return [AttachmentOut.model_validate(a) for a in rows]
 
 
-@router.get("/attachments/{attachment_id}/content")
+@router.get(
+    "/attachments/{attachment_id}/content",
+    response_class=Response,
+    responses=file_responses(*sorted(ALLOWED_MIME)),
+)
 def attachment_content(attachment_id: int, db: DbDep, actor: ActorDep) -> Response:
     att = service.get_attachment(db=db, actor=actor, attachment_id=attachment_id)
     return Response(
@@ -228,25 +234,27 @@ def register(accident_id: int, db: DbDep, actor: ActorDep) -> AccidentOut:
     )
 
 
-@router.get("/acts/{act_id}/pdf")
+@router.get("/acts/{act_id}/pdf", response_class=Response, responses=file_responses(PDF))
 def act_pdf(act_id: int, db: DbDep, actor: ActorDep) -> Response:
     act, pdf = acts.act_pdf(db=db, actor=actor, act_id=act_id)
     name = f"N1-{act.accident_id}-r{act.revision}-{act.lang}.pdf"
     return Response(
         pdf,
-        media_type="application/pdf",
+        media_type=PDF,
         headers={"Content-Disposition": f'inline; filename="{name}"'},
     )
 
 
-@router.get("/acts/{act_id}/signature")
+@router.get(
+    "/acts/{act_id}/signature", response_class=Response, responses=file_responses(P7S)
+)
 def act_signature(act_id: int, db: DbDep, actor: ActorDep) -> Response:
     """The detached CMS signature (.p7s) over the PDF."""
     act = acts.get_act(db=db, actor=actor, act_id=act_id)
     name = f"N1-{act.accident_id}-r{act.revision}-{act.lang}.pdf.p7s"
     return Response(
         act.signature,
-        media_type="application/pkcs7-signature",
+        media_type=P7S,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

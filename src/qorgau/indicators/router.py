@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.errors import RuleViolation
+from qorgau.core.openapi import CSV, XLSX, file_responses
 from qorgau.indicators import export, service
 from qorgau.indicators.constants import DIMENSIONS
 from qorgau.indicators.schemas import FilterParams
@@ -49,20 +50,19 @@ def _download(body: bytes, media: str, name: str) -> Response:
     )
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=Response, responses=file_responses(CSV))
 def export_csv(db: DbDep, actor: ActorDep, q: FilterDep, by: ByDep = "region") -> Response:
     rows = export.table_rows(db=db, actor=actor, f=q.filters(), by=by)
-    return _download(export.to_csv(rows), "text/csv; charset=utf-8", f"injuries-by-{by}.csv")
+    return _download(export.to_csv(rows), f"{CSV}; charset=utf-8", f"injuries-by-{by}.csv")
 
 
-@router.get("/export.xlsx")
+@router.get("/export.xlsx", response_class=Response, responses=file_responses(XLSX))
 def export_xlsx(db: DbDep, actor: ActorDep, q: FilterDep, by: ByDep = "region") -> Response:
     rows = export.table_rows(db=db, actor=actor, f=q.filters(), by=by)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _download(export.to_xlsx(rows, f"by {by}"), media, f"injuries-by-{by}.xlsx")
+    return _download(export.to_xlsx(rows, f"by {by}"), XLSX, f"injuries-by-{by}.xlsx")
 
 
-@router.get("/ilostat.csv")
+@router.get("/ilostat.csv", response_class=Response, responses=file_responses(CSV))
 def ilostat(
     db: DbDep,
     actor: ActorDep,
@@ -75,11 +75,11 @@ def ilostat(
     if to_year < from_year or to_year - from_year > 20:
         raise RuleViolation("to_year must be within 20 years after from_year", field="to_year")
     rows = export.ilostat_rows(db=db, actor=actor, years=range(from_year, to_year + 1))
-    return _download(export.to_csv(rows), "text/csv; charset=utf-8", "ilostat-sdg-8-8-1.csv")
+    return _download(export.to_csv(rows), f"{CSV}; charset=utf-8", "ilostat-sdg-8-8-1.csv")
 
 
-@router.get("/esaw.csv")
+@router.get("/esaw.csv", response_class=Response, responses=file_responses(CSV))
 def esaw(db: DbDep, actor: ActorDep, q: FilterDep) -> Response:
     """One row per victim with ESAW Phase III variables."""
     rows = export.esaw_rows(db=db, actor=actor, f=q.filters())
-    return _download(export.to_csv(rows), "text/csv; charset=utf-8", "esaw-cases.csv")
+    return _download(export.to_csv(rows), f"{CSV}; charset=utf-8", "esaw-cases.csv")

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.errors import NotFound
+from qorgau.core.openapi import ErrorOut, file_responses
 from qorgau.integration import monitor, reports, service
 from qorgau.integration.idempotency import IdempotencyDep, WithStatus
 from qorgau.integration.models import ImportJob
@@ -33,7 +34,11 @@ FEED_RESPONSES: dict[int | str, dict[str, object]] = {
     403: {"description": "The API key is not scoped to this feed"},
     409: {"description": "Idempotency-Key reused with a different body"},
     413: {"description": "More rows than allowed in one delivery"},
-    422: {"model": BulkResultOut, "description": "Nothing applied; every bad row listed"},
+    422: {
+        "model": BulkResultOut | ErrorOut,
+        "description": "Nothing applied: every bad row listed (`errors`), or the request itself"
+        " is malformed (`detail`, as on every endpoint)",
+    },
 }
 
 
@@ -150,7 +155,7 @@ def replay(data: ReplayIn, db: DbDep, actor: ActorDep, idem: IdempotencyDep) -> 
 @router.get(
     "/reports/summary.{fmt}",
     response_class=Response,
-    responses={200: {"content": {m: {} for m in reports.FORMATS.values()}}},
+    responses=file_responses(*reports.FORMATS.values(), description="The report"),
 )
 def summary_report(
     fmt: str, db: DbDep, actor: ActorDep, lang: Annotated[str, Query(pattern="^(kk|ru|en)$")] = "ru"

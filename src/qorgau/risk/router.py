@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, Response
 
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.errors import RuleViolation
+from qorgau.core.openapi import PDF, XLSX, file_responses
 from qorgau.risk import actions as action_flow
 from qorgau.risk import exports, imports, service
 from qorgau.risk.schemas import (
@@ -167,7 +168,11 @@ async def add_evidence(
     )
 
 
-@router.get("/evidence/{evidence_id}")
+@router.get(
+    "/evidence/{evidence_id}",
+    response_class=FileResponse,
+    responses=file_responses(*sorted(action_flow.EVIDENCE_TYPES)),
+)
 def get_evidence(evidence_id: int, db: DbDep, actor: ActorDep) -> FileResponse:
     ev = action_flow.get_evidence(db=db, actor=actor, evidence_id=evidence_id)
     return FileResponse(ev.path, media_type=ev.mime, filename=ev.filename)
@@ -204,7 +209,9 @@ def levels(db: DbDep, actor: ActorDep) -> dict[str, str]:
     return {str(k): v for k, v in service.scoped_risk_levels(db=db, actor=actor).items()}
 
 
-@router.get("/import-template.xlsx")
+@router.get(
+    "/import-template.xlsx", response_class=Response, responses=file_responses(XLSX)
+)
 def import_template(actor: ActorDep, method: str = "matrix_5x5") -> Response:
     return _xlsx(imports.template_bytes(method), "risk-import-template.xlsx")
 
@@ -225,26 +232,29 @@ async def import_xlsx(
     )
 
 
-@router.get("/export/{enterprise_id}.xlsx")
+@router.get(
+    "/export/{enterprise_id}.xlsx", response_class=Response, responses=file_responses(XLSX)
+)
 def export_xlsx(enterprise_id: int, db: DbDep, actor: ActorDep, lang: str = "ru") -> Response:
     data = exports.register_xlsx(db=db, actor=actor, enterprise_id=enterprise_id, lang=lang)
     return _xlsx(data, f"risk-register-{enterprise_id}-{lang}.xlsx")
 
 
-@router.get("/export/{enterprise_id}.pdf")
+@router.get(
+    "/export/{enterprise_id}.pdf", response_class=Response, responses=file_responses(PDF)
+)
 def export_pdf(enterprise_id: int, db: DbDep, actor: ActorDep, lang: str = "ru") -> Response:
     data = exports.register_pdf(db=db, actor=actor, enterprise_id=enterprise_id, lang=lang)
     return Response(
         data,
-        media_type="application/pdf",
+        media_type=PDF,
         headers={"Content-Disposition": f'attachment; filename="{_name(enterprise_id, lang)}.pdf"'},
     )
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
