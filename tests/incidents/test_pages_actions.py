@@ -107,3 +107,45 @@ def test_corrective_measures_form(app, db, world, employed_iin, client_as):
     )
     assert r.status_code == 303 and "error=" in r.headers["location"]
     assert len(client_as("osh_krg").get(f"/api/v1/accidents/{acc_id}/actions").json()) == 1
+
+
+def test_report_correction_form_makes_a_revision(app, db, world, employed_iin, client_as):
+    api = client_as("osh_krg")
+    acc = api.post("/api/v1/accidents", json=report_body(employed_iin)).json()
+    osh = login(app, db, world, "osh_krg")
+    card = osh.get(f"/incidents/{acc['id']}")
+    assert f'action="/incidents/{acc["id"]}/revise"' in card.text
+    token = csrf(card.text)
+    same = osh.post(
+        f"/incidents/{acc['id']}/revise",
+        data={
+            "csrf_token": token,
+            "severity": "minor",
+            "circumstances": acc["circumstances"],
+            "reason": "typo",
+        },
+        follow_redirects=False,
+    )
+    assert "nothing to change" in unquote_plus(same.headers["location"])
+    fixed = "Fell from a ladder while inspecting the conveyor belt in drift 4;\r\nhelmet worn."
+    ok = osh.post(
+        f"/incidents/{acc['id']}/revise",
+        data={
+            "csrf_token": token,
+            "severity": "severe",
+            "circumstances": fixed,
+            "reason": "hospital diagnosis received",
+        },
+        follow_redirects=False,
+    )
+    assert ok.headers["location"] == f"/incidents/{acc['id']}"
+    after = api.get(f"/api/v1/accidents/{acc['id']}").json()
+    assert after["severity"] == "severe" and after["revision"] == 2
+    assert after["circumstances"] == fixed.replace("\r\n", "\n")
+    history = api.get(f"/api/v1/accidents/{acc['id']}/history").json()
+    last = [h for h in history if h["object_type"] == "accident"][-1]
+    assert last["reason"] == "hospital diagnosis received"
+    assert set(last["diff"]) >= {"severity", "circumstances"}
+    # a region inspector (no report permission) gets no correction form
+    insp = login(app, db, world, "inspector_krg")
+    assert "/revise" not in insp.get(f"/incidents/{acc['id']}").text

@@ -36,6 +36,7 @@ from qorgau.incidents.constants import (
 from qorgau.incidents.deadlines import is_overdue
 from qorgau.incidents.schemas import (
     AccidentIn,
+    AccidentRevise,
     ActionIn,
     CommissionIn,
     ExtensionIn,
@@ -256,6 +257,7 @@ def accident_card(request: Request, accident_id: int, db: DbDep, actor: PageActo
         can_investigate=actor.can("incidents.investigate")
         and (inv.kind == "standard" or actor.role in (Role.LABOUR_INSPECTOR, Role.ADMIN)),
         can_sign=actor.can("incidents.sign"),
+        can_revise=actor.can(REPORT),
         can_register=actor.can("incidents.register"),
         errors=request.query_params.getlist("error"),
     )
@@ -268,6 +270,16 @@ def _members(text: str) -> list[MemberIn]:
         name, _, position = line.partition(";")
         out.append(MemberIn(name=name.strip(), position=position.strip() or "—", chair=i == 0))
     return out
+
+
+def _revision(acc: Any, form: Any) -> AccidentRevise:
+    """Only the fields the form really changes, so the revision's diff shows just those."""
+    data: dict[str, Any] = {"reason": str(form.get("reason", ""))}
+    for key in ("severity", "circumstances"):
+        value = str(form.get(key, "")).replace("\r\n", "\n").strip()
+        if value and value != (getattr(acc, key) or "").strip():
+            data[key] = value
+    return AccidentRevise.model_validate(data)
 
 
 async def _step(request: Request, db: Any, actor: Any, accident_id: int, step: str) -> None:
@@ -284,6 +296,9 @@ async def _step(request: Request, db: Any, actor: Any, accident_id: int, step: s
             reason=str(form.get("reason") or "initial findings"),
         )
         investigation.record_findings(db=db, actor=actor, accident_id=accident_id, data=findings)
+    elif step == "revise":
+        revise = _revision(service.get_accident(db=db, actor=actor, accident_id=accident_id), form)
+        service.revise_accident(db=db, actor=actor, accident_id=accident_id, data=revise)
     elif step == "extension":
         ext = ExtensionIn(
             working_days=int(form.get("working_days") or 0), reason=str(form.get("reason", ""))
