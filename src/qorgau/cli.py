@@ -231,9 +231,11 @@ def jobs_list() -> None:
 
     with get_sessionmaker()() as db:
         for row in jobs.status(db):
-            state = f"[red]{row['failures']} failures: {row['last_error']}[/red]" if row[
-                "failures"] else f"last ok {row['last_ok_at'] or 'never'}"
-            console.print(f"{row['name']:28} {row['schedule']:14} {state}")
+            ok = f"{row['last_ok_at']:%Y-%m-%d %H:%M} UTC" if row["last_ok_at"] else "never"
+            state = f"last done {ok}" + (f", held by {row['holder']}" if row["holder"] else "")
+            if row["failures"]:
+                state = f"[red]{row['failures']} failures: {row['last_error']}[/red]"
+            console.print(f"{row['name']:26} {row['schedule']:13} {state}", soft_wrap=True)
 
 
 @jobs_app.command("run")

@@ -318,6 +318,8 @@ def fit_em(
     m = [_initial_m(k) for k in n_lv]
     u = [x.copy() for x in u_init]
     prior, n_iter = prior_init, 0
+    if not counts.sum():  # no candidate pairs (no evidence yet): keep the starting model
+        return LinkModel(fields, m, u, prior, 0, 0, 0)
     prev = -np.inf
     while n_iter < spec.em_max_iter:
         n_iter += 1
