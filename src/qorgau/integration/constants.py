@@ -62,6 +62,13 @@ class IntegrationSettings(BaseSettings):
     max_batch_rows: int = 200_000  # larger deliveries are refused (413)
     clock_skew_seconds: int = 900  # sent_at / row timestamps further off are refused
     inprocess_jobs: bool = True  # embedded default: a thread runs each job
+    # A job still "running" this long after it started lost its process (kill -9, node loss);
+    # its rows were never committed (a job applies whole or not at all), so it is run again.
+    job_stale_after_seconds: int = 1_800
+    # An Idempotency-Key reservation still "in progress" this long after it was taken belongs
+    # to a request whose process died (no inline request runs this long: inline deliveries
+    # are capped at sync_max_rows); a retry with the same key then takes it over.
+    idempotency_stale_seconds: int = 120
     delivery_max_attempts: int = 8  # then the delivery goes to the dead-letter list
     backoff_base_seconds: float = 5.0
     backoff_cap_seconds: float = 3600.0

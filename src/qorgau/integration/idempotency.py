@@ -12,7 +12,9 @@ The client sends `Idempotency-Key: <unique string>`. The first request reserves 
 SHA-256 of method, path and raw body) in its own committed row, runs the operation and stores the
 response. A repeat with the same body gets the stored response (no second record); a repeat with a
 different body gets 409; a repeat while the first is still running gets 409 (retry later). If the
-operation fails, the reservation is removed, so the client can retry with the same key. Without
+operation fails, the reservation is removed, so the client can retry with the same key; if its
+process died (kill -9, node loss), the reservation is taken over by a retry once it is older than
+`QORGAU_INTEGRATION_IDEMPOTENCY_STALE_SECONDS` (2 minutes). Without
 the header the operation simply runs (use `RequiredIdempotencyDep` to insist on it).
 """
 
@@ -35,10 +37,10 @@ from qorgau.core.db import get_sessionmaker, utcnow
 from qorgau.core.deps import ActorDep
 from qorgau.core.errors import RuleViolation
 from qorgau.core.security import Actor
+from qorgau.integration.constants import integration_settings
 from qorgau.integration.exceptions import IdempotencyInProgress, IdempotencyMismatch
 from qorgau.integration.models import IdempotencyRecord
 
-STALE_AFTER = timedelta(minutes=15)  # an in-progress reservation older than this is taken over
 KEEP_FOR = timedelta(days=7)
 
 
@@ -145,7 +147,8 @@ def _existing(s: Session, idem: Idempotency, row: IdempotencyRecord) -> Idempote
     if row.state == "done":
         idem.replay = row
         return idem
-    if utcnow() - row.created_at < STALE_AFTER:
+    stale_after = timedelta(seconds=integration_settings().idempotency_stale_seconds)
+    if utcnow() - row.created_at < stale_after:
         raise IdempotencyInProgress()
     row.created_at = utcnow()  # the first attempt died mid-way: take the reservation over
     s.commit()

@@ -255,8 +255,23 @@ def run_job(job_id: int) -> str | None:
         return job.status
 
 
+def requeue_stale_jobs(db: Session) -> int:
+    """Queue again the jobs whose process died mid-run: nothing of theirs was committed."""
+    cutoff = utcnow() - timedelta(seconds=integration_settings().job_stale_after_seconds)
+    res = db.execute(
+        update(ImportJob)
+        .where(ImportJob.status == "running", ImportJob.started_at < cutoff)
+        .values(status="queued", processed_rows=0)
+    )
+    db.commit()
+    if res.rowcount:
+        log.warning("re-queued %d import job(s) whose process stopped mid-run", res.rowcount)
+    return int(res.rowcount or 0)
+
+
 def run_queued_jobs(*, limit: int = 10) -> int:
     with get_sessionmaker()() as db:
+        requeue_stale_jobs(db)
         ids = list(
             db.scalars(
                 select(ImportJob.id)
