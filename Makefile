@@ -23,6 +23,7 @@ serve: $(STAMP)
 ## The whole suite: unit, API and storage on SQLite and PostgreSQL, brokers, browser
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/bandit -q -r src -c pyproject.toml
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)
@@ -30,6 +31,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/bandit -q -r src -c pyproject.toml
 
 ## Extract strings per domain and merge them into kk/ru/en catalogues
 i18n: $(STAMP)

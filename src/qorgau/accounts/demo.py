@@ -13,7 +13,8 @@ from qorgau.core.roles import Role
 from qorgau.core.security import SYSTEM_ACTOR, hash_password
 from qorgau.registry.models import Enterprise
 
-DEMO_PASSWORD = "qorgau-demo-2026"
+# B105: the demo logins' published password (printed by `qorgau demo`), not a secret
+DEMO_PASSWORD = "qorgau-demo-2026"  # nosec B105
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ simulate_app = typer.Typer(help="Simulated telemetry streams.")
 
 
 @app.command()
-def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",
+def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  # nosec B107
            partitions: Annotated[str, typer.Option(help="e.g. 0,1,2,3")] = "",
            seconds: Annotated[float, typer.Option(help="0 = forever")] = 0,
            url: str = "", username: str = "", password: str = "") -> None:
     """Run an alarm worker: pull/consume, process, acknowledge after commit, tick timers."""
+    # B107: password="" means none given here (settings or the URL carry it), not a secret
     from qorgau.alarms.worker import drain
     from qorgau.core.config import get_settings
     from qorgau.core.models import load_all_models

@@ -113,7 +113,8 @@ def broker_files(directory: Path, *, ingest: tuple[str, str],
     pw, acl = directory / "passwd", directory / "acl"
     pw.write_text("")
     for user, secret in [ingest, *[(g, k) for g, k, _ in gateways]]:
-        subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)
+        # B603/B607: a fixed argument list, no shell; mosquitto_passwd from PATH like the broker
+        subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)  # nosec B603 B607
     lines = [f"user {ingest[0]}", "topic read qorgau/#", "topic write qorgau/+/+/command",
              "topic read $SYS/#", ""]
     for g, _k, site in gateways:
