@@ -38,7 +38,8 @@ def _fuzz_operation(operation: object, headers: list[dict[str, str]]) -> None:
     def run(case: object, who: dict[str, str]) -> None:
         if path in BOUNDED_STREAMS:
             case.query = {**(case.query or {}), **BOUNDED_STREAMS[path]}  # type: ignore[attr-defined]
-        case.call_and_validate(headers=who, checks=CHECKS)  # type: ignore[attr-defined]
+        # a copy: the call adds its own headers to the dict it is given
+        case.call_and_validate(headers=dict(who), checks=CHECKS)  # type: ignore[attr-defined]
 
     run()
 
@@ -56,7 +57,7 @@ def test_api_never_errors_and_matches_schema(
         try:
             _fuzz_operation(operation, headers)
         except (Exception, BaseExceptionGroup) as exc:  # report every operation's failure at once
-            failures[operation.label] = str(exc)[:1500]
+            failures[operation.label] = str(exc)[:3000]
         timings[operation.label] = time.perf_counter() - started
     assert len(timings) > 150, f"only {len(timings)} operations in the OpenAPI document"
     slowest = sorted(timings.items(), key=lambda kv: -kv[1])[:5]
