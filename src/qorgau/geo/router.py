@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from qorgau.core.config import PACKAGE_DIR
 from qorgau.core.deps import ActorDep, DbDep
+from qorgau.core.openapi import GEOJSON, file_responses
 from qorgau.geo import choropleth as choro
 from qorgau.geo import service
 from qorgau.geo.cluster import warm_up
@@ -84,21 +85,31 @@ def choropleth(
     return choro.choropleth(db=db, actor=actor, metric=metric)
 
 
-@router.get("/export.geojson", summary="GeoJSON of the filtered enterprises (≤ 50 000)")
+@router.get(
+    "/export.geojson",
+    summary="GeoJSON of the filtered enterprises (≤ 50 000)",
+    response_class=StreamingResponse,
+    responses=file_responses(GEOJSON),
+)
 def export(request: Request, db: DbDep, actor: ActorDep) -> StreamingResponse:
     ids = service.export_ids(db=db, actor=actor, params=_params(request))
     return StreamingResponse(
         service.export_geojson(db=db, actor=actor, ids=ids),
-        media_type="application/geo+json",
+        media_type=GEOJSON,
         headers={"content-disposition": 'attachment; filename="enterprises.geojson"'},
     )
 
 
-@router.get("/regions.geojson", summary="Country outline and the 20 regions (CC BY 4.0)")
+@router.get(
+    "/regions.geojson",
+    summary="Country outline and the 20 regions (CC BY 4.0)",
+    response_class=Response,
+    responses=file_responses(GEOJSON),
+)
 def regions() -> Response:
     return Response(
         REGIONS_FILE.read_bytes(),
-        media_type="application/geo+json",
+        media_type=GEOJSON,
         headers={"cache-control": "public, max-age=86400"},
     )
 
