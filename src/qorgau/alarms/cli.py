@@ -28,8 +28,10 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
     # B107: password="" means none given here (settings or the URL carry it), not a secret
     from qorgau.alarms.worker import drain
     from qorgau.core.config import get_settings
+    from qorgau.core.logs import configure_logging
     from qorgau.core.models import load_all_models
 
+    configure_logging()  # JSON lines on stderr: start, partition take-overs, totals, failures
     load_all_models()  # a standalone worker process needs every mapped table
     s = get_settings()
     if source == "nats":
