@@ -57,3 +57,27 @@ def test_map_employer_sees_own(browser, live_url, artifacts: Path, geo_world) ->
     page.screenshot(path=str(artifacts / "map-employer-phone.png"), full_page=True)
     assert outside == []
     context.close()
+
+
+def test_inspection_layers_legend_and_bad_range(browser, live_url, artifacts: Path,  # noqa: F811
+                                                geo_world) -> None:
+    context, page, outside = _open_map(browser, live_url, "inspector.krg")
+    page.check("input[name=layer][value=open_violations]")
+    page.check("input[name=layer][value=planned_inspections]")
+    page.wait_for_selector("#legend .swatch.layer-planned_inspections")
+    legend = page.inner_text("#legend")
+    for name in ("open_violations", "planned_inspections"):  # the user's language, from the toggle
+        label = page.get_attribute(f"input[name=layer][value={name}]", "data-label")
+        assert label and label in legend
+    assert page.is_hidden("#planned-error")
+    page.fill("#f-planned_from", "2027-06-01")
+    page.fill("#f-planned_to", "2027-01-01")
+    page.dispatch_event("#f-planned_to", "change")
+    page.wait_for_selector("#planned-error", state="visible")
+    assert page.get_attribute("#f-planned_to", "aria-invalid") == "true"
+    page.fill("#f-planned_to", "2027-08-01")
+    page.dispatch_event("#f-planned_to", "change")
+    page.wait_for_selector("#planned-error", state="hidden")
+    page.screenshot(path=str(artifacts / "map-inspection-layers.png"))
+    assert outside == []
+    context.close()

@@ -79,11 +79,14 @@
     if ($("f-hazardous").checked) { p.set("hazardous", "true"); }
     var q = $("f-q").value.trim();
     if (q.length >= 2) { p.set("q", q); }
+    return p;
+  }
+
+  function addPlannedRange(p) {
     ["planned_from", "planned_to"].forEach(function (k) {
       var el = $("f-" + k);
-      if (el && el.value && !el.disabled) { p.set(k, el.value); }
+      if (el && el.value) { p.set(k, el.value); }
     });
-    return p;
   }
 
   function viewport() {
@@ -125,27 +128,43 @@
       p.set("bbox", viewport());
       p.set("zoom", String(zoomLevel()));
       var url;
+      if (name === "planned_inspections") { addPlannedRange(p); }  // only this layer's request
       if (EMBED) { url = API + "/embed/clusters?" + p.toString(); }
       else { p.set("layers", name); url = API + "/clusters?" + p.toString(); }
       fetcher(url, { signal: signal }).then(function (r) {
         if (r.status === 422) {
           return r.json().then(function (b) {
-            var loc = (b.detail && b.detail[0] && b.detail[0].loc) || [];
-            throw new Error(String(loc[loc.length - 1]).indexOf("planned_") === 0 ? T.bad_range : T.error);
+            var loc = (b.detail && b.detail[0] && b.detail[0].loc) || [], e = new Error(T.error);
+            e.range = String(loc[loc.length - 1]).indexOf("planned_") === 0;
+            throw e;
           });
         }
         if (!r.ok) { throw new Error(T.error); }
         return r.json();
       }).then(function (data) {
         var res = EMBED ? data : data.layers[name];
+        if (name === "planned_inspections") { rangeError(false); }
         draw(name, res);
         if (name === "enterprises") {
           $("maptotal").textContent = res.total.toLocaleString();
           shell.setAttribute("data-total", String(res.total));
         }
       }).catch(function (e) {
-        if (e.name !== "AbortError") { $("maptotal").textContent = e.message || T.error; }
+        if (e.name === "AbortError") { return; }
+        if (e.range) { group(name).clearLayers(); rangeError(true); return; }
+        $("maptotal").textContent = T.error;
       });
+    });
+  }
+
+  // A date range the server refuses: say so beside the dates, not in the enterprise count.
+  function rangeError(on) {
+    var msg = $("planned-error");
+    if (!msg) { return; }
+    msg.hidden = !on;
+    msg.textContent = on ? T.bad_range : "";
+    ["f-planned_from", "f-planned_to"].forEach(function (id) {
+      if (on) { $(id).setAttribute("aria-invalid", "true"); } else { $(id).removeAttribute("aria-invalid"); }
     });
   }
 
@@ -154,28 +173,43 @@
     return 0;
   }
 
+  // A flag layer's clusters sit where the enterprises' clusters are: draw them as smaller
+  // badges pushed to a corner of their own (one corner per switched-on layer), not on top.
+  var CORNERS = [[1, -1], [1, 1], [-1, -1], [-1, 1]];
+  function badgeOffset(name) {
+    var flags = activeLayers().filter(function (n) { return n !== "enterprises"; });
+    var c = CORNERS[Math.max(0, flags.indexOf(name)) % CORNERS.length];
+    return [c[0] * 18, c[1] * 18];
+  }
+
   function draw(name, res) {
     var g = group(name), cf = res.cluster_fields, pf = res.point_fields;
     g.clearLayers();
     var iCount = cf.indexOf("count"), iLon = cf.indexOf("lon"), iLat = cf.indexOf("lat"),
       iLow = cf.indexOf("low");
+    var badge = name !== "enterprises" && !EMBED, off = badge ? badgeOffset(name) : [0, 0];
     res.clusters.forEach(function (row) {
       var n = row[iCount], size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 48;
+      if (badge) { size = n < 100 ? 24 : 30; }
       var band = maxBand(row, iLow);
       var icon = L.divIcon({ className: "cl layer-" + name + " band-" + band,
         html: "<span>" + (n >= 10000 ? Math.round(n / 1000) + "k" : n) + "</span>",
-        iconSize: [size, size] });
+        iconSize: [size, size], iconAnchor: [size / 2 - off[0], size / 2 - off[1]] });
       var m = L.marker([row[iLat], row[iLon]], { icon: icon, keyboard: true,
-        title: n + " " + T.enterprises });
+        title: n + " " + T.enterprises, zIndexOffset: badge ? 500 : 0 });
       m.on("click", function () { map.setView([row[iLat], row[iLon]], Math.min(map.getZoom() + 2, map.getMaxZoom())); });
       g.addLayer(m);
     });
     var pLon = pf.indexOf("lon"), pLat = pf.indexOf("lat"), pRisk = pf.indexOf("risk"),
       pId = pf.indexOf("id");
     res.points.forEach(function (row) {
-      var m = L.circleMarker([row[pLat], row[pLon]], { radius: name === "enterprises" ? 7 : 10,
-        className: "pt layer-" + name + " band-" + row[pRisk], weight: 2,
-        fill: name === "enterprises", fillOpacity: 0.9 });
+      var m = badge
+        ? L.marker([row[pLat], row[pLon]], { zIndexOffset: 500, keyboard: true,
+          icon: L.divIcon({ className: "fp layer-" + name, iconSize: [12, 12],
+            iconAnchor: [6 - off[0] / 2, 6 - off[1] / 2] }) })
+        : L.circleMarker([row[pLat], row[pLon]], { radius: name === "enterprises" ? 7 : 10,
+          className: "pt layer-" + name + " band-" + row[pRisk], weight: 2,
+          fill: name === "enterprises", fillOpacity: 0.9 });
       if (pId >= 0 && !EMBED) {
         m.on("click", function () { openCard(row[pId]); });
       }
@@ -300,7 +334,7 @@
       body.appendChild(el("h2", reg.name));
       var risk = c.risk.band ? T[c.risk.band] + " (" + T.score + " " + c.risk.score + ")" : T.no_data;
       body.appendChild(facts([[T.bin, reg.bin], [T.address, reg.address], [T.activity, reg.activity_code],
-        [T.size, reg.size_band], [T.hazardous, reg.hazardous ? T.yes : T.no],
+        [T.size, T["size_" + reg.size_band] || reg.size_band], [T.hazardous, reg.hazardous ? T.yes : T.no],
         [T.headcount, reg.headcount], [T.risk, risk],
         [T.trend, (reg.headcount_trend || []).map(function (t) { return t.year + ": " + t.headcount; }).join(" · ")]]));
       var inj = c.parts.injuries;
