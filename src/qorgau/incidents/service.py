@@ -4,10 +4,10 @@ attach files, list deadlines. Investigation, acts and hazard reports live in the
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit, events
@@ -18,7 +18,14 @@ from qorgau.core.pagination import PageParams, paginate
 from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scope_clause, scoped
 from qorgau.incidents import deadlines, notify, retroactive, revisions, storage
 from qorgau.incidents.constants import READ, REPORT, REPORT_HOURS, SEVERITY_RANK
-from qorgau.incidents.models import Accident, Attachment, Deadline, Investigation, Victim
+from qorgau.incidents.models import (
+    Accident,
+    Attachment,
+    Deadline,
+    HazardReport,
+    Investigation,
+    Victim,
+)
 from qorgau.incidents.schemas import AccidentIn, AccidentRevise, VictimIn
 from qorgau.registry import service as registry
 
@@ -433,6 +440,42 @@ def esaw_cases(*, db: Session, actor: Actor, start: Any, end: Any) -> list[Any]:
         .order_by(Victim.occurred_on, Victim.id)
     )
     return list(db.execute(stmt))
+
+
+def lost_time_injuries(
+    *, db: Session, enterprise_ids: list[int], start: Any, end: Any
+) -> dict[tuple[int, int, int], int]:
+    """Lost-time injuries per (enterprise, year, month) with occurred_on in [start, end]: every
+    victim of a reported accident employed by that enterprise (an accident is reported when it
+    costs at least a day's work capacity or a life, so each victim is one LTI). Unscoped:
+    callers pass enterprise ids from their own scoped query."""
+    if not enterprise_ids:
+        return {}
+    year = extract("year", Victim.occurred_on)
+    month = extract("month", Victim.occurred_on)
+    stmt = (
+        select(Victim.enterprise_id, year, month, func.count())
+        .where(
+            Victim.enterprise_id.in_(enterprise_ids),
+            Victim.employed_here.is_(True),
+            Victim.occurred_on.between(start, end),
+        )
+        .group_by(Victim.enterprise_id, year, month)
+    )
+    return {(int(e), int(y), int(m)): int(n) for e, y, m, n in db.execute(stmt).all()}
+
+
+def near_miss_reports(*, db: Session, enterprise_id: int, start: Any, end: Any) -> int:
+    """Anonymous near-miss reports about one enterprise received in [start, end] (dates)."""
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    hi = datetime.combine(end, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    stmt = select(func.count()).where(
+        HazardReport.enterprise_id == enterprise_id,
+        HazardReport.kind == "near_miss",
+        HazardReport.created_at >= lo,
+        HazardReport.created_at < hi,
+    )
+    return int(db.scalar(stmt) or 0)
 
 
 VICTIM = Victim

@@ -1,5 +1,6 @@
 """Risk-management tables: hazards, assessment revisions, controls, actions, evidence,
-Vision Zero self-checks, risk instructions and per-enterprise settings.
+Vision Zero self-checks, risk instructions, per-enterprise settings, hours worked, near misses
+and the worker-account link.
 
 Every row carries enterprise_id and region_code so scoping is one comparison.
 Assessments are stored as revisions: a signed revision is never edited; a review trigger
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qorgau.core.db import Base, CreatedMixin, utcnow
@@ -163,3 +164,68 @@ class Instruction(CreatedMixin, Base):
     confirmed_on: Mapped[date]
     expires_on: Mapped[date]
     on_behalf: Mapped[bool] = mapped_column(default=False)
+
+
+class HoursWorked(CreatedMixin, Base):
+    """Hours worked by the enterprise's staff in one calendar month (the LTIFR denominator).
+    A correction is a new revision; the highest revision of a month counts."""
+
+    __tablename__ = "risk_hours_worked"
+    __scope__ = SCOPE
+    __table_args__ = (UniqueConstraint("enterprise_id", "year", "month", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    region_code: Mapped[str] = mapped_column(String(5), index=True)
+    year: Mapped[int]
+    month: Mapped[int]
+    hours: Mapped[float] = mapped_column(Float)
+    revision: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class NearMiss(CreatedMixin, Base):
+    """A near miss recorded by the enterprise (named, unlike the anonymous reports)."""
+
+    __tablename__ = "risk_near_miss"
+    __scope__ = SCOPE
+    __table_args__ = (Index("ix_risk_near_miss_enterprise_day", "enterprise_id", "occurred_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    region_code: Mapped[str] = mapped_column(String(5), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("risk_hazard.id"))
+    occurred_on: Mapped[date]
+    hazard_type: Mapped[str] = mapped_column(String(30))
+    potential_severity: Mapped[str] = mapped_column(String(10))  # minor | severe | fatal
+    description: Mapped[str] = mapped_column(Text)
+
+
+class WorkerAccount(CreatedMixin, Base):
+    """Links a user account (role worker) to its registry worker, so the worker confirms their
+    own instruction. Unlinking sets unlinked_at; the row stays as the record of who was who."""
+
+    __tablename__ = "risk_worker_account"
+    __scope__ = SCOPE
+    __table_args__ = (
+        Index(
+            "uq_risk_worker_account_user_id_active",
+            "user_id",
+            unique=True,
+            sqlite_where=text("unlinked_at IS NULL"),
+            postgresql_where=text("unlinked_at IS NULL"),
+        ),
+        Index(
+            "uq_risk_worker_account_worker_id_active",
+            "worker_id",
+            unique=True,
+            sqlite_where=text("unlinked_at IS NULL"),
+            postgresql_where=text("unlinked_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    region_code: Mapped[str] = mapped_column(String(5))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    unlinked_at: Mapped[datetime | None]
+    unlinked_by: Mapped[str | None] = mapped_column(String(200))

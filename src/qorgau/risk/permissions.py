@@ -18,3 +18,5 @@ WRITE = grant("risk.write", {Role.EMPLOYER_OSH, Role.ADMIN})
 SIGN = grant("risk.sign", {Role.EMPLOYER_OSH})
 CONFIRM = grant("risk.instruction.confirm", {Role.EMPLOYER_OSH, Role.WORKER})
 REGULATOR_VIEW = grant("risk.regulator", _REGULATORS)
+# Near misses: any employee may report one (reporting culture), not only the OSH officer.
+NEAR_MISS = grant("risk.near_miss.report", {Role.EMPLOYER_OSH, Role.WORKER})

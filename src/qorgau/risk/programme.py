@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from datetime import date
 from typing import Any
 
@@ -12,10 +10,12 @@ from sqlalchemy.orm import Session
 
 import qorgau.risk.register as svc
 from qorgau.core import audit
-from qorgau.core.errors import RuleViolation
+from qorgau.core.errors import Forbidden, RuleViolation
+from qorgau.core.roles import Role
 from qorgau.core.security import Actor
 from qorgau.registry.models import Employment, Worker
 from qorgau.registry.service import active_on
+from qorgau.risk import lagging, workers
 from qorgau.risk import permissions as perm
 from qorgau.risk.content import osh_maturity_index, score_vision_zero
 from qorgau.risk.exceptions import as_violation
@@ -79,6 +79,29 @@ def instructed_hazards(db: Session, enterprise_id: int) -> list[Hazard]:
     ]
 
 
+def _confirming_worker(db: Session, actor: Actor, hazard: Hazard, worker_id: int | None) -> Worker:
+    """A worker account confirms for its own linked worker and only a hazard of their work;
+    the OSH officer names the worker they record it for."""
+    if actor.role == Role.WORKER:
+        worker = workers.worker_of(db, actor)
+        if worker is None:
+            raise RuleViolation(
+                "this account is not linked to a worker record; ask the OSH officer",
+                field="worker_id",
+            )
+        if worker_id is not None and worker_id != worker.id:
+            raise Forbidden("a worker confirms only their own instruction", field="worker_id")
+        if not workers.exposed_to(db, worker, hazard, date.today()):
+            raise RuleViolation("this hazard is not part of your work", field="hazard_id")
+        return worker
+    if worker_id is None:
+        raise RuleViolation("name the worker the confirmation is for", field="worker_id")
+    found = db.get(Worker, worker_id)
+    if found is None or found.enterprise_id != hazard.enterprise_id:
+        raise RuleViolation("the worker is not employed by this enterprise", field="worker_id")
+    return found
+
+
 def confirm_instruction(*, db: Session, actor: Actor, data: InstructionIn) -> Instruction:
     """A worker confirms "read and understood" (or the OSH officer records it on their behalf)."""
     actor.require(perm.CONFIRM)
@@ -86,12 +109,12 @@ def confirm_instruction(*, db: Session, actor: Actor, data: InstructionIn) -> In
         hazard = svc.get_hazard(db=db, actor=actor, hazard_id=data.hazard_id)
     except Exception:
         raise RuleViolation("unknown hazard", field="hazard_id") from None
-    worker = db.get(Worker, data.worker_id)
-    if worker is None or worker.enterprise_id != hazard.enterprise_id:
-        raise RuleViolation("the worker is not employed by this enterprise", field="worker_id")
+    worker = _confirming_worker(db, actor, hazard, data.worker_id)
     on = data.confirmed_on or date.today()
     if on > date.today():
         raise RuleViolation("the confirmation date is in the future", field="confirmed_on")
+    if actor.role == Role.WORKER and on != date.today():
+        raise RuleViolation("a worker confirms with today's date", field="confirmed_on")
     row = Instruction(
         enterprise_id=hazard.enterprise_id,
         region_code=hazard.region_code,
@@ -99,7 +122,7 @@ def confirm_instruction(*, db: Session, actor: Actor, data: InstructionIn) -> In
         worker_id=worker.id,
         confirmed_on=on,
         expires_on=svc.add_months(on, data.valid_months),
-        on_behalf=actor.role.value != "worker",
+        on_behalf=actor.role != Role.WORKER,
         created_by=actor.label,
     )
     db.add(row)
@@ -170,20 +193,6 @@ def instruction_gap(
 # --- OSH maturity ------------------------------------------------------------------------------
 
 
-def _incidents_indicator(name: str, **kw: Any) -> float | None:
-    """LTIFR / near-miss rate from the accidents domain when it offers them; else None."""
-    if importlib.util.find_spec("qorgau.incidents.service") is None:
-        return None
-    fn = getattr(importlib.import_module("qorgau.incidents.service"), name, None)
-    if fn is None:
-        return None
-    try:
-        value = fn(**kw)
-    except Exception:  # an indicator we cannot compute is shown as unavailable, not a 500
-        return None
-    return None if value is None else float(value)
-
-
 def _actions_on_time_pct(db: Session, enterprise_id: int, today: date) -> float:
     rows = db.execute(
         select(Action.status, Action.due_date, Action.closed_on).where(
@@ -212,9 +221,10 @@ def maturity(
     today = today or date.today()
     checks = vision_zero_trend(db=db, actor=actor, enterprise_id=enterprise_id)
     vz = checks[-1].total_pct if checks and checks[-1].total_pct is not None else 0.0
-    ltifr = _incidents_indicator("ltifr", db=db, enterprise_id=enterprise_id)
-    sector_ltifr = _incidents_indicator("sector_ltifr", db=db, enterprise_id=enterprise_id)
-    near_miss = _incidents_indicator("near_miss_rate", db=db, enterprise_id=enterprise_id)
+    lti = lagging.ltifr(db, enterprise_id, today)
+    nm = lagging.near_miss_rate(db, enterprise_id, today)
+    ltifr, sector_ltifr = lti["ltifr"], lti["sector_ltifr"]
+    near_miss = nm["near_miss_rate_per_100"]
     has_register = bool(svc.current_assessments(db, None, [enterprise_id]))
     inputs = {
         "vision_zero_pct": vz,
@@ -227,13 +237,15 @@ def maturity(
     if not has_register:  # nothing assessed: no actions or instruction can be "on time"
         inputs["actions_on_time_pct"] = inputs["training_current_pct"] = 0.0
     unavailable = [k for k, v in {"ltifr": ltifr, "near_miss_rate": near_miss}.items() if v is None]
-    # Missing lagging data is scored neutrally (sector average, zero near-miss reporting) and
-    # flagged, so the index is never presented as complete when it is not.
+    # Missing lagging data (no hours recorded, no headcount) is scored neutrally (sector
+    # average, zero near-miss reporting) and flagged, so the index is never presented as
+    # complete when it is not. A sector with no lost-time injury at all gives the reference 1.0:
+    # the enterprise, part of that sector, then has none either and scores 100.
     index, components = osh_maturity_index(
         **inputs,
         near_miss_rate_per_100=near_miss or 0.0,
         ltifr=ltifr if ltifr is not None else 1.0,
-        sector_ltifr=sector_ltifr if sector_ltifr and ltifr is not None else 1.0,
+        sector_ltifr=sector_ltifr if ltifr is not None and sector_ltifr else 1.0,
     )
     return {
         "index": index,
@@ -241,5 +253,6 @@ def maturity(
         "inputs": inputs,
         "ltifr": ltifr,
         "near_miss_rate_per_100": near_miss,
+        "lagging": {**lti, **nm},
         "unavailable": unavailable,
     }

@@ -260,3 +260,10 @@ def _xlsx(data: bytes, name: str) -> Response:
 
 def _name(enterprise_id: int, lang: str) -> str:
     return f"risk-register-{enterprise_id}-{lang}"
+
+
+# Maturity inputs (hours worked, near misses) and the worker-account link live in their own
+# module to keep this one short; they share the /api/v1/risk prefix.
+from qorgau.risk.router_inputs import router as _inputs  # noqa: E402
+
+router.include_router(_inputs)

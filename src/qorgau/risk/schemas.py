@@ -194,8 +194,11 @@ class VisionZeroOut(_Out):
 
 
 class InstructionIn(_In):
+    """worker_id: required when the OSH officer records it on a worker's behalf; a worker whose
+    account is linked to their registry record leaves it out (or gives their own)."""
+
     hazard_id: int
-    worker_id: int
+    worker_id: int | None = None
     confirmed_on: date | None = None
     valid_months: int = Field(12, ge=1, le=36)
 
@@ -207,3 +210,62 @@ class InstructionOut(_Out):
     confirmed_on: date
     expires_on: date
     on_behalf: bool
+
+
+ID_MAX = 2_147_483_647  # an id past the column's range is the client's error (422), not a 500
+
+
+class HoursIn(_In):
+    year: int = Field(ge=2000, le=2100)
+    month: int = Field(ge=1, le=12)
+    hours: float = Field(ge=0, le=1_000_000_000)
+    note: str = Field("", max_length=500)
+
+
+class HoursOut(_Out):
+    id: int
+    enterprise_id: int
+    year: int
+    month: int
+    hours: float
+    revision: int
+    note: str
+    created_by: str
+    created_at: datetime
+
+
+class NearMissIn(_In):
+    enterprise_id: int = Field(gt=0, le=ID_MAX)
+    site_id: int | None = Field(None, gt=0, le=ID_MAX)
+    hazard_id: int | None = Field(None, gt=0, le=ID_MAX)
+    occurred_on: date
+    hazard_type: HazardType
+    potential_severity: Literal["minor", "severe", "fatal"]
+    description: str = Field(min_length=10, max_length=4000)
+
+
+class NearMissOut(_Out):
+    id: int
+    enterprise_id: int
+    site_id: int | None
+    hazard_id: int | None
+    occurred_on: date
+    hazard_type: str
+    potential_severity: str
+    description: str
+    created_at: datetime
+
+
+class WorkerLinkIn(_In):
+    user_id: int = Field(gt=0, le=ID_MAX)
+    worker_id: int = Field(gt=0, le=ID_MAX)
+
+
+class WorkerLinkOut(_Out):
+    id: int
+    enterprise_id: int
+    user_id: int
+    worker_id: int
+    created_by: str
+    created_at: datetime
+    unlinked_at: datetime | None

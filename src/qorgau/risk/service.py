@@ -15,6 +15,7 @@ from qorgau.risk.actions import (
     set_action_status,
 )
 from qorgau.risk.dashboards import enterprise_dashboard, regulator_view
+from qorgau.risk.lagging import hours_worked, list_near_misses, record_hours, report_near_miss
 from qorgau.risk.programme import (
     confirm_instruction,
     instruction_gap,
@@ -55,6 +56,13 @@ from qorgau.risk.reviews import (
     review_assessment,
 )
 from qorgau.risk.starter import from_template, sector_for
+from qorgau.risk.workers import (
+    link_worker_account,
+    list_worker_accounts,
+    my_instructions,
+    unlink_worker_account,
+    worker_of,
+)
 
 __all__ = [
     "BAND_ORDER",
@@ -80,17 +88,24 @@ __all__ = [
     "get_evidence",
     "get_hazard",
     "get_settings",
+    "hours_worked",
     "instruction_gap",
     "latest_of",
+    "link_worker_account",
     "list_actions",
     "list_assessments",
     "list_hazards",
+    "list_near_misses",
+    "list_worker_accounts",
     "maturity",
+    "my_instructions",
     "on_accident",
     "overdue_actions",
+    "record_hours",
     "refresh_flags",
     "regulator_view",
     "reopen_overdue_reviews",
+    "report_near_miss",
     "review_assessment",
     "revisions",
     "save_settings",
@@ -101,6 +116,8 @@ __all__ = [
     "settings_of",
     "sign_assessment",
     "submit_vision_zero",
+    "unlink_worker_account",
     "update_assessment",
     "vision_zero_trend",
+    "worker_of",
 ]
