@@ -1,6 +1,7 @@
 """Run as a subprocess with QORGAU_DATABASE_URL set: create an enterprise with a site, its OSH
-officer (bearer token) and a state system's API key for the employment-contract feed; print
-them as one JSON line. A separate process, so the test process's own settings stay untouched."""
+officer (bearer token and page session) and a state system's API key for the employment-contract
+feed; print them as one JSON line. A separate process, so the test process's own settings stay
+untouched."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def main() -> None:
         db.add(user)
         db.commit()
         token, _ = accounts.open_session(db, user=user, kind="bearer")
+        cookie, _ = accounts.open_session(db, user=user, kind="cookie")
         key, _ = accounts.create_api_key(
             db,
             actor=SYSTEM_ACTOR,
@@ -54,7 +56,7 @@ def main() -> None:
                           feed="employment-contracts", rate_per_minute=100_000),
         )
         print(json.dumps({"enterprise_id": ent.id, "bin": ent.bin, "site_id": site.id,
-                          "token": token, "feed_key": key}))
+                          "token": token, "cookie": cookie, "feed_key": key}))
 
 
 if __name__ == "__main__":

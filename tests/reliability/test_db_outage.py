@@ -1,7 +1,8 @@
 """PostgreSQL goes away under the running server (its backends terminated, new connections
 refused — the shared PostgreSQL server itself keeps running): the API answers 503 with a clear
-message and Retry-After, never 500; /readyz says not ready while /healthz stays up; nothing of a
-refused request is stored; when the database is back the server reconnects by itself."""
+message and Retry-After, pages an HTML 503, never 500; /readyz says not ready while /healthz
+stays up; nothing of a refused request is stored; when the database is back the server
+reconnects by itself."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ def test_database_outage_answers_503_and_recovers(
         assert ready.status_code == 503 and ready.json()["ready"] is False
         assert ready.json()["checks"]["database"].startswith("error")
         assert api.get("/healthz").status_code == 200  # the process is alive: do not restart it
+        page = httpx.get(f"{server.url}/registry", cookies={"qorgau_session": world["cookie"]},
+                         headers={"accept": "text/html"}, timeout=30)
+        assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+        assert "the database is unavailable" in page.text
 
         _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         deadline = time.monotonic() + 20
