@@ -93,3 +93,138 @@ def test_create_assessment_on_a_phone(live: str, world) -> None:
         page.screenshot(path=str(ARTIFACTS / "risk-assessment-phone-ru.png"), full_page=True)
         context.close()
         browser.close()
+
+
+def _worker_setup() -> tuple[str, list[int]]:
+    """Link the demo account worker.mine to a fresh blaster at its enterprise, with two hazards
+    of that occupation whose controls require instruction. Returns (login, hazard ids)."""
+    import secrets
+    from datetime import date
+
+    from factories import make_iin
+    from qorgau.accounts.models import User
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.models import Enterprise
+    from qorgau.registry.schemas import EmploymentIn, WorkerIn
+    from qorgau.risk import service
+    from qorgau.risk.schemas import AssessmentIn, ControlIn, HazardIn, WorkerLinkIn
+
+    hazards = [
+        (
+            "fire_explosion",
+            "Отказ заряда при взрывных работах в забое",
+            3,
+            5,
+            [
+                ("administrative", "Ожидание 15 минут после отказа, осмотр только взрывником"),
+                ("administrative", "Сигналы оповещения и выставление постов охраны"),
+            ],
+        ),
+        (
+            "dust",
+            "Пыль при бурении шпуров",
+            4,
+            3,
+            [
+                ("engineering", "Бурение с промывкой водой"),
+                ("ppe", "Респиратор FFP3, проверка прилегания перед сменой"),
+            ],
+        ),
+    ]
+    with get_sessionmaker()() as db:
+        user = db.query(User).filter_by(username="worker.mine").one()
+        ent = db.get(Enterprise, user.organisation.enterprise_id)
+        emp = registry.register_employment(
+            db=db,
+            actor=SYSTEM_ACTOR,
+            data=EmploymentIn(
+                contract_no=f"BLAST-{secrets.token_hex(4)}",
+                worker=WorkerIn(
+                    iin=make_iin(date(1991, 7, 2)), last_name="Жұмабеков", first_name="Даурен"
+                ),
+                enterprise_bin=ent.bin,
+                occupation="blaster",
+                start_date=date(2024, 3, 1),
+            ),
+        )
+        ids = []
+        for kind, text, lik, sev, controls in hazards:
+            h = service.create_hazard(
+                db=db,
+                actor=SYSTEM_ACTOR,
+                data=HazardIn(
+                    enterprise_id=ent.id,
+                    hazard_type=kind,
+                    description=text,
+                    occupation="blaster",
+                    workplace="Горизонт −320 м, забой 12",
+                ),
+            )
+            service.create_assessment(
+                db=db,
+                actor=SYSTEM_ACTOR,
+                data=AssessmentIn(
+                    hazard_id=h.id,
+                    initial={"likelihood": lik, "severity": sev},
+                    controls=[
+                        ControlIn(level=lv, text=t, requires_instruction=True) for lv, t in controls
+                    ],
+                ),
+            )
+            ids.append(h.id)
+        service.link_worker_account(
+            db=db,
+            actor=SYSTEM_ACTOR,
+            data=WorkerLinkIn(user_id=user.id, worker_id=emp.worker_id),
+        )
+    return "worker.mine", ids
+
+
+def test_worker_confirms_instruction_on_a_phone(live: str, world) -> None:
+    """kk: both to confirm; ru: the worker ticks and confirms the first; en: one confirmed, one
+    to go. A screenshot of each language at 390 px."""
+    from playwright.sync_api import sync_playwright
+
+    from qorgau.accounts.demo import DEMO_PASSWORD
+
+    login, (first, second) = _worker_setup()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live}/login")
+        page.fill("#username", login)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live}/")
+        ARTIFACTS.mkdir(exist_ok=True)
+
+        page.goto(f"{live}/lang/kk?next=/risk")
+        page.wait_for_url(f"{live}/risk/my")
+        assert page.locator("h1").inner_text() == "Менің қауіпсіздік нұсқаулықтарым"
+        assert page.locator(f"#h{first} .badge.danger").inner_text() == "Расталмаған"
+        assert page.locator(f"#h{second} form button").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "risk-my-instructions-phone-kk.png"), full_page=True)
+
+        page.goto(f"{live}/lang/ru?next=/risk/my")
+        page.wait_for_url(f"{live}/risk/my")
+        page.locator(f"#h{first} input[name=understood]").check()
+        page.locator(f"#h{first} form button").click()
+        page.wait_for_url(f"{live}/risk/my?done={first}*")
+        assert "Подтверждение записано" in page.locator("p.notice").inner_text()
+        assert page.locator(f"#h{first} .badge.ok").inner_text() == "Подтверждено"
+        assert page.locator(f"#h{first} form").count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "risk-my-instructions-phone-ru.png"), full_page=True)
+
+        page.goto(f"{live}/lang/en?next=/risk/my")
+        page.wait_for_url(f"{live}/risk/my")
+        assert "To confirm: 1" in page.locator("main").inner_text()
+        assert page.locator(f"#h{first} .badge.ok").inner_text() == "Confirmed"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "risk-my-instructions-phone-en.png"), full_page=True)
+        context.close()
+        browser.close()

@@ -118,6 +118,9 @@ def test_linked_worker_confirms_own_instruction_only(app, db, client_as, world):
         r = osh.post("/api/v1/risk/worker-accounts", json={**link, "worker_id": colleague})
         assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "user_id"
         assert client_as("osh_ala").get(f"/api/v1/risk/worker-accounts/{mine}").status_code == 404
+        assert worker.get(f"/api/v1/risk/worker-accounts/{mine}").status_code == 403
+        listed = osh.get(f"/api/v1/risk/worker-accounts/{mine}").json()
+        assert (link["user_id"], me) in [(x["user_id"], x["worker_id"]) for x in listed]
 
         mine_view = worker.get("/api/v1/risk/my-instructions").json()
         assert mine_view["linked"] and mine_view["worker_id"] == me

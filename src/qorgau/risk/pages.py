@@ -14,7 +14,7 @@ from qorgau.core.deps import DbDep
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.i18n import get_language
 from qorgau.core.labels import N_
-from qorgau.core.roles import PERMISSIONS
+from qorgau.core.roles import PERMISSIONS, Role
 from qorgau.core.security import Actor
 from qorgau.core.web import FormActorDep, PageActorDep, register_nav, render
 from qorgau.risk import permissions as perm
@@ -77,6 +77,8 @@ def _error(exc: Exception) -> dict[str, str]:
 
 @router.get("/risk", response_class=HTMLResponse)
 def risk_home(request: Request, actor: PageActorDep) -> Response:
+    if actor.role == Role.WORKER:
+        return RedirectResponse("/risk/my", status_code=303)
     if actor.enterprise_id is not None:
         return RedirectResponse(f"/risk/enterprises/{actor.enterprise_id}", status_code=303)
     if actor.can(perm.REGULATOR_VIEW):
@@ -352,3 +354,9 @@ async def vision_zero_submit(
         )
         return render(request, "risk/vision_zero.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/risk/enterprises/{enterprise_id}/vision-zero", status_code=303)
+
+
+# The worker's own instruction page (module of its own; same router for the app).
+from qorgau.risk.pages_worker import router as _worker_pages  # noqa: E402
+
+router.include_router(_worker_pages)

@@ -17,7 +17,7 @@ import qorgau.risk.register as svc
 from qorgau.accounts import service as accounts
 from qorgau.core import audit
 from qorgau.core.db import utcnow
-from qorgau.core.errors import Conflict, NotFound, RuleViolation
+from qorgau.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from qorgau.core.roles import Role
 from qorgau.core.security import Actor, in_scope
 from qorgau.registry.models import Employment, Worker
@@ -90,6 +90,8 @@ def unlink_worker_account(*, db: Session, actor: Actor, link_id: int) -> WorkerA
 
 def list_worker_accounts(*, db: Session, actor: Actor, enterprise_id: int) -> list[WorkerAccount]:
     svc.enterprise_for_read(db, actor, enterprise_id)
+    if actor.role == Role.WORKER:  # who is behind which account is not for colleagues
+        raise Forbidden("workers do not list account links")
     stmt = select(WorkerAccount).where(
         WorkerAccount.enterprise_id == enterprise_id, WorkerAccount.unlinked_at.is_(None)
     )
