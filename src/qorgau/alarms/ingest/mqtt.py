@@ -56,13 +56,19 @@ class MqttSource:
         self.client.max_inflight_messages_set(1000)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        # set once the broker has acknowledged the subscription (SUBACK), not at CONNACK:
+        # a reading published between the two would have no subscriber to go to
         self.connected = threading.Event()
         self.client.connect(u.hostname or "127.0.0.1", u.port or 1883, keepalive=30)
         self.client.loop_start()
 
     def _on_connect(self, client, userdata, flags, rc, props=None) -> None:
         client.subscribe([(TOPIC, 1), ("$SYS/broker/publish/messages/dropped", 0)])
-        self.connected.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, props=None) -> None:
+        if reason_codes and not reason_codes[0].is_failure:
+            self.connected.set()
 
     def _on_message(self, client, userdata, msg) -> None:
         if msg.topic.startswith("$SYS/"):
