@@ -75,6 +75,9 @@ def test_curl_examples_run_against_a_live_server(tmp_path):
         "QORGAU_DATABASE_URL": f"sqlite:///{tmp_path / 'docs.sqlite3'}",
         "QORGAU_VAR_DIR": str(tmp_path),
         "QORGAU_COOKIE_SECURE": "false",
+        # The doc's own `worker deliver --once` step delivers: the server's in-process delivery
+        # job would otherwise fan the feed's events out before the doc's subscription exists.
+        "QORGAU_BACKGROUND": "0",
         "ADMIN_PASSWORD": PASSWORD,
         "PATH": f"{Path(sys.executable).parent}:{env['PATH']}",
     }

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from qorgau.core.db import get_sessionmaker
 from qorgau.core.jobs import Job
 from qorgau.integration import delivery, reports, service
 from qorgau.integration.idempotency import purge_expired
 from qorgau.integration.monitor import check_silent_feeds
+from qorgau.integration.sender import Sender
 
-_client: httpx.Client | None = None
+_client: Sender | None = None
 
 
-def _http() -> httpx.Client:
+def _http() -> Sender:
     """One pooled client per process: keep-alive connections to subscribers survive passes."""
     global _client
     if _client is None:
@@ -25,7 +24,7 @@ def _http() -> httpx.Client:
     return _client
 
 
-def deliver(client: httpx.Client | None = None) -> int:
+def deliver(client: Sender | None = None) -> int:
     """One delivery pass; the number of deliveries planned and sent (0 = idle)."""
     with get_sessionmaker()() as db:
         planned, sent = delivery.run_once(db, client or _http())
