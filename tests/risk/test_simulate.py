@@ -28,3 +28,13 @@ def test_simulate_writes_register_and_truth(db, world, tmp_path):
     assert db.query(Control).count() >= counts["controls"]
     truth = json.loads((tmp_path / "risk.json").read_text())
     assert truth["counts"] == counts
+    # enterprises that keep a register record twelve months of hours, so LTIFR is available
+    from datetime import date
+
+    from qorgau.risk import lagging
+    from qorgau.risk.models import HoursWorked
+
+    assert counts["hours_months"] > 0 and counts["hours_months"] % 12 == 0
+    row = db.query(HoursWorked).filter(HoursWorked.created_by == "simulator").first()
+    lti = lagging.ltifr(db, row.enterprise_id, date.today())
+    assert lti["months_recorded"] == 12 and lti["hours"] > 0 and lti["ltifr"] is not None

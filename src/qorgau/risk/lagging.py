@@ -2,7 +2,7 @@
 (the LTIFR denominator), near misses recorded by the enterprise, LTIFR and near-miss rate.
 
 LTIFR = lost-time injuries × 1,000,000 ÷ hours worked, over the months of the last twelve
-(current month included) for which the enterprise recorded its hours; injuries come from the
+complete months (rolling year) for which the enterprise recorded its hours; injuries come from the
 accidents domain (incidents.service.lost_time_injuries) for those same months only, so a
 month without hours neither adds injuries nor hides them behind a short denominator.
 """
@@ -229,7 +229,7 @@ def _injuries_in(
 
 def ltifr(db: Session, enterprise_id: int, today: date) -> dict[str, Any]:
     """The enterprise's LTIFR and its OKED section's, over the recorded months of the window."""
-    months = months_back(today)
+    months = months_back(today.replace(day=1) - timedelta(days=1))  # last 12 complete months
     own = _latest_hours(db, [enterprise_id], months)
     own_hours = sum(own.get(enterprise_id, {}).values())
     own_lti = _injuries_in(db, own, months) if own else 0

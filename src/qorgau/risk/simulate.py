@@ -18,13 +18,17 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from qorgau.core.security import SYSTEM_ACTOR
+from qorgau.registry import service as registry
 from qorgau.registry.models import Activity, Enterprise
 from qorgau.risk.constants import ControlLevel, Method
 from qorgau.risk.content import load_template
+from qorgau.risk.lagging import months_back
 from qorgau.risk.methods import DEFAULT_CRITERIA, assess, control_adequacy
-from qorgau.risk.models import Action, Assessment, Control, Hazard
+from qorgau.risk.models import Action, Assessment, Control, Hazard, HoursWorked
 from qorgau.risk.register import OKED_SECTOR, add_months
 
+MONTHLY_HOURS = 1650 / 12  # a full-time year of ~1,650 h worked (leave, holidays excluded)
 LIMITS = {"tiny": 60, "small": 400, "medium": 3000, "national": 20000}
 SOFT = {ControlLevel.ADMINISTRATIVE, ControlLevel.PPE}
 ACTION_TITLES = [
@@ -130,6 +134,33 @@ def _assessment_row(
     }
 
 
+def _hours_rows(
+    db: Session, eids: list[int], today: date, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    """Hours worked for the last twelve complete months of enterprises that keep a register
+    (an enterprise with no assessment keeps no hours either): staff under contract × a full-time
+    month, ±10 % for leave and overtime. With the incidents simulator's accidents this gives
+    the twin an LTIFR."""
+    staff = dict(registry.headcount(db=db, actor=SYSTEM_ACTOR, on=today, group_by="enterprise"))
+    months = months_back(today.replace(day=1) - timedelta(days=1))
+    return [
+        {
+            "enterprise_id": eid,
+            "region_code": region,
+            "year": y,
+            "month": m,
+            "hours": round(staff[eid] * MONTHLY_HOURS * float(rng.uniform(0.9, 1.1)), 1),
+            "revision": 1,
+            "note": "",
+            "created_by": "simulator",
+            "created_at": datetime.now(UTC),
+        }
+        for eid, region in eids
+        if staff.get(eid)
+        for y, m in months
+    ]
+
+
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str, int]:
     rng = np.random.default_rng(seed * 1009 + 8)
     danger = _danger(db, truth_dir)
@@ -145,6 +176,7 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
             "stale",
             "soft_only",
             "overdue_actions",
+            "hours_months",
         ],
         0,
     )
@@ -152,6 +184,7 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
     hazards: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], list[Any]]] = []  # assessment row, controls
     actions: list[tuple[int, dict[str, Any]]] = []  # index of a hazard of the enterprise, row
+    keeping: list[tuple[int, str]] = []  # enterprises with a register: they record hours
     for eid, section, region in _candidates(db, scale, rng):
         d = float(danger.get(eid, 0.3))
         counts["enterprises"] += 1
@@ -162,6 +195,7 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
                 planted[key].append(eid)
         if plan["missing"]:
             continue
+        keeping.append((eid, region))
         tpl = load_template(OKED_SECTOR[section])
         n = min(len(tpl.hazards), int(rng.integers(4, 8)))
         picks = rng.choice(len(tpl.hazards), size=n, replace=False)
@@ -234,6 +268,9 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: Path) -> dict[str
     ]
     _insert(db, Control, controls)
     _insert(db, Action, [{**row, "hazard_id": hazard_ids[i]} for i, row in actions])
+    hours = _hours_rows(db, keeping, today, rng)
+    _insert(db, HoursWorked, hours)
+    counts["hours_months"] = len(hours)
     db.commit()
     counts.update(
         hazards=len(hazards), assessments=len(pending), controls=len(controls), actions=len(actions)
