@@ -111,7 +111,9 @@ def test_curl_examples_run_against_a_live_server(tmp_path):
         script = script.replace(
             "python -m qorgau.integration.worker deliver --once\n",
             "python -m qorgau.integration.worker deliver --once\n"
-            f'curl -s {rec.url.replace("/hook", "/count")} > "$RECEIVED"\n',
+            # the server's own background delivery may be the one that sends: wait for it
+            f'for i in $(seq 100); do curl -s {rec.url.replace("/hook", "/count")} '
+            '> "$RECEIVED"; [ "$(cat "$RECEIVED")" -ge 1 ] && break; sleep 0.1; done\n',
         )
         env |= {"QORGAU": base, "ORG_ID": org_id, "RECEIVER_URL": rec.url}
         proc = subprocess.run(
