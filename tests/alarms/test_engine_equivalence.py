@@ -41,7 +41,7 @@ def streams(draw):
         on_delay_s=draw(st.sampled_from([0.0, 1.0, 2.5, 10.0])),
         off_delay_s=draw(st.sampled_from([0.0, 1.0, 5.0, 60.0])),
         ror_per_min=draw(st.sampled_from([NAN, 1.0, 10.0])),
-        stel_limit=draw(st.sampled_from([NAN, 0.5, 1.0])),
+        stel_limit=draw(st.sampled_from([NAN, 0.05, 0.5, 1.0])),
         twa_limit=draw(st.sampled_from([NAN, 0.001, 0.01])),
     )
     cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=4)))
@@ -75,6 +75,20 @@ def test_fast_equals_reference_in_any_batching(case) -> None:
     assert np.array_equal(fast_many, ref_one)
     assert np.array_equal(ref_many, ref_one)
     assert same_state(fast_state, ref_state) and same_state(many_state, ref_state)
+
+
+def test_same_instant_order_does_not_depend_on_batching() -> None:
+    """A STEL raise is stamped at its bucket's end (t=60); a second reading at t=60 in the next
+    batch clears HI. Events of one instant are ordered by kind, not by which batch or kernel
+    emitted them first."""
+    table = SensorTable.create(1, high=1.0, stel_limit=0.05)
+    arrays = (np.zeros(4, np.uint32), np.array([0.0, 30.0, 60.0, 60.0]),
+              np.array([0.8, 0.9, 1.1, 0.7]))
+    expected = [(60.0, 1, 1), (60.0, 1, 0), (60.0, 8, 1)]  # HI raise, HI clear, STEL raise
+    for fast in (False, True):
+        for cuts in ([], [3]):
+            events, _ = run(table, arrays, cuts, fast=fast)
+            assert events[["time", "kind", "transition"]].tolist() == expected
 
 
 @settings(max_examples=100, deadline=None)

@@ -228,6 +228,17 @@ def make_events(sensor, time, kind, transition, value) -> np.ndarray:
     return canonical(out)
 
 
+# Rank of each kind among one sensor's events at one instant: a reading's own order (STALE
+# clear, then COND_KINDS), then exposure, combination and device events. Ranking by kind, not
+# by emission, makes the order independent of which kernel emitted first and of batching: a
+# STEL event is stamped at its bucket's end, which a reading in the next batch may share.
+KIND_RANK = np.zeros(256, np.uint8)
+for _rank, _kind in enumerate((Kind.STALE, *COND_KINDS, Kind.TWA, Kind.STEL, Kind.COMBO,
+                               Kind.FALL, Kind.SOS, Kind.NO_MOTION)):
+    KIND_RANK[_kind] = _rank
+
+
 def canonical(events: np.ndarray) -> np.ndarray:
-    """Stable sort by (time, sensor): emission order is kept within one sensor and instant."""
-    return events[np.lexsort((events["sensor"], events["time"]))]
+    """Stable sort by (time, sensor, kind rank). One (sensor, kind) has its events in emission
+    order, which every kernel and every batching gives alike (a raise, then its clear)."""
+    return events[np.lexsort((KIND_RANK[events["kind"]], events["sensor"], events["time"]))]
