@@ -3,7 +3,12 @@
 Authenticated by a gateway credential (X-Gateway + X-Gateway-Key, bound to one site) or by a
 system account / admin with `alarms.ingest`. The response comes after the commit, so a 200
 means every accepted reading is durable; a retry of the same batch is answered with
-duplicates instead of accepted (idempotent on device + sequence)."""
+duplicates instead of accepted (idempotent on device + sequence).
+
+The handler is async (it reads the raw body), so every database call goes through the
+threadpool: a blocking call on the event loop that waits for a pooled connection would stall
+the whole process once the pool is exhausted (connections are returned by dependency clean-up,
+which itself needs the loop)."""
 
 from __future__ import annotations
 
@@ -22,9 +27,13 @@ from qorgau.core.errors import Forbidden, Unauthenticated
 router = APIRouter(tags=["alarms"])  # included by alarms.router under /api/v1/alarms
 
 
-def _reject(db, status: int, reason: str, detail: str, site_id: int | None) -> JSONResponse:
+def _dead_letter(db, reason: str, detail: str, site_id: int | None) -> None:
     dead_letter(db, site_id=site_id, source="http", reason=reason, detail=detail)
     db.commit()
+
+
+async def _reject(db, status: int, reason: str, detail: str, site_id: int | None) -> JSONResponse:
+    await run_in_threadpool(_dead_letter, db, reason, detail, site_id)
     return JSONResponse({"detail": [{"loc": ["body"], "msg": detail, "type": reason}]},
                         status_code=status)
 
@@ -35,9 +44,10 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     gw_name = request.headers.get("x-gateway")
     site_id = None
     if gw_name:
-        gw = service.gateway_for(db, name=gw_name, key=request.headers.get("x-gateway-key", ""))
+        gw = await run_in_threadpool(service.gateway_for, db, name=gw_name,
+                                     key=request.headers.get("x-gateway-key", ""))
         if gw is None:
-            return _reject(db, 401, "bad_credentials", f"gateway {gw_name[:40]!r}", None)
+            return await _reject(db, 401, "bad_credentials", f"gateway {gw_name[:40]!r}", None)
         site_id = gw.site_id
     elif actor is None:
         raise Unauthenticated("gateway credentials or a system account required")
@@ -47,11 +57,11 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     try:
         doc = decode(raw, gzip=request.headers.get("content-encoding") == "gzip")
     except BadPayload as exc:
-        return _reject(db, 413 if exc.reason == "oversized" else 422, exc.reason, exc.detail,
-                       site_id)
+        status = 413 if exc.reason == "oversized" else 422
+        return await _reject(db, status, exc.reason, exc.detail, site_id)
     if site_id is not None and isinstance(doc, dict) and doc.get("site_id") not in (None,
                                                                                    site_id):
-        return _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
+        return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
     res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
                                   site_id=site_id)
     body = IngestResult(accepted=res.accepted, duplicates=res.duplicates,
