@@ -35,8 +35,23 @@ class ErrorOut(BaseModel):
     detail: list[ErrorItem]
 
 
-def _body_schema(media_type: str) -> dict[str, str]:
+# One server-sent event (HTML spec fields); OpenAPI 3.0/3.1 tools read `schema` per event.
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "id": {"type": "string"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
+def _body_schema(media_type: str) -> dict[str, Any]:
     # JSON-based formats (GeoJSON) are objects to a client; everything else is bytes.
+    if media_type == EVENT_STREAM:
+        return SSE_EVENT
     if media_type.endswith("json"):
         return {"type": "object"}
     return {"type": "string", "format": "binary"}
