@@ -21,7 +21,12 @@ from qorgau import __version__
 from qorgau.core.config import PACKAGE_DIR
 from qorgau.core.errors import DomainError
 from qorgau.core.logs import configure_logging
-from qorgau.core.middleware import BodyLimitMiddleware, BodyTooLarge, ShellMiddleware
+from qorgau.core.middleware import (
+    BodyLimitMiddleware,
+    BodyTooLarge,
+    ConcurrencyLimitMiddleware,
+    ShellMiddleware,
+)
 from qorgau.core.web import LoginRequired
 
 log = logging.getLogger("qorgau")
@@ -132,8 +137,14 @@ def _mount_domains(app: FastAPI) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background jobs of every domain run in the serving process (core/jobs.py)."""
-    from qorgau.core import jobs
+    import anyio.to_thread
 
+    from qorgau.core import jobs
+    from qorgau.core.config import get_settings
+
+    # worker threads ≥ admitted requests, so a request that holds a connection gets a thread
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, get_settings().max_concurrent_requests + 8)
     jobs.start_background()
     yield
     jobs.stop_background()
@@ -157,6 +168,7 @@ def create_app() -> FastAPI:
     _install_handlers(app)
     app.add_middleware(ShellMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ConcurrencyLimitMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     _mount_domains(app)
     return app

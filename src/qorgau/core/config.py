@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_json_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     page_size_max: int = 200
+    max_concurrent_requests: int = Field(
+        32, ge=1, description="Requests served at once per process; more wait (core/middleware)"
+    )
+    queue_wait_seconds: float = Field(30.0, description="How long a waiting request may wait")
     tile_url: str = Field("", description="Optional XYZ tile URL; empty = boundaries only")
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     nats_url: str = "nats://127.0.0.1:4222"

@@ -67,15 +67,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def pool_capacity() -> tuple[int, int]:
+    """(pool_size, max_overflow): room for every admitted request plus the background jobs and
+    event streams, so an admitted request never waits for a connection (core/middleware)."""
+    return 10, get_settings().max_concurrent_requests + 10
+
+
 def make_engine(url: str) -> Engine:
+    size, overflow = pool_capacity()
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=size, max_overflow=overflow)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -96,6 +97,44 @@ class BodyLimitMiddleware:
             await _too_large(limit)(scope, receive, send)
             return
         await self.app(scope, _counting(receive, limit), send)
+
+
+class ConcurrencyLimitMiddleware:
+    """Admit at most `max_concurrent_requests` requests at a time; the rest wait here, on the
+    event loop, holding neither a worker thread nor a database connection.
+
+    Why: a request keeps its database session from its first query to its end, across hops
+    between worker threads. Without a bound, requests that wait for a pooled connection occupy
+    every worker thread while the requests holding connections wait for a thread to finish: the
+    process stalls until the pool times out. With the bound below the pool's capacity and the
+    thread limit (core/db.py, app start-up) every admitted request can always proceed. Event
+    streams and static files hold no session for their lifetime and are not counted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.limit = get_settings().max_concurrent_requests
+        self.slots = asyncio.Semaphore(self.limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/static/") or path.endswith("/stream"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self.slots.acquire(), get_settings().queue_wait_seconds)
+        except TimeoutError:
+            await _busy()(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
+
+
+def _busy() -> JSONResponse:
+    msg = "the server is busy; retry shortly"
+    body = {"detail": [{"loc": [], "msg": msg, "type": "busy"}]}
+    return JSONResponse(body, 503, headers={"Retry-After": "5"})
 
 
 def _too_large(limit: int) -> JSONResponse:
