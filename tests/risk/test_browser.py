@@ -228,3 +228,45 @@ def test_worker_confirms_instruction_on_a_phone(live: str, world) -> None:
         page.screenshot(path=str(ARTIFACTS / "risk-my-instructions-phone-en.png"), full_page=True)
         context.close()
         browser.close()
+
+
+def test_officer_inputs_page_on_a_phone(live: str, world) -> None:
+    """The OSH officer records a month of hours on a phone; screenshots in kk, ru and en."""
+    from datetime import date, timedelta
+
+    from playwright.sync_api import sync_playwright
+
+    from qorgau.accounts.demo import DEMO_PASSWORD
+
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live}/login")
+        page.fill("#username", "osh.build")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live}/")
+        page.goto(f"{live}/lang/ru?next=/risk")
+        page.wait_for_url(f"{live}/risk/enterprises/*")
+        inputs = page.url.split("#")[0] + "/inputs"
+        page.goto(inputs)
+        page.fill("input[name=period]", last_month)
+        page.fill("input[name=hours]", "320")
+        page.locator("#hours button[type=submit]").click()
+        page.wait_for_url(inputs)
+        assert last_month in page.locator("#hours").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        for lang, title in (
+            ("kk", "Көрсеткіштерге деректер"),
+            ("ru", "Данные для показателей"),
+            ("en", "Indicator inputs"),
+        ):
+            page.goto(f"{live}/lang/{lang}?next={inputs.replace(live, '')}")
+            page.wait_for_url(inputs)
+            assert page.locator("h1").inner_text() == title
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=str(ARTIFACTS / f"risk-inputs-phone-{lang}.png"), full_page=True)
+        context.close()
+        browser.close()

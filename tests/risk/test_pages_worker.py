@@ -4,6 +4,7 @@ hazards; another enterprise's worker cannot confirm; unlinked accounts are told 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -129,3 +130,70 @@ def test_other_enterprise_worker_cannot_confirm(page_as, db, world):
     assert r.status_code == 422 and "не относится к вашей работе" in r.text
     assert db.query(Instruction).filter_by(hazard_id=hid).count() == 0
     assert "Permit to work for sump entry" not in c.get("/risk/my").text
+
+
+def test_officer_inputs_page_records_hours_near_misses_and_links(page_as, db, world):
+    from qorgau.accounts.models import Organisation, User
+    from qorgau.core.security import hash_password
+    from qorgau.risk.models import HoursWorked, NearMiss, WorkerAccount
+
+    build = world.enterprises["build_ala"]
+    c, csrf = page_as(world.users["osh_ala"])
+    for lang, title in (
+        ("kk", "Көрсеткіштерге деректер"),
+        ("ru", "Данные для показателей"),
+        ("en", "Indicator inputs"),
+    ):
+        r = c.get(f"/risk/enterprises/{build}/inputs?lang={lang}")
+        assert r.status_code == 200 and title in r.text
+    url = f"/risk/enterprises/{build}/inputs"
+    r = c.post(f"{url}/hours", data={"csrf_token": csrf, "period": "2025-04", "hours": "480"})
+    assert r.status_code == 303
+    r = c.post(
+        f"{url}/hours?lang=en", data={"csrf_token": csrf, "period": "2025-04", "hours": "900000"}
+    )
+    assert r.status_code == 422 and 'role="alert"' in r.text and "hours" in r.text
+    rows = db.query(HoursWorked).filter_by(enterprise_id=build, year=2025, month=4).all()
+    assert [h.hours for h in rows][-1] == 480
+    r = c.post(
+        f"{url}/near-miss",
+        data={
+            "csrf_token": csrf,
+            "occurred_on": date.today().isoformat(),
+            "hazard_type": "electrical",
+            "potential_severity": "severe",
+            "description": "Cable insulation cut by a formwork panel",
+        },
+    )
+    assert r.status_code == 303
+    assert db.query(NearMiss).filter_by(enterprise_id=build, hazard_type="electrical").count() >= 1
+
+    org = Organisation(kind="enterprise", name="Org link", region_code="KZ-75", enterprise_id=build)
+    db.add(org)
+    db.flush()
+    user = User(
+        username=f"wl-{secrets.token_hex(3)}",
+        full_name="Линк",
+        role="worker",
+        password_hash=hash_password("test-password-123"),
+        organisation_id=org.id,
+    )
+    db.add(user)
+    db.commit()
+    worker_id = db.query(Employment).filter_by(enterprise_id=build).first().worker_id
+    assert f'value="{user.id}"' in c.get(url).text
+    r = c.post(f"{url}/link", data={"csrf_token": csrf, "user_id": user.id, "worker_id": worker_id})
+    assert r.status_code == 303
+    link = db.query(WorkerAccount).filter_by(user_id=user.id, unlinked_at=None).one()
+    r = c.post(f"{url}/unlink", data={"csrf_token": csrf, "link_id": link.id})
+    assert r.status_code == 303
+    db.expire_all()
+    assert db.get(WorkerAccount, link.id).unlinked_at is not None
+    # another enterprise's officer and a worker cannot open or post to the page
+    other, other_csrf = page_as(world.users["osh_krg"])
+    assert other.get(url).status_code in (403, 404, 422)
+    r = other.post(
+        f"{url}/hours", data={"csrf_token": other_csrf, "period": "2025-05", "hours": "10"}
+    )
+    assert r.status_code in (403, 404, 422)
+    assert db.query(HoursWorked).filter_by(enterprise_id=build, year=2025, month=5).count() == 0

@@ -230,6 +230,22 @@ def region_user_ids(db: Session, *, region_code: str, role: Role) -> list[int]:
     return list(db.scalars(stmt))
 
 
+def enterprise_users(db: Session, *, enterprise_id: int, role: Role) -> list[tuple[int, str, str]]:
+    """(id, username, full name) of active users with `role` in the enterprise's organisations
+    (e.g. the worker accounts an OSH officer links to registry workers)."""
+    stmt = (
+        select(User.id, User.username, User.full_name)
+        .join(Organisation, User.organisation_id == Organisation.id)
+        .where(
+            User.role == role.value,
+            User.active.is_(True),
+            Organisation.enterprise_id == enterprise_id,
+        )
+        .order_by(User.full_name, User.id)
+    )
+    return [(int(i), u, n) for i, u, n in db.execute(stmt).all()]
+
+
 def actor_for_api_key(db: Session, *, key_id: int) -> Actor:
     """The system actor of a stored key (background jobs act for the key that sent the data)."""
     row = db.get(ApiKey, key_id)

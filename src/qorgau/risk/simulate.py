@@ -140,9 +140,19 @@ def _hours_rows(
     """Hours worked for the last twelve complete months of enterprises that keep a register
     (an enterprise with no assessment keeps no hours either): staff under contract × a full-time
     month, ±10 % for leave and overtime. With the incidents simulator's accidents this gives
-    the twin an LTIFR."""
+    the twin an LTIFR. Enterprises with hours of their own in the window are left alone, so
+re-running the simulator never collides with recorded figures."""
     staff = dict(registry.headcount(db=db, actor=SYSTEM_ACTOR, on=today, group_by="enterprise"))
     months = months_back(today.replace(day=1) - timedelta(days=1))
+    # enterprises that already record hours in the window keep their own figures
+    first, last = months[0][0] * 100 + months[0][1], months[-1][0] * 100 + months[-1][1]
+    own = set(
+        db.scalars(
+            select(HoursWorked.enterprise_id)
+            .where((HoursWorked.year * 100 + HoursWorked.month).between(first, last))
+            .distinct()
+        )
+    )
     return [
         {
             "enterprise_id": eid,
@@ -156,7 +166,7 @@ def _hours_rows(
             "created_at": datetime.now(UTC),
         }
         for eid, region in eids
-        if staff.get(eid)
+        if staff.get(eid) and eid not in own
         for y, m in months
     ]
 

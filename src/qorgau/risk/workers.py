@@ -170,3 +170,33 @@ def my_instructions(*, db: Session, actor: Actor, today: date | None = None) -> 
     order = {"missing": 0, "expired": 1, "expiring": 2, "current": 3}
     items.sort(key=lambda i: (order[i["state"]], -svc.BAND_ORDER.index(i["band"])))
     return {"worker": worker, "items": items}
+
+
+def link_options(*, db: Session, enterprise_id: int) -> dict[str, list[tuple[int, str]]]:
+    """Unlinked worker accounts and unlinked workers under contract at the enterprise (for the
+    OSH officer's link form; the caller has already checked write access)."""
+    linked = db.execute(
+        select(WorkerAccount.user_id, WorkerAccount.worker_id).where(
+            WorkerAccount.enterprise_id == enterprise_id, WorkerAccount.unlinked_at.is_(None)
+        )
+    ).all()
+    users_linked, workers_linked = {u for u, _ in linked}, {w for _, w in linked}
+    users = [
+        (uid, f"{name} ({username})")
+        for uid, username, name in accounts.enterprise_users(
+            db, enterprise_id=enterprise_id, role=Role.WORKER
+        )
+        if uid not in users_linked
+    ]
+    stmt = (
+        select(Worker.id, Worker.last_name, Worker.first_name, Worker.iin_masked)
+        .where(Worker.enterprise_id == enterprise_id)
+        .order_by(Worker.last_name, Worker.first_name, Worker.id)
+        .limit(1000)
+    )
+    people = [
+        (wid, f"{last} {first} · {masked}")
+        for wid, last, first, masked in db.execute(stmt).all()
+        if wid not in workers_linked
+    ]
+    return {"users": users, "workers": people}
