@@ -186,3 +186,51 @@ def test_months_and_denominators_equal_plain_sql(client_as, db, data):
             {"r": r["key"], "m": mid},
         ).scalar()
         assert r["headcount"] == workers and workers > 0, r
+
+
+def test_ltifr_where_hours_are_known_equals_plain_sql(client_as, db, world):
+    """LTIFR = lost-time injuries in the months with recorded hours × 10^6 / those hours, over
+    the caller's slice; None where nobody recorded hours."""
+    from factories import make_bin, make_iin
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.models import Enterprise
+    from qorgau.registry.schemas import EmploymentIn, WorkerIn
+
+    ent = world.enterprises["mine_krg"]
+    first = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month
+    last = date.today().replace(day=1) - timedelta(days=1)
+    iin = make_iin()
+    registry.register_employment(db=db, actor=SYSTEM_ACTOR, data=EmploymentIn(
+        contract_no=f"LT-{make_bin()}", worker=WorkerIn(iin=iin, last_name="Серік",
+                                                         first_name="Айдос"),
+        enterprise_bin=db.get(Enterprise, ent).bin, occupation="miner",
+        start_date=first - timedelta(days=400)))
+    osh = client_as("osh_krg")
+    when = datetime.combine(first + timedelta(days=9), datetime.min.time(), tzinfo=UTC)
+    r = osh.post("/api/v1/accidents", json={
+        "occurred_at": when.isoformat(), "severity": "minor",
+        "victims": [{"iin": iin, "severity": "minor"}],
+        "circumstances": "Struck by a falling rock at the face."})
+    assert r.status_code == 201, r.text
+    put = osh.put(f"/api/v1/risk/hours-worked/{ent}",
+                  json={"year": first.year, "month": first.month, "hours": 1000})
+    assert put.status_code == 200, put.text
+    q = f"start={first}&end={last}"
+    got = client_as("analyst").get(f"/api/v1/indicators/summary?{q}&enterprise_id={ent}")
+    body = got.json()["ltifr"]
+    lti = _sql(db, "enterprise_id = :e AND employed_here AND occurred_on BETWEEN :a AND :b",
+               e=ent, a=first, b=last)
+    hours = db.execute(text(
+        "SELECT hours FROM risk_hours_worked WHERE enterprise_id = :e AND year = :y AND "
+        "month = :m ORDER BY revision DESC LIMIT 1"), {"e": ent, "y": first.year,
+                                                      "m": first.month}).scalar()
+    assert lti >= 1 and body["lost_time_injuries"] == lti and body["hours"] == hours
+    assert body["ltifr"] == round(lti * 1_000_000 / hours, 2)
+    other = client_as("inspector_ala").get(f"/api/v1/indicators/summary?{q}").json()["ltifr"]
+    ala_hours = db.execute(text(
+        "SELECT count(DISTINCT enterprise_id) FROM risk_hours_worked WHERE region_code = 'KZ-75' "
+        "AND year = :y AND month = :m"), {"y": first.year, "m": first.month}).scalar()
+    assert other["enterprises_with_hours"] == ala_hours  # the Karaganda mine is not in it
+    none = client_as("analyst").get("/api/v1/indicators/summary?start=2001-01-01&end=2001-12-31")
+    assert none.json()["ltifr"]["ltifr"] is None

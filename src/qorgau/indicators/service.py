@@ -275,7 +275,20 @@ def summary(*, db: Session, actor: Actor, f: Filters) -> dict[str, Any]:
         **tot,
         **_rates(tot["injured"], tot["fatal"], workers),
         "yoy": year_on_year(db=db, actor=actor, on=f.end, f=f),
+        "ltifr": ltifr(db=db, actor=actor, f=f),
     }
+
+
+def ltifr(*, db: Session, actor: Actor, f: Filters) -> dict[str, Any]:
+    """Lost-time injuries per million hours worked, over the enterprises that recorded their
+    hours (risk register) for the months of the period; None where no hours are known."""
+    from qorgau.risk import service as risk
+
+    if f.severity or f.cause:  # LTIFR counts every lost-time injury; a subset would mislead
+        return {"ltifr": None, "lost_time_injuries": None, "hours": None,
+                "enterprises_with_hours": None}
+    return risk.pooled_ltifr(db=db, actor=actor, start=f.start, end=f.end, region=f.region,
+                             section=f.section, enterprise_id=f.enterprise_id)
 
 
 def regions_for_map(*, db: Session, actor: Actor, f: Filters) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import qorgau.risk.register as svc
 from qorgau.core import audit
 from qorgau.core.errors import RuleViolation
-from qorgau.core.security import Actor, in_scope
+from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.incidents import service as incidents
 from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise, Site
@@ -44,9 +44,16 @@ def months_back(today: date, n: int = WINDOW_MONTHS) -> list[tuple[int, int]]:
 
 
 def _latest_hours(
-    db: Session, enterprise_ids: list[int] | None, months: list[tuple[int, int]], section: str = ""
+    db: Session,
+    enterprise_ids: list[int] | None,
+    months: list[tuple[int, int]],
+    section: str = "",
+    *,
+    actor: Actor | None = None,
+    region: str | None = None,
 ) -> dict[int, dict[tuple[int, int], float]]:
-    """{enterprise: {(year, month): hours}} from the highest revision of each month."""
+    """{enterprise: {(year, month): hours}} from the highest revision of each month (in the
+    actor's scope and region when given)."""
     latest = (
         select(
             HoursWorked.enterprise_id,
@@ -67,6 +74,10 @@ def _latest_hours(
         latest = latest.join(Enterprise, Enterprise.id == HoursWorked.enterprise_id).where(
             Enterprise.section == section
         )
+    if region:
+        latest = latest.where(HoursWorked.region_code == region)
+    if actor is not None:
+        latest = scoped(latest, HoursWorked, actor)
     sub = latest.subquery()
     stmt = select(HoursWorked.enterprise_id, HoursWorked.year, HoursWorked.month, HoursWorked.hours)
     stmt = stmt.join(
@@ -245,6 +256,37 @@ def ltifr(db: Session, enterprise_id: int, today: date) -> dict[str, Any]:
         "sector_ltifr": _rate(sector_lti, sector_hours),
         "sector_enterprises": len(sector),
     }
+
+
+def months_between(start: date, end: date) -> list[tuple[int, int]]:
+    """(year, month) of every month that [start, end] touches, oldest first."""
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def pooled_ltifr(
+    *,
+    db: Session,
+    actor: Actor,
+    start: date,
+    end: date,
+    region: str | None = None,
+    section: str | None = None,
+    enterprise_id: int | None = None,
+) -> dict[str, Any]:
+    """LTIFR over the enterprises in the actor's scope (and filters) that recorded hours: their
+    lost-time injuries in the recorded months of [start, end] × 1,000,000 / those hours. Where
+    no hours are known the rate is None, never a guess."""
+    months = months_between(start, end)
+    ids = [enterprise_id] if enterprise_id else None
+    hours = _latest_hours(db, ids, months, section or "", actor=actor, region=region)
+    total = sum(h for per in hours.values() for h in per.values())
+    lti = _injuries_in(db, hours, months) if hours else 0
+    return {"ltifr": _rate(lti, total), "lost_time_injuries": lti, "hours": total,
+            "enterprises_with_hours": len(hours)}
 
 
 def near_miss_rate(db: Session, enterprise_id: int, today: date) -> dict[str, Any]:

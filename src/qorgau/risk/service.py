@@ -15,7 +15,13 @@ from qorgau.risk.actions import (
     set_action_status,
 )
 from qorgau.risk.dashboards import enterprise_dashboard, regulator_view
-from qorgau.risk.lagging import hours_worked, list_near_misses, record_hours, report_near_miss
+from qorgau.risk.lagging import (
+    hours_worked,
+    list_near_misses,
+    pooled_ltifr,
+    record_hours,
+    report_near_miss,
+)
 from qorgau.risk.programme import (
     confirm_instruction,
     instruction_gap,
@@ -101,6 +107,7 @@ __all__ = [
     "my_instructions",
     "on_accident",
     "overdue_actions",
+    "pooled_ltifr",
     "record_hours",
     "refresh_flags",
     "regulator_view",
