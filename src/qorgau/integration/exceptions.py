@@ -29,9 +29,3 @@ class BatchTooLarge(DomainError):
     status_code = 413
     code = "too_large"
 
-
-class TargetNotReady(DomainError):
-    """The domain that applies this feed is not built yet (the adapter parses only)."""
-
-    status_code = 501
-    code = "not_implemented"

@@ -23,7 +23,6 @@ from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.i18n import _
 from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
-from qorgau.integration.connectors.base import service_function
 from qorgau.integration.constants import READ_REPORTS
 from qorgau.integration.models import ReportSchedule
 from qorgau.registry import service as registry
@@ -113,15 +112,13 @@ def _build(db: Session, actor: Actor, language: str) -> Report:
 
 
 def _injuries(db: Session, actor: Actor) -> Table | None:
-    """Injury totals from the indicators domain, when it is present and the role may read it."""
-    totals = service_function("indicators", "totals")
-    filters = service_function("indicators", "default_filters")
-    if totals is None or filters is None:
+    """Injury totals from the indicators domain, when the role may read them."""
+    from qorgau.indicators import service as indicators
+    from qorgau.indicators.constants import READ
+
+    if not actor.can(READ):
         return None
-    try:
-        t = totals(db=db, actor=actor, f=filters())
-    except Exception:  # the role may not read indicators, or the domain is mid-build
-        return None
+    t = indicators.totals(db=db, actor=actor, f=indicators.default_filters())
     return Table(
         _("Workplace injuries"),
         [_("Indicator"), _("Value")],

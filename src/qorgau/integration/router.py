@@ -73,12 +73,7 @@ def business_register(
 
 @router.post(
     "/feeds/{feed}",
-    responses={
-        **FEED_RESPONSES,
-        501: {
-            "description": "The domain that stores this feed is not built yet (rows were validated)"
-        },
-    },
+    responses=FEED_RESPONSES,
     response_model=BulkResultOut,
 )
 def other_feed(

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from qorgau.core.errors import RuleViolation
 from qorgau.core.security import Actor
 from qorgau.integration.bulk import Applied, FeedHandler
-from qorgau.integration.exceptions import TargetNotReady
 from qorgau.integration.schemas import RowError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -120,45 +119,14 @@ def _row_error(e: Any) -> RowError:
     return RowError(row=e.row, field=e.field, reason=getattr(e, "msg", str(e)))
 
 
-def not_ready(domain: str, function: str) -> Callable[[Session, Actor, list[Any], str], Applied]:
-    def apply(db: Session, actor: Actor, rows: list[Any], delivery_id: str) -> Applied:
-        raise TargetNotReady(
-            f"parsed {len(rows)} rows, but qorgau.{domain}.service.{function} does not exist "
-            "yet: this feed cannot be applied until that domain provides it"
-        )
-
-    return apply
-
-
-def service_function(domain: str, name: str) -> Callable[..., Any] | None:
-    """The other domain's service function if that domain has built it (checked at call time)."""
-    import importlib
-    import importlib.util
-
-    module = f"qorgau.{domain}.service"
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def evidence_apply(source: str) -> Callable[[Session, Actor, list[Any], str], Applied]:
     """Concealment evidence intake (trauma visits, sick leave, insurance claims)."""
 
     def call(db: Session, actor: Actor, rows: list[Record]) -> list[str]:
-        fn = service_function("concealment", "submit_evidence")
-        assert fn is not None
-        out = fn(db=db, actor=actor, source=source, rows=rows)
+        from qorgau.concealment import service as concealment
+
+        out = concealment.submit_evidence(db=db, actor=actor, source=source, rows=rows)
         # concealment answers created / duplicate; a duplicate is our "unchanged"
         return [{"duplicate": "unchanged"}.get(r["status"], r["status"]) for r in out["rows"]]
 
-    wrapped = via_service(call)
-
-    def apply(db: Session, actor: Actor, rows: list[Any], delivery_id: str) -> Applied:
-        if service_function("concealment", "submit_evidence") is None:
-            return not_ready("concealment", "submit_evidence")(db, actor, rows, delivery_id)
-        return wrapped(db, actor, rows, delivery_id)
-
-    return apply
+    return via_service(call)

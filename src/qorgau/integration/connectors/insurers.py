@@ -46,8 +46,6 @@ from qorgau.integration.connectors.base import (
     PassThroughRow,
     blank,
     evidence_apply,
-    not_ready,
-    service_function,
     via_service,
 )
 
@@ -104,8 +102,9 @@ def claim_source(row: dict[str, Any]) -> dict[str, Any]:
 
 def _import_contracts(db: Session, actor: Actor, rows: list[dict[str, Any]]) -> list[str]:
     """Import new policies; policies already on file are `unchanged` (re-delivery no-op)."""
-    fn = service_function("insurance", "import_contracts")
-    assert fn is not None
+    from qorgau.insurance import service as insurance
+
+    fn = insurance.import_contracts
     try:
         fn(db=db, actor=actor, rows=rows)
         return ["created"] * len(rows)
@@ -127,8 +126,6 @@ def _import_contracts(db: Session, actor: Actor, rows: list[dict[str, Any]]) -> 
 
 
 def _contracts_apply(db: Session, actor: Actor, rows: list[Any], delivery_id: str) -> Applied:
-    if service_function("insurance", "import_contracts") is None:
-        return not_ready("insurance", "import_contracts")(db, actor, rows, delivery_id)
     return via_service(_import_contracts)(db, actor, rows, delivery_id)
 
 
