@@ -18,7 +18,7 @@ from qorgau.core.db import get_sessionmaker, utcnow
 from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.roles import Role
 from qorgau.core.security import Actor, in_scope
-from qorgau.integration.bulk import Applied, check_sent_at, validate_rows
+from qorgau.integration.bulk import Applied, check_sent_at, rows_digest, validate_rows
 from qorgau.integration.connectors import CONNECTORS
 from qorgau.integration.constants import (
     FEEDS,
@@ -132,7 +132,12 @@ def apply_rows(
         action="feed.accept",
         object_type="feed",
         object_id=feed,
-        after={"delivery_id": delivery_id, "rows": len(rows), **applied.counts},
+        after={
+            "delivery_id": delivery_id,
+            "rows": len(rows),
+            "rows_sha256": rows_digest(rows),
+            **applied.counts,
+        },
     )
     db.commit()
     return BulkResultOut(

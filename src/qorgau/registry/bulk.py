@@ -7,11 +7,12 @@ applies a whole delivery in one transaction, or rolls it back when any row has a
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit
@@ -25,6 +26,7 @@ from qorgau.registry.models import Activity, Employment, Enterprise, Region, Wor
 from qorgau.registry.schemas import EnterpriseIn
 
 CHUNK = 5_000
+ANY_CHUNK = 50_000
 EMPLOYMENT_FIELDS = ("occupation", "end_date", "monthly_wage")
 ENTERPRISE_MUTABLE = ("name", "activity_code", "address", "lon", "lat", "size_band", "hazardous")
 
@@ -70,6 +72,21 @@ def _enterprises(db: Session, bins: set[str]) -> dict[str, tuple[int, str, str]]
     return found
 
 
+def _is_pg(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _any(db: Session, sql: str, keys: set[str]) -> Iterator[Any]:
+    """PostgreSQL: look keys up with one array parameter per ANY_CHUNK keys (`= ANY(:keys)`);
+    an IN list of 5,000 bound values costs more to compile and send than to run."""
+    raw = db.connection().connection.driver_connection
+    ordered = sorted(keys)
+    with raw.cursor() as cur:
+        for i in range(0, len(ordered), ANY_CHUNK):
+            cur.execute(sql, (ordered[i : i + ANY_CHUNK],))
+            yield from cur
+
+
 def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     cols = (
@@ -82,6 +99,13 @@ def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
         Employment.end_date,
         Employment.monthly_wage,
     )
+    names = [c.key for c in cols]
+    if _is_pg(db):
+        db.flush()  # the raw cursor reads in the session's transaction: pending rows included
+        sql = f"SELECT {', '.join(names)} FROM employment WHERE contract_no = ANY(%s)"
+        for row in _any(db, sql, numbers):
+            found[row[1]] = dict(zip(names, row, strict=True))
+        return found
     for part in _chunks(sorted(numbers)):
         for row in db.execute(select(*cols).where(Employment.contract_no.in_(part))):
             found[row.contract_no] = dict(row._mapping)
@@ -90,9 +114,14 @@ def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
 
 def _workers(db: Session, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
+    if _is_pg(db):
+        db.flush()
+        sql = "SELECT iin_hash, id FROM worker WHERE iin_hash = ANY(%s)"
+        found.update(_any(db, sql, hashes))
+        return found
     for part in _chunks(sorted(hashes)):
         stmt = select(Worker.iin_hash, Worker.id).where(Worker.iin_hash.in_(part))
-        found.update(dict(db.execute(stmt).tuples().all()))
+        found.update({h: i for h, i in db.execute(stmt)})
     return found
 
 
@@ -239,7 +268,7 @@ def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
     multi-row INSERTs), executemany elsewhere. Runs inside the caller's transaction."""
     if not rows:
         return
-    if db.get_bind().dialect.name != "postgresql":
+    if not _is_pg(db):
         model = {"worker": Worker, "employment": Employment}[table]
         for part in _chunks(rows):
             db.execute(insert(model), part)
@@ -252,12 +281,15 @@ def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _allocate_ids(db: Session, n: int) -> list[int]:
-    if db.get_bind().dialect.name != "postgresql":
+    if not _is_pg(db) or not n:
         return []
-    stmt = text(
-        "SELECT nextval(pg_get_serial_sequence('worker', 'id')) FROM generate_series(1, :n)"
-    )
-    return list(db.scalars(stmt, {"n": n}))
+    raw = db.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence('worker', 'id')) FROM generate_series(1, %s)",
+            (n,),
+        )
+        return [r[0] for r in cur]
 
 
 def _write(
