@@ -4,8 +4,6 @@ severe or fatal cases, relatives and the prosecutor (recorded as duties of the e
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from datetime import date
 from typing import Any
@@ -27,15 +25,11 @@ def region_inspectors(db: Session, region_code: str) -> list[int]:
 
 
 def insurer_contract(db: Session, enterprise_id: int, on: date) -> Any | None:
-    """The insurance domain's active contract, or None when that domain is not installed."""
-    if importlib.util.find_spec("qorgau.insurance.service") is None:
-        return None
-    insurance = importlib.import_module("qorgau.insurance.service")
-    lookup = getattr(insurance, "active_contract_for", None)
-    if lookup is None:
-        return None
+    """The insurance domain's active contract for the enterprise on that day, if any."""
+    from qorgau.insurance import service as insurance
+
     try:
-        return lookup(db=db, enterprise_id=enterprise_id, on=on)
+        return insurance.active_contract_for(db=db, enterprise_id=enterprise_id, on=on)
     except Exception:  # a missing contract must never block an accident report
         log.exception("insurance lookup failed for enterprise %s", enterprise_id)
         return None
