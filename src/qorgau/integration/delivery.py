@@ -12,6 +12,7 @@ import asyncio
 import fnmatch
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -304,16 +305,25 @@ def _finish(db: Session, batch: list[Claimed], pending: list[Future[Response]]) 
     settle(db, batch, outcomes)
 
 
-def send_due(db: Session, sender: Sender, *, limit: int | None = None, rounds: int = 4) -> int:
+def send_due(
+    db: Session,
+    sender: Sender,
+    *,
+    limit: int | None = None,
+    rounds: int = 4,
+    budget_s: float = 10.0,
+) -> int:
     """Send up to `rounds` batches. While one batch's POSTs are in flight the next batch is
     claimed and then the previous one settled, so the database work overlaps the HTTP wait.
     Order per object still holds: a claim skips objects with an earlier undelivered delivery,
-    and a batch in flight is not delivered until it is settled."""
+    and a batch in flight is not delivered until it is settled. No new batch is claimed after
+    `budget_s` (slow receivers must not keep one pass far beyond its claims and job lease)."""
     size = limit or integration_settings().delivery_batch
+    stop_claiming = time.monotonic() + budget_s
     sent = 0
     inflight: tuple[list[Claimed], list[Future[Response]]] | None = None
     for _ in range(max(1, rounds)):
-        batch = claim(db, limit=size)
+        batch = claim(db, limit=size) if not inflight or time.monotonic() < stop_claiming else []
         if inflight:
             _finish(db, *inflight)
             sent += len(inflight[0])
