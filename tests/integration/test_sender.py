@@ -78,6 +78,8 @@ def test_transport_failures_are_reported_not_raised():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again when the block ends: nothing listens
     with Sender(concurrency=2, timeout=2) as s:
-        refused, bad = s.post_many([_req(f"http://127.0.0.1:{port}/hook"), _req("http://[::1/hook")])
+        refused, bad = s.post_many(
+            [_req(f"http://127.0.0.1:{port}/hook"), _req("http://[::1/hook")]
+        )
     assert refused.code is None and not refused.ok and refused.error
     assert bad.code is None and bad.error
