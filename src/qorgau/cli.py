@@ -102,11 +102,18 @@ def simulate(
 
 
 def _print_logins() -> None:
+    from sqlalchemy import select
+
     from qorgau.accounts.demo import DEMO_PASSWORD, ensure_demo_accounts
+    from qorgau.accounts.models import User
     from qorgau.core.db import get_sessionmaker
+    from qorgau.risk import service as risk
 
     with get_sessionmaker()() as db:
         logins = ensure_demo_accounts(db)
+        worker = db.scalar(select(User.id).where(User.username == "worker.mine"))
+        if worker is not None:  # so the demo worker has instructions to confirm on /risk/my
+            risk.ensure_demo_link(db, user_id=worker)
     table = Table(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
     for column in ("username", "role", "organisation", "region"):
         table.add_column(column)

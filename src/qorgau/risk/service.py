@@ -63,6 +63,7 @@ from qorgau.risk.reviews import (
 )
 from qorgau.risk.starter import from_template, sector_for
 from qorgau.risk.workers import (
+    ensure_demo_link,
     link_worker_account,
     list_worker_accounts,
     my_instructions,
@@ -83,6 +84,7 @@ __all__ = [
     "create_hazard",
     "criteria_of",
     "current_assessments",
+    "ensure_demo_link",
     "enterprise_dashboard",
     "enterprise_for_read",
     "enterprise_for_write",

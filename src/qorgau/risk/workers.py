@@ -200,3 +200,34 @@ def link_options(*, db: Session, enterprise_id: int) -> dict[str, list[tuple[int
         if wid not in workers_linked
     ]
     return {"users": users, "workers": people}
+
+
+def ensure_demo_link(db: Session, *, user_id: int) -> WorkerAccount | None:
+    """Demo set-up (idempotent): the demo worker's enterprise keeps a register (from its sector
+    template when it has none) and the account is linked to a worker under contract there,
+    preferably one whose occupation has its own hazards, so there are instructions to confirm."""
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.risk.starter import from_template, sector_for
+
+    if (row := _active_link(db, user_id=user_id)) is not None:
+        return row
+    user = accounts.get_user_actor(db, user_id=user_id)
+    if user is None or user.enterprise_id is None:
+        return None
+    ent = user.enterprise_id
+    if db.scalar(select(Hazard.id).where(Hazard.enterprise_id == ent).limit(1)) is None:
+        enterprise = svc.enterprise_for_write(db, SYSTEM_ACTOR, ent)
+        if sector_for(enterprise) is not None:
+            from_template(db=db, actor=SYSTEM_ACTOR, enterprise_id=ent, site_id=None, sector=None)
+    occupations = select(Hazard.occupation).where(Hazard.enterprise_id == ent,
+                                                  Hazard.occupation != "")
+    linked = select(WorkerAccount.worker_id).where(WorkerAccount.unlinked_at.is_(None))
+    worker_id = db.scalar(
+        select(Employment.worker_id)
+        .where(Employment.enterprise_id == ent, active_on(date.today()),
+               Employment.worker_id.not_in(linked))
+        .order_by(Employment.occupation.in_(occupations).desc(), Employment.worker_id).limit(1))
+    if worker_id is None:
+        return None
+    return link_worker_account(db=db, actor=SYSTEM_ACTOR,
+                               data=WorkerLinkIn(user_id=user_id, worker_id=worker_id))
