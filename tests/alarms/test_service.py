@@ -23,7 +23,7 @@ def test_defaults_follow_site_kind(db, mine):
 def test_limit_edit_is_validated_and_audited(db, as_, mine):
     osh = as_("osh_krg")
     did = mine.devices["CH4-1"]
-    with pytest.raises(ValueError, match="high must not exceed highhigh"):
+    with pytest.raises(ValueError, match="HIHI must be at least HI"):
         Limits(high=2.0, highhigh=1.5)
     dev = service.update_device(db=db, actor=osh, device_id=did, data=DevicePatch(
         limits=Limits(high=0.8, highhigh=1.2, deadband=0.05), reason="stricter after audit"))

@@ -56,3 +56,26 @@ ESCALATION_S = (60.0, 180.0, 600.0)  # tier 1 → 2 → 3 → 4 when nobody ackn
 REMINDER_S = 120.0
 RESOLUTION_LABELS = {"real": N_("real"), "false": N_("false"), "test": N_("test"),
                      "dispatched": N_("dispatched")}
+
+# The limits editor shows the fields that mean something for a quantity (TWA/STEL only for
+# toxic gases and dust, LO/LOLO where a fall is the danger, rate-of-rise where it warns early).
+_DELAYS = ("deadband", "on_delay_s", "off_delay_s", "stale_s")
+APPLICABLE_LIMITS: dict[str, tuple[str, ...]] = {
+    "CH4": ("high", "highhigh", "ror_per_min", *_DELAYS),
+    "CO": ("high", "highhigh", "ror_per_min", *_DELAYS, "twa_limit", "stel_limit"),
+    "H2S": ("high", "highhigh", "ror_per_min", *_DELAYS, "twa_limit", "stel_limit"),
+    "O2": ("high", "highhigh", "low", "lowlow", *_DELAYS),
+    "dust": ("high", "highhigh", *_DELAYS, "twa_limit"),
+    "temp": ("high", "highhigh", "low", "lowlow", "ror_per_min", *_DELAYS),
+    "fan": ("lowlow", "on_delay_s", "off_delay_s", "stale_s"),
+    "seismic": ("high", "highhigh", "ror_per_min", *_DELAYS),
+    "position": ("stale_s",),
+}
+LIMIT_LABELS = {
+    "high": N_("HI: warning limit"), "highhigh": N_("HIHI: danger limit"),
+    "low": N_("LO: low warning limit"), "lowlow": N_("LOLO: low danger limit"),
+    "deadband": N_("Deadband (clears only this far back inside the limit)"),
+    "on_delay_s": N_("On-delay, seconds"), "off_delay_s": N_("Off-delay, seconds"),
+    "ror_per_min": N_("Rate of rise per minute"), "stale_s": N_("No signal after, seconds"),
+    "twa_limit": N_("TWA limit (8 hours)"), "stel_limit": N_("STEL limit (15 minutes)"),
+}

@@ -104,11 +104,14 @@ def group(notices: list[Notice], ctx: Context) -> list[Message]:
 
 def routes(db: Session, msg: Message) -> list[Contact]:
     """Contacts of the message's tier whose priority threshold admits it; inspectorate gets
-    life-safety only."""
+    life-safety only; a contact in its quiet hours gets life-safety only."""
     n = msg.notices[0]
     stmt = select(Contact).where(Contact.site_id == n.site_id, Contact.tier == msg.tier,
                                  Contact.min_priority >= n.priority)
-    return [c for c in db.scalars(stmt) if c.role != "inspectorate" or msg.life_safety]
+    from qorgau.alarms.routing import quiet_now
+
+    return [c for c in db.scalars(stmt) if (c.role != "inspectorate" or msg.life_safety)
+            and (msg.life_safety or not quiet_now(c))]
 
 
 def dedup(db: Session, msg: Message, contact_key: str) -> bool:

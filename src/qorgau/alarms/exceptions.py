@@ -15,6 +15,11 @@ class AlarmNotFound(NotFound):
         super().__init__("alarm not found")
 
 
+class ContactNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("contact not found")
+
+
 class TransitionRefused(Conflict):
     """The ISA-18.2 state machine refused the trigger in the alarm's state."""
 

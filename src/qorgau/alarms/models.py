@@ -159,6 +159,29 @@ class Contact(CreatedMixin, Base):
     target: Mapped[str] = mapped_column(String(300))
     secret: Mapped[str] = mapped_column(String(100), default="")  # webhook HMAC key
     min_priority: Mapped[int] = mapped_column(Integer, default=3)
+    name: Mapped[str] = mapped_column(String(120), default="")  # the person, for people
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    # Quiet hours, minutes after local midnight (may wrap past midnight): no non-life-safety
+    # notice goes to this channel then; life-safety always does. The console still shows all.
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+
+
+class EscalationPolicy(CreatedMixin, Base):
+    """Per-site escalation: seconds unacknowledged before tier 1→2, 2→3, 3→4, then reminders.
+    Sites without a row use the product defaults (ESCALATION_S, REMINDER_S)."""
+
+    __tablename__ = "alarm_escalation"
+    __scope__ = SCOPE
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), unique=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    tier2_after_s: Mapped[int] = mapped_column(Integer)
+    tier3_after_s: Mapped[int] = mapped_column(Integer)
+    tier4_after_s: Mapped[int] = mapped_column(Integer)
+    reminder_s: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Notification(Base):

@@ -1,5 +1,5 @@
 """Alarm pages: sites overview, the operator console per site (live via SSE), alarm detail,
-device limits editor, KPI dashboard."""
+KPI dashboard. The configuration pages (limits, tiers, channels) are in config_pages.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from qorgau.alarms import config_pages, kpis, positioning, service, store
 from qorgau.alarms import constants as C
-from qorgau.alarms import kpis, positioning, service, store
 from qorgau.alarms.models import AlarmRecord, Device
-from qorgau.alarms.schemas import AckIn, DevicePatch, Limits, ResolveIn, ShelveIn
+from qorgau.alarms.schemas import AckIn, ResolveIn, ShelveIn
 from qorgau.core.db import utcnow
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError
@@ -25,6 +25,7 @@ from qorgau.registry import service as registry
 
 router = APIRouter(include_in_schema=False)
 register_nav(N_("Alarms"), "/alarms", PERMISSIONS[C.READ], order=45)
+register_nav(N_("My alarm channels"), "/alarms/my-channels", PERMISSIONS[C.READ], order=46)
 
 STATE_ORDER = ["unacknowledged", "rtn_unack", "acknowledged", "latched", "shelved",
                "suppressed", "out_of_service"]
@@ -32,6 +33,9 @@ STATE_LABELS = {"unacknowledged": N_("Unacknowledged"), "rtn_unack": N_("Cleared
                 "acknowledged": N_("Acknowledged"), "latched": N_("Latched"),
                 "shelved": N_("Shelved"), "suppressed": N_("Suppressed"),
                 "out_of_service": N_("Out of service"), "normal": N_("Normal")}
+
+
+router.include_router(config_pages.router)
 
 
 @router.get("/alarms", response_class=HTMLResponse)
@@ -160,36 +164,6 @@ def alarm_detail(request: Request, alarm_id: int, db: DbDep,
            "notes": service.notifications(db=db, actor=actor, alarm_id=rec.id),
            "states": STATE_LABELS}
     return render(request, "alarms/alarm.html", ctx, actor=actor)
-
-
-@router.get("/alarms/devices/{device_id}", response_class=HTMLResponse)
-def device_page(request: Request, device_id: int, db: DbDep, actor: PageActorDep,
-                error: Annotated[str | None, Query(max_length=300)] = None) -> HTMLResponse:
-    dev = service.get_device(db=db, actor=actor, device_id=device_id)
-    ctx = {"d": dev, "fields": C.LIMIT_FIELDS, "error": error,
-           "can_configure": actor.can(C.CONFIGURE), "units": C.UNITS,
-           "defaults": service.default_limits(registry.get_site(
-               db=db, actor=actor, site_id=dev.site_id).kind, dev.quantity)}
-    return render(request, "alarms/device.html", ctx, actor=actor)
-
-
-@router.post("/alarms/devices/{device_id}")
-async def device_save(request: Request, device_id: int, db: DbDep,
-                      actor: FormActorDep) -> RedirectResponse:
-    form = await request.form()
-    from urllib.parse import quote
-
-    try:
-        limits = {k: float(v) for k in C.LIMIT_FIELDS if (v := str(form.get(k, "")).strip())}
-        patch = DevicePatch(limits=Limits(**limits), reason=str(form.get("reason", "")),
-                            calibrated_on=form.get("calibrated_on") or None,
-                            calibration_due=form.get("calibration_due") or None)
-        service.update_device(db=db, actor=actor, device_id=device_id, data=patch)
-    except (DomainError, ValidationError, ValueError) as exc:
-        db.rollback()
-        return RedirectResponse(f"/alarms/devices/{device_id}?error={quote(_msg(exc)[:250])}",
-                                status_code=303)
-    return RedirectResponse(f"/alarms/devices/{device_id}", status_code=303)
 
 
 @router.get("/alarms-kpis", response_class=HTMLResponse)

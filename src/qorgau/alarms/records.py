@@ -17,6 +17,7 @@ from qorgau.alarms import constants as C
 from qorgau.alarms.dispatch import Notice
 from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.routing import delays
 from qorgau.alarms.service import apply, dt, ts
 from qorgau.core.db import utcnow
 
@@ -64,7 +65,7 @@ def on_condition(db: Session, dev: Device, kind: str, raised: bool, t: float,
         apply(db, rec, None, trigger_fn="process", active=True, time=t)
         rec.open, rec.cleared_at = True, None
         if rec.state == AlarmState.UNACK:
-            rec.next_escalation_at = dt(t + C.ESCALATION_S[0])
+            rec.next_escalation_at = dt(t + delays(db, rec.site_id).escalation[0])
         return Change(rec, "raise")
     if rec is None or not rec.active:
         return None  # clear of a condition we never saw raised (or replayed clear)
@@ -95,7 +96,7 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
         db.add(rec)
         db.flush()
     apply(db, rec, None, trigger_fn="process", active=True, time=now)
-    rec.next_escalation_at = dt(now + C.ESCALATION_S[0])
+    rec.next_escalation_at = dt(now + delays(db, site_id).escalation[0])
     return rec
 
 
@@ -114,12 +115,13 @@ def escalations(db: Session, now: datetime) -> list[Notice]:
                                      AlarmRecord.state == AlarmState.UNACK.value)
     for rec in db.scalars(stmt.with_for_update(skip_locked=True)
                           if db.get_bind().dialect.name == "postgresql" else stmt):
-        if rec.tier <= len(C.ESCALATION_S):
+        d = delays(db, rec.site_id)  # per-site times, edited on the routing page
+        if rec.tier <= len(d.escalation):
             rec.tier += 1
-            wait = C.ESCALATION_S[min(rec.tier - 1, len(C.ESCALATION_S) - 1)]
+            wait = d.escalation[min(rec.tier - 1, len(d.escalation) - 1)]
             out.append(notice(rec, "escalate"))
         else:
-            wait = C.REMINDER_S
+            wait = d.reminder
             out.append(notice(rec, f"remind{int(ts(now))}"))
         rec.next_escalation_at = now + timedelta(seconds=wait)
     return out
@@ -133,7 +135,8 @@ def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
     for rec in db.scalars(stmt):
         apply(db, rec, None, trigger_fn="tick", now=ts(now))
         if rec.state == AlarmState.UNACK:
-            rec.next_escalation_at = now + timedelta(seconds=C.ESCALATION_S[0])
+            rec.next_escalation_at = now + timedelta(seconds=delays(db, rec.site_id)
+                                                     .escalation[0])
         back.append(rec)
     return back
 

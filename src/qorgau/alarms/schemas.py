@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from qorgau.alarms.constants import LIMIT_FIELDS, QUANTITIES, RESOLUTIONS
 
@@ -32,18 +39,46 @@ class Limits(Strict):
     twa_limit: float | None = Field(None, gt=0)
     stel_limit: float | None = Field(None, gt=0)
 
-    @model_validator(mode="after")
-    def ordered(self) -> Limits:
-        for name in LIMIT_FIELDS:
-            v = getattr(self, name)
-            if v is not None and not math.isfinite(v):
-                raise ValueError(f"{name} must be a finite number")
-        pairs = [("high", "highhigh"), ("lowlow", "low"), ("low", "high")]
-        for a, b in pairs:
-            va, vb = getattr(self, a), getattr(self, b)
-            if va is not None and vb is not None and va > vb:
-                raise ValueError(f"{a} must not exceed {b}")
-        return self
+    @field_validator(*LIMIT_FIELDS)
+    @classmethod
+    def finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    # Fields are validated in declaration order, so each check sees the limits above it and
+    # the error is reported on the field that breaks the order (a 422 naming it).
+    @field_validator("highhigh")
+    @classmethod
+    def hihi_above_hi(cls, v: float | None, info: ValidationInfo) -> float | None:
+        hi = info.data.get("high")
+        if v is not None and hi is not None and v < hi:
+            raise ValueError(f"HIHI must be at least HI ({hi:g})")
+        return v
+
+    @field_validator("low")
+    @classmethod
+    def lo_below_hi(cls, v: float | None, info: ValidationInfo) -> float | None:
+        hi = info.data.get("high")
+        if v is not None and hi is not None and v > hi:
+            raise ValueError(f"LO must not exceed HI ({hi:g})")
+        return v
+
+    @field_validator("lowlow")
+    @classmethod
+    def lolo_below_lo(cls, v: float | None, info: ValidationInfo) -> float | None:
+        lo = info.data.get("low")
+        if v is not None and lo is not None and v > lo:
+            raise ValueError(f"LOLO must not exceed LO ({lo:g})")
+        return v
+
+    @field_validator("stel_limit")
+    @classmethod
+    def stel_above_twa(cls, v: float | None, info: ValidationInfo) -> float | None:
+        twa = info.data.get("twa_limit")
+        if v is not None and twa is not None and v < twa:
+            raise ValueError(f"STEL must be at least the TWA limit ({twa:g})")
+        return v
 
 
 class DeviceIn(Strict):
@@ -165,7 +200,31 @@ class ResolveIn(Strict):
         return v
 
 
-class ContactIn(Strict):
+def _minutes(v: time | None) -> int | None:
+    return None if v is None else v.hour * 60 + v.minute
+
+
+class QuietHours(Strict):
+    """Quiet hours of a channel (local time, may wrap past midnight); both or neither."""
+
+    quiet_start: time | None = None
+    quiet_end: time | None = Field(None, validate_default=True)
+
+    @field_validator("quiet_end")
+    @classmethod
+    def both_or_neither(cls, v: time | None, info: ValidationInfo) -> time | None:
+        start = info.data.get("quiet_start")
+        if (start is None) != (v is None) and "quiet_start" in info.data:
+            raise ValueError("give both the start and the end of the quiet hours")
+        if v is not None and v == start:
+            raise ValueError("must differ from the start of the quiet hours")
+        return v
+
+    def minutes(self) -> tuple[int | None, int | None]:
+        return _minutes(self.quiet_start), _minutes(self.quiet_end)
+
+
+class ContactIn(QuietHours):
     site_id: int
     tier: int = Field(ge=1, le=4)
     role: Literal["dispatcher", "mine_rescue", "inspectorate", "management"]
@@ -173,6 +232,25 @@ class ContactIn(Strict):
     target: str = Field(min_length=3, max_length=300)
     secret: str = Field("", max_length=100)
     min_priority: int = Field(3, ge=1, le=3)
+    name: str = Field("", max_length=120)
+    user_id: int | None = None
+
+
+class ContactPatch(QuietHours):
+    """What a person may change on their own channel: where it goes and when it is quiet."""
+
+    target: str = Field(min_length=3, max_length=300)
+
+
+class EscalationIn(Strict):
+    """Seconds an alarm may stay unacknowledged before the next tier is told (counted from
+    when the tier before was told), then how often the top tier is reminded."""
+
+    tier2_after_s: int = Field(ge=10, le=3600)
+    tier3_after_s: int = Field(ge=10, le=3 * 3600)
+    tier4_after_s: int = Field(ge=10, le=12 * 3600)
+    reminder_s: int = Field(ge=30, le=3600)
+    reason: str = Field(min_length=3, max_length=300)
 
 
 class WithdrawIn(Strict):

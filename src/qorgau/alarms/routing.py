@@ -1,0 +1,229 @@
+"""Who is told, when: escalation tiers (contacts per site) and per-site escalation times, each
+person's own channels and quiet hours. Edited in the UI by people who do not program; every
+change is validated (the error names the field) and audited with before and after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qorgau.accounts import service as accounts
+from qorgau.alarms import constants as C
+from qorgau.alarms.exceptions import ContactNotFound
+from qorgau.alarms.models import Contact, EscalationPolicy
+from qorgau.alarms.schemas import ContactIn, ContactPatch, EscalationIn
+from qorgau.core import audit
+from qorgau.core.db import utcnow
+from qorgau.core.errors import RuleViolation
+from qorgau.core.roles import Role
+from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.registry import service as registry
+
+CONTACT_FIELDS = ["site_id", "tier", "role", "channel", "target", "min_priority", "name",
+                  "user_id", "quiet_start", "quiet_end"]
+POLICY_FIELDS = ["tier2_after_s", "tier3_after_s", "tier4_after_s", "reminder_s", "revision"]
+LOCAL_UTC_OFFSET = timedelta(hours=5)  # Kazakhstan keeps one time zone, UTC+5, since 2024
+
+
+@dataclass(frozen=True)
+class Delays:
+    """Seconds before tier 1→2, 2→3, 3→4, then between reminders."""
+
+    escalation: tuple[float, float, float]
+    reminder: float
+
+
+DEFAULT_DELAYS = Delays(C.ESCALATION_S, C.REMINDER_S)
+
+
+def site(db: Session, actor: Actor, site_id: int) -> Any:
+    try:
+        return registry.get_site(db=db, actor=actor, site_id=site_id)
+    except Exception as exc:  # NotFound or Forbidden from the registry: same answer, no data
+        raise RuleViolation("unknown site", field="site_id") from exc
+
+
+# --- escalation times -------------------------------------------------------------------------
+
+def delays(db: Session, site_id: int) -> Delays:
+    """The site's escalation times (the engine side calls this; no actor, no scope)."""
+    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == site_id))
+    if p is None:
+        return DEFAULT_DELAYS
+    return Delays((float(p.tier2_after_s), float(p.tier3_after_s), float(p.tier4_after_s)),
+                  float(p.reminder_s))
+
+
+def get_policy(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:
+    actor.require(C.READ)
+    s = site(db, actor, site_id)
+    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
+    if p is None:
+        e = DEFAULT_DELAYS.escalation
+        return {"tier2_after_s": int(e[0]), "tier3_after_s": int(e[1]),
+                "tier4_after_s": int(e[2]), "reminder_s": int(DEFAULT_DELAYS.reminder),
+                "revision": 0}
+    return audit.snapshot(p, POLICY_FIELDS)
+
+
+def set_policy(*, db: Session, actor: Actor, site_id: int, data: EscalationIn
+               ) -> EscalationPolicy:
+    """Set the site's escalation times; takes effect at the next escalation deadline."""
+    actor.require(C.CONFIGURE)
+    s = site(db, actor, site_id)
+    values = data.model_dump(exclude={"reason"})
+    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
+    before = audit.snapshot(p, POLICY_FIELDS) if p else None
+    if p is None:
+        p = EscalationPolicy(site_id=s.id, enterprise_id=s.enterprise_id,
+                             region_code=s.region_code, created_by=actor.label, revision=0,
+                             **values)
+        db.add(p)
+    else:
+        for k, v in values.items():
+            setattr(p, k, v)
+    p.revision += 1
+    db.flush()
+    audit.record(db, actor=actor, action="alarms.escalation.set", object_type="alarm_escalation",
+                 object_id=p.id, before=before,
+                 after={**audit.snapshot(p, POLICY_FIELDS), "site_id": s.id,
+                        "reason": data.reason})
+    db.commit()
+    return p
+
+
+# --- contacts (escalation tiers) --------------------------------------------------------------
+
+def people(*, db: Session, actor: Actor, site_id: int) -> list[tuple[int, str]]:
+    """Accounts a contact may belong to: the enterprise's OSH officers and workers, and the
+    region's inspectors (id, name)."""
+    s = site(db, actor, site_id)
+    out = [(i, n or u) for role in (Role.EMPLOYER_OSH, Role.WORKER)
+           for i, u, n in accounts.enterprise_users(db=db, enterprise_id=s.enterprise_id,
+                                                    role=role)]
+    for role in (Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR):
+        for uid in accounts.region_user_ids(db=db, region_code=s.region_code, role=role):
+            a = accounts.get_user_actor(db=db, user_id=uid)
+            if a is not None:
+                out.append((uid, a.name))
+    return out
+
+
+def _check_target(channel: str, target: str) -> None:
+    if channel == "webhook" and not target.startswith(("https://", "http://")):
+        raise RuleViolation("a webhook target must be an http(s) URL", field="target")
+    if channel == "email" and ("@" not in target or " " in target.strip()):
+        raise RuleViolation("not an e-mail address", field="target")
+    if channel == "sms" and not target.lstrip("+").replace(" ", "").isdigit():
+        raise RuleViolation("an SMS target is a phone number (+7 …)", field="target")
+
+
+def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
+    actor.require(C.CONFIGURE)
+    s = site(db, actor, data.site_id)
+    _check_target(data.channel, data.target)
+    if data.user_id is not None and data.user_id not in dict(people(db=db, actor=actor,
+                                                                    site_id=s.id)):
+        raise RuleViolation("not an account of this enterprise or its region's inspectors",
+                            field="user_id")
+    qs, qe = data.minutes()
+    c = Contact(**data.model_dump(exclude={"quiet_start", "quiet_end"}), quiet_start=qs,
+                quiet_end=qe, enterprise_id=s.enterprise_id, region_code=s.region_code,
+                created_by=actor.label)
+    db.add(c)
+    db.flush()
+    audit.record(db, actor=actor, action="alarms.contact.create", object_type="alarm_contact",
+                 object_id=c.id, after=audit.snapshot(c, CONTACT_FIELDS))
+    db.commit()
+    return c
+
+
+def list_contacts(*, db: Session, actor: Actor, site_id: int) -> list[Contact]:
+    actor.require(C.READ)
+    stmt = scoped(select(Contact), Contact, actor).where(Contact.site_id == site_id)
+    return list(db.scalars(stmt.order_by(Contact.tier, Contact.id)))
+
+
+def _contact(db: Session, actor: Actor, contact_id: int) -> Contact:
+    c = db.get(Contact, contact_id)
+    if c is None or not in_scope(c, actor):
+        raise ContactNotFound()
+    return c
+
+
+def remove_contact(*, db: Session, actor: Actor, contact_id: int) -> None:
+    actor.require(C.CONFIGURE)
+    c = _contact(db, actor, contact_id)
+    audit.record(db, actor=actor, action="alarms.contact.remove", object_type="alarm_contact",
+                 object_id=c.id, before=audit.snapshot(c, CONTACT_FIELDS), after=None)
+    db.delete(c)
+    db.commit()
+
+
+def my_contacts(*, db: Session, actor: Actor) -> list[Contact]:
+    """The caller's own channels, on every site they are a contact of."""
+    if actor.kind != "user" or actor.id is None:
+        return []
+    stmt = select(Contact).where(Contact.user_id == actor.id)
+    return list(db.scalars(stmt.order_by(Contact.site_id, Contact.tier, Contact.id)))
+
+
+def update_my_contact(*, db: Session, actor: Actor, contact_id: int, data: ContactPatch
+                      ) -> Contact:
+    """A person changes where their own channel goes and its quiet hours (not its tier)."""
+    c = db.get(Contact, contact_id)
+    if c is None or actor.kind != "user" or c.user_id != actor.id:
+        raise ContactNotFound()
+    _check_target(c.channel, data.target)
+    before = audit.snapshot(c, CONTACT_FIELDS)
+    c.target = data.target
+    c.quiet_start, c.quiet_end = data.minutes()
+    audit.record(db, actor=actor, action="alarms.contact.revise", object_type="alarm_contact",
+                 object_id=c.id, before=before, after=audit.snapshot(c, CONTACT_FIELDS))
+    db.commit()
+    return c
+
+
+def quiet_now(c: Contact, now: datetime | None = None) -> bool:
+    """True when the contact is in its quiet hours (local time; a window may wrap midnight)."""
+    if c.quiet_start is None or c.quiet_end is None:
+        return False
+    local = (now or utcnow()).astimezone(UTC) + LOCAL_UTC_OFFSET
+    m = local.hour * 60 + local.minute
+    if c.quiet_start < c.quiet_end:
+        return c.quiet_start <= m < c.quiet_end
+    return m >= c.quiet_start or m < c.quiet_end
+
+
+def hhmm(minutes: int | None) -> str:
+    return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def changes(*, db: Session, object_type: str, object_ids: list[int], limit: int = 20
+            ) -> list[Any]:
+    """The audit trail of configuration objects (the caller has checked the scope)."""
+    if not object_ids:
+        return []
+    stmt = select(audit.AuditEntry).where(audit.AuditEntry.object_type == object_type,
+                                          audit.AuditEntry.object_id.in_(
+                                              [str(i) for i in object_ids]))
+    return list(db.scalars(stmt.order_by(audit.AuditEntry.seq.desc()).limit(limit)))
+
+
+def site_changes(*, db: Session, site_id: int, limit: int = 20) -> list[Any]:
+    """Audit trail of a site's routing (contacts added/changed/removed, escalation times)."""
+    stmt = select(audit.AuditEntry).where(audit.AuditEntry.object_type.in_(
+        ("alarm_contact", "alarm_escalation"))).order_by(audit.AuditEntry.seq.desc())
+    out = []
+    for e in db.scalars(stmt.limit(2000)):
+        d = e.diff or {}
+        if site_id in ((d.get("after") or {}).get("site_id"), (d.get("before") or {})
+                       .get("site_id")):
+            out.append(e)
+            if len(out) >= limit:
+                break
+    return out
