@@ -100,7 +100,8 @@ def _device_ctx(db: DbDep, actor: Any, device_id: int) -> dict[str, Any]:
                      "calibration_due": dev.calibration_due or "", "enabled": dev.enabled},
             "errors": {}, "can_configure": actor.can(C.CONFIGURE), "units": C.UNITS,
             "defaults": service.default_limits(site.kind, dev.quantity),
-            "trail": routing.changes(db=db, object_type="alarm_device", object_ids=[dev.id])}
+            "trail": routing.changes(db=db, object_type="alarm_device", object_ids=[dev.id]),
+            "hhmm": routing.hhmm}
 
 
 @router.get("/alarms/devices/{device_id}", response_class=HTMLResponse)
