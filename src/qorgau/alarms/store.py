@@ -114,8 +114,10 @@ def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
     if len(t) == 0:
         return 0
     minute = (t // 60).astype(np.int64)
-    key = np.stack([device_ids.astype(np.int64), minute], 1)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    # one int64 key per (device, minute): minutes since 1970 fit in 32 bits until 10136
+    flat = (device_ids.astype(np.int64) << 32) | minute
+    ukey, inv = np.unique(flat, return_inverse=True)
+    uniq = np.stack([ukey >> 32, ukey & 0xFFFFFFFF], 1)
     inv = inv.ravel()
     n = np.bincount(inv)
     vsum = np.bincount(inv, weights=v)
@@ -132,13 +134,15 @@ def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
              "vsum": float(s), "vlast": float(v[li])}
             for (d, m), c, lo, hi, s, li in zip(uniq, n, vmin, vmax, vsum, last_idx,
                                                 strict=True)]
-    ins = (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(Rollup)
+    # one Core upsert for the whole batch (the ORM bulk path cost more than the rows)
+    tbl = Rollup.__table__
+    ins = (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(tbl)
     ex = ins.excluded
     db.execute(ins.on_conflict_do_update(
         index_elements=["device_id", "minute"],
-        set_={"n": Rollup.n + ex.n, "vsum": Rollup.vsum + ex.vsum, "vlast": ex.vlast,
-              "vmin": _least(db, Rollup.vmin, ex.vmin), "vmax": _greatest(db, Rollup.vmax,
-                                                                           ex.vmax)}), rows)
+        set_={"n": tbl.c.n + ex.n, "vsum": tbl.c.vsum + ex.vsum, "vlast": ex.vlast,
+              "vmin": _least(db, tbl.c.vmin, ex.vmin),
+              "vmax": _greatest(db, tbl.c.vmax, ex.vmax)}), rows)
     return len(rows)
 
 

@@ -66,25 +66,52 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
 
 
 def drain(source, proc: Processor | None = None, *, seconds: float | None = None,
-          tick_every_s: float = 1.0) -> int:
-    """Generic worker loop: `source.fetch(timeout)` → [(site_id|None, doc, ack)], process each,
-    ack after commit; ticks between fetches. Returns batches handled."""
+          tick_every_s: float = 1.0, group: bool = True) -> int:
+    """Generic worker loop: `source.fetch(timeout)` → [(site_id|None, doc, ack)], process, ack
+    after commit; ticks between fetches. Returns messages handled.
+
+    Group commit: the messages of one fetch (what is already queued; the fetch never waits
+    for more once it has one, so a life-safety reading is not held back to fill a group) are
+    processed as one batch per site, fsync'ed and committed once, then all acknowledged. If
+    the group fails, its messages are retried one by one so that one bad message does not
+    hold back the others; a message that fails alone is not acknowledged (redelivered)."""
     proc = proc or processor()
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
     while time.time() < end and not getattr(source, "closed", False):
-        for site_id, doc, ack in source.fetch(0.2):
-            with get_sessionmaker()() as db:
-                try:
-                    proc.handle_raw(db, doc, source=source.name, site_id=site_id)
-                except Exception:
-                    log.exception("batch failed; not acknowledged")
-                    db.rollback()
-                    continue
-            ack()
-            handled += 1
+        items = source.fetch(0.2)
+        if group and len(items) > 1 and _group(proc, source.name, items):
+            handled += len(items)
+        else:
+            handled += sum(_single(proc, source.name, it) for it in items)
         if time.time() >= next_tick:
             with get_sessionmaker()() as db:
                 tick(db, proc)
             next_tick = time.time() + tick_every_s
     return handled
+
+
+def _group(proc: Processor, name: str, items: list) -> bool:
+    with get_sessionmaker()() as db:
+        try:
+            proc.handle_many(db, [(site_id, doc) for site_id, doc, _ack in items], source=name)
+        except Exception:
+            log.exception("group of %d messages failed; retrying one by one", len(items))
+            db.rollback()
+            return False
+    for _site, _doc, ack in items:
+        ack()
+    return True
+
+
+def _single(proc: Processor, name: str, item: tuple) -> bool:
+    site_id, doc, ack = item
+    with get_sessionmaker()() as db:
+        try:
+            proc.handle_raw(db, doc, source=name, site_id=site_id)
+        except Exception:
+            log.exception("batch failed; not acknowledged")
+            db.rollback()
+            return False
+    ack()
+    return True

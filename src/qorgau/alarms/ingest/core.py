@@ -12,10 +12,12 @@ an already-active occurrence change nothing, notifications are unique by dedup k
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,49 +87,105 @@ class Processor:
         return self.handle(db, parsed, source=source, now=now)
 
     def handle(self, db: Session, p: Parsed, *, source: str, now: float | None = None) -> Result:
-        now = time.time() if now is None else now
-        site = db.get(Site, p.site_id)
-        if site is None:
-            dead_letter(db, site_id=None, source=source, reason="unknown_site",
-                        detail=str(p.site_id))
-            db.commit()
-            return Result(rejected=len(p.d) + len(p.rejects))
-        with self._locks[site.id]:
-            return self._handle(db, site, p, source, now)
+        return self.handle_group(db, [p], source=source, now=now)
 
-    def _handle(self, db: Session, site: Site, p: Parsed, source: str, now: float) -> Result:
+    def handle_many(self, db: Session, docs: list[tuple[int | None, Any]], *, source: str,
+                    now: float | None = None) -> Result:
+        """Group commit: several transport messages (site hint, decoded JSON) processed as one
+        batch per site, with one segment fsync per site and hour, one roll-up upsert, one
+        counter update and one commit for all of them. Events are exactly those of handling
+        the messages one by one: the engine gets each message's readings in its own order,
+        message after message, and dedup treats a later message like a later batch."""
+        parsed: list[Parsed] = []
+        rejected = 0
+        for site_id, doc in docs:
+            try:
+                parsed.append(parse(doc, site_id=site_id))
+            except BadPayload as exc:
+                dead_letter(db, site_id=site_id, source=source, reason=exc.reason,
+                            detail=exc.detail)
+                rejected += 1
+        res = self.handle_group(db, parsed, source=source, now=now)  # commits dead letters too
+        res.rejected += rejected
+        return res
+
+    def handle_group(self, db: Session, group: list[Parsed], *, source: str,
+                     now: float | None = None) -> Result:
+        now = time.time() if now is None else now
+        total = Result()
+        by_site: dict[int | None, list[Parsed]] = defaultdict(list)
+        for p in group:
+            by_site[p.site_id].append(p)
+        sites = {}
+        for site_id, ps in by_site.items():
+            site = db.get(Site, site_id) if site_id is not None else None
+            if site is None:
+                dead_letter(db, site_id=None, source=source, reason="unknown_site",
+                            detail=str(site_id))
+                total.rejected += sum(_n(p) + len(p.rejects) for p in ps)
+            else:
+                sites[site.id] = site
+        after = []
+        locks = [self._locks[k] for k in sorted(sites)]
+        for lock in locks:  # in id order: two threads never wait on each other
+            lock.acquire()
+        try:
+            for site_id, site in sites.items():
+                after.append(self._handle(db, site, _merge(by_site[site_id]), source, now,
+                                          total))
+            db.commit()
+            for fn in after:
+                fn()
+        except BaseException:
+            for site_id in sites:  # runtime cursors ran ahead of the rolled-back batch
+                self.sites.pop(site_id, None)
+            raise
+        finally:
+            for lock in locks:
+                lock.release()
+        METRICS.counts["accepted"] += total.accepted
+        METRICS.counts["duplicates"] += total.duplicates
+        METRICS.counts["rejected"] += total.rejected
+        METRICS.last_batch_at = now
+        return total
+
+    def _handle(self, db: Session, site: Site, p: Parsed, source: str, now: float,
+                res: Result) -> Callable[[], None]:
+        """Everything of one site's batch up to (not including) the commit; returns what to do
+        after the commit."""
         rt = self.runtime(db, site.id)
-        res = Result(rejected=len(p.rejects))
         rejects = list(p.rejects)
-        idx = np.array([rt.index.get(code, -1) for code in p.d], np.int64)
-        seq, t = np.array(p.s, np.int64), np.array(p.t, np.float64)
-        v, e = np.array(p.v, np.float64), np.array(p.e, np.int8)
+        getter = rt.index.get
+        idx = np.fromiter((getter(c, -1) for c in p.d), np.int64, len(p.d))
+        seq, t = np.asarray(p.s, np.int64), np.asarray(p.t, np.float64)
+        v, e = np.asarray(p.v, np.float64), np.asarray(p.e, np.int8)
+        msg = p.msg if p.msg is not None else np.zeros(len(idx), np.int64)
         bad = _classify(idx, t, now)
         for i in np.flatnonzero(bad):
             rejects.append((p.d[i], _REASONS[bad[i]], f"t={t[i]:.3f}"))
         ok = np.flatnonzero(bad == 0)
-        order = ok[np.lexsort((seq[ok], idx[ok]))]  # device-contiguous, by sequence
-        keep = _dedup(idx[order], seq[order], t[order], rt.last_seq, rt.last_t)
-        res.duplicates = int(len(order) - keep.sum())
+        # engine order: message by message, device-contiguous within one, by sequence
+        order = ok[np.lexsort((seq[ok], idx[ok], msg[ok]))]
+        keep = _dedup(idx[order], seq[order], t[order], msg[order], rt.last_seq, rt.last_t)
+        res.duplicates += int(len(order) - keep.sum())
         dup_dev = np.bincount(idx[order][~keep], minlength=len(rt.devices))
         order = order[keep]
-        _count_gaps(idx[order], seq[order], rt.last_seq)
-        res.accepted, res.rejected = len(order), len(rejects)
         I, S, T, V, E = idx[order], seq[order], t[order], v[order], e[order]
+        _count_gaps(I, S, rt.last_seq)
+        res.accepted += len(order)
+        res.rejected += len(rejects)
         dev_ids = np.array([d.id for d in rt.devices], np.int64)
         self.store.append(site.id, dev_ids[I] if len(I) else I, S, T, V)  # durable first
         self._bookkeeping(db, rt, site, I, S, T, V, dup_dev, rejects, source)
-        notices = self._evaluate(db, rt, site, I, T, V, E, [p.z[k] for k in order], res)
-        rows = dispatch.plan(db, notices, dispatch.context(db, {site.id}))
-        db.commit()
-        self._after_commit(db, rt, site, I, T, notices, rows, res)
-        METRICS.counts["accepted"] += res.accepted
-        METRICS.counts["duplicates"] += res.duplicates
-        METRICS.counts["rejected"] += res.rejected
-        METRICS.last_batch_at = now
+        Z = None if p.z is None else [p.z[k] for k in order]
+        n_ls = len(res.life_safety_ids)
+        M = None if p.msg is None else p.msg[order]
+        notices = self._evaluate(db, rt, site, I, T, V, E, Z, M, res)
+        rows = dispatch.plan(db, notices, dispatch.context(db, {site.id})) if notices else []
+        ls_ids = set(res.life_safety_ids[n_ls:])
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
-        return res
+        return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
 
     def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
                      S: np.ndarray, T: np.ndarray, V: np.ndarray, dup_dev: np.ndarray,
@@ -144,20 +202,20 @@ class Processor:
             rej_by_code[code] += 1
         touched = set(np.flatnonzero(counts).tolist()) | set(np.flatnonzero(dup_dev).tolist())
         touched |= {rt.index[c] for c in rej_by_code if c in rt.index}
-        # last reading per device in this batch (I is device-contiguous, sorted by sequence)
-        last_of = {int(j): int(k) for k, j in enumerate(I.tolist())}
-        last_val = {int(j): float(V[k]) for k, j in enumerate(I.tolist()) if V[k] == V[k]}
+        # last reading (highest kept sequence) and last value per device in this batch
+        last_of, last_val = _last_per_device(I), _last_per_device(I, ~np.isnan(V))
         params = []
         for j in sorted(touched):
             d = rt.devices[j]
             k = last_of.get(j)
             if k is not None:
                 rt.last_seq[j], rt.last_t[j] = S[k], T[k]
+            kv = last_val.get(j)
             params.append({"b_id": d.id, "b_acc": int(counts[j]), "b_dup": int(dup_dev[j]),
                            "b_rej": rej_by_code.get(d.code, 0),
                            "b_seq": int(rt.last_seq[j]),
                            "b_seen": dt(float(T[k])) if k is not None else None,
-                           "b_val": last_val.get(j)})
+                           "b_val": float(V[kv]) if kv is not None else None})
         if params:
             db.execute(_COUNTERS, params)  # one executemany for every touched device
         for code, reason, detail in rejects[:MAX_DEAD_LETTERS_PER_BATCH]:
@@ -168,29 +226,47 @@ class Processor:
         METRICS.counts["dead_letters_capped"] += max(0, len(rejects) - MAX_DEAD_LETTERS_PER_BATCH)
 
     def _evaluate(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
-                  T: np.ndarray, V: np.ndarray, E: np.ndarray, Z: list[str | None],
-                  res: Result) -> list[dispatch.Notice]:
+                  T: np.ndarray, V: np.ndarray, E: np.ndarray, Z: list[str | None] | None,
+                  M: np.ndarray | None, res: Result) -> list[dispatch.Notice]:
+        """Engine and records for a batch. Readings of several messages (M: message of each,
+        contiguous) go through in one pass when they raise or clear nothing, the common case;
+        otherwise the engine is put back and they go message by message, so occurrences and
+        their peaks come out exactly as if the messages had come one at a time."""
+        multi = M is not None and len(M) and M[0] != M[-1]
+        snap = copy.deepcopy(rt.engine, {id(rt.engine.table): rt.engine.table}) if multi else None
+        ev = _engine(rt, I, T, V, E)
+        if len(ev) and snap is not None:
+            rt.engine = snap
+            cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
+            notices: list[dispatch.Notice] = []
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(M)], strict=True):
+                sl = slice(int(lo), int(hi))
+                notices += self._records(db, rt, site, _engine(rt, I[sl], T[sl], V[sl], E[sl]),
+                                         I[sl], T[sl], V[sl], E[sl],
+                                         None if Z is None else Z[sl], res)
+            return notices
+        return self._records(db, rt, site, ev, I, T, V, E, Z, res)
+
+    def _records(self, db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
+                 I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
+                 Z: list[str | None] | None, res: Result) -> list[dispatch.Notice]:
         values = ~np.isnan(V) & (E == 0)
-        ev = rt.engine.process(I[values].astype(np.uint32), T[values], V[values])
-        if (E != 0).any():
-            ev = np.concatenate([ev, rt.engine.device_events(
-                I[E != 0].astype(np.uint32), T[E != 0], E[E != 0])])
         devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
         notices = apply_events(db, rt, site, ev, devs, res)
         records.update_peaks(db, site.id, [d.id for d in rt.devices], I, T, V)
-        for k in np.flatnonzero(np.array([z is not None for z in Z], bool)):
+        for k in np.flatnonzero(np.array([z is not None for z in Z or ()], bool)):
             positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)
         return notices
 
     def _after_commit(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
                       T: np.ndarray, notices: list[dispatch.Notice], rows: list[Any],
-                      res: Result) -> None:
+                      ls_ids: set[int]) -> None:
         for n in notices:
             notify.HUB.publish(site.id, {"type": "alarm", "id": n.alarm_id, "kind": n.kind,
                                          "life_safety": n.life_safety, "what": n.what,
                                          "message": n.message, "priority": n.priority})
-        fast = [r.id for r in rows if r.alarm_id in set(res.life_safety_ids)]
+        fast = [r.id for r in rows if r.alarm_id in ls_ids]
         if fast:  # life-safety fast path: deliver now, not on the next tick
             dispatch.deliver(db, fast)
         heartbeat(db, rt, I, T)
@@ -206,6 +282,46 @@ class LazyDevices(dict):
     def __missing__(self, key: int) -> Device:
         dev = self[key] = self.db.get(Device, key)
         return dev
+
+
+def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
+            E: np.ndarray) -> np.ndarray:
+    values = ~np.isnan(V) & (E == 0)
+    ev = rt.engine.process(I[values].astype(np.uint32), T[values], V[values])
+    if (E != 0).any():
+        ev = np.concatenate([ev, rt.engine.device_events(
+            I[E != 0].astype(np.uint32), T[E != 0], E[E != 0])])
+    return ev
+
+
+def _n(p: Parsed) -> int:
+    return len(p.d)
+
+
+def _merge(ps: list[Parsed]) -> Parsed:
+    """One site's messages as one batch; `msg` keeps which message each reading came in."""
+    if len(ps) == 1:
+        return ps[0]
+    out = Parsed(ps[0].site_id, d=[c for p in ps for c in p.d],
+                 s=np.concatenate([np.asarray(p.s, np.int64) for p in ps]),
+                 t=np.concatenate([np.asarray(p.t, np.float64) for p in ps]),
+                 v=np.concatenate([np.asarray(p.v, np.float64) for p in ps]),
+                 e=np.concatenate([np.asarray(p.e, np.int8) for p in ps]),
+                 rejects=[r for p in ps for r in p.rejects])
+    out.z = None if all(p.z is None for p in ps) else [
+        z for p in ps for z in (p.z if p.z is not None else [None] * _n(p))]
+    out.msg = np.repeat(np.arange(len(ps)), [_n(p) for p in ps])
+    return out
+
+
+def _last_per_device(I: np.ndarray, mask: np.ndarray | None = None) -> dict[int, int]:
+    """device index → position of its last reading in I (optionally among `mask`)."""
+    pos = np.arange(len(I)) if mask is None else np.flatnonzero(mask)
+    if not len(pos):
+        return {}
+    rev = pos[::-1]
+    devs, first = np.unique(I[rev], return_index=True)
+    return dict(zip(devs.tolist(), rev[first].tolist(), strict=True))
 
 
 def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
@@ -237,27 +353,36 @@ def _classify(idx: np.ndarray, t: np.ndarray, now: float) -> np.ndarray:
     return bad
 
 
-def _dedup(idx: np.ndarray, seq: np.ndarray, t: np.ndarray, last_seq: np.ndarray,
-           last_t: np.ndarray) -> np.ndarray:
-    """Keep readings above the device's stored sequence, strictly increasing in sequence and
-    not going back in time (sorted by device, then sequence)."""
+def _dedup(idx: np.ndarray, seq: np.ndarray, t: np.ndarray, msg: np.ndarray,
+           last_seq: np.ndarray, last_t: np.ndarray) -> np.ndarray:
+    """Which readings to keep (in the given order: by message, device, sequence): those above
+    the device's stored sequence and every earlier kept one, not going back in time, and not
+    repeating the sequence of the reading before it in the same message — as if the messages
+    came one by one."""
     if len(idx) == 0:
         return np.zeros(0, bool)
-    keep = seq > last_seq[idx]
-    same_dev = np.r_[False, idx[1:] == idx[:-1]]
-    keep &= ~(same_dev & np.r_[False, seq[1:] == seq[:-1]])
-    keep &= t >= last_t[idx]
-    # time must not decrease within a device across kept readings (rare; exact loop)
-    if same_dev.any() and (np.diff(t)[same_dev[1:]] < 0).any():
-        prev_dev, prev_t = -1, -np.inf
-        for k in range(len(idx)):
-            if idx[k] != prev_dev:
-                prev_dev, prev_t = idx[k], last_t[idx[k]]
-            if keep[k]:
-                if t[k] < prev_t:
-                    keep[k] = False
-                else:
-                    prev_t = t[k]
+    p = np.argsort(idx, kind="stable")  # by device, then message, then sequence
+    i, s, tt, m = idx[p], seq[p], t[p], msg[p]
+    keep = (s > last_seq[i]) & (tt >= last_t[i])
+    same = i[1:] == i[:-1]
+    if ((np.diff(s) <= 0) & same).any() or ((np.diff(tt) < 0) & same).any():
+        keep = _dedup_exact(i, s, tt, m, last_seq, last_t)  # out of order: rare, exact loop
+    out = np.empty(len(idx), bool)
+    out[p] = keep
+    return out
+
+
+def _dedup_exact(i: np.ndarray, s: np.ndarray, t: np.ndarray, m: np.ndarray,
+                 last_seq: np.ndarray, last_t: np.ndarray) -> np.ndarray:
+    keep = np.zeros(len(i), bool)
+    dev, top, tlast = -1, 0, -np.inf
+    for k, (j, sk, tk) in enumerate(zip(i.tolist(), s.tolist(), t.tolist(), strict=True)):
+        if j != dev:
+            dev, top, tlast = j, int(last_seq[j]), float(last_t[j])
+        elif m[k] == m[k - 1] and sk == s[k - 1]:
+            continue  # the same reading twice in one message
+        if sk > top and tk >= tlast:
+            keep[k], top, tlast = True, sk, tk
     return keep
 
 

@@ -4,6 +4,11 @@ Two shapes, both JSON (optionally gzip):
   rows:    {"site_id": 7, "readings": [{"d": "CH4-1", "s": 12, "t": 1764130000.0, "v": 0.41}, ...]}
   columns: {"site_id": 7, "d": [...], "s": [...], "t": [...], "v": [...]}
 A reading may carry "e" (FALL/SOS/NO_MOTION/RESET) instead of "v", and "z" (zone) for wearables.
+
+A clean batch of plain value readings (the common case) is checked column by column with
+C-level builtins and numpy and comes out as arrays; any batch with a doubtful reading, an
+event or a zone goes through the per-reading check, which names each bad reading's reason.
+Both give the same result for a clean batch (tested).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from qorgau.alarms.constants import MAX_BATCH_BYTES, MAX_BATCH_READINGS
@@ -35,8 +41,9 @@ class Parsed:
     t: list[float] = field(default_factory=list)
     v: list[float] = field(default_factory=list)
     e: list[int] = field(default_factory=list)  # 0 = value reading
-    z: list[str | None] = field(default_factory=list)
+    z: list[str | None] | None = field(default_factory=list)  # None: no reading has a zone
     rejects: list[tuple[str, str, str]] = field(default_factory=list)  # (device, reason, detail)
+    msg: Any = None  # message number of each reading when messages are merged (group commit)
 
 
 def decode(raw: bytes, *, gzip: bool = False) -> Any:
@@ -58,6 +65,57 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise BadPayload("malformed", str(exc)[:200]) from exc
+
+
+_PLAIN = {"d", "s", "t", "v"}
+_NUM = {int, float}
+
+
+def _fast_columns(doc: dict[str, Any]) -> tuple[list, list, list, list] | None:
+    """(d, s, t, v) columns of a batch of plain value readings, or None when any reading
+    needs the per-reading check (wrong type, event, zone, missing or extra key)."""
+    try:
+        if "readings" in doc:
+            rows = doc["readings"]
+            if not isinstance(rows, list) or set(map(type, rows)) != {dict}:
+                return None
+            if set(map(len, rows)) != {4} or set().union(*map(dict.keys, rows)) != _PLAIN:
+                return None
+            d = [r["d"] for r in rows]
+            s = [r["s"] for r in rows]
+            t = [r["t"] for r in rows]
+            v = [r["v"] for r in rows]
+        else:
+            if not _PLAIN.issubset(doc) or "e" in doc or "z" in doc:
+                return None
+            d, s, t, v = doc["d"], doc["s"], doc["t"], doc["v"]
+            if not all(isinstance(c, list) for c in (d, s, t, v)):
+                return None
+            if not len(d) == len(s) == len(t) == len(v):
+                return None
+    except (KeyError, TypeError):
+        return None
+    if not d:
+        return None
+    if set(map(type, d)) != {str} or set(map(type, s)) != {int}:
+        return None
+    if not set(map(type, t)) <= _NUM or not set(map(type, v)) <= _NUM:
+        return None
+    if min(map(len, d)) < 1 or max(map(len, d)) > 64:
+        return None
+    return d, s, t, v
+
+
+def _parse_fast(sid: int, cols: tuple[list, list, list, list]) -> Parsed | None:
+    d, s, t, v = cols
+    try:
+        sa = np.array(s, np.int64)
+    except OverflowError:
+        return None
+    ta, va = np.array(t, np.float64), np.array(v, np.float64)
+    if (sa < 0).any() or not np.isfinite(ta).all() or not np.isfinite(va).all():
+        return None
+    return Parsed(sid, d=d, s=sa, t=ta, v=va, e=np.zeros(len(d), np.int8), z=None)
 
 
 def _rows(doc: dict[str, Any]) -> list[Any]:
@@ -84,6 +142,13 @@ def parse(doc: Any, *, site_id: int | None = None) -> Parsed:
         raise BadPayload("wrong_site", f"payload site {sid} on channel of site {site_id}")
     if not isinstance(sid, int) or isinstance(sid, bool):
         raise BadPayload("malformed", "site_id must be an integer")
+    cols = _fast_columns(doc)
+    if cols is not None:
+        if len(cols[0]) > MAX_BATCH_READINGS:
+            raise BadPayload("oversized", f"{len(cols[0])} readings > {MAX_BATCH_READINGS}")
+        fast = _parse_fast(sid, cols)
+        if fast is not None:
+            return fast
     rows = _rows(doc)
     if len(rows) > MAX_BATCH_READINGS:
         raise BadPayload("oversized", f"{len(rows)} readings > {MAX_BATCH_READINGS}")

@@ -1,0 +1,147 @@
+"""Group commit and the columnar parse fast path give exactly what message-by-message ingest
+and the per-reading check give: same accepted/duplicate counts, cursors, roll-ups, alarms."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+from sqlalchemy import select
+from tests.alarms.conftest import Mine
+
+from qorgau.alarms.ingest import parse as P
+from qorgau.alarms.models import AlarmRecord, Device, Rollup
+
+
+def _site(db, world) -> Mine:
+    from tests.alarms.conftest import ZONES, actor
+
+    from qorgau.alarms import service
+    from qorgau.alarms.schemas import DeviceIn
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.schemas import SiteIn
+
+    site = registry.create_site(db=db, actor=SYSTEM_ACTOR, data=SiteIn(
+        enterprise_id=world.enterprises["mine_krg"], kind="mine",
+        name=f"Group mine {random.randrange(10**9)}", lon=73.1, lat=49.8, zones=ZONES))
+    m = Mine(site.id)
+    osh = actor(db, world, "osh_krg")
+    for code, kind, q in [("CH4-1", "gas", "CH4"), ("CO-1", "gas", "CO"),
+                          ("FAN-1", "ventilation", "fan")]:
+        m.devices[code] = service.create_device(db=db, actor=osh, data=DeviceIn(
+            site_id=site.id, code=code, kind=kind, quantity=q, zone_code="L1")).id
+    return m
+
+
+def _messages(rng: random.Random, base: float) -> list[list[dict]]:
+    """Messages with values crossing limits, repeats, late and out-of-order readings."""
+    msgs, seq = [], {"CH4-1": 0, "CO-1": 0, "FAN-1": 0}
+    for m in range(30):
+        rows = []
+        for _ in range(rng.randrange(1, 12)):
+            d = rng.choice(list(seq))
+            seq[d] += rng.choice([1, 1, 1, 2])
+            s = seq[d] - rng.choice([0, 0, 0, 0, 3])  # now and then a late one
+            v = {"CH4-1": rng.uniform(0.2, 2.0), "CO-1": rng.uniform(0, 80),
+                 "FAN-1": rng.choice([0.0, 1.0])}[d]
+            t = base + m * 10 + rng.uniform(0, 9) - rng.choice([0, 0, 0, 30])
+            rows.append({"d": d, "s": s, "t": t, "v": round(v, 3)})
+            if rng.random() < 0.1:
+                rows.append(dict(rows[-1]))  # the same reading twice in one message
+        msgs.append(rows)
+    return msgs
+
+
+def _outcome(db, m: Mine) -> tuple:
+    db.expire_all()
+    codes = {v: k for k, v in m.devices.items()}
+    alarms = sorted((codes[r.device_id], r.kind, r.raised_at, r.cleared_at, r.state, r.peak)
+                    for r in db.scalars(select(AlarmRecord).where(
+                        AlarmRecord.site_id == m.site_id)))
+    devs = sorted((codes[d.id], d.n_accepted, d.n_duplicate, d.last_seq, d.last_value)
+                  for d in db.scalars(select(Device).where(Device.site_id == m.site_id)))
+    rolls = sorted((codes[r.device_id], r.minute, r.n, r.vmin, r.vmax, round(r.vsum, 6),
+                    r.vlast) for r in db.scalars(select(Rollup).where(
+                        Rollup.device_id.in_(list(codes)))))
+    return alarms, devs, rolls
+
+
+def test_group_commit_equals_message_by_message(db, world, proc):
+    one, grouped = _site(db, world), _site(db, world)
+    base = time.time() - 1800
+    msgs = _messages(random.Random(7), base)
+    tot1 = [0, 0]
+    for rows in msgs:
+        r = proc.handle_raw(db, {"site_id": one.site_id, "readings": rows}, source="test",
+                            now=base + 400)
+        tot1 = [tot1[0] + r.accepted, tot1[1] + r.duplicates]
+    tot2 = [0, 0]
+    for k in range(0, len(msgs), 7):  # groups of 7 messages
+        docs = [(grouped.site_id, {"site_id": grouped.site_id, "readings": rows})
+                for rows in msgs[k:k + 7]]
+        r = proc.handle_many(db, docs, source="test", now=base + 400)
+        tot2 = [tot2[0] + r.accepted, tot2[1] + r.duplicates]
+    assert tot1 == tot2 and tot1[1] > 0
+    a, b = _outcome(db, one), _outcome(db, grouped)
+    assert a[0] and a == b
+    n1 = proc.store.read(one.site_id, base - 3600, base + 3600)
+    n2 = proc.store.read(grouped.site_id, base - 3600, base + 3600)
+    assert len(n1) == len(n2) == tot1[0]
+
+
+def test_group_with_a_bad_message_and_an_unknown_site(db, world, proc):
+    m = _site(db, world)
+    now = time.time()
+    docs = [(m.site_id, {"site_id": m.site_id, "readings": [
+                {"d": "CO-1", "s": 1, "t": now, "v": 90.0}]}),
+            (m.site_id, {"not": "telemetry"}),
+            (m.site_id + 10_000, {"site_id": m.site_id + 10_000, "d": ["X"], "s": [1],
+                                  "t": [now], "v": [1.0]}),
+            (m.site_id, {"site_id": m.site_id, "d": ["CO-1", "CO-1"], "s": [2, 3],
+                         "t": [now + 1, now + 2], "v": [91.0, 5.0]})]
+    res = proc.handle_many(db, docs, source="test")
+    assert res.accepted == 3 and res.rejected == 2 and res.alarms >= 1
+    db.expire_all()
+    assert db.get(Device, m.devices["CO-1"]).last_seq == 3
+
+
+def _slow(doc):
+    """The per-reading path: a zone of None on each row keeps the fast path out."""
+    rows = doc["readings"] if "readings" in doc else [
+        dict(zip("dstv", r, strict=True)) for r in zip(doc["d"], doc["s"], doc["t"], doc["v"],
+                                                       strict=True)]
+    return P.parse({"site_id": doc["site_id"], "readings": [{**r, "z": None} for r in rows]})
+
+
+def test_fast_parse_equals_per_reading_check():
+    rng = random.Random(3)
+    for _ in range(50):
+        n = rng.randrange(1, 40)
+        d = [rng.choice(["CH4-1", "CO-1", "A" * 64]) for _ in range(n)]
+        s = [rng.randrange(0, 2**40) for _ in range(n)]
+        t = [rng.choice([1764130000, 1764130000.25 + rng.random()]) for _ in range(n)]
+        v = [rng.choice([0, 1.5, -2.25, rng.random()]) for _ in range(n)]
+        for doc in ({"site_id": 1, "d": d, "s": s, "t": t, "v": v},
+                    {"site_id": 1, "readings": [{"d": a, "s": b, "t": c, "v": e}
+                                                for a, b, c, e in zip(d, s, t, v, strict=True)]}):
+            fast, slow = P.parse(doc), _slow(doc)
+            assert isinstance(fast.s, np.ndarray) and fast.z is None  # the fast path ran
+            assert fast.d == slow.d and list(fast.s) == slow.s and list(fast.t) == slow.t
+            assert list(fast.v) == slow.v and list(fast.e) == slow.e and not fast.rejects
+
+
+def test_fast_parse_leaves_doubtful_batches_to_the_per_reading_check():
+    bad = [{"site_id": 1, "d": ["A", "B"], "s": [1, True], "t": [1.0, 2.0], "v": [1.0, 2.0]},
+           {"site_id": 1, "d": ["A", ""], "s": [1, 2], "t": [1.0, 2.0], "v": [1.0, 2.0]},
+           {"site_id": 1, "d": ["A", "B"], "s": [1, -2], "t": [1.0, 2.0], "v": [1.0, 2.0]},
+           {"site_id": 1, "d": ["A", "B"], "s": [1, 2], "t": [1.0, 2.0], "v": [1.0, "x"]},
+           {"site_id": 1, "d": ["A", "B"], "s": [1, 2], "t": [1.0, 2.0],
+            "v": [1.0, float("nan")]},
+           {"site_id": 1, "readings": [{"d": "A", "s": 1, "t": 1.0, "v": 1.0},
+                                       {"d": "B", "s": 2, "t": 1.0, "v": 1.0, "x": 1}]}]
+    for doc in bad:
+        out = P.parse(doc)
+        assert len(out.d) + len(out.rejects) == 2
+        assert len(out.rejects) == 1 or not isinstance(out.s, np.ndarray)
