@@ -144,6 +144,39 @@ def _schema_objects(engine: Engine) -> set[tuple[str, str]]:
         return {(r[0], r[1]) for r in rows}
 
 
+# The trigger's aggregation (migration 0005_registry_headcount) over the whole employment table:
+# what headcount_change must hold after bulk loads that bypass the trigger.
+HEADCOUNT_FROM_CONTRACTS = """
+SELECT g.grain, g.starts_on, c.region_code, c.section, sum(c.delta)::int
+FROM (
+    SELECT region_code, section, day, sum(delta) AS delta FROM (
+        SELECT region_code, section, start_date AS day, 1 AS delta FROM employment
+        UNION ALL SELECT region_code, section, end_date + 1, -1 FROM employment
+        WHERE end_date IS NOT NULL
+    ) e GROUP BY region_code, section, day HAVING sum(delta) <> 0
+) c
+CROSS JOIN LATERAL (VALUES
+    ('D', c.day),
+    ('M', date_trunc('month', c.day::timestamp)::date),
+    ('Y', date_trunc('year', c.day::timestamp)::date)) AS g(grain, starts_on)
+GROUP BY 1, 2, 3, 4"""
+
+
+def _check_headcount_rows(engine: Engine) -> None:
+    """headcount_change row for row as the trigger would have written it, trigger on again."""
+    with engine.connect() as conn:
+        expected = set(conn.execute(text(HEADCOUNT_FROM_CONTRACTS)).tuples())
+        stored = set(conn.execute(text(
+            "SELECT grain, starts_on, region_code, section, delta FROM headcount_change "
+            "WHERE delta <> 0 OR grain <> 'D'"
+        )).tuples())  # fmt: skip
+        assert len(expected) > 1000 and stored == expected
+        enabled = conn.execute(text(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = 'employment_headcount_ins'"
+        )).scalar_one()  # fmt: skip
+        assert enabled == "O"
+
+
 def test_small_loads_into_fresh_postgres(pg_url: str, tmp_path: Path) -> None:
     engine = _migrated(pg_url)
     before = _schema_objects(engine)
@@ -167,4 +200,10 @@ def test_small_loads_into_fresh_postgres(pg_url: str, tmp_path: Path) -> None:
             f"SELECT count(DISTINCT tablename) FROM pg_stats WHERE tablename IN {tables}"
         )).scalar_one()  # fmt: skip
         assert analyzed == 4
+    _check_headcount_rows(engine)
+    # replace: the DELETE's trigger leaves zero rows behind, so the load merges into them
+    # (temporary table + the trigger's upsert) instead of COPYing into an empty aggregate
+    simulate(engine_or_url=engine, seed=11, scale="small", mode="replace", truth_base=tmp_path)
+    _check_headcount_rows(engine)
+    _check_headcount_aggregate(engine)
     engine.dispose()

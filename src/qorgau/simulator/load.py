@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import itertools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Engine, text
 
 from qorgau.core.config import get_settings
+from qorgau.simulator.headcount import headcount_changes
 from qorgau.simulator.ids import digits_series
 from qorgau.simulator.twin import Table, Twin
 
@@ -51,9 +53,7 @@ def iin_hasher() -> Callable[[str], str]:
 
 
 def _stamp(df: pl.DataFrame, now: datetime) -> pl.DataFrame:
-    return df.with_columns(
-        pl.lit(now).alias("created_at"), pl.lit("simulator").alias("created_by")
-    )
+    return df.with_columns(pl.lit(now).alias("created_at"), pl.lit("simulator").alias("created_by"))
 
 
 def _days(values: np.ndarray) -> pl.Series:
@@ -192,10 +192,36 @@ def _suspend_pg_constraints(cur: Any) -> list[str]:
     return restore
 
 
+# The registry's trigger-maintained headcount (migration 0005_registry_headcount): its insert
+# trigger is disabled during COPY and the loaded contracts' rows are added once, computed on
+# the client (simulator/headcount.py) while the server runs COPY. With the trigger on, the
+# server spools every new contract into the trigger's transition table and then runs a grouped
+# upsert over all of them (region scale: 11 s of a 34 s load).
+HEADCOUNT_TRIGGER = "employment_headcount_ins"
+HEADCOUNT_KEY = "grain, starts_on, region_code, section"
+
+
+def _headcount_trigger(cur: Any) -> bool:
+    """True when the registry's headcount trigger exists and fires (then the load owns it)."""
+    cur.execute(
+        "SELECT 1 FROM pg_trigger WHERE tgrelid = 'employment'::regclass "
+        "AND tgname = %s AND tgenabled <> 'D'",
+        (HEADCOUNT_TRIGGER,),
+    )
+    return cur.fetchone() is not None
+
+
 def _copy_pg(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | None) -> None:
     restore = _suspend_pg_constraints(cur) if not any(off.values()) else []
     restore += _stamp_defaults(cur, datetime.now(UTC))
-    _copy_tables(cur, twin, off, progress)
+    with ThreadPoolExecutor(1) as pool:
+        changes = pool.submit(headcount_changes, twin) if _headcount_trigger(cur) else None
+        if changes is not None:  # transactional like the rest: a failed load leaves it on
+            cur.execute(f"ALTER TABLE employment DISABLE TRIGGER {HEADCOUNT_TRIGGER}")
+        _copy_tables(cur, twin, off, progress)
+        if changes is not None:
+            cur.execute(f"ALTER TABLE employment ENABLE TRIGGER {HEADCOUNT_TRIGGER}")
+            _add_headcount(cur, changes.result(), progress)
     # Index builds and foreign-key checks sort and hash in memory instead of spilling to
     # temporary files (this transaction only); fresh statistics let the foreign-key checks
     # plan a hash or merge join on real row counts.
@@ -206,6 +232,26 @@ def _copy_pg(cur: Any, twin: Twin, off: dict[str, int], progress: Progress | Non
         _report(progress, "index", i, len(restore))
         cur.execute(statement)
     _report(progress, "index", len(restore), len(restore))
+
+
+def _add_headcount(cur: Any, rows: pl.DataFrame, progress: Progress | None) -> None:
+    """Add the loaded contracts' headcount changes: COPY straight into an empty
+    headcount_change, else through a temporary table and the trigger's own upsert."""
+    _report(progress, "headcount", 0, rows.height)
+    cur.execute("SELECT EXISTS (SELECT 1 FROM headcount_change)")
+    merge = cur.fetchone()[0]
+    if merge:
+        cur.execute("CREATE TEMP TABLE headcount_load (LIKE headcount_change) ON COMMIT DROP")
+    target = "headcount_load" if merge else "headcount_change"
+    with cur.copy(f"COPY {target} ({', '.join(rows.columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(rows.write_csv(include_header=False))
+    if merge:  # key order, as the trigger does, so concurrent writers lock rows alike
+        cur.execute(
+            f"INSERT INTO headcount_change SELECT * FROM headcount_load ORDER BY {HEADCOUNT_KEY} "
+            f"ON CONFLICT ({HEADCOUNT_KEY}) "
+            "DO UPDATE SET delta = headcount_change.delta + EXCLUDED.delta"
+        )
+    _report(progress, "headcount", rows.height, rows.height)
 
 
 def _stamp_defaults(cur: Any, now: datetime) -> list[str]:
