@@ -134,10 +134,14 @@ def pg_url() -> Iterator[str]:
 
 
 def _schema_objects(engine: Engine) -> set[tuple[str, str]]:
+    """Constraints of and foreign keys to the four tables, and their indexes (the load drops
+    and recreates all of them)."""
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid::regclass::text IN ('enterprise', 'site', 'worker', 'employment') "
+            "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE conrelid::regclass::text IN "
+            "('enterprise', 'site', 'worker', 'employment') OR confrelid::regclass::text IN "
+            "('enterprise', 'site', 'worker', 'employment') "
             "UNION SELECT tablename, indexdef FROM pg_indexes "
             "WHERE tablename IN ('enterprise', 'site', 'worker', 'employment')"
         ))  # fmt: skip
