@@ -145,3 +145,28 @@ def test_fast_parse_leaves_doubtful_batches_to_the_per_reading_check():
         out = P.parse(doc)
         assert len(out.d) + len(out.rejects) == 2
         assert len(out.rejects) == 1 or not isinstance(out.s, np.ndarray)
+
+
+def test_bulk_counters_and_rollups_store_exact_values(db, world, proc):
+    from datetime import UTC, datetime
+
+    m = _site(db, world)
+    t0 = (time.time() // 60 - 3) * 60 + 0.1234565  # rounding of microseconds matters
+    rows = [{"d": "CO-1", "s": k, "t": t0 + 20 * k, "v": v}
+            for k, v in enumerate([3.0, 7.5, 1.25, 4.0, 2.0])]
+    proc.handle_many(db, [(m.site_id, {"site_id": m.site_id, "readings": rows[:2]}),
+                          (m.site_id, {"site_id": m.site_id, "readings": rows[2:]})],
+                     source="test")
+    proc.handle_raw(db, {"site_id": m.site_id, "readings": rows}, source="test")  # replay
+    db.expire_all()
+    dev = db.get(Device, m.devices["CO-1"])
+    assert (dev.n_accepted, dev.n_duplicate, dev.last_seq, dev.last_value) == (5, 5, 4, 2.0)
+    assert dev.last_seen_at == datetime.fromtimestamp(t0 + 80, UTC)
+    got = [(r.minute, r.n, r.vmin, r.vmax, r.vsum, r.vlast) for r in db.scalars(
+        select(Rollup).where(Rollup.device_id == dev.id).order_by(Rollup.minute))]
+    want = {}
+    for r in rows:
+        mnt = datetime.fromtimestamp(r["t"] // 60 * 60, UTC)
+        n, lo, hi, s, _ = want.get(mnt, (0, 1e9, -1e9, 0.0, 0))
+        want[mnt] = (n + 1, min(lo, r["v"]), max(hi, r["v"]), s + r["v"], r["v"])
+    assert got == [(k, *v) for k, v in sorted(want.items())]

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from qorgau.alarms.models import Rollup
@@ -110,52 +108,27 @@ def _frames(data: bytes) -> list[np.ndarray]:
 
 def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
            scope: dict[int, tuple[int, str]]) -> int:
-    """Merge a batch into 1-minute roll-ups (upsert). `scope` maps device → (enterprise, region)."""
+    """Merge a batch into 1-minute roll-ups: one upsert statement for the whole batch.
+    `scope` maps device → (enterprise, region)."""
     if len(t) == 0:
         return 0
+    from qorgau.alarms.ingest import sqlbulk
+
     minute = (t // 60).astype(np.int64)
     # one int64 key per (device, minute): minutes since 1970 fit in 32 bits until 10136
     flat = (device_ids.astype(np.int64) << 32) | minute
-    ukey, inv = np.unique(flat, return_inverse=True)
-    uniq = np.stack([ukey >> 32, ukey & 0xFFFFFFFF], 1)
-    inv = inv.ravel()
-    n = np.bincount(inv)
-    vsum = np.bincount(inv, weights=v)
-    vmin = np.full(len(uniq), np.inf)
-    vmax = np.full(len(uniq), -np.inf)
-    np.minimum.at(vmin, inv, v)
-    np.maximum.at(vmax, inv, v)
-    last_idx = np.zeros(len(uniq), np.int64)
-    np.maximum.at(last_idx, inv, np.arange(len(t)))
-    from qorgau.alarms.service import dt
-
-    rows = [{"device_id": int(d), "minute": dt(float(m) * 60), "enterprise_id": scope[int(d)][0],
-             "region_code": scope[int(d)][1], "n": int(c), "vmin": float(lo), "vmax": float(hi),
-             "vsum": float(s), "vlast": float(v[li])}
-            for (d, m), c, lo, hi, s, li in zip(uniq, n, vmin, vmax, vsum, last_idx,
-                                                strict=True)]
-    # one Core upsert for the whole batch (the ORM bulk path cost more than the rows)
-    tbl = Rollup.__table__
-    ins = (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(tbl)
-    ex = ins.excluded
-    db.execute(ins.on_conflict_do_update(
-        index_elements=["device_id", "minute"],
-        set_={"n": tbl.c.n + ex.n, "vsum": tbl.c.vsum + ex.vsum, "vlast": ex.vlast,
-              "vmin": _least(db, tbl.c.vmin, ex.vmin),
-              "vmax": _greatest(db, tbl.c.vmax, ex.vmax)}), rows)
-    return len(rows)
-
-
-def _least(db: Session, a, b):
-    from sqlalchemy import func
-
-    return func.min(a, b) if db.get_bind().dialect.name == "sqlite" else func.least(a, b)
-
-
-def _greatest(db: Session, a, b):
-    from sqlalchemy import func
-
-    return func.max(a, b) if db.get_bind().dialect.name == "sqlite" else func.greatest(a, b)
+    order = np.argsort(flat, kind="stable")  # stable: the last of a key is its latest reading
+    key, vs = flat[order], np.asarray(v, np.float64)[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    end = np.r_[start[1:], len(key)] - 1
+    dev = key[start] >> 32
+    where = [scope[d] for d in dev.tolist()]
+    sqlbulk.upsert_rollups(db, device=dev, minute=key[start] & 0xFFFFFFFF,
+                           enterprise=[w[0] for w in where], region=[w[1] for w in where],
+                           n=end - start + 1, vmin=np.minimum.reduceat(vs, start),
+                           vmax=np.maximum.reduceat(vs, start),
+                           vsum=np.add.reduceat(vs, start), vlast=vs[end])
+    return len(start)
 
 
 def history(db: Session, *, device_id: int, start, end) -> list[Rollup]:

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
 from qorgau.alarms import dispatch, forecast, notify, positioning, records
+from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
 from qorgau.alarms.engine import Kind
-from qorgau.alarms.ingest import runtime
+from qorgau.alarms.ingest import runtime, sqlbulk
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import DeadLetter, Device
 from qorgau.alarms.service import dt
@@ -174,8 +174,7 @@ class Processor:
         _count_gaps(I, S, rt.last_seq)
         res.accepted += len(order)
         res.rejected += len(rejects)
-        dev_ids = np.array([d.id for d in rt.devices], np.int64)
-        self.store.append(site.id, dev_ids[I] if len(I) else I, S, T, V)  # durable first
+        self.store.append(site.id, rt.device_ids[I], S, T, V)  # durable first
         self._bookkeeping(db, rt, site, I, S, T, V, dup_dev, rejects, source)
         Z = None if p.z is None else [p.z[k] for k in order]
         n_ls = len(res.life_safety_ids)
@@ -191,33 +190,37 @@ class Processor:
                      S: np.ndarray, T: np.ndarray, V: np.ndarray, dup_dev: np.ndarray,
                      rejects: list[tuple[str, str, str]], source: str) -> None:
         values = ~np.isnan(V)
-        dev_ids = np.array([d.id for d in rt.devices], np.int64)
+        n = len(rt.devices)
+        dev_ids = rt.device_ids
         scope = {d.id: (d.enterprise_id, d.region_code) for d in rt.devices}
         if values.any():
             rollup(db, device_ids=dev_ids[I[values]], t=T[values], v=V[values], scope=scope)
-        counts = np.bincount(I, minlength=len(rt.devices)) if len(I) else np.zeros(
-            len(rt.devices), np.int64)
-        rej_by_code: dict[str, int] = defaultdict(int)
+        counts = np.bincount(I, minlength=n) if len(I) else np.zeros(n, np.int64)
+        rej = np.zeros(n, np.int64)
         for code, _r, _d in rejects:
-            rej_by_code[code] += 1
-        touched = set(np.flatnonzero(counts).tolist()) | set(np.flatnonzero(dup_dev).tolist())
-        touched |= {rt.index[c] for c in rej_by_code if c in rt.index}
+            if code in rt.index:
+                rej[rt.index[code]] += 1
+        touched = np.flatnonzero((counts > 0) | (dup_dev > 0) | (rej > 0))
+        if not len(touched):
+            return self._dead_letters(db, rt, site, rejects, source)
         # last reading (highest kept sequence) and last value per device in this batch
-        last_of, last_val = _last_per_device(I), _last_per_device(I, ~np.isnan(V))
-        params = []
-        for j in sorted(touched):
-            d = rt.devices[j]
-            k = last_of.get(j)
-            if k is not None:
-                rt.last_seq[j], rt.last_t[j] = S[k], T[k]
-            kv = last_val.get(j)
-            params.append({"b_id": d.id, "b_acc": int(counts[j]), "b_dup": int(dup_dev[j]),
-                           "b_rej": rej_by_code.get(d.code, 0),
-                           "b_seq": int(rt.last_seq[j]),
-                           "b_seen": dt(float(T[k])) if k is not None else None,
-                           "b_val": float(V[kv]) if kv is not None else None})
-        if params:
-            db.execute(_COUNTERS, params)  # one executemany for every touched device
+        last, last_v = np.full(n, -1), np.full(n, -1)
+        np.maximum.at(last, I, np.arange(len(I)))
+        np.maximum.at(last_v, I[values], np.flatnonzero(values))
+        k = last[touched]
+        got = touched[k >= 0]
+        rt.last_seq[got], rt.last_t[got] = S[last[got]], T[last[got]]
+        kv = last_v[touched]
+        seen = np.where(k >= 0, T[k], np.nan) if len(T) else np.full(len(k), np.nan)
+        val = np.where(kv >= 0, V[kv], np.nan) if len(V) else np.full(len(k), np.nan)
+        sqlbulk.update_counters(  # one statement for every touched device
+            db, ids=dev_ids[touched].tolist(), accepted=counts[touched].tolist(),
+            duplicate=dup_dev[touched].tolist(), rejected=rej[touched].tolist(),
+            last_seq=rt.last_seq[touched].tolist(), seen=_nones(seen), value=_nones(val))
+        self._dead_letters(db, rt, site, rejects, source)
+
+    def _dead_letters(self, db: Session, rt: runtime.SiteRuntime, site: Site,
+                      rejects: list[tuple[str, str, str]], source: str) -> None:
         for code, reason, detail in rejects[:MAX_DEAD_LETTERS_PER_BATCH]:
             j = rt.index.get(code)
             dead_letter(db, site_id=site.id, source=source, reason=reason, detail=detail,
@@ -236,16 +239,34 @@ class Processor:
         snap = copy.deepcopy(rt.engine, {id(rt.engine.table): rt.engine.table}) if multi else None
         ev = _engine(rt, I, T, V, E)
         if len(ev) and snap is not None:
-            rt.engine = snap
-            cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
-            notices: list[dispatch.Notice] = []
-            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(M)], strict=True):
-                sl = slice(int(lo), int(hi))
-                notices += self._records(db, rt, site, _engine(rt, I[sl], T[sl], V[sl], E[sl]),
-                                         I[sl], T[sl], V[sl], E[sl],
-                                         None if Z is None else Z[sl], res)
-            return notices
+            return self._by_message(db, rt, snap, site, I, T, V, E, Z, M, res)
         return self._records(db, rt, site, ev, I, T, V, E, Z, res)
+
+    def _by_message(self, db: Session, rt: runtime.SiteRuntime, snap: Any, site: Site,
+                    I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
+                    Z: list[str | None] | None, M: np.ndarray, res: Result
+                    ) -> list[dispatch.Notice]:
+        """The engine from its snapshot message by message; a run of messages without events
+        still goes to the records in one step (nothing changes state within it)."""
+        rt.engine = snap
+        cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
+        notices: list[dispatch.Notice] = []
+        run = 0  # start of the current run of quiet messages
+
+        def flush(lo: int, hi: int, ev: np.ndarray) -> None:
+            if hi > lo:
+                sl = slice(lo, hi)
+                notices.extend(self._records(db, rt, site, ev, I[sl], T[sl], V[sl], E[sl],
+                                             None if Z is None else Z[lo:hi], res))
+
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(M)].tolist(), strict=True):
+            ev = _engine(rt, I[lo:hi], T[lo:hi], V[lo:hi], E[lo:hi])
+            if len(ev):
+                flush(run, lo, ev[:0])
+                flush(lo, hi, ev)
+                run = hi
+        flush(run, len(M), np.zeros(0, _EVENT_DTYPE))
+        return notices
 
     def _records(self, db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
                  I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
@@ -253,7 +274,7 @@ class Processor:
         values = ~np.isnan(V) & (E == 0)
         devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
         notices = apply_events(db, rt, site, ev, devs, res)
-        records.update_peaks(db, site.id, [d.id for d in rt.devices], I, T, V)
+        records.update_peaks(db, site.id, _present_ids(rt, I), I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z or ()], bool)):
             positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)
@@ -314,14 +335,17 @@ def _merge(ps: list[Parsed]) -> Parsed:
     return out
 
 
-def _last_per_device(I: np.ndarray, mask: np.ndarray | None = None) -> dict[int, int]:
-    """device index → position of its last reading in I (optionally among `mask`)."""
-    pos = np.arange(len(I)) if mask is None else np.flatnonzero(mask)
-    if not len(pos):
-        return {}
-    rev = pos[::-1]
-    devs, first = np.unique(I[rev], return_index=True)
-    return dict(zip(devs.tolist(), rev[first].tolist(), strict=True))
+def _nones(x: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in x.tolist()]
+
+
+def _present_ids(rt: runtime.SiteRuntime, I: np.ndarray) -> list[int]:
+    """Device ids by index with the devices absent from I replaced by -1 (no such device):
+    update_peaks then asks only about the batch's devices, not every device of the site."""
+    ids = np.full(len(rt.devices), -1, np.int64)
+    present = np.unique(I)
+    ids[present] = rt.device_ids[present]
+    return ids.tolist()
 
 
 def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
@@ -332,16 +356,6 @@ def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
         METRICS.counts["seq_gaps"] += int(gap[gap > 0].sum())
 
 
-_dev = Device.__table__
-_COUNTERS = (
-    update(_dev).where(_dev.c.id == bindparam("b_id"))
-    .values(n_accepted=_dev.c.n_accepted + bindparam("b_acc"),
-            n_duplicate=_dev.c.n_duplicate + bindparam("b_dup"),
-            n_rejected=_dev.c.n_rejected + bindparam("b_rej"), last_seq=bindparam("b_seq"),
-            last_seen_at=func.coalesce(bindparam("b_seen", type_=Device.last_seen_at.type),
-                                       _dev.c.last_seen_at),
-            last_value=func.coalesce(bindparam("b_val", type_=Device.last_value.type),
-                                     _dev.c.last_value)))
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy import func, select
@@ -53,6 +54,11 @@ class SiteRuntime:
     last_t: np.ndarray
     engine: AlarmEngine
     forecasts: dict[int, Forecast]
+
+    @cached_property
+    def device_ids(self) -> np.ndarray:
+        """Database id of each device index."""
+        return np.array([d.id for d in self.devices], np.int64)
 
 
 def signature(db: Session, site_id: int) -> tuple[int, int]:
