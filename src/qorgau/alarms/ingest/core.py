@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -30,7 +31,7 @@ from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
 from qorgau.alarms.engine import Kind
 from qorgau.alarms.ingest import runtime, sqlbulk
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
-from qorgau.alarms.models import DeadLetter, Device
+from qorgau.alarms.models import AlarmRecord, DeadLetter, Device
 from qorgau.alarms.service import dt
 from qorgau.alarms.store import SegmentStore, rollup
 from qorgau.registry.models import Site
@@ -274,7 +275,9 @@ class Processor:
         values = ~np.isnan(V) & (E == 0)
         devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
         notices = apply_events(db, rt, site, ev, devs, res)
-        records.update_peaks(db, site.id, _present_ids(rt, I), I, T, V)
+        ids = _peak_ids(db, rt, I) if len(I) else None
+        if ids is not None:
+            records.update_peaks(db, site.id, ids, I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z or ()], bool)):
             positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)
@@ -339,12 +342,19 @@ def _nones(x: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in x.tolist()]
 
 
-def _present_ids(rt: runtime.SiteRuntime, I: np.ndarray) -> list[int]:
-    """Device ids by index with the devices absent from I replaced by -1 (no such device):
-    update_peaks then asks only about the batch's devices, not every device of the site."""
+def _peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] | None:
+    """Device ids by index, -1 (no such device) for all but the batch's devices with an
+    active occurrence, or None if there are none: update_peaks then asks about a handful of
+    devices, or is not called, instead of an IN list of every device of the site."""
+    active = np.array(db.scalars(select(AlarmRecord.device_id.distinct()).where(
+        AlarmRecord.site_id == rt.site_id, AlarmRecord.active.is_(True),
+        AlarmRecord.device_id.is_not(None))).all(), np.int64)
+    wanted = np.unique(I)
+    wanted = wanted[np.isin(rt.device_ids[wanted], active)]
+    if not len(wanted):
+        return None
     ids = np.full(len(rt.devices), -1, np.int64)
-    present = np.unique(I)
-    ids[present] = rt.device_ids[present]
+    ids[wanted] = rt.device_ids[wanted]
     return ids.tolist()
 
 
