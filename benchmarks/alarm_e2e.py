@@ -3,7 +3,16 @@ ack) → processor (dedup, fsync'ed segment store, roll-ups and alarm records in
 in-process hub (what the SSE endpoint pushes). Measures sustained readings/s with no loss and
 the life-safety alarm latency (publish → hub) at max throughput and at a paced load.
 
+Max throughput is closed-loop: the publisher keeps at most --window readings published but
+not yet accepted, so the rate is what the pipeline sustains and the backlog (and with it the
+life-safety latency) stays bounded instead of growing for the whole run.
+
+The baseline is measured in the same run: `--baseline REV` extracts that revision's src/ with
+`git archive` and runs the same phases against it in a child process (PYTHONPATH), then the
+current tree in another; every figure is printed beside the baseline's.
+
 Usage: .venv/bin/python benchmarks/alarm_e2e.py [--devices 2000] [--seconds 10] [--rate 50000]
+       [--baseline REV] [--format rows|columns] [--window 40000]
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import socket
 import subprocess
@@ -93,7 +103,7 @@ class Hub:
 
 
 def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: float | None,
-        seq0: int) -> dict:
+        seq0: int, window: int = 40_000, fmt: str = "rows") -> dict:
     import paho.mqtt.client as mqtt
 
     from qorgau.alarms.ingest.core import METRICS
@@ -123,17 +133,25 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
                 sent += 1
             next_inject = now + 0.5
         start = (k * per) % len(co)
-        rows = [{"d": co[(start + j) % len(co)], "s": seq0 + k, "t": now, "v": 3.0}
-                for j in range(per)]
-        pub.publish(f"qorgau/{site_id}/batch/telemetry",
-                    orjson.dumps({"site_id": site_id, "readings": rows}), qos=1)
+        devs = [co[(start + j) % len(co)] for j in range(per)]
+        if fmt == "columns":
+            body = {"site_id": site_id, "d": devs, "s": [seq0 + k] * per, "t": [now] * per,
+                    "v": [3.0] * per}
+        else:
+            body = {"site_id": site_id, "readings": [{"d": d, "s": seq0 + k, "t": now,
+                                                      "v": 3.0} for d in devs]}
+        pub.publish(f"qorgau/{site_id}/batch/telemetry", orjson.dumps(body), qos=1)
         sent += per
         k += 1
         if rate:
             time.sleep(max(0.0, t0 + sent / rate - time.time()))
+        else:  # closed loop: bounded backlog
+            while sent - (METRICS.counts["accepted"] - accepted0) > window and \
+                    time.time() - t0 < seconds:
+                time.sleep(0.001)
     pub_end = time.time()
-    while METRICS.counts["accepted"] - accepted0 < sent and time.time() - pub_end < 120:
-        time.sleep(0.05)
+    while METRICS.counts["accepted"] - accepted0 < sent and time.time() - pub_end < 60:
+        time.sleep(0.005)
     done = time.time()
     lat = [(h - i) * 1000 for i, h in zip(inject_at, hub.times, strict=False)]
     pub.loop_stop()
@@ -147,12 +165,8 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
             "next_seq_ls": seq}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--devices", type=int, default=2000)
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--rate", type=float, default=50_000)
-    a = ap.parse_args()
+def child(a: argparse.Namespace) -> dict:
+    """All phases against whatever `qorgau` is importable; returns the figures."""
     site_id, codes = setup(a.devices)
     broker, port = mosquitto()
     try:
@@ -164,19 +178,70 @@ def main() -> None:
         src = MqttSource(f"mqtt://127.0.0.1:{port}", client_id="bench-ingest")
         src.connected.wait(5)
         threading.Thread(target=drain, args=(src,), daemon=True).start()
-        hi = run(site_id, codes, port, seconds=a.seconds, rate=None, seq0=0)
-        print("max throughput:", hi)
-        lo = run(site_id, codes, port, seconds=a.seconds, rate=a.rate, seq0=hi["seq_next"])
-        print(f"paced {a.rate:.0f}/s:", lo)
-        lossless = hi["accepted"] == hi["sent"] and lo["accepted"] == lo["sent"]
-        report(f"alarm_e2e sustained readings/s, MQTT→store→SSE hub, no loss={lossless}",
-               hi["rate"], "readings/s", 1_000_000, "readings/s target")
-        report("alarm_e2e life-safety latency p99 at max throughput (publish→hub)",
-               hi["p99"], "ms", 50, "ms target")
-        report(f"alarm_e2e life-safety latency p99 at {a.rate:.0f} readings/s offered",
-               lo["p99"], "ms", 10, "ms target")
+        run(site_id, codes, port, seconds=1.0, rate=None, seq0=0, window=5_000)  # warm-up
+        hi = run(site_id, codes, port, seconds=a.seconds, rate=None, seq0=10_000,
+                 window=a.window, fmt=a.format)
+        print("max throughput:", hi, file=sys.stderr)
+        lo = run(site_id, codes, port, seconds=a.seconds, rate=a.rate, seq0=hi["seq_next"],
+                 fmt=a.format)
+        print(f"paced {a.rate:.0f}/s:", lo, file=sys.stderr)
+        return {"hi": hi, "lo": lo}
     finally:
         broker.terminate()
+
+
+def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
+    """Run the phases in a fresh process, against `src` (a baseline's src/) or this tree."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    args = [sys.executable, __file__, "--child", "--devices", str(a.devices), "--seconds",
+            str(a.seconds), "--rate", str(a.rate), "--window", str(a.window), "--format",
+            a.format]
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1])
+    sys.stderr.write(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _extract(rev: str) -> Path:
+    root = Path(__file__).parents[1]
+    dest = Path(tempfile.mkdtemp(prefix="qorgau-base-"))
+    tar = subprocess.run(["git", "archive", rev, "src"], cwd=root, check=True,
+                         capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=tar, check=True)
+    return dest / "src"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", type=int, default=2000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--rate", type=float, default=50_000)
+    ap.add_argument("--window", type=int, default=40_000)
+    ap.add_argument("--format", choices=["rows", "columns"], default="rows")
+    ap.add_argument("--baseline", help="git revision measured first, in the same run")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(child(a)))
+        return
+    base = _in_child(a, _extract(a.baseline)) if a.baseline else None
+    new = _in_child(a, None)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    fig = [("hi", "rate", f"sustained readings/s, MQTT→store→SSE hub, {a.format} batches of "
+            "500", "readings/s", 1_000_000),
+           ("hi", "p99", "life-safety latency p99 at max throughput (publish→hub)", "ms", 50),
+           ("lo", "p99", f"life-safety latency p99 at {a.rate:.0f} readings/s offered", "ms",
+            10)]
+    for phase, key, what, unit, target in fig:
+        r = new[phase]
+        label = f"alarm_e2e {what}, no loss={r['accepted'] == r['sent']}"
+        if base is not None:
+            b = base[phase]
+            report(f"{label}; baseline {a.baseline} no loss={b['accepted'] == b['sent']}",
+                   r[key], unit, b[key], f"{unit} at {a.baseline} (same run; load {load})")
+        report(label, r[key], unit, target, f"{unit} target")
 
 
 if __name__ == "__main__":

@@ -140,10 +140,14 @@ async def _pull(js, part: Partition, proc: Processor, batch: int) -> int:
             await asyncio.sleep(1.0)
             return 0
     try:
-        msgs = await part.sub.fetch(batch, timeout=0.2)
+        msgs = msgs_all = await part.sub.fetch(batch, timeout=0.2)
     except (TimeoutError, nats.errors.TimeoutError):
         return 0
     done = 0
+    run = _in_order(part, msgs)
+    if len(run) > 1 and await asyncio.to_thread(_handle_group, proc, run):
+        msgs = run  # group commit done: acknowledge them in order below, nothing to redo
+    grouped = msgs is run and len(run) > 1
     for msg in msgs:
         dseq = msg.metadata.sequence.consumer
         if dseq != part.next_dseq:  # a delivery we never received (lost in transit, stale pull)
@@ -151,7 +155,7 @@ async def _pull(js, part: Partition, proc: Processor, batch: int) -> int:
                         part.k, part.next_dseq, dseq)
             part.sub = None
             break
-        if not await asyncio.to_thread(_handle, proc, msg.subject, msg.data):
+        if not grouped and not await asyncio.to_thread(_handle, proc, msg.subject, msg.data):
             part.sub = None  # not acknowledged: it and all after it come again, in order
             await asyncio.sleep(1.0)
             break
@@ -163,10 +167,45 @@ async def _pull(js, part: Partition, proc: Processor, batch: int) -> int:
             break
         part.next_dseq = dseq + 1
         done += 1
+    if grouped and len(run) < len(msgs_all):
+        part.sub = None  # a delivery gap after the group: take over from the ack floor
     if part.sub is not None:
         with contextlib.suppress(Exception):
             METRICS.queue_depth = (await part.sub.consumer_info()).num_pending
     return done
+
+
+def _in_order(part: Partition, msgs: list) -> list:
+    """The leading messages whose consumer sequences follow on without a gap."""
+    run = []
+    for msg in msgs:
+        if msg.metadata.sequence.consumer != part.next_dseq + len(run):
+            break
+        run.append(msg)
+    return run
+
+
+def _handle_group(proc: Processor, msgs: list) -> bool:
+    """Group commit of consecutive messages (one fsync, one transaction); False if it failed
+    (then they are handled one by one)."""
+    with get_sessionmaker()() as db:
+        try:
+            docs = []
+            for msg in msgs:
+                site_id = int(msg.subject.rsplit(".", 1)[1])
+                try:
+                    docs.append((site_id, decode(msg.data)))
+                except BadPayload as exc:  # rejected for good, committed with the group
+                    from qorgau.alarms.ingest.core import dead_letter
+
+                    dead_letter(db, site_id=site_id, source="nats", reason=exc.reason,
+                                detail=exc.detail)
+            proc.handle_many(db, docs, source="nats")
+            return True
+        except Exception:
+            log.exception("nats group of %d failed; one by one", len(msgs))
+            db.rollback()
+            return False
 
 
 def _handle(proc: Processor, subj: str, data: bytes) -> bool:
