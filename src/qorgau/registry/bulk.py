@@ -102,7 +102,8 @@ def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
     names = [c.key for c in cols]
     if _is_pg(db):
         db.flush()  # the raw cursor reads in the session's transaction: pending rows included
-        sql = f"SELECT {', '.join(names)} FROM employment WHERE contract_no = ANY(%s)"
+        # column names come from the mapped columns above, values are bound
+        sql = f"SELECT {', '.join(names)} FROM employment WHERE contract_no = ANY(%s)"  # nosec B608
         for row in _any(db, sql, numbers):
             found[row[1]] = dict(zip(names, row, strict=True))
         return found

