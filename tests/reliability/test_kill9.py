@@ -218,10 +218,11 @@ def test_kill9_during_sync_import(sqlite_server: tuple[Server, dict[str, Any]]) 
 def test_kill9_during_import_job(sqlite_server: tuple[Server, dict[str, Any]]) -> None:
     server, world = sqlite_server
     server.start()
-    n = 3_000
     key = {"X-API-Key": world["feed_key"]}
-    # Kill once the job is running; if it finished first, it must be there whole: try again.
-    for attempt in range(3):
+    # Kill once the job is running; if it finished first, it must be there whole: try again,
+    # with a bigger job and a shorter wait (a quiet machine finishes small jobs very fast).
+    for attempt, (n, delay) in enumerate([(3_000, 0.3), (10_000, 0.1), (30_000, 0.0),
+                                          (60_000, 0.0)]):
         prefix = f"K9J{attempt}"
         body = _delivery(_contract_rows(world["bin"], prefix, n), "job")
         r = httpx.post(f"{server.url}{FEED}", json=body, headers=key, timeout=60)
@@ -230,7 +231,7 @@ def test_kill9_during_import_job(sqlite_server: tuple[Server, dict[str, Any]]) -
         assert _wait_for(
             lambda u=job_url: httpx.get(u, headers=key).json()["status"] != "queued", seconds=30
         )
-        time.sleep(0.3)
+        time.sleep(delay)
         server.kill9()
         server.start()
         stored = _contracts_with(server, prefix)

@@ -13,7 +13,7 @@ from qorgau.core.security import SYSTEM_ACTOR
 from qorgau.registry.models import Employment
 from qorgau.risk import service
 from qorgau.risk.models import Instruction
-from qorgau.risk.schemas import AssessmentIn, ControlIn, HazardIn, WorkerLinkIn
+from qorgau.risk.schemas import AssessmentIn, ControlIn, HazardIn, SettingsIn, WorkerLinkIn
 
 
 @pytest.fixture
@@ -34,6 +34,9 @@ def page_as(app, world):
 
 
 def _instructed(db, ent: int, occupation: str, text: str) -> int:
+    # the assessment below is in the 5×5 matrix; other tests may switch the enterprise's method
+    service.save_settings(db=db, actor=SYSTEM_ACTOR, enterprise_id=ent,
+                          data=SettingsIn(method="matrix_5x5"))
     h = service.create_hazard(
         db=db,
         actor=SYSTEM_ACTOR,

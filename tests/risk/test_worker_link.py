@@ -7,10 +7,10 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 
-from qorgau.registry.models import Employment
-
 
 def _instructed_hazard(c, ent: int, occupation: str) -> int:
+    # the assessment below is in the 5×5 matrix; other tests may switch the enterprise's method
+    assert c.put(f"/api/v1/risk/settings/{ent}", json={"method": "matrix_5x5"}).status_code == 200
     r = c.post(
         "/api/v1/risk/hazards",
         json={
@@ -78,16 +78,26 @@ def _client_for(app, db, user_id: int):
     return c
 
 
+def _fresh_miners(db, enterprise_id: int, n: int) -> list[int]:
+    from factories import make_bin, make_iin
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.models import Enterprise
+    from qorgau.registry.schemas import EmploymentIn, WorkerIn
+
+    bin_ = db.get(Enterprise, enterprise_id).bin
+    return [registry.register_employment(db=db, actor=SYSTEM_ACTOR, data=EmploymentIn(
+        contract_no=f"WL-{make_bin()}", worker=WorkerIn(iin=make_iin(), last_name="Test",
+                                                        first_name=f"Miner{i}"),
+        enterprise_bin=bin_, occupation="miner",
+        start_date=date.today() - timedelta(days=30))).worker_id for i in range(n)]
+
+
 def test_linked_worker_confirms_own_instruction_only(app, db, client_as, world):
     mine = world.enterprises["mine_krg"]
     osh, worker = client_as("osh_krg"), client_as("worker_krg")
-    miners = [
-        e.worker_id
-        for e in db.query(Employment).filter(
-            Employment.enterprise_id == mine, Employment.occupation == "miner"
-        )
-    ]
-    me, colleague = miners[0], miners[1]
+    # two miners of its own: the shared world's miners may have changed employer in other tests
+    me, colleague = _fresh_miners(db, mine, 2)
     hid = _instructed_hazard(osh, mine, "miner")
     other_job = _instructed_hazard(osh, mine, "electrician")
 
@@ -175,6 +185,6 @@ def test_officer_still_records_on_behalf_and_must_name_the_worker(client_as, wor
     hid = _instructed_hazard(osh, mine, "miner")
     r = osh.post("/api/v1/risk/instructions", json={"hazard_id": hid})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "worker_id"
-    wid = db.query(Employment).filter(Employment.enterprise_id == mine).first().worker_id
+    wid = _fresh_miners(db, mine, 1)[0]
     r = osh.post("/api/v1/risk/instructions", json={"hazard_id": hid, "worker_id": wid})
     assert r.status_code == 201 and r.json()["on_behalf"] is True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -74,7 +75,11 @@ def apply_rows(
     delivery_id: str,
     rows: list[dict[str, Any]],
     progress: Any = None,
+    before_commit: Callable[[BulkResultOut], None] | None = None,
 ) -> BulkResultOut:
+    """Validate and apply a delivery whole or not at all, with its receipt and audit entry.
+    `before_commit` writes the caller's own record of the outcome (an import job's status) in
+    the same transaction, so a crash can never leave applied rows behind a "running" job."""
     handler = CONNECTORS[feed].handler
     parsed, errors = validate_rows(handler.row_model, rows)
     if progress:
@@ -109,14 +114,17 @@ def apply_rows(
             status="rejected",
             error=f"row {first.row} {first.field}: {first.reason}",
         )
-        db.commit()
-        return BulkResultOut(
+        out = BulkResultOut(
             feed=feed,
             delivery_id=delivery_id,
             status="rejected",
             rows=len(rows),
             errors=applied.errors[:1000],
         )
+        if before_commit:
+            before_commit(out)
+        db.commit()
+        return out
     record_receipt(
         db,
         feed=feed,
@@ -139,8 +147,7 @@ def apply_rows(
             **applied.counts,
         },
     )
-    db.commit()
-    return BulkResultOut(
+    out = BulkResultOut(
         feed=feed,
         delivery_id=delivery_id,
         status="applied",
@@ -148,6 +155,10 @@ def apply_rows(
         counts=applied.counts,
         results=applied.results,
     )
+    if before_commit:
+        before_commit(out)
+    db.commit()
+    return out
 
 
 def ingest_records(
@@ -230,24 +241,32 @@ def run_job(job_id: int) -> str | None:
             return None
         job = db.get(ImportJob, job_id)
         assert job is not None
+        def finish(out: BulkResultOut) -> None:  # in the delivery's own transaction
+            done = db.get(ImportJob, job_id)
+            assert done is not None
+            done.status = "done" if out.status == "applied" else "failed"
+            done.results = {
+                "status": out.status,
+                "counts": out.counts,
+                "errors": [e.model_dump() for e in out.errors],
+            }
+            done.processed_rows = done.total_rows
+            done.rows, done.finished_at = None, utcnow()
+
         try:
             actor = accounts.actor_for_api_key(db, key_id=job.actor_key_id or 0)
-            out = apply_rows(
+            apply_rows(
                 db=db,
                 actor=actor,
                 feed=job.feed,
                 delivery_id=job.delivery_id,
                 rows=job.rows or [],
                 progress=lambda n: _set_progress(job_id, n),
+                before_commit=finish,
             )
             job = db.get(ImportJob, job_id)
             assert job is not None
-            job.status = "done" if out.status == "applied" else "failed"
-            job.results = {
-                "status": out.status,
-                "counts": out.counts,
-                "errors": [e.model_dump() for e in out.errors],
-            }
+            return job.status
         except Exception as exc:  # keep the job visible as failed; the delivery left nothing
             log.exception("import job %s failed", job_id)
             db.rollback()
