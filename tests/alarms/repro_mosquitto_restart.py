@@ -7,53 +7,25 @@ from __future__ import annotations
 
 import getpass
 import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
 
-import orjson
 import paho.mqtt.client as mqtt
 import pytest
 
-from qorgau.alarms.models import Device
+from alarms.test_broker_restart import (
+    MESSAGES,
+    PER_MESSAGE,
+    _accepted,
+    _docs,
+    _free_port,
+    _port_open,
+    _wait,
+)
 
 pytestmark = [pytest.mark.brokers, pytest.mark.slow]
-
-MESSAGES, PER_MESSAGE = 60, 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(pred, timeout=30.0) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _accepted(db, mine) -> int:
-    db.expire_all()
-    return db.get(Device, mine.devices["CO-1"]).n_accepted
-
-
-def _docs(mine) -> list[bytes]:
-    t0 = time.time() - 600
-    return [orjson.dumps({"site_id": mine.site_id, "readings": [
-        {"d": "CO-1", "s": m * PER_MESSAGE + j, "t": t0 + m + j / PER_MESSAGE, "v": 3.0}
-        for j in range(PER_MESSAGE)]}) for m in range(MESSAGES)]
 
 
 def test_mosquitto_restart_mid_stream(db, mine, proc, tmp_path) -> None:
