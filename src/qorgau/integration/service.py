@@ -234,6 +234,16 @@ def _set_progress(job_id: int, done: int) -> None:
         s.commit()
 
 
+def _close_job(job: ImportJob, status: str, *, results: dict | None = None,
+               error: str | None = None) -> None:
+    job.status, job.processed_rows = status, job.total_rows
+    job.rows, job.finished_at = None, utcnow()
+    if results is not None:
+        job.results = results
+    if error is not None:
+        job.error = error
+
+
 def run_job(job_id: int) -> str | None:
     """Process one queued job (thread in the embedded default; `worker imports` in production)."""
     with get_sessionmaker()() as db:
@@ -241,17 +251,13 @@ def run_job(job_id: int) -> str | None:
             return None
         job = db.get(ImportJob, job_id)
         assert job is not None
+
         def finish(out: BulkResultOut) -> None:  # in the delivery's own transaction
-            done = db.get(ImportJob, job_id)
-            assert done is not None
-            done.status = "done" if out.status == "applied" else "failed"
-            done.results = {
+            _close_job(job, "done" if out.status == "applied" else "failed", results={
                 "status": out.status,
                 "counts": out.counts,
                 "errors": [e.model_dump() for e in out.errors],
-            }
-            done.processed_rows = done.total_rows
-            done.rows, done.finished_at = None, utcnow()
+            })
 
         try:
             actor = accounts.actor_for_api_key(db, key_id=job.actor_key_id or 0)
@@ -264,18 +270,11 @@ def run_job(job_id: int) -> str | None:
                 progress=lambda n: _set_progress(job_id, n),
                 before_commit=finish,
             )
-            job = db.get(ImportJob, job_id)
-            assert job is not None
-            return job.status
         except Exception as exc:  # keep the job visible as failed; the delivery left nothing
             log.exception("import job %s failed", job_id)
             db.rollback()
-            job = db.get(ImportJob, job_id)
-            assert job is not None
-            job.status, job.error = "failed", str(exc)[:2000]
-        job.processed_rows = job.total_rows
-        job.rows, job.finished_at = None, utcnow()
-        db.commit()
+            _close_job(job, "failed", error=str(exc)[:2000])
+            db.commit()
         return job.status
 
 
