@@ -16,26 +16,12 @@ import uuid
 import orjson
 import pytest
 
+from alarms.test_brokers import _free_port, _wait
 from qorgau.alarms.models import Device
 
 pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 
 MESSAGES, PER_MESSAGE = 60, 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(pred, timeout=30.0) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _port_open(port: int) -> bool:

@@ -112,8 +112,9 @@ class ConcurrencyLimitMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limit = get_settings().max_concurrent_requests
-        self.slots = asyncio.Semaphore(self.limit)
+        settings = get_settings()
+        self.wait_s = settings.queue_wait_seconds
+        self.slots = asyncio.Semaphore(settings.max_concurrent_requests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -121,7 +122,7 @@ class ConcurrencyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            await asyncio.wait_for(self.slots.acquire(), get_settings().queue_wait_seconds)
+            await asyncio.wait_for(self.slots.acquire(), self.wait_s)
         except TimeoutError:
             await _busy()(scope, receive, send)
             return
