@@ -109,7 +109,7 @@ def _worker_setup() -> tuple[str, list[int]]:
     from qorgau.registry.models import Enterprise
     from qorgau.registry.schemas import EmploymentIn, WorkerIn
     from qorgau.risk import service
-    from qorgau.risk.schemas import AssessmentIn, ControlIn, HazardIn, WorkerLinkIn
+    from qorgau.risk.schemas import AssessmentIn, ControlIn, HazardIn, SettingsIn, WorkerLinkIn
 
     hazards = [
         (
@@ -136,6 +136,10 @@ def _worker_setup() -> tuple[str, list[int]]:
     with get_sessionmaker()() as db:
         user = db.query(User).filter_by(username="worker.mine").one()
         ent = db.get(Enterprise, user.organisation.enterprise_id)
+        # Other tests switch this shared enterprise to Fine–Kinney; the scores below are 5×5.
+        service.save_settings(
+            db=db, actor=SYSTEM_ACTOR, enterprise_id=ent.id, data=SettingsIn(method="matrix_5x5")
+        )
         emp = registry.register_employment(
             db=db,
             actor=SYSTEM_ACTOR,
