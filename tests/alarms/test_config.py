@@ -75,7 +75,7 @@ def test_escalation_policy_scoped_audited_and_used(db, as_, mine, proc):
     osh = as_("osh_krg")
     data = EscalationIn(tier2_after_s=20, tier3_after_s=40, tier4_after_s=90, reminder_s=60,
                         reason="short crew at night")
-    for who, err in (("inspector_krg", Forbidden), ("osh_ala", RuleViolation)):
+    for who, err in (("inspector_krg", Forbidden), ("osh_ala", NotFound)):
         with pytest.raises(err):
             routing.set_policy(db=db, actor=as_(who), site_id=mine.site_id, data=data)
     assert routing.get_policy(db=db, actor=as_("inspector_krg"),

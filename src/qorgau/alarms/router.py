@@ -1,5 +1,9 @@
-"""Alarm REST API: devices and limits, gateways, contacts, alarms (ack / shelve / resolve),
-history, sensor history, withdrawal, ingest errors, KPIs, metrics and the live SSE stream."""
+"""Alarm REST API: devices and limits, gateways, escalation tiers (contacts) and times, each
+person's own channels, alarms (ack / shelve / resolve), history, sensor history, withdrawal,
+ingest errors, KPIs, metrics and the live SSE stream.
+
+The configuration routes call the same routing/service functions as the configuration pages
+(config_pages.py), so validation, scope and the audit trail are the same in both."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from qorgau.alarms import kpis, live, positioning, service, store
+from qorgau.alarms import kpis, live, positioning, routing, service, store
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
 from qorgau.alarms.ingest.core import METRICS
@@ -20,9 +24,13 @@ from qorgau.alarms.schemas import (
     AlarmEventOut,
     AlarmOut,
     ContactIn,
+    ContactOut,
+    ContactPatch,
     DeviceIn,
     DeviceOut,
     DevicePatch,
+    EscalationIn,
+    EscalationOut,
     GatewayIn,
     GatewayOut,
     ResolveIn,
@@ -87,10 +95,48 @@ def create_gateway(data: GatewayIn, db: DbDep, actor: ActorDep) -> Any:
     return GatewayOut(id=gw.id, name=gw.name, key=key)
 
 
-@router.post("/contacts", status_code=201)
+@router.post("/contacts", response_model=ContactOut, status_code=201)
 def add_contact(data: ContactIn, db: DbDep, actor: ActorDep) -> Any:
-    c = service.add_contact(db=db, actor=actor, data=data)
-    return {"id": c.id, "tier": c.tier, "channel": c.channel, "role": c.role}
+    """Add a contact to one of a site's escalation tiers (audited)."""
+    return routing.add_contact(db=db, actor=actor, data=data)
+
+
+@router.delete("/contacts/{contact_id}", status_code=204, response_class=Response)
+def remove_contact(contact_id: int, db: DbDep, actor: ActorDep) -> Response:
+    """Remove a contact from its tier (audited with what it was)."""
+    routing.remove_contact(db=db, actor=actor, contact_id=contact_id)
+    return Response(status_code=204)
+
+
+@router.get("/sites/{site_id}/contacts", response_model=list[ContactOut])
+def site_contacts(site_id: int, db: DbDep, actor: ActorDep) -> Any:
+    """The site's escalation tiers: its contacts ordered by tier."""
+    return routing.list_contacts(db=db, actor=actor, site_id=site_id)
+
+
+@router.get("/sites/{site_id}/escalation", response_model=EscalationOut)
+def get_escalation(site_id: int, db: DbDep, actor: ActorDep) -> Any:
+    """Seconds unacknowledged before tier 2, 3 and 4 are told, then between reminders."""
+    return routing.get_policy(db=db, actor=actor, site_id=site_id)
+
+
+@router.put("/sites/{site_id}/escalation", response_model=EscalationOut)
+def set_escalation(site_id: int, data: EscalationIn, db: DbDep, actor: ActorDep) -> Any:
+    """Replace the site's escalation times (a new revision, audited with the reason)."""
+    return routing.set_policy(db=db, actor=actor, site_id=site_id, data=data)
+
+
+@router.get("/my-channels", response_model=list[ContactOut])
+def my_channels(db: DbDep, actor: ActorDep) -> Any:
+    """The caller's own channels (contacts linked to their account) on every site."""
+    return routing.my_contacts(db=db, actor=actor)
+
+
+@router.put("/my-channels/{contact_id}", response_model=ContactOut)
+def update_my_channel(contact_id: int, data: ContactPatch, db: DbDep, actor: ActorDep) -> Any:
+    """Set where one of the caller's own channels goes and its quiet hours (local time,
+    UTC+5, may wrap midnight; both or neither, left out = none). Tier and role stay."""
+    return routing.update_my_contact(db=db, actor=actor, contact_id=contact_id, data=data)
 
 
 @router.get("", response_model=list[AlarmOut])

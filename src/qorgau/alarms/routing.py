@@ -41,10 +41,16 @@ DEFAULT_DELAYS = Delays(C.ESCALATION_S, C.REMINDER_S)
 
 
 def site(db: Session, actor: Actor, site_id: int) -> Any:
+    """A site named in the input (a contact's site_id): outside the scope it is a field error."""
     try:
         return registry.get_site(db=db, actor=actor, site_id=site_id)
     except Exception as exc:  # NotFound or Forbidden from the registry: same answer, no data
         raise RuleViolation("unknown site", field="site_id") from exc
+
+
+def addressed_site(db: Session, actor: Actor, site_id: int) -> Any:
+    """A site in the address (/sites/{id}/...): outside the scope it is a 404, as on the pages."""
+    return registry.get_site(db=db, actor=actor, site_id=site_id)
 
 
 # --- escalation times -------------------------------------------------------------------------
@@ -60,7 +66,7 @@ def delays(db: Session, site_id: int) -> Delays:
 
 def get_policy(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:
     actor.require(C.READ)
-    s = site(db, actor, site_id)
+    s = addressed_site(db, actor, site_id)
     p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
     if p is None:
         e = DEFAULT_DELAYS.escalation
@@ -74,7 +80,7 @@ def set_policy(*, db: Session, actor: Actor, site_id: int, data: EscalationIn
                ) -> EscalationPolicy:
     """Set the site's escalation times; takes effect at the next escalation deadline."""
     actor.require(C.CONFIGURE)
-    s = site(db, actor, site_id)
+    s = addressed_site(db, actor, site_id)
     values = data.model_dump(exclude={"reason"})
     p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
     before = audit.snapshot(p, POLICY_FIELDS) if p else None
@@ -143,8 +149,11 @@ def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
 
 
 def list_contacts(*, db: Session, actor: Actor, site_id: int) -> list[Contact]:
+    """The site's escalation tiers (contacts by tier); another tenant's site is a 404, not an
+    empty list."""
     actor.require(C.READ)
-    stmt = scoped(select(Contact), Contact, actor).where(Contact.site_id == site_id)
+    s = addressed_site(db, actor, site_id)
+    stmt = scoped(select(Contact), Contact, actor).where(Contact.site_id == s.id)
     return list(db.scalars(stmt.order_by(Contact.tier, Contact.id)))
 
 

@@ -104,12 +104,23 @@ class DeviceIn(Strict):
 
 
 class DevicePatch(Strict):
+    """Fields left out are kept; calibration dates may be cleared with null."""
+
     limits: Limits | None = None
     zone_code: str | None = Field(None, max_length=40)
     calibrated_on: date | None = None
     calibration_due: date | None = None
     enabled: bool | None = None
     reason: str = Field(min_length=3, max_length=300)
+
+    # Only an explicit null reaches this (defaults are not validated): a device always has
+    # limits (an empty object switches every check off), a zone ("" for none) and a state.
+    @field_validator("limits", "zone_code", "enabled")
+    @classmethod
+    def not_null(cls, v: object) -> object:
+        if v is None:
+            raise ValueError("may be left out but not null")
+        return v
 
 
 class DeviceOut(BaseModel):
@@ -240,6 +251,51 @@ class ContactPatch(QuietHours):
     """What a person may change on their own channel: where it goes and when it is quiet."""
 
     target: str = Field(min_length=3, max_length=300)
+
+
+class ContactOut(BaseModel):
+    """A contact as the API shows it: the webhook signing key is never returned."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    site_id: int
+    tier: int
+    role: str
+    channel: str
+    target: str
+    min_priority: int
+    name: str
+    user_id: int | None
+    quiet_start: time | None
+    quiet_end: time | None
+    has_secret: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_row(cls, v: object) -> object:
+        """Quiet hours are stored as minutes after local midnight; shown as times."""
+        if isinstance(v, dict):
+            return v
+        out = {k: getattr(v, k) for k in cls.model_fields if hasattr(v, k)}
+        out["quiet_start"], out["quiet_end"] = (
+            _time(getattr(v, "quiet_start", None)), _time(getattr(v, "quiet_end", None)))
+        out["has_secret"] = bool(getattr(v, "secret", ""))
+        return out
+
+
+def _time(minutes: int | None) -> time | None:
+    return None if minutes is None else time(minutes // 60, minutes % 60)
+
+
+class EscalationOut(BaseModel):
+    """A site's escalation times (the product defaults with revision 0 when never set)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    tier2_after_s: int
+    tier3_after_s: int
+    tier4_after_s: int
+    reminder_s: int
+    revision: int
 
 
 class EscalationIn(Strict):

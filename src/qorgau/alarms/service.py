@@ -124,6 +124,11 @@ def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatc
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
     if "limits" in changes and data.limits is not None:
         changes["limits"] = data.limits.model_dump(exclude_none=True)
+    zone = changes.get("zone_code")
+    if zone and zone != dev.zone_code:  # the same rule as on creation
+        site = _site(db, actor, dev.site_id)
+        if site.zones and zone not in _zone_codes(site):
+            raise RuleViolation(f"zone {zone!r} is not a zone of this site", field="zone_code")
     due = changes.get("calibration_due", dev.calibration_due)
     done = changes.get("calibrated_on", dev.calibrated_on)
     if due and done and due < done:
