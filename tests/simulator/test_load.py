@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,10 +99,8 @@ def test_small_loads_into_fresh_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
     engine = _migrated(url)
     calls: list[tuple[str, int, int]] = []
-    start = time.perf_counter()
     summary = simulate(engine_or_url=engine, seed=11, scale="small",
                        progress=lambda *a: calls.append(a), truth_base=tmp_path)  # fmt: skip
-    assert time.perf_counter() - start < 60
     assert summary.counts["enterprise"] == 2000 and summary.truth_dir.is_dir()
     assert ("load employment", summary.counts["employment"], summary.counts["employment"]) in calls
     _check_loaded(engine, tmp_path)
