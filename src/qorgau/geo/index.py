@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,10 @@ class Snapshot:
     risk_source: str = "registry"
     checked: float = 0.0
     stamp: dict[str, int] = field(default_factory=dict)  # geo/store.py data stamp at build
+    # BINs as numbers, sorted, with their enterprise ids: a BIN-prefix search (`q=9912…`)
+    # answered in memory. None when some BIN is not 12 digits (the search then asks SQL).
+    bins: np.ndarray | None = None
+    bin_ids: np.ndarray | None = None
 
 
 _REGION_NUM = {code: int(code[3:]) for code in REGION_CODES}
@@ -88,7 +93,7 @@ def _enterprise_written_since(db: Session, seq: int) -> bool:
 
 _COLUMNS_SQL = (
     "SELECT id, lon, lat, region_code, section, activity_code, size_band, "
-    "CASE WHEN hazardous THEN 1 ELSE 0 END FROM enterprise ORDER BY id"
+    "CASE WHEN hazardous THEN 1 ELSE 0 END, bin FROM enterprise"
 )
 _SCHEMA = {
     "id": pl.Int64,
@@ -99,40 +104,58 @@ _SCHEMA = {
     "activity": pl.String,
     "size": pl.String,
     "hazardous": pl.Int8,
+    "bin": pl.String,
 }
 
 
-def _fetch(db: Session) -> pl.DataFrame:
-    """The enterprise columns the index reads, without per-row Python objects where the driver
-    allows: PostgreSQL streams COPY … TO STDOUT (CSV) into polars (≈ 20× faster than ORM
-    rows for 500 K enterprises); SQLite returns plain tuples from its C cursor."""
+def _fetch(db: Session, ids: Sequence[int] | None = None) -> pl.DataFrame:
+    """The enterprise columns the index reads (all enterprises, or only `ids`), sorted by id,
+    without per-row Python objects where the driver allows: PostgreSQL streams COPY … TO
+    STDOUT (CSV) into polars (≈ 20× faster than ORM rows for 500 K enterprises); SQLite
+    returns plain tuples from its C cursor."""
+    sql = _COLUMNS_SQL
+    if ids is not None:  # literal integers: int() leaves nothing else in the statement
+        listed = ",".join(str(int(i)) for i in ids) or "NULL"
+        sql += f" WHERE id IN ({listed})"
     conn = db.connection()
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         buf = io.BytesIO()
-        copy = f"COPY ({_COLUMNS_SQL}) TO STDOUT WITH (FORMAT csv)"
+        copy = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
         with raw.cursor() as cur, cur.copy(copy) as cp:
             for chunk in cp:
                 buf.write(chunk)
         if not buf.tell():
             return pl.DataFrame(schema=_SCHEMA)
-        return pl.read_csv(
+        df = pl.read_csv(
             buf.getvalue(), has_header=False, new_columns=list(_SCHEMA), schema_overrides=_SCHEMA
         )
-    cur = raw.cursor()
-    try:
-        rows = cur.execute(_COLUMNS_SQL).fetchall()
-    finally:
-        cur.close()
-    return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    else:
+        cur = raw.cursor()
+        try:
+            rows = cur.execute(sql).fetchall()
+        finally:
+            cur.close()
+        df = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    return df.sort("id")  # cheaper here than an ORDER BY in the database
 
 
 def _codes(col: pl.Series, mapping: dict[str, Any], default: Any, dtype: Any) -> np.ndarray:
     return col.replace_strict(mapping, default=default, return_dtype=dtype).to_numpy()
 
 
-def _columns(db: Session) -> dict[str, np.ndarray]:
-    df = _fetch(db)
+def _bin_numbers(col: pl.Series) -> np.ndarray | None:
+    """BINs as uint64, or None when any is not exactly 12 digits (the numeric order then
+    differs from the registry's string range search, so the search stays in SQL)."""
+    if not len(col):
+        return np.zeros(0, np.uint64)
+    if not bool(col.str.contains(r"^[0-9]{12}$").all()):
+        return None
+    return col.cast(pl.UInt64).to_numpy()
+
+
+def _columns(db: Session, ids: Sequence[int] | None = None) -> dict[str, Any]:
+    df = _fetch(db, ids)
     risk_class = dict(db.execute(select(Activity.code, Activity.risk_class)).all())
     div = {c: int(c[:2]) if c[:2].isdigit() else 0 for c in risk_class}
     rclass = {c: float(v or 1) for c, v in risk_class.items()}
@@ -147,7 +170,16 @@ def _columns(db: Session) -> dict[str, np.ndarray]:
         "size": _codes(df["size"], _SIZE, 0, pl.UInt8),
         "hazardous": df["hazardous"].to_numpy().astype(bool),
         "risk_class": _codes(df["activity"], rclass, 1.0, pl.Float32),
+        "bin": _bin_numbers(df["bin"]),
     }
+
+
+def bin_lookup(ids: np.ndarray, bins: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(BINs sorted, their ids) for the in-memory BIN-prefix search; None keeps it in SQL."""
+    if bins is None:
+        return None
+    order = np.argsort(bins, kind="stable")
+    return bins[order], ids[order]
 
 
 def registry_risk(cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -279,6 +311,7 @@ def build(db: Session, *, scores: bool = True, child: bool = False) -> Snapshot:
     log.info("map index built: %d points in %.2f s (risk: %s)", len(index), seconds, source)
     now = time.monotonic()
     region_of = {n: code for code, n in _REGION_NUM.items()}
+    found = bin_lookup(cols["ids"], cols["bin"])
     return Snapshot(
         index,
         seq,
@@ -293,6 +326,7 @@ def build(db: Session, *, scores: bool = True, child: bool = False) -> Snapshot:
         source,
         now,
         stamp,
+        *(found or (None, None)),
     )
 
 
@@ -313,6 +347,7 @@ def persist(db: Session, snap: Snapshot) -> None:
                 "score": snap.score,
                 "band": snap.band,
                 "region": snap.region,
+                **({} if snap.bins is None else {"bins": snap.bins, "bin_ids": snap.bin_ids}),
             },
             meta={
                 "seq": snap.seq,
@@ -362,6 +397,8 @@ def load_persisted(db: Session) -> Snapshot | None:
         str(meta.get("risk_source", "registry")),
         now,
         dict(meta["stamp"]),
+        arrays.get("bins"),
+        arrays.get("bin_ids"),
     )
 
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from qorgau.core.config import PACKAGE_DIR
 from qorgau.core.deps import ActorDep, DbDep
 from qorgau.core.openapi import GEOJSON, file_responses
+from qorgau.core.security import Actor
 from qorgau.geo import choropleth as choro
 from qorgau.geo import service
 from qorgau.geo.cluster import warm_up
 from qorgau.geo.schemas import CardOut, ChoroplethOut, LayerOut, SearchHit, card_links
+from qorgau.geo.sessions import map_actor
+
+# GET reads asked on every pan and zoom: the session is remembered for 2 s (geo/sessions.py).
+MapActorDep = Annotated[Actor, Depends(map_actor)]
 
 router = APIRouter(prefix="/api/v1/map", tags=["map"])
 # Load the clustering kernel from numba's on-disk cache while the server starts (≈ 0.8 s),
@@ -34,7 +39,7 @@ def _json(body: bytes, *, cache: str = "no-store") -> Response:
 
 
 @router.get("/clusters", summary="Clusters and points for a viewport")
-def clusters(request: Request, db: DbDep, actor: ActorDep) -> Response:
+def clusters(request: Request, db: DbDep, actor: MapActorDep) -> Response:
     """`bbox=w,s,e,n&zoom=z` plus filters (`region`, `activity`, `size`, `risk`, `hazardous`,
     `ids`, `q` = BIN or name, and layer flags) and `layers=enterprises,insurance_gaps,...`.
     Response: `{"layers": {name: {zoom, level, cell_px, total, cluster_fields, clusters,
@@ -43,7 +48,7 @@ def clusters(request: Request, db: DbDep, actor: ActorDep) -> Response:
 
 
 @router.get("/count", summary="Exact number of enterprises matching the filters")
-def count(request: Request, db: DbDep, actor: ActorDep) -> dict[str, int]:
+def count(request: Request, db: DbDep, actor: MapActorDep) -> dict[str, int]:
     return {"count": service.count(db=db, actor=actor, params=_params(request))}
 
 

@@ -160,12 +160,29 @@ def scope_filters(actor: Actor, f: Filters) -> Filters:
     return nothing
 
 
-def _search_ids(db: Session, actor: Actor, q: str) -> tuple[int, ...]:
+def _bin_prefix_ids(snap: Snapshot, q: str) -> tuple[int, ...] | None:
+    """The registry's BIN-prefix search (a 12-digit range) over the snapshot's sorted BINs:
+    no database round trip per map request. None when the snapshot has no BIN array."""
+    if snap.bins is None or snap.bin_ids is None or not (q.isdecimal() and q.isascii()):
+        return None
+    lo, hi = int(q[:12].ljust(12, "0")), int(q[:12].ljust(12, "9"))
+    start = int(np.searchsorted(snap.bins, np.uint64(lo), side="left"))
+    stop = int(np.searchsorted(snap.bins, np.uint64(hi), side="right"))
+    return tuple(snap.bin_ids[start:stop].tolist())
+
+
+def _search_ids(db: Session, actor: Actor, q: str, snap: Snapshot) -> tuple[int, ...]:
     q = q.strip()
     if not 2 <= len(q) <= 100:
         raise MapInputError("search needs 2..100 characters", field="q")
+    # The registry's own rule first (permission); its scope is the map's (scope_filters).
     stmt = registry.enterprise_query(db=db, actor=actor, q=q).with_only_columns(Enterprise.id)
-    ids = tuple(db.scalars(stmt.order_by(None).limit(SEARCH_MAX_IDS + 1)))
+    found = _bin_prefix_ids(snap, q)
+    ids = (
+        found
+        if found is not None
+        else tuple(db.scalars(stmt.order_by(None).limit(SEARCH_MAX_IDS + 1)))
+    )
     if len(ids) > SEARCH_MAX_IDS:
         raise MapInputError(f"more than {SEARCH_MAX_IDS} matches; refine the search", field="q")
     return ids
@@ -182,7 +199,7 @@ def request_filters(
     ranges = ranges or _Ranges(db, actor, params)
     q = (params.get("q") or [""])[-1]
     if q.strip():
-        found = _search_ids(db, actor, q)
+        found = _search_ids(db, actor, q, snap)
         keep = found if f.ids is None else tuple(set(found) & set(f.ids))
         f = replace(f, ids=keep)
     return ranges.apply(scope_filters(actor, f))
