@@ -7,7 +7,8 @@ queries), so the map can score a region — or the country — in one call.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -65,6 +66,25 @@ def _in(stmt: Any, col: Any, ids: list[int] | None) -> Any:
     return stmt if ids is None else stmt.where(col.in_(ids))
 
 
+def _counts(db: Session, col: Any, where: Any, ids: list[int] | None) -> Iterable[Any]:
+    """(enterprise id, rows matching `where`) for the enterprises in `ids` (all when None)."""
+    return db.execute(_in(select(col, func.count()).where(where), col, ids).group_by(col))
+
+
+def _add_counted(
+    scores: dict[int, ScoreBreakdown],
+    counts: Iterable[Any],
+    name: str,
+    each: float,
+    cap: float,
+    reason: str,
+) -> None:
+    """A component worth `each` per counted item up to `cap`; `reason` takes {n}."""
+    for eid, n in counts:
+        if eid in scores:
+            scores[eid].add(name, min(cap, n * each), reason.format(n=n))
+
+
 def _risk_class(bd: ScoreBreakdown, code: str, w: dict[str, Any]) -> None:
     try:
         rc = oked_risk_class(code).risk_class
@@ -106,30 +126,22 @@ def _violations(
     on: date,
 ) -> None:
     since = on - timedelta(days=365 * w["violations_years"])
-    stmt = _in(
-        select(Violation.enterprise_id, func.count()).where(Violation.found_on >= since),
-        Violation.enterprise_id,
-        ids,
-    ).group_by(Violation.enterprise_id)
-    for eid, n in db.execute(stmt):
-        if eid in scores:
-            scores[eid].add(
-                "violations",
-                min(w["violations_max"], n * w["violation_each"]),
-                f"{n} violation(s) found in the last {w['violations_years']} years",
-            )
-    stmt = _in(
-        select(Prescription.enterprise_id, func.count()).where(Prescription.state == "overdue"),
-        Prescription.enterprise_id,
-        ids,
-    ).group_by(Prescription.enterprise_id)
-    for eid, n in db.execute(stmt):
-        if eid in scores:
-            scores[eid].add(
-                "prescriptions",
-                min(w["overdue_prescriptions_max"], n * w["overdue_prescription_each"]),
-                f"{n} prescription(s) not complied with by the deadline",
-            )
+    _add_counted(
+        scores,
+        _counts(db, Violation.enterprise_id, Violation.found_on >= since, ids),
+        "violations",
+        w["violation_each"],
+        w["violations_max"],
+        "{n} violation(s) found in the last " + f"{w['violations_years']} years",
+    )
+    _add_counted(
+        scores,
+        _counts(db, Prescription.enterprise_id, Prescription.state == "overdue", ids),
+        "prescriptions",
+        w["overdue_prescription_each"],
+        w["overdue_prescriptions_max"],
+        "{n} prescription(s) not complied with by the deadline",
+    )
 
 
 def _hpf(
@@ -159,30 +171,21 @@ def _hpf(
     for eid in flagged - seen:
         if eid in scores:
             scores[eid].add("hpf", w["hpf_flag_only"], "marked as operating hazardous facilities")
-    overdue: dict[int, int] = defaultdict(int)
-    stmt = _in(
-        select(TechnicalDevice.enterprise_id, func.count()).where(TechnicalDevice.exam_due < on),
-        TechnicalDevice.enterprise_id,
-        ids,
-    ).group_by(TechnicalDevice.enterprise_id)
-    for eid, n in db.execute(stmt):
+    overdue: Counter[int] = Counter()
+    for eid, n in _counts(db, TechnicalDevice.enterprise_id, TechnicalDevice.exam_due < on, ids):
         overdue[eid] += n
-    stmt = _in(
-        select(HazardousFacility.enterprise_id, func.count()).where(
-            HazardousFacility.expert_exam_due < on
-        ),
-        HazardousFacility.enterprise_id,
-        ids,
-    ).group_by(HazardousFacility.enterprise_id)
-    for eid, n in db.execute(stmt):
+    for eid, n in _counts(
+        db, HazardousFacility.enterprise_id, HazardousFacility.expert_exam_due < on, ids
+    ):
         overdue[eid] += n
-    for eid, n in overdue.items():
-        if eid in scores:
-            scores[eid].add(
-                "overdue_exams",
-                min(w["overdue_exams_max"], n * w["overdue_exam_each"]),
-                f"{n} technical or expert examination(s) overdue",
-            )
+    _add_counted(
+        scores,
+        overdue.items(),
+        "overdue_exams",
+        w["overdue_exam_each"],
+        w["overdue_exams_max"],
+        "{n} technical or expert examination(s) overdue",
+    )
 
 
 def _injuries(
@@ -245,14 +248,15 @@ def _risk_assessment(
         if eid in scores:
             scores[eid].add("risk_assessment", wr["hazardous_unassessed"],
                             "operates hazardous facilities but has no current risk assessment")
-    late: dict[int, int] = defaultdict(int)
-    for action in risk.overdue_actions(db=db, today=on):
-        late[action.enterprise_id] += 1
-    for eid, n in late.items():
-        if eid in scores:
-            scores[eid].add("overdue_actions", min(wr["overdue_actions_max"],
-                                                   n * wr["overdue_action_each"]),
-                            f"{n} corrective action(s) from its risk register past due")
+    late = Counter(action.enterprise_id for action in risk.overdue_actions(db=db, today=on))
+    _add_counted(
+        scores,
+        late.items(),
+        "overdue_actions",
+        wr["overdue_action_each"],
+        wr["overdue_actions_max"],
+        "{n} corrective action(s) from its risk register past due",
+    )
 
 
 def _concealment(
