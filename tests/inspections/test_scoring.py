@@ -46,3 +46,12 @@ def test_confirmed_concealment_raises_the_score(db, world) -> None:
     parts = {p.name: p for p in service.risk_scores(db=db, enterprise_ids=[ent])[ent].components}
     assert parts["concealment"].points == min(20, before + 10)
     assert "confirmed" in parts["concealment"].reason
+
+
+def test_counted_components_are_capped_and_say_how_many() -> None:
+    from qorgau.inspections.scoring import ScoreBreakdown, _add_counted
+
+    scores = {1: ScoreBreakdown(1), 2: ScoreBreakdown(2)}
+    _add_counted(scores, [(1, 3), (2, 50), (99, 4)], "violations", 2.0, 10.0, "{n} found")
+    assert [(p.points, p.reason) for p in scores[1].components] == [(6.0, "3 found")]
+    assert [(p.points, p.reason) for p in scores[2].components] == [(10.0, "50 found")]
