@@ -14,7 +14,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from qorgau import __version__
@@ -30,6 +36,9 @@ from qorgau.core.middleware import (
 from qorgau.core.web import LoginRequired
 
 log = logging.getLogger("qorgau")
+
+# SQLAlchemy's error code for "Can't reconnect until invalid transaction is rolled back".
+DISCONNECTED = "8s2b"
 
 # Order matters only for navigation; each domain that has a router.py / pages.py is mounted.
 DOMAINS = [
@@ -98,6 +107,15 @@ def _install_handlers(app: FastAPI) -> None:
 
     for exc_class in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(exc_class, db_unavailable)
+
+    @app.exception_handler(PendingRollbackError)
+    async def connection_lost_earlier(request: Request, exc: PendingRollbackError) -> Response:
+        # Code 8s2b: the request's connection was invalidated (lost to a database restart) and
+        # some code caught that error and went on; the request sees the same outage. Any
+        # other pending rollback is a swallowed error of another kind: a bug, left a 500.
+        if exc.code == DISCONNECTED:
+            return await db_unavailable(request, exc)
+        raise exc
 
     async def out_of_range(request: Request, exc: Exception) -> Response:
         # A number past what the column holds (SQLite: OverflowError, PostgreSQL: DataError)

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from qorgau.accounts import service as accounts
@@ -30,7 +31,11 @@ def insurer_contract(db: Session, enterprise_id: int, on: date) -> Any | None:
 
     try:
         return insurance.active_contract_for(db=db, enterprise_id=enterprise_id, on=on)
-    except Exception:  # a missing contract must never block an accident report
+    except SQLAlchemyError:
+        # The transaction is gone with it (a lost connection, an aborted statement): going on
+        # would fail later with a confusing error; the report fails whole and is retried.
+        raise
+    except Exception:  # a bug in the lookup must never block an accident report
         log.exception("insurance lookup failed for enterprise %s", enterprise_id)
         return None
 
