@@ -89,13 +89,21 @@ def open_cases(db: Session, run_id: int, res: signals.PipelineResult) -> int:
 
 
 def list_cases(
-    *, db: Session, actor: Actor, params: PageParams, state: str | None = None
+    *,
+    db: Session,
+    actor: Actor,
+    params: PageParams,
+    state: str | None = None,
+    enterprise_id: int | None = None,
 ) -> tuple[list[Case], int]:
-    """The ranked queue (regional inspectors see their region only); audited as a read."""
+    """The ranked queue (regional inspectors see their region only), optionally one
+    enterprise's cases; audited as a read."""
     actor.require(C.READ_CASES)
     stmt = scoped(select(Case), Case, actor).order_by(Case.probability.desc(), Case.id)
     if state:
         stmt = stmt.where(Case.state == state)
+    if enterprise_id is not None:
+        stmt = stmt.where(Case.enterprise_id == enterprise_id)
     items, total = paginate(db, stmt, params)
     audit.record(
         db,
@@ -103,7 +111,7 @@ def list_cases(
         action="case.list",
         object_type="case",
         object_id=",".join(str(c.id) for c in items[:50]) or "-",
-        after={"state": state, "count": len(items)},
+        after={"state": state, "enterprise": enterprise_id, "count": len(items)},
     )
     db.commit()
     return items, total

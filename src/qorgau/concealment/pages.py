@@ -1,5 +1,6 @@
 """Concealment pages: the inspector's ranked case queue, a case with its explanation and
-workflow, the hospital clerk's CSV/XLSX upload, regional under-reporting estimates."""
+workflow, enterprises ranked by expected vs observed injuries, the capture–recapture estimates
+per region and sector, the hospital clerk's CSV/XLSX upload."""
 
 from __future__ import annotations
 
@@ -8,20 +9,57 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from qorgau.concealment import cases, feeds, service
+from qorgau.concealment import cases, feeds, service, views
 from qorgau.concealment import constants as C
 from qorgau.concealment.exceptions import BatchRejected
 from qorgau.concealment.schemas import CaseTransitionIn
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError
+from qorgau.core.i18n import localized_name
 from qorgau.core.labels import N_
 from qorgau.core.pagination import PageParams
 from qorgau.core.roles import PERMISSIONS
+from qorgau.core.security import Actor
 from qorgau.core.web import FormActorDep, PageActorDep, register_nav, render
+from qorgau.registry import service as registry
 
 router = APIRouter(include_in_schema=False)
 register_nav(N_("Concealment cases"), "/concealment", PERMISSIONS[C.READ_CASES], order=45)
 register_nav(N_("Submit trauma visits"), "/concealment/upload", {C.R.HOSPITAL_CLERK}, order=46)
+# Case readers reach the estimates from the case queue's tabs; the akimat and the industry
+# ministry read only the aggregates, so they get the estimates in the main navigation.
+register_nav(
+    N_("Under-reporting estimates"),
+    "/concealment/estimates",
+    PERMISSIONS[C.READ_ESTIMATES] - PERMISSIONS[C.READ_CASES],
+    order=47,
+)
+RegionQuery = Annotated[str, Query(pattern=r"^(KZ-\d{2})?$")]
+SectionQuery = Annotated[str, Query(pattern="^[A-U]?$")]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SIGNALS_PER_PAGE = 20
+
+
+def _tabs(actor: Actor) -> list[tuple[str, str]]:
+    """The concealment pages this caller may open, for the tab row above each of them."""
+    tabs = []
+    if actor.can(C.READ_CASES):
+        tabs += [("/concealment", N_("Cases")), ("/concealment/enterprises", N_("Enterprises"))]
+    if actor.can(C.READ_ESTIMATES):
+        tabs.append(("/concealment/estimates", N_("Under-reporting")))
+    return tabs
+
+
+def _filters(db: DbDep, actor: Actor) -> dict[str, object]:
+    """Regions within the caller's scope and the OKED sections, for the filter selects."""
+    regions = [r for r in registry.regions(db=db) if actor.region in (None, r.iso)]
+    sections = registry.activities(db=db, level="section")
+    return {
+        "regions": regions,
+        "region_names": {r.iso: localized_name(r) for r in regions},
+        "sections": sections,
+        "section_names": {s.code: localized_name(s) for s in sections},
+    }
 
 
 @router.get("/concealment", response_class=HTMLResponse)
@@ -30,11 +68,16 @@ def queue(
     db: DbDep,
     actor: PageActorDep,
     state: Annotated[str | None, Query(pattern="^(open|checking|confirmed|unfounded)?$")] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    enterprise: Annotated[int | None, Query(ge=1)] = None,
+    page: PageQuery = 1,
 ) -> HTMLResponse:
     params = PageParams(page=page, size=25)
-    items, total = cases.list_cases(db=db, actor=actor, params=params, state=state or None)
+    items, total = cases.list_cases(
+        db=db, actor=actor, params=params, state=state or None, enterprise_id=enterprise
+    )
     ctx = {
+        "tabs": _tabs(actor),
+        "enterprise": enterprise,
         "items": items,
         "total": total,
         "page": page,
@@ -46,6 +89,62 @@ def queue(
         "estimates": service.under_reporting_by_region(db=db, actor=actor),
     }
     return render(request, "concealment/queue.html", ctx, actor=actor)
+
+
+@router.get("/concealment/enterprises", response_class=HTMLResponse)
+def enterprise_signals(
+    request: Request,
+    db: DbDep,
+    actor: PageActorDep,
+    region: RegionQuery = "",
+    section: SectionQuery = "",
+    page: PageQuery = 1,
+) -> HTMLResponse:
+    """Enterprises ranked by how improbable their few reported injuries are (stored run)."""
+    params = PageParams(page=page, size=SIGNALS_PER_PAGE)
+    rows, total, run = views.enterprise_signal_page(
+        db=db, actor=actor, params=params, region=region or None, section=section or None
+    )
+    ctx = {
+        **_filters(db, actor),
+        "tabs": _tabs(actor),
+        "rows": rows,
+        "total": total,
+        "run": run,
+        "national": views.national_rate(db, run.id) if run else None,
+        "region": region,
+        "section": section,
+        "page": page,
+        "first": (page - 1) * SIGNALS_PER_PAGE + 1,
+        "pages": max(1, -(-total // SIGNALS_PER_PAGE)),
+        "bands": views.SIZE_BAND_LABELS,
+    }
+    return render(request, "concealment/enterprises.html", ctx, actor=actor)
+
+
+@router.get("/concealment/estimates", response_class=HTMLResponse)
+def estimates(
+    request: Request,
+    db: DbDep,
+    actor: PageActorDep,
+    region: RegionQuery = "",
+    section: SectionQuery = "",
+) -> HTMLResponse:
+    """Capture–recapture estimates of the true number of work injuries (stored run)."""
+    by_region, by_section, run = views.estimate_tables(
+        db=db, actor=actor, region=region or None, section=section or None
+    )
+    ctx = {
+        **_filters(db, actor),
+        "tabs": _tabs(actor),
+        "by_region": by_region,
+        "by_section": by_section,
+        "run": run,
+        "region": region,
+        "section": section,
+        "methods": views.METHOD_LABELS,
+    }
+    return render(request, "concealment/estimates.html", ctx, actor=actor)
 
 
 @router.get("/concealment/cases/{case_id}", response_class=HTMLResponse)

@@ -1,0 +1,127 @@
+"""Concealment page helpers: cookie sessions and a stored analysis run made of fresh rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from factories import make_bin
+
+
+@pytest.fixture
+def page_as(app, world) -> Callable[[str], TestClient]:
+    """page_as("inspector_krg") → a TestClient with that user's cookie session."""
+    from qorgau.accounts import service
+    from qorgau.accounts.models import User
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.deps import SESSION_COOKIE
+
+    def make(key: str) -> TestClient:
+        with get_sessionmaker()() as db:
+            user = db.get(User, world.users[key])
+            token, _ = service.open_session(db, user=user, kind="cookie")
+        c = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        c.cookies.set(SESSION_COOKIE, token)
+        return c
+
+    return make
+
+
+@dataclass
+class StoredRun:
+    run_id: int
+    enterprises: dict[str, int] = field(default_factory=dict)  # name → id
+    names: dict[int, str] = field(default_factory=dict)
+
+
+# name, region, OKED division, worker-years in the window, reported injuries
+SIGNALS = [
+    ("Қарағанды Көмір ЖШС", "KZ-35", "05", 1240, 0),
+    ("Шахтёр-Сервис ТОО", "KZ-35", "05", 980, 1),
+    ("Теміртау Кені АҚ", "KZ-35", "05", 2210, 9),
+    ("Ертіс Көмір ЖШС", "KZ-35", "05", 1530, 6),
+    ("Балқаш Мыс Құю ЖШС", "KZ-35", "24", 640, 0),
+    ("Жезқазған Металл ТОО", "KZ-35", "24", 1720, 4),
+    ("Сарыарқа Құрылыс ТОО", "KZ-35", "41", 85, 0),
+    ("Нұра Құрылыс ЖШС", "KZ-35", "41", 460, 1),
+    ("Алатау Құрылыс Групп ЖШС", "KZ-75", "41", 410, 0),
+    ("Медеу Монтаж ТОО", "KZ-75", "41", 730, 2),
+]
+# region, section, method, registered, seen, N̂, CI low, CI high, model
+ESTIMATES = [
+    ("KZ-35", "", "loglinear", 41, 63, 71.8, 64.2, 86.9, "A+B+C+AB"),
+    ("KZ-75", "", "chapman", 18, 24, 27.4, 22.1, 41.0, ""),
+    ("KZ-35", "B", "chapman", 26, 39, 46.3, 39.8, 63.5, ""),
+    ("KZ-35", "F", "chapman", 6, 9, 11.9, 9.0, 26.4, ""),
+    ("KZ-75", "F", "chapman", 9, 12, 15.0, 12.0, 28.7, ""),
+]
+
+
+def _expected():
+    """The pipeline's own model on these rows, so the stored figures are mutually consistent."""
+    import numpy as np
+
+    from qorgau.concealment.expected import expected_vs_observed, size_band
+
+    h = np.array([r[3] for r in SIGNALS], float)
+    return expected_vs_observed(
+        headcount=h,
+        observed=np.array([r[4] for r in SIGNALS]),
+        cells=[np.array([r[2] for r in SIGNALS]), np.array([r[1] for r in SIGNALS]), size_band(h)],
+        overdispersion=True,
+    )
+
+
+def make_stored_run(world, as_of: date = date(2026, 1, 31)) -> StoredRun:
+    """A finished run (the latest) with fresh enterprises, their signals and estimates, as
+    `service.run_analysis` stores them: the pages read only these rows."""
+    from qorgau.concealment.models import AnalysisRun, EnterpriseSignal, RegionEstimate
+    from qorgau.core.db import get_sessionmaker, utcnow
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.schemas import EnterpriseIn
+
+    with get_sessionmaker()() as db:
+        run = AnalysisRun(as_of=as_of, created_by="test", stats={}, finished_at=utcnow())
+        db.add(run)
+        db.flush()
+        out = StoredRun(run.id)
+        res = _expected()
+        for i, (name, region, oked, wy, obs) in enumerate(SIGNALS):
+            ent = registry.create_enterprise(
+                db=db,
+                actor=SYSTEM_ACTOR,
+                data=EnterpriseIn(
+                    bin=make_bin(),
+                    name=f"{name} {run.id}",
+                    activity_code=oked,
+                    region_code=region,
+                    lon=73.1 if region == "KZ-35" else 76.9,
+                    lat=49.8 if region == "KZ-35" else 43.25,
+                    size_band="large",
+                    hazardous=oked == "05",
+                ),
+            )
+            out.enterprises[name], out.names[ent.id] = ent.id, ent.name
+            db.add(EnterpriseSignal(run_id=run.id, enterprise_id=ent.id, region_code=region,
+                                    headcount=wy, observed=obs,
+                                    expected=float(res.expected[i]), p_low=float(res.p_low[i]),
+                                    score=float(res.score[i]),
+                                    unreported_episodes=2 - min(i, 2)))  # fmt: skip
+        for region, section, method, reg, seen, n, lo, hi, model in ESTIMATES:
+            db.add(RegionEstimate(run_id=run.id, region_code=region, section=section,
+                                  method=method, registered=reg, observed=seen, n_hat=n,
+                                  ci_low=lo, ci_high=hi, under_reporting=1 - reg / n,
+                                  detail={"model": model}))  # fmt: skip
+        db.commit()
+        return out
+
+
+@pytest.fixture
+def stored_run(world) -> Callable[..., StoredRun]:
+    """stored_run() → a fresh latest run (see make_stored_run)."""
+    return lambda **kw: make_stored_run(world, **kw)
