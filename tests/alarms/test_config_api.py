@@ -298,3 +298,55 @@ def test_device_limits_api_names_the_field_and_matches_the_page(client, client_a
                                                        "reason": "abc"}).status_code == 403
     db.expire_all()
     assert db.get(Device, did).revision == 2
+
+
+# --- schema fuzz of these routes with real ids --------------------------------------------------
+
+CONFIG_PATHS = ("/api/v1/alarms/sites/{site_id}/escalation",
+                "/api/v1/alarms/sites/{site_id}/contacts", "/api/v1/alarms/contacts",
+                "/api/v1/alarms/my-channels", "/api/v1/alarms/my-channels/{contact_id}",
+                "/api/v1/alarms/devices/{device_id}")
+
+
+def test_fuzzed_configuration_never_errors_and_matches_its_schema(app, client_as, db, world,
+                                                                  as_, mine):
+    """The security fuzz uses ids that mostly do not exist; this one addresses the mine's site,
+    device and the OSH officer's own channel, so generated bodies reach the service rules."""
+    import schemathesis
+
+    c = routing.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms", target="+77010000109",
+        user_id=world.users["osh_krg"]))
+    ids = {"site_id": mine.site_id, "contact_id": c.id, "device_id": mine.devices["CH4-1"]}
+    auth = {"Authorization": str(client_as("osh_krg").headers["Authorization"])}
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
+    ops = [r.ok() for r in schema.get_all_operations() if r.ok().path in CONFIG_PATHS
+           and r.ok().method.upper() != "DELETE"]  # removal is covered above
+    assert len(ops) == 8, [o.label for o in ops]
+    ok = {op.label: sum(_fuzz(op, ids, auth)) for op in ops}
+    # generated bodies get past the validation into the service for every operation
+    assert all(ok.values()), ok
+
+
+def _fuzz(op, ids: dict[str, int], auth: dict[str, str]) -> list[bool]:
+    """Call the operation with generated input; which calls succeeded (2xx)."""
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    done: list[bool] = []
+
+    @given(case=op.as_strategy())
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case) -> None:
+        if case.path_parameters:
+            case.path_parameters = {k: ids[k] for k in case.path_parameters}
+        if isinstance(case.body, dict) and "site_id" in case.body:
+            case.body["site_id"] = ids["site_id"]  # a new contact: at the mine, not anywhere
+        r = case.call_and_validate(headers=dict(auth),
+                                   checks=[not_a_server_error, response_schema_conformance])
+        done.append(r.status_code < 300)
+
+    run()
+    return done
