@@ -182,9 +182,30 @@ def _bootstrap(y: np.ndarray, inter: tuple[str, ...], n_boot: int, seed: int) ->
     beta, _ = fit_poisson(x, y)
     mu = np.exp(x @ beta)
     rng = np.random.default_rng(seed)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        yb = rng.poisson(mu).astype(float)
-        n0, _ = _n0(yb, inter)
-        out[b] = yb.sum() + n0
+    draws = rng.poisson(mu, size=(n_boot, len(mu))).astype(float)  # same stream as one by one
+    out = draws.sum(axis=1) + np.exp(_fit_poisson_many(x, draws)[:, 0])
     return out[np.isfinite(out)]
+
+
+def _fit_poisson_many(x: np.ndarray, ys: np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """`fit_poisson` for many count vectors at once (the bootstrap replicates): the same IRLS
+    step batched, each replicate frozen once it has converged."""
+    n, k = len(ys), x.shape[1]
+    mu = np.maximum(ys, 0.5)
+    eta = np.log(mu)
+    beta = np.zeros((n, k))
+    active = np.arange(n)
+    ridge = 1e-10 * np.eye(k)
+    for _ in range(max_iter):
+        if not len(active):
+            break
+        m, e = mu[active], eta[active]
+        z = e + (ys[active] - m) / m
+        xtw = x.T[None, :, :] * m[:, None, :]
+        new = np.linalg.solve(xtw @ x + ridge, (xtw @ z[:, :, None]))[:, :, 0]
+        eta[active] = np.clip(new @ x.T, -50, 50)
+        mu[active] = np.exp(eta[active])
+        done = np.max(np.abs(new - beta[active]), axis=1) < 1e-10
+        beta[active] = new
+        active = active[~done]
+    return beta

@@ -10,6 +10,7 @@ event dates within a window) is applied first and always wins.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,7 +19,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from qorgau.concealment.translit import normalize_many, phonetic_many
+from qorgau.concealment.translit import normalize_name, phonetic_key
 
 FieldKind = Literal["name", "string", "date", "code", "exact", "date_window"]
 
@@ -114,62 +115,144 @@ def _column(df: pl.DataFrame, name: str) -> pl.Series:
     return pl.Series(name, [None] * df.height, dtype=pl.String)
 
 
-def _ymd(s: pl.Series) -> np.ndarray:
-    """Dates as 'YYYYMMDD' strings ('' when missing or malformed)."""
+def per_distinct(s: pl.Series, fn: Callable[[str | None], str]) -> pl.Series:
+    """`fn` once per distinct value, joined back (names and keys repeat heavily in registers:
+    5 M workers carry a few thousand distinct surnames)."""
+    s = s.cast(pl.String).rename("v")
+    uniq = s.unique()
+    table = pl.DataFrame(
+        {"v": uniq, "o": [fn(v) for v in uniq.to_list()]},
+        schema={"v": pl.String, "o": pl.String},
+    )
+    out = s.to_frame().join(table, on="v", how="left", maintain_order="left", nulls_equal=True)
+    return out["o"]
+
+
+def _ymd_series(s: pl.Series) -> pl.Series:
+    """Dates as 'YYYYMMDD' text ('' when missing or malformed), vectorised."""
     if s.dtype in (pl.Date, pl.Datetime):
         s = s.dt.strftime("%Y%m%d")
     s = s.cast(pl.String).str.replace_all(r"[^0-9]", "").fill_null("")
-    s = pl.Series(np.where(s.str.len_chars() == 8, s, ""))
-    return s.to_numpy().astype(object)
+    return s.to_frame("d").select(
+        pl.when(pl.col("d").str.len_chars() == 8).then(pl.col("d")).otherwise(pl.lit(""))
+    )["d"]
 
 
 def _days(s: pl.Series) -> np.ndarray:
     if s.dtype not in (pl.Date, pl.Datetime):
-        s = pl.Series(_ymd(s)).str.to_date("%Y%m%d", strict=False)
+        s = _ymd_series(s).str.to_date("%Y%m%d", strict=False)
     days = s.cast(pl.Date).cast(pl.Int64)
     return days.fill_null(_NO_DAY).to_numpy()
 
 
-def _text(s: pl.Series) -> np.ndarray:
-    out = s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
-    return out.to_numpy().astype(object)
+def _text(s: pl.Series) -> pl.Series:
+    return s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
 
 
-def _prepare(df: pl.DataFrame, spec: LinkSpec) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {}
+@dataclass(frozen=True)
+class Column:
+    """One side's compared column: codes into its distinct values, code 0 = '' (missing), so
+    that a string comparison runs once per distinct pair of values, not once per record pair.
+    Day-number columns (date_window) keep the values as codes and have no vocabulary."""
+
+    codes: np.ndarray
+    vocab: np.ndarray | None
+
+
+def _coded(
+    raw: pl.Series, text: Callable[[pl.Series], pl.Series], vocab: pl.Series | None = None
+) -> tuple[np.ndarray, pl.Series]:
+    """Codes of the compared text of `raw` (names canonical, dates YYYYMMDD, codes trimmed) in a
+    vocabulary with '' first: its own distinct values, or a given one (values absent from it
+    get −1 and equal nothing). The text is made once per distinct raw value (a register's
+    birth dates and names repeat), except against a given vocabulary (hashes, all distinct)."""
+    raw = raw.rename("r")
+    if vocab is not None:
+        table = vocab.rename("t").to_frame().with_row_index("c")
+        codes = (
+            text(raw)
+            .rename("t")
+            .to_frame()
+            .join(table, on="t", how="left", maintain_order="left")["c"]
+        )
+        return codes.cast(pl.Int64).fill_null(-1).to_numpy(), vocab
+    distinct = raw.unique()
+    words = text(distinct).rename("t")
+    vocab = pl.concat([pl.Series("t", [""]), words]).unique().sort()
+    table = (
+        pl.DataFrame({"r": distinct, "t": words})
+        .join(vocab.to_frame().with_row_index("c"), on="t", how="left")
+        .select("r", "c")
+    )
+    codes = raw.to_frame().join(table, on="r", how="left", maintain_order="left", nulls_equal=True)[
+        "c"
+    ]
+    return codes.cast(pl.Int64).to_numpy(), vocab
+
+
+def _canonical_names(s: pl.Series) -> pl.Series:
+    return pl.Series([normalize_name(v) for v in s.cast(pl.String).to_list()], dtype=pl.String)
+
+
+def _text_of(f: Field) -> Callable[[pl.Series], pl.Series]:
+    if f.kind == "name":
+        return _canonical_names
+    if f.kind == "date":
+        return _ymd_series
+    return _text
+
+
+def prepare_pair(
+    left: pl.DataFrame, right: pl.DataFrame, spec: LinkSpec, rows_l: np.ndarray, rows_r: np.ndarray
+) -> tuple[dict[str, Column], dict[str, Column]]:
+    """Compared columns of the given rows only: a 5 M-row register is compared on the rows
+    that share a block with the evidence or fall in the u sample, never prepared whole.
+    Exact-agreement columns (hashes) code the right side into the left side's values, so a
+    5 M-value vocabulary is never built."""
+    lf, rf = left[rows_l], right[rows_r]
+    lp: dict[str, Column] = {}
+    rp: dict[str, Column] = {}
     for f in spec.fields:
-        s = _column(df, f.column)
-        if f.kind == "name":
-            cols[f.column] = np.array(normalize_many(s.cast(pl.String).to_list()), dtype=object)
-        elif f.kind == "date":
-            cols[f.column] = _ymd(s)
-        elif f.kind == "date_window":
-            cols[f.column] = _days(s)
-        else:
-            cols[f.column] = _text(s)
-    return cols
+        if f.kind == "date_window":
+            lp[f.column] = Column(_days(_column(lf, f.column)), None)
+            rp[f.column] = Column(_days(_column(rf, f.column)), None)
+            continue
+        text = _text_of(f)
+        lc, lv = _coded(_column(lf, f.column), text)
+        rc, rv = _coded(_column(rf, f.column), text, lv if f.kind == "exact" else None)
+        lp[f.column] = Column(lc, lv.to_numpy().astype(object))
+        rp[f.column] = Column(rc, rv.to_numpy().astype(object))
+    return lp, rp
 
 
 _KEY_RE = re.compile(r"^(\w+)\((\w+)\)$")
 
 
-def _key(df: pl.DataFrame, expr: str) -> list[str]:
+def _prefix(n: int) -> Callable[[str | None], str]:
+    return lambda v: normalize_name(v).replace(" ", "")[:n]
+
+
+def _key(df: pl.DataFrame, expr: str) -> pl.Series:
     """Blocking key values for one key expression ('' = no key, row not blocked)."""
     m = _KEY_RE.match(expr)
     fn, col = (m.group(1), m.group(2)) if m else ("raw", expr)
-    values = _column(df, col).cast(pl.String).to_list()
+    s = _column(df, col)
     if fn == "phonetic":
-        return phonetic_many(values)
+        return per_distinct(s, phonetic_key)
     if fn == "norm":
-        return normalize_many(values)
+        return per_distinct(s, normalize_name)
     if fn == "initial":
-        return [v[:1] for v in normalize_many(values)]
+        return per_distinct(s, _prefix(1))
     if fn.startswith("prefix") and fn[6:].isdigit():
-        return [v.replace(" ", "")[: int(fn[6:])] for v in normalize_many(values)]
-    if fn == "year":
-        return [str(v)[:4] if len(str(v)) == 8 else "" for v in _ymd(_column(df, col))]
-    if fn == "raw":
-        return ["" if v is None else v.strip().lower() for v in values]
+        return per_distinct(s, _prefix(int(fn[6:])))
+    if fn == "year":  # an integer year: no text per row for a 5 M-row register
+        if s.dtype in (pl.Date, pl.Datetime):
+            return s.dt.year().cast(pl.Int32)
+        return _ymd_series(s).str.slice(0, 4).cast(pl.Int32, strict=False)
+    if fn == "raw":  # dates stay dates (both sides must agree, see _aligned)
+        if s.dtype in (pl.Date, pl.Datetime):
+            return s
+        return s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
     raise ValueError(f"unknown blocking key function {fn!r}")
 
 
@@ -177,20 +260,52 @@ def _key(df: pl.DataFrame, expr: str) -> list[str]:
 
 
 def _key_frame(df: pl.DataFrame, rule: tuple[str, ...], idx: str) -> pl.DataFrame:
+    """Row index and key columns; rows with a missing ('' or null) key are not blocked."""
     data = {f"k{n}": _key(df, expr) for n, expr in enumerate(rule)}
     kf = pl.DataFrame(data).with_row_index(idx)
-    return kf.filter(pl.all_horizontal(pl.col(f"k{n}") != "" for n in range(len(rule))))
+    present = [
+        pl.col(k).is_not_null() & (pl.col(k) != "") if kf[k].dtype == pl.String
+        else pl.col(k).is_not_null()
+        for k in data
+    ]  # fmt: skip
+    return kf.filter(pl.all_horizontal(present))
+
+
+def _key_frames(
+    left: pl.DataFrame, right: pl.DataFrame, rule: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Both sides' key frames, the right one cut to the key values present on the left (the
+    grouping then never runs over a whole register). Keys of different types on the two sides
+    (a date against text) are compared as text."""
+    keys = [f"k{n}" for n in range(len(rule))]
+    lk, rk = _key_frame(left, rule, "i"), _key_frame(right, rule, "j")
+    for k in keys:
+        if lk[k].dtype != rk[k].dtype:
+            lk, rk = (f.with_columns(pl.col(k).cast(pl.String)) for f in (lk, rk))
+    rk = rk.join(lk.select(keys).unique(), on=keys, how="semi")
+    return lk, rk, keys
 
 
 def _block_pairs(
     left: pl.DataFrame, right: pl.DataFrame, rule: tuple[str, ...], max_pairs: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    keys = [f"k{n}" for n in range(len(rule))]
-    lk, rk = _key_frame(left, rule, "i"), _key_frame(right, rule, "j")
+    lk, rk, keys = _key_frames(left, right, rule)
     sizes = lk.group_by(keys).len("nl").join(rk.group_by(keys).len("nr"), on=keys)
     ok = sizes.filter(pl.col("nl") * pl.col("nr") <= max_pairs).select(keys)
     pairs = lk.join(ok, on=keys).join(rk, on=keys).select("i", "j")
     return pairs["i"].to_numpy().astype(np.int64), pairs["j"].to_numpy().astype(np.int64)
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """np.unique for a flat integer array by sort + neighbour test: numpy 2.4's hash-based
+    np.unique takes minutes on the 20 M pair codes of the national twin, this ~2 s."""
+    s = np.sort(x)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def candidate_pairs(
@@ -204,7 +319,7 @@ def candidate_pairs(
             keep = i < j
             i, j = i[keep], j[keep]
         codes.append(i * right.height + j)
-    uniq = np.unique(np.concatenate(codes))
+    uniq = sorted_unique(np.concatenate(codes))
     return uniq // right.height, uniq % right.height
 
 
@@ -215,9 +330,8 @@ def deterministic_pairs(
     cols = [c for c in spec.deterministic if c in left.columns and c in right.columns]
     if not cols:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    lk = _key_frame(left, tuple(cols), "i")
-    rk = _key_frame(right, tuple(cols), "j")
-    pairs = lk.join(rk, on=[f"k{n}" for n in range(len(cols))])
+    lk, rk, keys = _key_frames(left, right, tuple(cols))
+    pairs = lk.join(rk, on=keys)
     i, j = pairs["i"].to_numpy().astype(np.int64), pairs["j"].to_numpy().astype(np.int64)
     if spec.deterministic_window and spec.deterministic_window[0] in left.columns:
         col, days = spec.deterministic_window
@@ -252,29 +366,63 @@ def _code_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(a == b, 1, np.where(dist <= 1, 2, 3))
 
 
-def _field_levels(f: Field, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if f.kind == "date_window":
-        missing = (a == _NO_DAY) | (b == _NO_DAY)
-        gap = np.abs(a - b)
-        lv = np.where(gap == 0, 1, np.where(gap <= f.window_days, 2, 3))
+def _pair_levels(f: Field, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Levels of value pairs (neither missing) for the string-like kinds."""
+    if len(a) == 0:
+        return np.empty(0, np.uint8)
+    if f.kind in ("name", "string"):
+        return _string_levels(a, b, f)
+    if f.kind == "date":
+        return _date_levels(a, b)
+    return _code_levels(a, b)
+
+
+_DENSE_PAIRS = 1 << 27  # distinct-value pairs tabulated in a flat array up to this size
+
+
+def _levels_by_value_pair(
+    f: Field, a: Column, b: Column, ca: np.ndarray, cb: np.ndarray
+) -> np.ndarray:
+    """Compare each distinct (left value, right value) once and spread the levels back;
+    a pair with '' (code 0) on either side is level 0, missing."""
+    assert a.vocab is not None and b.vocab is not None
+    nb = len(b.vocab)
+    space = len(a.vocab) * nb
+    small = np.int32 if space <= _DENSE_PAIRS else np.int64  # halves the memory traffic
+    pc = ca.astype(small) * small(nb) + cb.astype(small)
+    if space <= _DENSE_PAIRS:
+        seen = np.zeros(space, bool)
+        seen[pc] = True
+        up = np.flatnonzero(seen)
     else:
-        missing = (a == "") | (b == "")
-        if len(a) == 0:
-            lv = np.empty(0, np.int64)
-        elif f.kind in ("name", "string"):
-            lv = _string_levels(a, b, f)
-        elif f.kind == "date":
-            lv = _date_levels(a, b)
-        elif f.kind == "code":
-            lv = _code_levels(a, b)
-        else:
-            lv = np.where(a == b, 1, 2)
-    return np.where(missing, 0, lv).astype(np.uint8)
+        up = sorted_unique(pc)
+    ua, ub = up // nb, up % nb
+    lv = _pair_levels(f, a.vocab[ua], b.vocab[ub]).astype(np.uint8)
+    lv[(ua == 0) | (ub == 0)] = 0
+    if space <= _DENSE_PAIRS:
+        table = np.zeros(space, np.uint8)
+        table[up] = lv
+        return table[pc]
+    return lv[np.searchsorted(up, pc)]
+
+
+def _field_levels(f: Field, a: Column, b: Column, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    ca, cb = a.codes[i], b.codes[j]
+    if f.kind == "date_window":
+        missing = (ca == _NO_DAY) | (cb == _NO_DAY)
+        gap = np.abs(ca - cb)
+        lv = np.where(gap == 0, 1, np.where(gap <= f.window_days, 2, 3))
+        return np.where(missing, 0, lv).astype(np.uint8)
+    if f.kind == "exact":  # the right side is coded into the left's values; 0 is ''
+        lv = np.where(ca == cb, 1, 2).astype(np.uint8)
+        lv[(ca == 0) | (cb == 0)] = 0
+        return lv
+    return _levels_by_value_pair(f, a, b, ca, cb)
 
 
 def compare(
-    lp: dict[str, np.ndarray],
-    rp: dict[str, np.ndarray],
+    lp: dict[str, Column],
+    rp: dict[str, Column],
     i: np.ndarray,
     j: np.ndarray,
     fields: tuple[Field, ...],
@@ -282,7 +430,7 @@ def compare(
     """Comparison vectors: an (n_pairs, n_fields) matrix of agreement levels."""
     out = np.zeros((len(i), len(fields)), np.uint8)
     for n, f in enumerate(fields):
-        out[:, n] = _field_levels(f, lp[f.column][i], rp[f.column][j])
+        out[:, n] = _field_levels(f, lp[f.column], rp[f.column], i, j)
     return out
 
 
@@ -304,6 +452,23 @@ def _initial_m(n_levels: int) -> np.ndarray:
     return m
 
 
+def unique_patterns(levels: np.ndarray, fields: tuple[Field, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix (lexicographic order) and their counts, by packing each
+    row into one mixed-radix number and counting: O(pairs), where np.unique(axis=0) sorts rows."""
+    radix = [len(LEVELS[f.kind]) for f in fields]
+    code = np.zeros(len(levels), np.int64)
+    for f, r in enumerate(radix):
+        code = code * r + levels[:, f]
+    counts = np.bincount(code, minlength=int(np.prod(radix)))
+    present = np.flatnonzero(counts)
+    patterns = np.zeros((len(present), len(fields)), levels.dtype)
+    rest = present.copy()
+    for f in range(len(fields) - 1, -1, -1):
+        patterns[:, f] = rest % radix[f]
+        rest //= radix[f]
+    return patterns, counts[present]
+
+
 def fit_em(
     levels: np.ndarray,
     fields: tuple[Field, ...],
@@ -312,7 +477,7 @@ def fit_em(
     prior_init: float = 0.1,
 ) -> LinkModel:
     """EM for (λ, m, u) under conditional independence, on counts of unique patterns."""
-    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    patterns, counts = unique_patterns(levels, fields)
     counts = counts.astype(float)
     n_lv = [len(LEVELS[f.kind]) for f in fields]
     m = [_initial_m(k) for k in n_lv]
@@ -338,16 +503,24 @@ def fit_em(
     return LinkModel(fields, m, u, prior, n_iter, int(counts.sum()), len(patterns))
 
 
-def _random_u(
-    lp: dict[str, np.ndarray], rp: dict[str, np.ndarray], nl: int, nr: int, spec: LinkSpec
-) -> list[np.ndarray]:
-    """u from random pairs, which are almost all non-matches: a good starting point for EM."""
+def _used_rows(n: int, *index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows referenced by any index array, and each row's position among them."""
+    used = np.zeros(n, bool)
+    for x in index:
+        used[x] = True
+    return np.flatnonzero(used), np.cumsum(used) - 1
+
+
+def _u_sample(nl: int, nr: int, spec: LinkSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Random pairs, which are almost all non-matches: u from them is a good start for EM."""
     rng = np.random.default_rng(spec.seed)
     n = int(min(spec.u_sample_pairs, nl * nr))
-    i, j = rng.integers(0, nl, n), rng.integers(0, nr, n)
-    lv = compare(lp, rp, i, j, spec.fields)
-    ones = np.ones(n)
-    return [_level_freq(lv[:, f], ones, len(LEVELS[x.kind])) for f, x in enumerate(spec.fields)]
+    return rng.integers(0, nl, n), rng.integers(0, nr, n)
+
+
+def _u_from(levels: np.ndarray, fields: tuple[Field, ...]) -> list[np.ndarray]:
+    ones = np.ones(len(levels))
+    return [_level_freq(levels[:, f], ones, len(LEVELS[x.kind])) for f, x in enumerate(fields)]
 
 
 # ---------------------------------------------------------------- decision
@@ -373,26 +546,38 @@ def score_pairs(
     *,
     spec: LinkSpec,
     self_link: bool = False,
+    min_probability: float | None = None,
 ) -> tuple[pl.DataFrame, LinkModel]:
-    """Every candidate pair with weight, probability, method and levels (no threshold)."""
+    """Every candidate pair with weight, probability, method and levels (no threshold; with
+    `min_probability` the pairs below it are dropped before the frame is built)."""
     left, right = _as_polars(left), _as_polars(right)
-    lp, rp = _prepare(left, spec), _prepare(right, spec)
     ci, cj = candidate_pairs(left, right, spec, self_link=self_link)
     di, dj = deterministic_pairs(left, right, spec)
     if self_link:
         di, dj = np.minimum(di, dj), np.maximum(di, dj)
         di, dj = di[di != dj], dj[di != dj]
-    det_codes = np.unique(di * right.height + dj)
-    codes = np.union1d(ci * right.height + cj, det_codes)
-    i, j = codes // right.height, codes % right.height
-    levels = compare(lp, rp, i, j, spec.fields)
-    u0 = _random_u(lp, rp, left.height, right.height, spec)
+    det_codes = sorted_unique(di * right.height + dj)
+    i, j = ci, cj  # sorted by pair code, unique
+    is_det = np.zeros(len(i), bool)
+    if len(det_codes):
+        codes = sorted_unique(np.concatenate([ci * right.height + cj, det_codes]))
+        i, j = codes // right.height, codes % right.height
+        is_det = np.isin(codes, det_codes)
+    ui, uj = _u_sample(left.height, right.height, spec)
+    # Only rows in a candidate pair or in the u sample are prepared (normalised names, dates).
+    rows_l, at_l = _used_rows(left.height, i, ui)
+    rows_r, at_r = _used_rows(right.height, j, uj)
+    lp, rp = prepare_pair(left, right, spec, rows_l, rows_r)
+    levels = compare(lp, rp, at_l[i], at_r[j], spec.fields)
+    u0 = _u_from(compare(lp, rp, at_l[ui], at_r[uj], spec.fields), spec.fields)
     prior0 = min(0.5, max(min(left.height, right.height), 1) / max(len(i), 1))
     model = fit_em(levels, spec.fields, u0, spec, prior0)
     weight = model.weights(levels)
     prob = 1.0 / (1.0 + np.exp2(-weight))
-    is_det = np.isin(codes, det_codes)
-    prob = np.where(is_det, 1.0, prob)
+    prob[is_det] = 1.0
+    if min_probability is not None:
+        keep = prob >= min_probability
+        i, j, weight, prob, is_det, levels = (x[keep] for x in (i, j, weight, prob, is_det, levels))
     ids_l, ids_r = left[spec.id_column].to_numpy(), right[spec.id_column].to_numpy()
     out = pl.DataFrame(
         {
@@ -405,9 +590,10 @@ def score_pairs(
             "_j": j,
         }
     )
-    for n, f in enumerate(spec.fields):
-        out = out.with_columns(pl.Series(f"lvl_{f.column}", np.array(LEVELS[f.kind])[levels[:, n]]))
-    return out, model
+    return out.with_columns(
+        pl.Series(list(LEVELS[f.kind])).gather(levels[:, n]).alias(f"lvl_{f.column}")
+        for n, f in enumerate(spec.fields)
+    ), model
 
 
 def decide(scored: pl.DataFrame, spec: LinkSpec) -> pl.DataFrame:
