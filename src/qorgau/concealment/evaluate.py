@@ -17,7 +17,7 @@ import polars as pl
 from scipy import stats
 
 from qorgau.concealment import signals
-from qorgau.concealment.simulate import make_world, pipeline_frames
+from qorgau.concealment.simulate import World, make_world, pipeline_frames
 
 TARGETS = {"precision_at_k": 0.9, "recall": 0.8, "cr_max_abs_error": 0.15}
 
@@ -61,6 +61,19 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     t1 = time.perf_counter()
     res = signals.run(**frames, as_of=world.as_of)
     t2 = time.perf_counter()
+    return {
+        "seed": seed,
+        "scale": scale,
+        **metrics(world, frames, res),
+        "seconds": {"simulate": round(t1 - t0, 2), "pipeline": round(t2 - t1, 2)},
+    }
+
+
+def metrics(
+    world: World, frames: dict[str, pl.DataFrame], res: signals.PipelineResult
+) -> dict[str, Any]:
+    """Accuracy of one pipeline result against the world's truth (shared with the national
+    benchmark, so both quote the same definitions)."""
     cands = signals.candidates(res.episodes)
     ct = _case_truth(cands, frames["evidence"], world.injuries)
     k = min(100, ct.height)
@@ -88,8 +101,6 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
     cr = _cr_errors(res.regions, world.injuries)
     worst = max((abs(r["rel_error"]) for r in cr), default=float("nan"))
     return {
-        "seed": seed,
-        "scale": scale,
         "true_injuries": world.injuries.height,
         "concealed": int(world.injuries["concealed"].sum()),
         "concealed_with_evidence": len(with_ev),
@@ -107,7 +118,6 @@ def run_evaluation(*, seed: int, scale: str, db_url: str | None = None) -> dict[
         "capture_recapture": cr,
         "cr_max_abs_error": worst,
         "pipeline": res.stats,
-        "seconds": {"simulate": round(t1 - t0, 2), "pipeline": round(t2 - t1, 2)},
         "targets_met": {
             "precision_at_k": precision >= TARGETS["precision_at_k"],
             "recall": recall >= TARGETS["recall"],
