@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from typing import Any
 
@@ -15,10 +16,40 @@ from qorgau.concealment import signals
 from qorgau.concealment.models import EvidenceRecord
 from qorgau.core.security import SYSTEM_ACTOR
 
+CHUNK_ROWS = 100_000
+
 
 def _frame(db: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
-    rows = db.execute(stmt).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    """The rows of a select as a frame, without a Python object per value where the driver
+    allows: PostgreSQL streams COPY (…) TO STDOUT as CSV into polars (6.5 M workers, 7 M
+    contracts nationally); other databases are fetched and converted in chunks."""
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        return _copy_frame(conn, stmt, schema)
+    result = conn.execute(stmt)
+    parts = []
+    while rows := result.fetchmany(CHUNK_ROWS):
+        parts.append(pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row"))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def _copy_frame(conn: Any, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    compiled = stmt.compile(dialect=conn.dialect)
+    buf = io.BytesIO()
+    raw = conn.connection.driver_connection
+    copy = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
+    with raw.cursor() as cur, cur.copy(copy, compiled.params) as cp:
+        for chunk in cp:
+            buf.write(chunk)
+    if not buf.tell():
+        return pl.DataFrame(schema=schema)
+    # PostgreSQL writes booleans as t/f: read them as text, then compare.
+    text = {k: (pl.String if v == pl.Boolean else v) for k, v in schema.items()}
+    df = pl.read_csv(
+        buf.getvalue(), has_header=False, new_columns=list(schema), schema_overrides=text
+    )
+    flags = [k for k, v in schema.items() if v == pl.Boolean]
+    return df.with_columns(pl.col(k) == "t" for k in flags)
 
 
 def evidence_frame(db: Session, since: date) -> pl.DataFrame:
