@@ -197,6 +197,18 @@ class PointIndex:
             **out,
         }
 
+    def flags_of(self, ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Layer flags of `ids` (False for ids not in the index), aligned with `ids`."""
+        c = self._c
+        ids = np.asarray(ids, np.int64)
+        sorted_ids = c["sorted_ids"]
+        bits = np.zeros(len(ids), np.uint32)
+        if len(sorted_ids) and len(ids):
+            pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+            found = sorted_ids[pos] == ids
+            bits[found] = c["flags"][c["id_order"][pos[found]]]
+        return {name: (bits & np.uint32(bit)) != 0 for name, bit in self._flag_bit.items()}
+
     def updated(
         self,
         *,
@@ -204,7 +216,12 @@ class PointIndex:
         delete_ids: Sequence[int] | np.ndarray = (),
     ) -> PointIndex:
         """A new index with `upsert` rows (same keys as `from_arrays`) added or replacing rows
-        with the same id, and `delete_ids` removed. Rebuilds: < 1 s for 500 K points."""
+        with the same id, and `delete_ids` removed. Rows whose flags are this index's flag
+        names are merged into the Morton order (no re-sort: ≈ 0.1 s for 500 K points); other
+        flag names rebuild the index (< 1 s)."""
+        new_flags = (upsert or {}).get("flags") or {}
+        if set(new_flags) <= set(self.flag_names):  # type: ignore[arg-type]
+            return self._merged(upsert, np.asarray(delete_ids, dtype=np.int64))
         cur = self.to_arrays()
         gone = np.asarray(delete_ids, dtype=np.int64)
         if upsert is not None:
@@ -220,6 +237,52 @@ class PointIndex:
             merged[name] = np.concatenate(parts)
         merged["flags"] = _merge_flags(cur["flags"], keep, upsert)  # type: ignore[arg-type]
         return PointIndex.from_arrays(**merged)  # type: ignore[arg-type]
+
+    def _merged(self, upsert: Mapping[str, object] | None, gone: np.ndarray) -> PointIndex:
+        c = self._c
+        if upsert is not None:
+            gone = np.concatenate([gone, np.asarray(upsert["ids"], dtype=np.int64)])
+        keep = ~np.isin(c["ids"], gone)
+        base = {k: c[k][keep] for k in _INTERNAL_COLS - {"id_order", "sorted_ids"}}
+        if upsert is not None and len(upsert["ids"]):  # type: ignore[arg-type]
+            new = self._rows(upsert)
+            order = np.argsort(new["keys"], kind="stable")
+            at = np.searchsorted(base["keys"], new["keys"][order], side="right")
+            base = {k: np.insert(base[k], at, new[k][order], axis=0) for k in base}
+        base["id_order"] = np.argsort(base["ids"], kind="stable")
+        base["sorted_ids"] = base["ids"][base["id_order"]]
+        if len(base["ids"]) and (base["sorted_ids"][1:] == base["sorted_ids"][:-1]).any():
+            raise ValueError("ids: must be unique")
+        return PointIndex(base, self.flag_names)
+
+    def _rows(self, upsert: Mapping[str, object]) -> dict[str, np.ndarray]:
+        """`upsert` in the internal column layout, flag bits as this index numbers them."""
+        ids = np.asarray(upsert["ids"], dtype=np.int64)
+        n = len(ids)
+        lon = np.asarray(upsert["lon"], np.float64)
+        lat = np.asarray(upsert["lat"], np.float64)
+        _check_points(ids, lon, lat, upsert["size"], upsert["risk_band"])  # type: ignore[arg-type]
+        attrs = np.empty((n, len(_ATTR_COLS)), dtype=np.uint8)
+        for j, name in enumerate(_ATTR_COLS):
+            col = np.asarray(upsert[name])
+            if len(col) != n:
+                raise ValueError(f"{name}: expected {n} values, got {len(col)}")
+            attrs[:, j] = col.astype(np.uint8)
+        bits = np.zeros(n, dtype=np.uint32)
+        for name, col in (upsert.get("flags") or {}).items():  # type: ignore[union-attr]
+            bits |= np.asarray(col, dtype=bool).astype(np.uint32) * np.uint32(self._flag_bit[name])
+        gx, gy = to_gx(lon), to_gy(lat)
+        return {
+            "keys": morton(gx, gy),
+            "ids": ids,
+            "lon": lon,
+            "lat": lat,
+            "gx": gx,
+            "gy": gy,
+            "attrs": attrs,
+            "score": np.asarray(upsert["risk_score"], np.float32),
+            "flags": bits,
+        }
 
     # --- queries -------------------------------------------------------------------------
     def count(self, filters: Filters | None = None, bbox: Sequence[float] | None = None) -> int:
