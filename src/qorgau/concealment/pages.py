@@ -46,7 +46,7 @@ def _tabs(actor: Actor) -> list[tuple[str, str]]:
     if actor.can(C.READ_CASES):
         tabs += [("/concealment", N_("Cases")), ("/concealment/enterprises", N_("Enterprises"))]
     if actor.can(C.READ_ESTIMATES):
-        tabs.append(("/concealment/estimates", N_("Under-reporting")))
+        tabs.append(("/concealment/estimates", N_("Estimates")))
     return tabs
 
 

@@ -1,0 +1,97 @@
+"""The enterprise-signal and under-reporting pages on a 390-px phone in kk, ru and en, against a
+live uvicorn in Debian Chromium: nothing scrolls sideways; screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TITLES = {  # h1 of the two pages per language: the page really switched language
+    "kk": ("Кәсіпорындар: күтілетін", "Өндірістік жарақаттардың толық хабарланбауы"),
+    "ru": ("Предприятия: ожидаемые", "Недоучёт производственных травм"),
+    "en": ("Enterprises: expected", "Under-reporting of work injuries"),
+}
+
+
+@pytest.fixture(scope="module")
+def live(db_url: str, world: object) -> Iterator[str]:
+    import uvicorn
+
+    from qorgau.accounts.demo import ensure_demo_accounts
+    from qorgau.app import create_app
+    from qorgau.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        ensure_demo_accounts(db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://localhost:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, stored_run) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from qorgau.accounts.demo import DEMO_PASSWORD
+
+    run = stored_run()
+    top = run.names[run.enterprises["Қарағанды Көмір ЖШС"]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live}/login")
+        page.fill("#username", "inspector.krg")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live}/")
+        for lang, (signals_title, estimates_title) in TITLES.items():
+            page.goto(f"{live}/lang/{lang}?next=/concealment/enterprises")
+            page.wait_for_url(f"{live}/concealment/enterprises")
+            assert signals_title in page.locator("h1").inner_text()
+            first = page.locator("li.signal").first
+            assert top in first.locator("h2").inner_text()  # the most improbable one leads
+            assert first.locator(".badge.danger").count() == 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(
+                path=str(ARTIFACTS / f"concealment-enterprises-phone-{lang}.png"), full_page=True
+            )
+            page.click(".ctabs a[href='/concealment/estimates']")
+            page.wait_for_url(f"{live}/concealment/estimates")
+            assert estimates_title in page.locator("h1").inner_text()
+            assert page.locator("table.est tbody tr").count() == 3  # KZ-35; KZ-35 × B, F
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(
+                path=str(ARTIFACTS / f"concealment-estimates-phone-{lang}.png"), full_page=True
+            )
+        context.close()
+        browser.close()
