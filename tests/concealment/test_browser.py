@@ -93,5 +93,15 @@ def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, sto
             page.screenshot(
                 path=str(ARTIFACTS / f"concealment-estimates-phone-{lang}.png"), full_page=True
             )
+        context_cookies = context.cookies()
         context.close()
+        # the same pages on a desktop screen, for the documentation
+        desk = browser.new_context(viewport={"width": 1280, "height": 900})
+        desk.add_cookies(context_cookies)
+        page = desk.new_page()
+        for path in ("enterprises", "estimates"):
+            page.goto(f"{live}/concealment/{path}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+            page.screenshot(path=str(ARTIFACTS / f"concealment-{path}-desktop-en.png"))
+        desk.close()
         browser.close()
