@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from qorgau.concealment import service, views
 from qorgau.core.pagination import PageParams
@@ -137,3 +138,26 @@ def test_queue_links_both_pages_and_filters_by_enterprise(stored_run, page_as, d
     text = _text(c.get("/concealment/enterprises").text)
     card = text[text.index(run.names[ent]) :][:1500]
     assert "Cases (1 open, 0 confirmed)" in card
+
+
+def test_an_enterprise_stored_with_no_whole_worker_year_shows_no_rate(
+    stored_run, page_as, db, world
+) -> None:
+    from qorgau.concealment.models import EnterpriseSignal
+
+    run = stored_run()
+    sig = db.scalar(
+        select(EnterpriseSignal).where(
+            EnterpriseSignal.run_id == run.run_id,
+            EnterpriseSignal.enterprise_id == run.enterprises["Сарыарқа Құрылыс ТОО"],
+        )
+    )
+    sig.headcount = 0  # under half a worker-year, rounded when stored
+    db.commit()
+    rows, _, _ = views.enterprise_signal_page(
+        db=db, actor=_actor(db, world, "analyst"), params=PageParams(size=200), section="F"
+    )
+    row = next(r for r in rows if r.signal.enterprise_id == sig.enterprise_id)
+    assert row.rate is None and row.signal.expected > 0
+    page = page_as("analyst").get("/concealment/enterprises?section=F")
+    assert page.status_code == 200 and run.names[sig.enterprise_id] in page.text

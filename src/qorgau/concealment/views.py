@@ -48,7 +48,8 @@ class SignalRow:
     activity_code: str
     section: str
     band: int  # size band of the cell (by worker-years, as the pipeline bands them)
-    rate: float  # the cell rate the expectation used, per 1,000 worker-years (shrunk)
+    rate: float | None  # the cell rate the expectation used, per 1,000 worker-years (shrunk);
+    # None when under half a worker-year was stored (rounded to 0)
     cell_others: int  # other enterprises in the same cell
     cell_raw: float | None  # their own reported rate per 1,000 worker-years (None: none)
     cell_exposure: float  # their worker-years
@@ -156,7 +157,7 @@ def _row(
         activity_code=activity,
         section=section,
         band=band,
-        rate=PER * s.expected / s.headcount if s.headcount else 0.0,
+        rate=PER * s.expected / s.headcount if s.headcount else None,
         cell_others=max(n - 1, 0),
         cell_raw=PER * others_o / others_h if others_h > 0 else None,
         cell_exposure=max(others_h, 0.0),
