@@ -89,8 +89,8 @@ def test_choropleth(client_as, geo_world) -> None:
     assert r.status_code == 200 and len(r.json()["rows"]) == 20
     rows = client_as("inspector_krg").get("/api/v1/map/choropleth?metric=enterprises").json()
     assert [row["region"] for row in rows["rows"]] == ["KZ-35"]
-    missing = client_as("analyst").get("/api/v1/map/choropleth?metric=open_violations").json()
-    assert missing["available"] is False and missing["rows"] == []
+    listed = client_as("analyst").get("/api/v1/map/choropleth?metric=enterprises").json()
+    assert all(m["available"] for m in listed["metrics"])  # every issue metric is served
     assert client_as("analyst").get("/api/v1/map/choropleth?metric=x").status_code == 422
     assert client_as("osh_krg").get("/api/v1/map/choropleth").status_code == 403
 
@@ -120,4 +120,5 @@ def test_map_page_renders_layers(client, world, geo_world) -> None:
     r = client.get("/map")
     assert r.status_code == 200
     assert "/static/js/map.js" in r.text and "<script>" not in r.text
-    assert 'value="open_violations"' in r.text and "disabled" in r.text
+    assert 'value="open_violations"' in r.text and 'value="equipment_compliance"' in r.text
+    assert 'value="open_violations" disabled' not in r.text  # served now, not "not yet"

@@ -114,6 +114,37 @@ def _under_reporting(db: Session, actor: Actor, regions: list[str]) -> Values:
     return out
 
 
+def _open_violations(db: Session, actor: Actor, regions: list[str]) -> Values:
+    """Open violations per 100 enterprises of the region (the inspections domain counts them,
+    in the actor's scope; the enterprises come from the map index)."""
+    counts = resolve(OPEN_VIOLATIONS)(db=db, actor=actor)
+    totals = _per_region_enterprises(db, regions)
+    out: Values = {}
+    for r in regions:
+        den = float(totals[r])
+        num = float(counts.get(r, 0))
+        out[r] = (round(100 * num / den, 2) if den else None, num, den)
+    return out
+
+
+def _equipment_compliance(db: Session, actor: Actor, regions: list[str]) -> Values:
+    """Required OSH equipment items installed and working (heartbeat within 24 h), in %: the
+    equipment domain's own per-region figures in the actor's scope."""
+    rows = resolve(EQUIPMENT_COMPLIANCE)(db=db, actor=actor, group_by="region")
+    got = {row["key"]: row for row in rows}
+    out: Values = {}
+    for r in regions:
+        row = got.get(r)
+        if row is None or not row["required"]:
+            out[r] = (None, 0.0, 0.0)  # nothing required there: no value to colour
+            continue
+        out[r] = (float(row["pct"]), float(row["working"]), float(row["required"]))
+    return out
+
+
+OPEN_VIOLATIONS = "qorgau.inspections.service:open_violations_by_region"
+EQUIPMENT_COMPLIANCE = "qorgau.equipment.service:compliance"
+
 METRICS = [
     Metric("enterprises", N_("Enterprises"), "", (), _enterprises),
     Metric(
@@ -147,17 +178,19 @@ METRICS = [
     ),
     Metric(
         "open_violations",
-        N_("Open violations"),
+        N_("Open violations per 100 enterprises"),
         "",
-        ("qorgau.inspections.service:open_violations_by_region",),
-        None,
+        (OPEN_VIOLATIONS,),
+        _open_violations,
+        permission="inspections.read",
     ),
     Metric(
         "equipment_compliance",
         N_("Mandatory OSH equipment compliance"),
         "%",
-        ("qorgau.equipment.service:compliance_by_region",),
-        None,
+        (EQUIPMENT_COMPLIANCE,),
+        _equipment_compliance,
+        permission="equipment.compliance.read",
     ),
 ]
 BY_NAME = {m.name: m for m in METRICS}

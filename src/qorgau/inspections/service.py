@@ -93,6 +93,18 @@ def open_violations_by_enterprise(
     return {int(eid): int(n) for eid, n in rows}
 
 
+def open_violations_by_region(*, db: Session, actor: Actor) -> dict[str, int]:
+    """Open (not yet eliminated) violations per region in the actor's scope:
+    `{region code: count}`; regions without one are absent (the map's choropleth)."""
+    actor.require(READ)
+    stmt = scoped(
+        select(Violation.region_code, func.count()).where(Violation.state == "open"),
+        Violation,
+        actor,
+    )
+    return {str(r): int(n) for r, n in db.execute(stmt.group_by(Violation.region_code))}
+
+
 def planned_inspections_by_enterprise(
     *,
     db: Session,

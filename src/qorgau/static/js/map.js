@@ -492,10 +492,15 @@
     lg.appendChild(el("strong", data.label + (data.unit ? " (" + data.unit + ")" : "")));
     var lo = nums.length ? nums[0] : 0;
     PALETTE.forEach(function (_, i) {
+      if (!nums.length) { return; }  // no region has a value: nothing to explain
+      var from = i === 0 ? lo : bins[i - 1];
+      var hi = i < bins.length ? bins[i] : nums[nums.length - 1];
+      // binOf puts a value in the first class it fits, so a class [x, x] after another one
+      // ending at x never gets a region (few regions or ties): leave it out of the legend
+      if (i > 0 && from === hi) { return; }
       var row = el("div"), sw = el("span", null, "swatch q" + i);
       row.appendChild(sw);
-      var hi = i < bins.length ? bins[i] : (nums.length ? nums[nums.length - 1] : 0);
-      row.appendChild(document.createTextNode(" " + (i === 0 ? lo : bins[i - 1]) + " – " + hi));
+      row.appendChild(document.createTextNode(" " + (from === hi ? from : from + " – " + hi)));
       lg.appendChild(row);
     });
     if (!data.available) { lg.appendChild(el("p", data.note, "muted")); }
