@@ -1,7 +1,7 @@
 """Broker restart mid-stream: ingest resumes by itself and no reading the publisher saw
 acknowledged is lost or counted twice. NATS JetStream runs on a private port with its own
-store, because the shared server must not be restarted. (The same test against a restarted
-Mosquitto loses readings in about half the runs; see docs/alarms.md, "Open defect".)"""
+store, because the shared server must not be restarted. The Mosquitto half is
+test_mosquitto_restart.py."""
 
 from __future__ import annotations
 

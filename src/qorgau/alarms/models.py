@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qorgau.core.db import Base, CreatedMixin, utcnow
@@ -40,6 +50,9 @@ class Device(CreatedMixin, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     revision: Mapped[int] = mapped_column(default=1)
     last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    # exact dedup window below last_seq (ingest/order.py): NULL = every sequence in it stored
+    seq_window: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seq_floor: Mapped[int] = mapped_column(BigInteger, default=-1, server_default="-1")
     last_seen_at: Mapped[datetime | None]
     last_value: Mapped[float | None] = mapped_column(Float)
     n_accepted: Mapped[int] = mapped_column(Integer, default=0)

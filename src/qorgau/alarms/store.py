@@ -107,9 +107,11 @@ def _frames(data: bytes) -> list[np.ndarray]:
 
 
 def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
-           scope: dict[int, tuple[int, str]]) -> int:
+           scope: dict[int, tuple[int, str]], keep_last: bool = False) -> int:
     """Merge a batch into 1-minute roll-ups: one upsert statement for the whole batch.
-    `scope` maps device → (enterprise, region)."""
+    `scope` maps device → (enterprise, region). `keep_last`: late readings, which do not
+    replace the last value of a minute that already has one (it came later in time); a minute
+    they create gets the first of them, as if they had come one by one."""
     if len(t) == 0:
         return 0
     from qorgau.alarms.ingest import sqlbulk
@@ -127,7 +129,9 @@ def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
                            enterprise=[w[0] for w in where], region=[w[1] for w in where],
                            n=end - start + 1, vmin=np.minimum.reduceat(vs, start),
                            vmax=np.maximum.reduceat(vs, start),
-                           vsum=np.add.reduceat(vs, start), vlast=vs[end])
+                           vsum=np.add.reduceat(vs, start),
+                           vlast=vs[start] if keep_last else vs[end],
+                           keep_last=keep_last)
     return len(start)
 
 

@@ -6,8 +6,10 @@
   live push + life-safety delivery.
 
 The caller acknowledges its transport only after `handle` returns (the commit): at-least-once.
-A replay is harmless: readings at or below a device's stored sequence are dropped, raises of
-an already-active occurrence change nothing, notifications are unique by dedup key.
+A replay is harmless: a (device, sequence) already stored is dropped (exactly, `order.py`),
+raises of an already-active occurrence change nothing, notifications are unique by dedup key.
+A reading that comes after newer ones of its device (a broker redelivering after a restart) is
+kept: stored, counted, and checked against the limits without moving the engine back in time.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms import dispatch, forecast, notify, positioning, records
 from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
-from qorgau.alarms.engine import Kind
+from qorgau.alarms.engine import DeviceCode, Kind
+from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import runtime, sqlbulk
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import AlarmRecord, DeadLetter, Device
@@ -167,20 +170,22 @@ class Processor:
         ok = np.flatnonzero(bad == 0)
         # engine order: message by message, device-contiguous within one, by sequence
         order = ok[np.lexsort((seq[ok], idx[ok], msg[ok]))]
-        keep = _dedup(idx[order], seq[order], t[order], msg[order], rt.last_seq, rt.last_t)
-        res.duplicates += int(len(order) - keep.sum())
-        dup_dev = np.bincount(idx[order][~keep], minlength=len(rt.devices))
-        order = order[keep]
+        verdict, late = _dedup(rt, idx[order], seq[order], t[order])
+        res.duplicates += int((verdict == O.DUP).sum())
+        dup_dev = np.bincount(idx[order][verdict == O.DUP], minlength=len(rt.devices))
+        for k in order[verdict == O.BEYOND].tolist():  # undecidable: rejected, never twice
+            rejects.append((p.d[k], "seq_beyond_window", f"s={int(seq[k])}"))
+        keep = verdict == O.NEW
+        order, L = order[keep], late[keep]
         I, S, T, V, E = idx[order], seq[order], t[order], v[order], e[order]
-        _count_gaps(I, S, rt.last_seq)
         res.accepted += len(order)
         res.rejected += len(rejects)
         self.store.append(site.id, rt.device_ids[I], S, T, V)  # durable first
-        self._bookkeeping(db, rt, site, I, S, T, V, dup_dev, rejects, source)
+        self._bookkeeping(db, rt, site, I, T, V, L, dup_dev, rejects, source)
         Z = None if p.z is None else [p.z[k] for k in order]
         n_ls = len(res.life_safety_ids)
         M = None if p.msg is None else p.msg[order]
-        notices = self._evaluate(db, rt, site, I, T, V, E, Z, M, res)
+        notices = self._evaluate(db, rt, site, I, T, V, E, L, Z, M, res)
         rows = dispatch.plan(db, notices, dispatch.context(db, {site.id})) if notices else []
         ls_ids = set(res.life_safety_ids[n_ls:])
         if len(T):
@@ -188,14 +193,18 @@ class Processor:
         return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
 
     def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
-                     S: np.ndarray, T: np.ndarray, V: np.ndarray, dup_dev: np.ndarray,
+                     T: np.ndarray, V: np.ndarray, L: np.ndarray, dup_dev: np.ndarray,
                      rejects: list[tuple[str, str, str]], source: str) -> None:
+        """Roll-ups, counters, the dedup window and the time cursor (L: late readings, which
+        count and roll up but do not move a device's last time or value)."""
         values = ~np.isnan(V)
         n = len(rt.devices)
         dev_ids = rt.device_ids
         scope = {d.id: (d.enterprise_id, d.region_code) for d in rt.devices}
-        if values.any():
-            rollup(db, device_ids=dev_ids[I[values]], t=T[values], v=V[values], scope=scope)
+        for part, late in ((values & ~L, False), (values & L, True)):
+            if part.any():
+                rollup(db, device_ids=dev_ids[I[part]], t=T[part], v=V[part], scope=scope,
+                       keep_last=late)
         counts = np.bincount(I, minlength=n) if len(I) else np.zeros(n, np.int64)
         rej = np.zeros(n, np.int64)
         for code, _r, _d in rejects:
@@ -204,20 +213,24 @@ class Processor:
         touched = np.flatnonzero((counts > 0) | (dup_dev > 0) | (rej > 0))
         if not len(touched):
             return self._dead_letters(db, rt, site, rejects, source)
-        # last reading (highest kept sequence) and last value per device in this batch
+        # last reading in time (the last one not late: they are in time order) and last value
         last, last_v = np.full(n, -1), np.full(n, -1)
-        np.maximum.at(last, I, np.arange(len(I)))
-        np.maximum.at(last_v, I[values], np.flatnonzero(values))
+        now = np.flatnonzero(~L)
+        np.maximum.at(last, I[now], now)
+        np.maximum.at(last_v, I[values & ~L], np.flatnonzero(values & ~L))
         k = last[touched]
         got = touched[k >= 0]
-        rt.last_seq[got], rt.last_t[got] = S[last[got]], T[last[got]]
+        rt.last_t[got] = T[last[got]]
         kv = last_v[touched]
         seen = np.where(k >= 0, T[k], np.nan) if len(T) else np.full(len(k), np.nan)
         val = np.where(kv >= 0, V[kv], np.nan) if len(V) else np.full(len(k), np.nan)
+        w = rt.seqs
         sqlbulk.update_counters(  # one statement for every touched device
             db, ids=dev_ids[touched].tolist(), accepted=counts[touched].tolist(),
             duplicate=dup_dev[touched].tolist(), rejected=rej[touched].tolist(),
-            last_seq=rt.last_seq[touched].tolist(), seen=_nones(seen), value=_nones(val))
+            last_seq=w.high[touched].tolist(), floor=w.floor[touched].tolist(),
+            window=[w.stored(j) for j in touched.tolist()] if w.bits else
+            [None] * len(touched), seen=_nones(seen), value=_nones(val))
         self._dead_letters(db, rt, site, rejects, source)
 
     def _dead_letters(self, db: Session, rt: runtime.SiteRuntime, site: Site,
@@ -230,21 +243,22 @@ class Processor:
         METRICS.counts["dead_letters_capped"] += max(0, len(rejects) - MAX_DEAD_LETTERS_PER_BATCH)
 
     def _evaluate(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
-                  T: np.ndarray, V: np.ndarray, E: np.ndarray, Z: list[str | None] | None,
-                  M: np.ndarray | None, res: Result) -> list[dispatch.Notice]:
+                  T: np.ndarray, V: np.ndarray, E: np.ndarray, L: np.ndarray,
+                  Z: list[str | None] | None, M: np.ndarray | None, res: Result
+                  ) -> list[dispatch.Notice]:
         """Engine and records for a batch. Readings of several messages (M: message of each,
         contiguous) go through in one pass when they raise or clear nothing, the common case;
         otherwise the engine is put back and they go message by message, so occurrences and
         their peaks come out exactly as if the messages had come one at a time."""
         multi = M is not None and len(M) and M[0] != M[-1]
         snap = copy.deepcopy(rt.engine, {id(rt.engine.table): rt.engine.table}) if multi else None
-        ev = _engine(rt, I, T, V, E)
-        if len(ev) and snap is not None:
-            return self._by_message(db, rt, snap, site, I, T, V, E, Z, M, res)
-        return self._records(db, rt, site, ev, I, T, V, E, Z, res)
+        ev, lev = _engine(rt, I, T, V, E, L)
+        if (len(ev) or len(lev)) and snap is not None:
+            return self._by_message(db, rt, snap, site, I, T, V, E, L, Z, M, res)
+        return self._records(db, rt, site, ev, lev, I, T, V, E, L, Z, res)
 
     def _by_message(self, db: Session, rt: runtime.SiteRuntime, snap: Any, site: Site,
-                    I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
+                    I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray, L: np.ndarray,
                     Z: list[str | None] | None, M: np.ndarray, res: Result
                     ) -> list[dispatch.Notice]:
         """The engine from its snapshot message by message; a run of messages without events
@@ -253,32 +267,37 @@ class Processor:
         cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
         notices: list[dispatch.Notice] = []
         run = 0  # start of the current run of quiet messages
+        none = np.zeros(0, _EVENT_DTYPE)
 
-        def flush(lo: int, hi: int, ev: np.ndarray) -> None:
+        def flush(lo: int, hi: int, ev: np.ndarray, lev: np.ndarray) -> None:
             if hi > lo:
                 sl = slice(lo, hi)
-                notices.extend(self._records(db, rt, site, ev, I[sl], T[sl], V[sl], E[sl],
-                                             None if Z is None else Z[lo:hi], res))
+                notices.extend(self._records(db, rt, site, ev, lev, I[sl], T[sl], V[sl], E[sl],
+                                             L[sl], None if Z is None else Z[lo:hi], res))
 
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(M)].tolist(), strict=True):
-            ev = _engine(rt, I[lo:hi], T[lo:hi], V[lo:hi], E[lo:hi])
-            if len(ev):
-                flush(run, lo, ev[:0])
-                flush(lo, hi, ev)
+            sl = slice(lo, hi)
+            ev, lev = _engine(rt, I[sl], T[sl], V[sl], E[sl], L[sl])
+            if len(ev) or len(lev):
+                flush(run, lo, none, none)
+                flush(lo, hi, ev, lev)
                 run = hi
-        flush(run, len(M), np.zeros(0, _EVENT_DTYPE))
+        flush(run, len(M), none, none)
         return notices
 
     def _records(self, db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
-                 I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
-                 Z: list[str | None] | None, res: Result) -> list[dispatch.Notice]:
-        values = ~np.isnan(V) & (E == 0)
+                 lev: np.ndarray, I: np.ndarray, T: np.ndarray, V: np.ndarray, E: np.ndarray,
+                 L: np.ndarray, Z: list[str | None] | None, res: Result
+                 ) -> list[dispatch.Notice]:
+        values = ~np.isnan(V) & (E == 0) & ~L
         devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
         notices = apply_events(db, rt, site, ev, devs, res)
+        if len(lev):
+            notices += apply_late(db, rt, lev, devs, res)
         ids = _peak_ids(db, rt, I) if len(I) else None
         if ids is not None:
             records.update_peaks(db, site.id, ids, I, T, V)
-        for k in np.flatnonzero(np.array([z is not None for z in Z or ()], bool)):
+        for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
             positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)
         return notices
@@ -309,13 +328,27 @@ class LazyDevices(dict):
 
 
 def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
-            E: np.ndarray) -> np.ndarray:
+            E: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Engine events of the readings in time, and limit excursions of the late ones (checked
+    after the in-time readings of the same message, against the engine's state then)."""
     values = ~np.isnan(V) & (E == 0)
-    ev = rt.engine.process(I[values].astype(np.uint32), T[values], V[values])
-    if (E != 0).any():
-        ev = np.concatenate([ev, rt.engine.device_events(
-            I[E != 0].astype(np.uint32), T[E != 0], E[E != 0])])
-    return ev
+    now = values & ~L
+    ev = rt.engine.process(I[now].astype(np.uint32), T[now], V[now])
+    # a late wearable event still raises (a fall is a fall); a late RESET clears nothing
+    dev = (E != 0) & ~(L & (E == DeviceCode.RESET))
+    if dev.any():
+        ev = np.concatenate([ev, rt.engine.device_events(I[dev].astype(np.uint32), T[dev],
+                                                         E[dev])])
+    lev = _NO_EVENTS
+    if (values & L).any():
+        late = values & L
+        lev, skipped = O.late_excursions(rt.engine.table, rt.engine.state, I[late], T[late],
+                                         V[late])
+        METRICS.counts["late_delayed_not_raised"] += skipped
+    return ev, lev
+
+
+_NO_EVENTS = np.zeros(0, _EVENT_DTYPE)
 
 
 def _n(p: Parsed) -> int:
@@ -358,14 +391,6 @@ def _peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] 
     return ids.tolist()
 
 
-def _count_gaps(I: np.ndarray, S: np.ndarray, last_seq: np.ndarray) -> None:
-    """Sequence gaps reveal readings lost upstream (e.g. a broker queue overflow)."""
-    if len(I):
-        prev = np.where(np.r_[False, I[1:] == I[:-1]], np.r_[0, S[:-1]], last_seq[I])
-        gap = (S - prev - 1)[prev >= 0]
-        METRICS.counts["seq_gaps"] += int(gap[gap > 0].sum())
-
-
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}
 
 
@@ -377,37 +402,25 @@ def _classify(idx: np.ndarray, t: np.ndarray, now: float) -> np.ndarray:
     return bad
 
 
-def _dedup(idx: np.ndarray, seq: np.ndarray, t: np.ndarray, msg: np.ndarray,
-           last_seq: np.ndarray, last_t: np.ndarray) -> np.ndarray:
-    """Which readings to keep (in the given order: by message, device, sequence): those above
-    the device's stored sequence and every earlier kept one, not going back in time, and not
-    repeating the sequence of the reading before it in the same message — as if the messages
-    came one by one."""
-    if len(idx) == 0:
-        return np.zeros(0, bool)
-    p = np.argsort(idx, kind="stable")  # by device, then message, then sequence
-    i, s, tt, m = idx[p], seq[p], t[p], msg[p]
-    keep = (s > last_seq[i]) & (tt >= last_t[i])
-    same = i[1:] == i[:-1]
-    if ((np.diff(s) <= 0) & same).any() or ((np.diff(tt) < 0) & same).any():
-        keep = _dedup_exact(i, s, tt, m, last_seq, last_t)  # out of order: rare, exact loop
-    out = np.empty(len(idx), bool)
-    out[p] = keep
-    return out
-
-
-def _dedup_exact(i: np.ndarray, s: np.ndarray, t: np.ndarray, m: np.ndarray,
-                 last_seq: np.ndarray, last_t: np.ndarray) -> np.ndarray:
-    keep = np.zeros(len(i), bool)
-    dev, top, tlast = -1, 0, -np.inf
-    for k, (j, sk, tk) in enumerate(zip(i.tolist(), s.tolist(), t.tolist(), strict=True)):
-        if j != dev:
-            dev, top, tlast = j, int(last_seq[j]), float(last_t[j])
-        elif m[k] == m[k - 1] and sk == s[k - 1]:
-            continue  # the same reading twice in one message
-        if sk > top and tk >= tlast:
-            keep[k], top, tlast = True, sk, tk
-    return keep
+def _dedup(rt: runtime.SiteRuntime, i: np.ndarray, s: np.ndarray, t: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Verdict (order.DUP/NEW/BEYOND) and lateness of readings given in engine order (by
+    message, device, sequence), as if the messages came one by one: exact on (device,
+    sequence) through the site's window; a new reading is late if its time is before the
+    latest earlier reading of its device."""
+    w = rt.seqs
+    w.gaps = w.filled = 0
+    p = np.argsort(i, kind="stable")  # by device, then message, then sequence
+    ip = i[p]
+    verdict = np.empty(len(i), np.int8)
+    verdict[p] = vp = w.decide(ip, s[p])
+    new = vp == O.NEW
+    late = np.zeros(len(i), bool)
+    late[p[new]] = ~O.in_time(ip[new], t[p][new], rt.last_t)
+    METRICS.counts["seq_gaps"] += w.gaps
+    METRICS.counts["seq_gaps_filled_late"] += w.filled
+    METRICS.counts["late"] += int(late.sum())
+    return verdict, late
 
 
 def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
@@ -431,6 +444,29 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
                                                  alarm_id=rec.id)
                 targets = [p["device"] for p in w.people]
         notices.append(records.notice(rec, "raise", targets))
+    return notices
+
+
+def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, devs: dict[int, Device],
+               res: Result) -> list[dispatch.Notice]:
+    """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
+    raised at the late reading's time and returned to normal at the device's latest reading,
+    so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
+    No withdrawal: the newer readings show the condition is over."""
+    notices = []
+    for s, t, kind, transition, value in ev.tolist():
+        dev = devs[rt.devices[s].id]
+        name = Kind(kind).name
+        v = None if value != value else value
+        text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"
+        change = records.on_condition(db, dev, name, bool(transition), t, v, text=text)
+        if change is None or change.what != "raise":
+            continue
+        res.alarms += 1
+        METRICS.counts["late_raised"] += 1
+        if change.rec.life_safety:
+            res.life_safety_ids.append(change.rec.id)
+        notices.append(records.notice(change.rec, "raise"))
     return notices
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
+from qorgau.alarms.ingest.order import SeqWindow
 from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.service import ts
 
@@ -50,8 +51,8 @@ class SiteRuntime:
     signature: tuple[int, int]
     devices: list[DevInfo]
     index: dict[str, int]
-    last_seq: np.ndarray
-    last_t: np.ndarray
+    seqs: SeqWindow  # exact (device, sequence) dedup
+    last_t: np.ndarray  # time of each device's latest evaluated (not late) reading
     engine: AlarmEngine
     forecasts: dict[int, Forecast]
 
@@ -92,7 +93,8 @@ def build(db: Session, site_id: int, now: float) -> SiteRuntime:
     forecasts = {i: Forecast(high=float(d.limits.get("high", 1.0)))
                  for i, d in enumerate(rows) if d.quantity == "CH4"}
     return SiteRuntime(site_id, signature(db, site_id), infos, index,
-                       np.array([d.last_seq for d in rows], np.int64),
+                       SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
+                                      [d.seq_window for d in rows]),
                        np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
                                  for d in rows]), engine, forecasts)
 

@@ -32,20 +32,24 @@ ON CONFLICT (device_id, minute) DO UPDATE SET
   n = n + excluded.n, vsum = vsum + excluded.vsum, vlast = excluded.vlast,
   vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax)"""
 
+_SET_LAST = "vlast = excluded.vlast"  # late readings keep the minute's last value instead
+
 _PG_COUNTERS = """
 UPDATE alarm_device AS a SET n_accepted = a.n_accepted + u.acc,
   n_duplicate = a.n_duplicate + u.dup, n_rejected = a.n_rejected + u.rej, last_seq = u.seq,
+  seq_floor = u.floor, seq_window = u.win,
   last_seen_at = coalesce('epoch'::timestamptz + u.seen * interval '1 microsecond',
                           a.last_seen_at),
   last_value = coalesce(u.val, a.last_value)
 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
-            %s::bigint[], %s::float8[]) AS u(id, acc, dup, rej, seq, seen, val)
+            %s::bigint[], %s::bytea[], %s::bigint[], %s::float8[])
+     AS u(id, acc, dup, rej, seq, floor, win, seen, val)
 WHERE a.id = u.id"""
 
 _LITE_COUNTERS = """
 UPDATE alarm_device SET n_accepted = n_accepted + ?, n_duplicate = n_duplicate + ?,
-  n_rejected = n_rejected + ?, last_seq = ?, last_seen_at = coalesce(?, last_seen_at),
-  last_value = coalesce(?, last_value) WHERE id = ?"""
+  n_rejected = n_rejected + ?, last_seq = ?, seq_floor = ?, seq_window = ?,
+  last_seen_at = coalesce(?, last_seen_at), last_value = coalesce(?, last_value) WHERE id = ?"""
 
 
 def _pg(db: Session) -> bool:
@@ -72,22 +76,27 @@ def lite_time(t: np.ndarray) -> list[str]:
 
 def upsert_rollups(db: Session, *, device: np.ndarray, minute: np.ndarray,
                    enterprise: list[int], region: list[str], n: np.ndarray, vmin: np.ndarray,
-                   vmax: np.ndarray, vsum: np.ndarray, vlast: np.ndarray) -> None:
+                   vmax: np.ndarray, vsum: np.ndarray, vlast: np.ndarray,
+                   keep_last: bool = False) -> None:
     cols = [device.tolist(), minute.tolist(), enterprise, region, n.tolist(), vmin.tolist(),
             vmax.tolist(), vsum.tolist(), vlast.tolist()]
     cur = _cursor(db)
     if _pg(db):
-        cur.execute(_PG_ROLLUP, cols)
+        cur.execute(_PG_ROLLUP.replace(_SET_LAST, "vlast = alarm_rollup.vlast") if keep_last
+                    else _PG_ROLLUP, cols)
         return
     stamps = dict(zip(np.unique(minute).tolist(),
                       lite_time(np.unique(minute) * 60.0), strict=True))
     cols[1] = [stamps[m] for m in cols[1]]
-    cur.executemany(_LITE_ROLLUP, list(zip(*cols, strict=True)))
+    cur.executemany(_LITE_ROLLUP.replace(_SET_LAST, "vlast = vlast") if keep_last
+                    else _LITE_ROLLUP, list(zip(*cols, strict=True)))
 
 
 def update_counters(db: Session, *, ids: list[int], accepted: list[int], duplicate: list[int],
-                    rejected: list[int], last_seq: list[int], seen: list[float | None],
+                    rejected: list[int], last_seq: list[int], floor: list[int],
+                    window: list[bytes | None], seen: list[float | None],
                     value: list[float | None]) -> None:
+    """Counters, the dedup window (`order.SeqWindow`) and the time cursor of touched devices."""
     cur = _cursor(db)
     known = [k for k, s in enumerate(seen) if s is not None]
     at = np.array([seen[k] for k in known], np.float64)
@@ -95,7 +104,8 @@ def update_counters(db: Session, *, ids: list[int], accepted: list[int], duplica
     for k, s in zip(known, micros(at).tolist() if _pg(db) else lite_time(at), strict=True):
         stamps[k] = s
     if _pg(db):
-        cur.execute(_PG_COUNTERS, [ids, accepted, duplicate, rejected, last_seq, stamps, value])
+        cur.execute(_PG_COUNTERS, [ids, accepted, duplicate, rejected, last_seq, floor, window,
+                                   stamps, value])
         return
-    cur.executemany(_LITE_COUNTERS, list(zip(accepted, duplicate, rejected, last_seq, stamps,
-                                             value, ids, strict=True)))
+    cur.executemany(_LITE_COUNTERS, list(zip(accepted, duplicate, rejected, last_seq, floor,
+                                             window, stamps, value, ids, strict=True)))
