@@ -84,11 +84,17 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
             handled += len(items)
         else:
             handled += sum(_single(proc, source.name, it) for it in items)
-        if time.time() >= next_tick:
+        if time.time() >= next_tick and not _urgent_waiting(source):
             with get_sessionmaker()() as db:
                 tick(db, proc)
             next_tick = time.time() + tick_every_s
     return handled
+
+
+def _urgent_waiting(source) -> bool:
+    """A life-safety message is queued on the source's priority lane: the tick can wait."""
+    fn = getattr(source, "urgent_waiting", None)
+    return bool(fn and fn())
 
 
 def _group(proc: Processor, name: str, items: list) -> bool:

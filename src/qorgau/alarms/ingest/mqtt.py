@@ -6,14 +6,23 @@ a message the broker considers delivered is durable here. Gateways authenticate 
 with their own credentials; `broker_files` writes a Mosquitto password file and an ACL that
 lets each gateway publish only under its own site. Mosquitto drops QoS 1 messages beyond
 `max_queued_messages` for a subscriber: raise it, watch `$SYS/broker/publish/messages/dropped`,
-and sequence gaps per device (both in /api/v1/alarms/metrics)."""
+and sequence gaps per device (both in /api/v1/alarms/metrics).
+
+Priority lane: messages on the topic of a life-safety device (`qorgau/<site>/<CH4-1>/telemetry`)
+are queued apart and fetched first, as a group of their own, so a life-safety reading waits
+for the group in progress but not for the bulk queued ahead of it nor inside a big group. A
+device's messages stay in order within their lane; a reading of a life-safety device that
+comes in a site batch (bulk lane) after newer ones came on its own topic is a late reading
+(stored, counted, limit-checked: docs/alarms.md)."""
 
 from __future__ import annotations
 
-import queue
+import logging
 import subprocess
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +34,41 @@ from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.ingest.parse import BadPayload, decode
 
 TOPIC = "qorgau/+/+/telemetry"
+log = logging.getLogger("qorgau.alarms.mqtt")
+Item = tuple[int | None, Any, Callable[[], None]]
+
+
+class LifeSafetyDevices:
+    """(site, device code) → is it a life-safety device; per-site sets of codes read from the
+    database and refreshed every `ttl_s` (a device switched to life-safety joins the priority
+    lane within that time)."""
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self.ttl_s = ttl_s
+        self._sites: dict[int, tuple[float, frozenset[str]]] = {}
+
+    def __call__(self, site_id: int, code: str) -> bool:
+        got = self._sites.get(site_id)
+        now = time.monotonic()
+        if got is None or now - got[0] > self.ttl_s:
+            try:
+                got = self._sites[site_id] = (now, self._load(site_id))
+            except Exception as exc:  # the bulk lane still takes the message
+                log.warning("life-safety devices of site %s: %s", site_id, exc)
+                return False
+        return code in got[1]
+
+    @staticmethod
+    def _load(site_id: int) -> frozenset[str]:
+        from sqlalchemy import select
+
+        from qorgau.alarms.models import Device
+        from qorgau.core.db import get_sessionmaker
+
+        with get_sessionmaker()() as db:
+            return frozenset(db.scalars(select(Device.code).where(
+                Device.site_id == site_id, Device.life_safety.is_(True),
+                Device.enabled.is_(True))))
 
 
 def with_device(doc: Any, device: str) -> Any:
@@ -54,10 +98,14 @@ class MqttSource:
 
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  client_id: str | None = None, group_messages: int = 256,
-                 group_readings: int = 20_000) -> None:
+                 group_readings: int = 20_000,
+                 urgent: Callable[[int, str], bool] | None = None) -> None:
         u = urlparse(url)
         self.group_messages, self.group_readings = group_messages, group_readings
-        self.q: queue.Queue[tuple[int | None, Any, Callable[[], None]]] = queue.Queue()
+        self.urgent = urgent if urgent is not None else LifeSafetyDevices()
+        self._cv = threading.Condition()
+        self._urgent: deque[Item] = deque()  # the priority lane: life-safety devices' topics
+        self._bulk: deque[Item] = deque()
         self.closed = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"qorgau-alarms-{uuid.uuid4().hex[:6]}",
@@ -94,27 +142,35 @@ class MqttSource:
         except (ValueError, IndexError, BadPayload) as exc:
             reason = exc.reason if isinstance(exc, BadPayload) else "malformed"
             doc, site_id = {"__bad__": reason}, None
-        self.q.put((site_id, doc, ack))
-        METRICS.queue_depth = self.q.qsize()
+        lane = self._urgent if site_id is not None and self.urgent(site_id, parts[2]) \
+            else self._bulk
+        with self._cv:
+            lane.append((site_id, doc, ack))
+            self._cv.notify()
+        METRICS.queue_depth = len(self._urgent) + len(self._bulk)
 
     def _acker(self, mid: int, qos: int) -> Callable[[], None]:
         return lambda: self.client.ack(mid, qos)
 
-    def fetch(self, timeout: float) -> list[tuple[int | None, Any, Callable[[], None]]]:
+    def fetch(self, timeout: float) -> list[Item]:
         """What is queued, up to `group_messages` messages / about `group_readings` readings
-        (one group commit); waits only for the first. The cap bounds how long a life-safety
-        reading behind a backlog waits for its group's commit."""
-        out = []
-        try:
-            out.append(self.q.get(timeout=timeout))
-            n = readings(out[0][1])
-            while len(out) < self.group_messages and n < self.group_readings:
-                out.append(self.q.get_nowait())
+        (one group commit); waits only for the first. The priority lane first, as a group of
+        its own; then the bulk lane. The cap bounds how long a life-safety reading that comes
+        during a bulk group waits for it."""
+        out: list[Item] = []
+        with self._cv:
+            if not self._urgent and not self._bulk:
+                self._cv.wait(timeout)
+            lane = self._urgent or self._bulk
+            n = 0
+            while lane and len(out) < self.group_messages and n < self.group_readings:
+                out.append(lane.popleft())
                 n += readings(out[-1][1])
-        except queue.Empty:
-            pass
-        METRICS.queue_depth = self.q.qsize()
+            METRICS.queue_depth = len(self._urgent) + len(self._bulk)
         return out
+
+    def urgent_waiting(self) -> bool:
+        return bool(self._urgent)
 
     def close(self) -> None:
         self.closed = True

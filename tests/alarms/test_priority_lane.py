@@ -1,0 +1,52 @@
+"""The MQTT priority lane: a life-safety device's message queued behind bulk messages is
+fetched first, as a group of its own; the bulk follows in order; nothing is lost."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from alarms.test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.brokers
+
+
+def test_life_safety_topic_is_fetched_ahead_of_queued_bulk(db, mine, proc, mosquitto):  # noqa: F811
+    from qorgau.alarms.ingest.mqtt import LifeSafetyDevices, MqttSource, readings
+    from qorgau.alarms.worker import _group, _single
+
+    lanes = LifeSafetyDevices()
+    assert lanes(mine.site_id, "CH4-1") and not lanes(mine.site_id, "FAN-1")  # from the DB
+    src = MqttSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw",
+                     urgent=lanes)
+    assert src.connected.wait(5)
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    now = time.time()
+    for m in range(5):  # bulk: FAN-1 in site batches, queued (no worker is fetching yet)
+        doc = {"site_id": mine.site_id, "readings": [
+            {"d": "FAN-1", "s": m * 10 + j, "t": now - 60 + m * 10 + j, "v": 1.0}
+            for j in range(10)]}
+        pub.publish(f"qorgau/{mine.site_id}/batch/telemetry", orjson.dumps(doc), qos=1)
+    ls = {"site_id": mine.site_id, "readings": [{"s": 0, "t": now, "v": 2.0}]}
+    pub.publish(f"qorgau/{mine.site_id}/CH4-1/telemetry", orjson.dumps(ls), qos=1
+                ).wait_for_publish(5)
+    assert _wait(lambda: len(src._urgent) + len(src._bulk) == 6, 10)
+    assert src.urgent_waiting()
+    first = src.fetch(0.5)
+    assert [readings(doc) for _site, doc, _ack in first] == [1]  # alone, ahead of the bulk
+    assert _single(proc, "mqtt", first[0])
+    rest = src.fetch(0.5)
+    assert [doc["readings"][0]["s"] for _site, doc, _ack in rest] == [0, 10, 20, 30, 40]
+    assert _group(proc, "mqtt", rest)
+    from sqlalchemy import select
+
+    from qorgau.alarms.models import AlarmRecord, Device
+
+    db.expire_all()
+    assert db.get(Device, mine.devices["FAN-1"]).n_accepted == 50
+    assert db.scalar(select(AlarmRecord.life_safety).where(
+        AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI"))
+    src.close()
+    pub.loop_stop()
