@@ -223,3 +223,77 @@ def test_febrl4_f1_at_least_095() -> None:
     pairs = link(left, right, spec=bench.febrl_spec())
     precision, recall, f1 = bench.prf(pairs["left_id"].to_list(), pairs["right_id"].to_list())
     assert f1 >= 0.95, (precision, recall, f1)
+
+
+def _register_and_evidence(
+    seed: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int], dict[int, int]]:
+    """A name-poor register (12 surnames × 15 first names, births over three years, so many
+    workers share a birth date) and evidence of 400 of them: most with a valid IIN, 60 without
+    one. Each IIN-less record's worker has a decoy: same birth date, other names."""
+    rng = np.random.default_rng(seed)
+    last = ["kasymov", "nurlanov", "ivanov", "tokaev", "serikov", "ahmetov", "petrov",
+            "abenov", "jaksylykov", "omarov", "kim", "sadykov"]  # fmt: skip
+    first = ["nurlan", "aliya", "erlan", "aigul", "oksana", "marat", "dana", "asel", "timur",
+             "olga", "sanjar", "gulnar", "ruslan", "madina", "arman"]  # fmt: skip
+    n = 3000
+    birth = [dt.date(1980, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 3 * 365, n)]
+    workers = pl.DataFrame(
+        {
+            "worker_id": np.arange(1, n + 1),
+            "id_hash": [f"h{k}" for k in range(1, n + 1)],
+            "first_name": rng.choice(first, n),
+            "last_name": rng.choice(last, n),
+            "birth_date": birth,
+        }
+    )
+    picked = rng.choice(n, 400, replace=False)
+    no_iin = set(picked[:60].tolist())
+    rows, truth, decoy = [], {}, {}
+    decoys = []
+    for e, w in enumerate(picked, start=1):
+        wrow = workers.row(int(w), named=True)
+        fn = wrow["first_name"]
+        if e % 17 == 0:  # a typo in the first name
+            fn = fn[:-1] + ("a" if fn[-1] != "a" else "e")
+        has_iin = int(w) not in no_iin
+        rows.append(
+            {
+                "id": e,
+                "iin_hash": wrow["id_hash"] if has_iin else None,
+                "iin_valid": has_iin,
+                "first_name": fn,
+                "last_name": wrow["last_name"],
+                "birth_date": wrow["birth_date"],
+            }
+        )
+        if not has_iin:
+            truth[e] = wrow["worker_id"]
+            did = n + 1 + len(decoys)
+            other_last = next(x for x in last if x[0] != wrow["last_name"][0])
+            other_first = next(x for x in first if x[0] != wrow["first_name"][0])
+            decoys.append((did, f"h{did}", other_first, other_last, wrow["birth_date"]))
+            decoy[e] = did
+    workers = pl.concat([workers, pl.DataFrame(decoys, schema=workers.schema, orient="row")])
+    return pl.DataFrame(rows), workers, truth, decoy
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_records_without_iin_link_to_the_true_worker_not_a_same_birthday_decoy(seed: int) -> None:
+    """The EM used to take "same birth date, other names" as its match class (every
+    probabilistic link went to a stranger born the same day); m is now measured on the
+    IIN-confirmed links and the true worker must win."""
+    from qorgau.concealment.signals import link_workers
+
+    evidence, workers, truth, decoy = _register_and_evidence(seed)
+    links = link_workers(evidence, workers)
+    prob = dict(
+        links.filter(pl.col("method") == "probabilistic")
+        .select("evidence_id", "worker_id")
+        .iter_rows()
+    )
+    correct = sum(prob.get(e) == w for e, w in truth.items())
+    assert correct >= 0.95 * len(truth), (correct, len(truth))
+    assert not any(prob.get(e) == d for e, d in decoy.items())
+    det = links.filter(pl.col("method") == "deterministic")
+    assert det.height == 400 - len(truth)

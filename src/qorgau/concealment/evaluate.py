@@ -99,6 +99,7 @@ def metrics(
     combined = ent["eo_score"].to_numpy() + 2.0 * ent["unreported_episodes"].to_numpy()
     auc_comb = auc(combined, labels)
     cr = _cr_errors(res.regions, world.injuries)
+    links = _link_accuracy(frames["evidence"], world.injuries, res.links)
     worst = max((abs(r["rel_error"]) for r in cr), default=float("nan"))
     return {
         "true_injuries": world.injuries.height,
@@ -118,12 +119,30 @@ def metrics(
         "capture_recapture": cr,
         "cr_max_abs_error": worst,
         "pipeline": res.stats,
+        "links": links,
         "targets_met": {
             "precision_at_k": precision >= TARGETS["precision_at_k"],
             "recall": recall >= TARGETS["recall"],
             "capture_recapture": (not cr) or worst <= TARGETS["cr_max_abs_error"],
         },
     }
+
+
+def _link_accuracy(
+    evidence: pl.DataFrame, injuries: pl.DataFrame, links: pl.DataFrame
+) -> dict[str, dict[str, int]]:
+    """Per link method: evidence of true work injuries linked, and linked to the injured
+    worker (the case metrics alone do not see a record attached to the wrong person)."""
+    truth = evidence.select("id", "truth_injury").join(
+        injuries.select(pl.col("injury_id").alias("truth_injury"), pl.col("worker_id").alias("w")),
+        on="truth_injury",
+    )
+    per = (
+        links.join(truth, left_on="evidence_id", right_on="id")
+        .group_by("method")
+        .agg(pl.len().alias("linked"), (pl.col("worker_id") == pl.col("w")).sum().alias("correct"))
+    )
+    return {r["method"]: {"linked": r["linked"], "correct": r["correct"]} for r in per.to_dicts()}
 
 
 def _cr_errors(regions: list[dict[str, Any]], injuries: pl.DataFrame) -> list[dict[str, Any]]:
@@ -155,6 +174,8 @@ def format_report(m: dict[str, Any]) -> str:
         f"precision of cases with probability ≥ 0.85: {m['precision_p085']:.3f} "
         f"({m['cases_p085']} cases)",
         f"recall: {m['recall']:.3f} (target ≥ 0.8)",
+        "links to the injured worker: "
+        + ", ".join(f"{k} {v['correct']}/{v['linked']}" for k, v in sorted(m["links"].items())),
         f"AUC expected-vs-observed: {m['auc_expected_vs_observed']:.3f}; "
         f"with unreported episodes: {m['auc_combined']:.3f} "
         f"({m['concealers']} enterprises withheld accidents, of {m['enterprises']})",

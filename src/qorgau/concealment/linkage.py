@@ -475,32 +475,83 @@ def fit_em(
     u_init: list[np.ndarray],
     spec: LinkSpec,
     prior_init: float = 0.1,
+    m_known: list[np.ndarray] | None = None,
 ) -> LinkModel:
-    """EM for (λ, m, u) under conditional independence, on counts of unique patterns."""
+    """EM for (λ, m, u) under conditional independence, on counts of unique patterns.
+
+    With `m_known` (m measured on pairs known to match, e.g. confirmed by a valid IIN) m is held
+    there, u is held at `u_init` (random pairs) and EM estimates λ only. Left free, the two
+    classes follow whatever splits the candidate set most: under blocking on a birth date *or*
+    a surname key, "same birth date, different names" against "same surname, other birth
+    date", not match status; and a u re-estimated on the candidates is a product of marginals
+    that cannot hold the blocks' dependence (within a block, names agree exactly when birth
+    dates do not), so with m held it swallows the matches (λ → 0). Without `m_known`, a fit
+    whose "match" class agrees less on the name fields than its "non-match" class is refitted
+    the same way with the starting m profile (`extra["refit"]` = 1): the class that agrees on
+    names is the match class."""
     patterns, counts = unique_patterns(levels, fields)
     counts = counts.astype(float)
     n_lv = [len(LEVELS[f.kind]) for f in fields]
-    m = [_initial_m(k) for k in n_lv]
-    u = [x.copy() for x in u_init]
-    prior, n_iter = prior_init, 0
+    m = [x.copy() for x in m_known] if m_known else [_initial_m(k) for k in n_lv]
     if not counts.sum():  # no candidate pairs (no evidence yet): keep the starting model
-        return LinkModel(fields, m, u, prior, 0, 0, 0)
-    prev = -np.inf
+        return LinkModel(fields, m, [x.copy() for x in u_init], prior_init, 0, 0, 0)
+    model = _em(patterns, counts, n_lv, m, u_init, prior_init, spec, held=bool(m_known))
+    if not m_known and not _names_agree_more(model.m, model.u, fields):
+        model = _em(patterns, counts, n_lv, m, u_init, prior_init, spec, held=True)
+        model.extra["refit"] = 1.0
+    model.fields = fields
+    return model
+
+
+def _names_agree_more(m: list[np.ndarray], u: list[np.ndarray], fields: tuple[Field, ...]) -> bool:
+    """Is "exact" on the name fields more likely among matches than among non-matches?"""
+    names = [f for f, x in enumerate(fields) if x.kind == "name"]
+    return all(m[f][1] > u[f][1] for f in names)
+
+
+def _em(
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    n_lv: list[int],
+    m: list[np.ndarray],
+    u_init: list[np.ndarray],
+    prior: float,
+    spec: LinkSpec,
+    *,
+    held: bool,
+) -> LinkModel:
+    """EM iterations; `held`: m and u stay as given, only λ is estimated."""
+    nf = len(n_lv)
+    m = [x.copy() for x in m]
+    u = [x.copy() for x in u_init]
+    n_iter, prev = 0, -np.inf
     while n_iter < spec.em_max_iter:
         n_iter += 1
-        lm = np.log(prior) + sum(np.log(m[f][patterns[:, f]]) for f in range(len(fields)))
-        lu = np.log1p(-prior) + sum(np.log(u[f][patterns[:, f]]) for f in range(len(fields)))
+        lm = np.log(prior) + sum(np.log(m[f][patterns[:, f]]) for f in range(nf))
+        lu = np.log1p(-prior) + sum(np.log(u[f][patterns[:, f]]) for f in range(nf))
         top = np.maximum(lm, lu)
         post = np.exp(lm - top) / (np.exp(lm - top) + np.exp(lu - top))
         loglik = float((counts * (top + np.log(np.exp(lm - top) + np.exp(lu - top)))).sum())
         wm, wu = counts * post, counts * (1 - post)
         prior = float(np.clip(wm.sum() / counts.sum(), 1e-9, 1 - 1e-9))
-        m = [_level_freq(patterns[:, f], wm, n_lv[f]) for f in range(len(fields))]
-        u = [_level_freq(patterns[:, f], wu, n_lv[f]) for f in range(len(fields))]
+        if not held:
+            m = [_level_freq(patterns[:, f], wm, n_lv[f]) for f in range(nf)]
+            u = [_level_freq(patterns[:, f], wu, n_lv[f]) for f in range(nf)]
         if abs(loglik - prev) < spec.em_tol * abs(loglik):
             break
         prev = loglik
-    return LinkModel(fields, m, u, prior, n_iter, int(counts.sum()), len(patterns))
+    return LinkModel((), m, u, prior, n_iter, int(counts.sum()), len(patterns))
+
+
+def m_from_matches(levels: np.ndarray, fields: tuple[Field, ...]) -> list[np.ndarray]:
+    """m per field from the levels of known matches; a field they never fill keeps the
+    starting profile."""
+    out = []
+    for f, x in enumerate(fields):
+        k = len(LEVELS[x.kind])
+        seen = levels[:, f][levels[:, f] > 0]
+        out.append(_level_freq(seen, np.ones(len(seen)), k) if len(seen) else _initial_m(k))
+    return out
 
 
 def _used_rows(n: int, *index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -547,9 +598,13 @@ def score_pairs(
     spec: LinkSpec,
     self_link: bool = False,
     min_probability: float | None = None,
+    known_matches: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, LinkModel]:
     """Every candidate pair with weight, probability, method and levels (no threshold; with
-    `min_probability` the pairs below it are dropped before the frame is built)."""
+    `min_probability` the pairs below it are dropped before the frame is built).
+
+    `known_matches`: two row-aligned frames (same columns as `left` / `right`) of pairs known
+    to be the same entity; m is measured on them and held, EM estimates λ and u (`fit_em`)."""
     left, right = _as_polars(left), _as_polars(right)
     ci, cj = candidate_pairs(left, right, spec, self_link=self_link)
     di, dj = deterministic_pairs(left, right, spec)
@@ -571,7 +626,8 @@ def score_pairs(
     levels = compare(lp, rp, at_l[i], at_r[j], spec.fields)
     u0 = _u_from(compare(lp, rp, at_l[ui], at_r[uj], spec.fields), spec.fields)
     prior0 = min(0.5, max(min(left.height, right.height), 1) / max(len(i), 1))
-    model = fit_em(levels, spec.fields, u0, spec, prior0)
+    m_known = _m_known(known_matches, spec) if known_matches is not None else None
+    model = fit_em(levels, spec.fields, u0, spec, prior0, m_known)
     weight = model.weights(levels)
     prob = 1.0 / (1.0 + np.exp2(-weight))
     prob[is_det] = 1.0
@@ -594,6 +650,15 @@ def score_pairs(
         pl.Series(list(LEVELS[f.kind])).gather(levels[:, n]).alias(f"lvl_{f.column}")
         for n, f in enumerate(spec.fields)
     ), model
+
+
+def _m_known(known: tuple[pl.DataFrame, pl.DataFrame], spec: LinkSpec) -> list[np.ndarray] | None:
+    kl, kr = (_as_polars(x) for x in known)
+    if kl.height == 0 or kl.height != kr.height:
+        return None
+    rows = np.arange(kl.height)
+    lp, rp = prepare_pair(kl, kr, spec, rows, rows)
+    return m_from_matches(compare(lp, rp, rows, rows, spec.fields), spec.fields)
 
 
 def decide(scored: pl.DataFrame, spec: LinkSpec) -> pl.DataFrame:

@@ -31,14 +31,15 @@ from qorgau.concealment.recapture import region_estimates
 from qorgau.concealment.scoring import candidates, score_episodes
 from qorgau.concealment.translit import normalize_name
 
+# No IIN hash here: a record reaches this stage only when its IIN is missing, invalid or did not
+# confirm, so a hash it still carries is someone else's (or no one's) and says nothing.
 PERSON_SPEC = LinkSpec(
     fields=(
         Field("first_name", "name"),
         Field("last_name", "name"),
         Field("birth_date", "date"),
-        Field("id_hash", "exact"),
     ),
-    blocking=(("phonetic(last_name)", "year(birth_date)"), ("birth_date",), ("id_hash",)),
+    blocking=(("phonetic(last_name)", "year(birth_date)"), ("birth_date",)),
     deterministic=(),
     deterministic_window=None,
     threshold=C.LINK_THRESHOLD,
@@ -82,11 +83,32 @@ def link_workers(evidence: pl.DataFrame, workers: pl.DataFrame) -> pl.DataFrame:
         )
     )
     rest = ev.filter(~pl.col("id").is_in(det["evidence_id"].implode()))
-    prob = _probabilistic(rest, wk)
+    prob = _probabilistic(rest, wk, _confirmed_pairs(ev, det, wk))
     return pl.concat([det, prob], how="vertical_relaxed")
 
 
-def _probabilistic(rest: pl.DataFrame, wk: pl.DataFrame) -> pl.DataFrame:
+def _confirmed_pairs(
+    ev: pl.DataFrame, det: pl.DataFrame, wk: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(evidence, worker) sides of the IIN-confirmed links, row-aligned: the pairs known to be
+    the same person, whose name and birth-date agreement carries the same spelling noise as
+    the records without an IIN (m of the probabilistic stage is measured on them)."""
+    cols = ["first_name", "last_name", "birth_date"]
+    pairs = (
+        det.select("evidence_id", "worker_id")
+        .join(ev.select(pl.col("id").alias("evidence_id"), *cols), on="evidence_id")
+        .join(wk.select("worker_id", *cols), on="worker_id", suffix="_w")
+    )
+    left = pairs.select(pl.col("evidence_id").alias("id"), *cols)
+    right = pairs.select(
+        pl.col("worker_id").alias("id"), *[pl.col(f"{c}_w").alias(c) for c in cols]
+    )
+    return left, right
+
+
+def _probabilistic(
+    rest: pl.DataFrame, wk: pl.DataFrame, confirmed: tuple[pl.DataFrame, pl.DataFrame]
+) -> pl.DataFrame:
     empty = pl.DataFrame(
         schema={
             "evidence_id": pl.Int64,
@@ -98,11 +120,15 @@ def _probabilistic(rest: pl.DataFrame, wk: pl.DataFrame) -> pl.DataFrame:
     )
     if rest.height == 0 or wk.height == 0:
         return empty
-    left = rest.with_columns(
-        pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash")
-    ).select(pl.col("id"), "first_name", "last_name", "birth_date", "id_hash")
-    right = wk.rename({"worker_id": "id"})
-    scored, _ = score_pairs(left, right, spec=PERSON_SPEC, min_probability=C.LINK_THRESHOLD)
+    left = rest.select(pl.col("id"), "first_name", "last_name", "birth_date")
+    right = wk.rename({"worker_id": "id"}).select("id", "first_name", "last_name", "birth_date")
+    scored, _ = score_pairs(
+        left,
+        right,
+        spec=PERSON_SPEC,
+        min_probability=C.LINK_THRESHOLD,
+        known_matches=confirmed if confirmed[0].height else None,
+    )
     if scored.height == 0:
         return empty
     best = (
