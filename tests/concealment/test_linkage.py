@@ -297,3 +297,28 @@ def test_records_without_iin_link_to_the_true_worker_not_a_same_birthday_decoy(s
     assert not any(prob.get(e) == d for e, d in decoy.items())
     det = links.filter(pl.col("method") == "deterministic")
     assert det.height == 400 - len(truth)
+
+
+def test_unlabelled_em_refits_a_match_class_that_disagrees_on_names() -> None:
+    """Without labelled pairs the free EM on the same register takes "same birth date, other
+    names" as matches; the class check rejects that fit and the refit links the true worker."""
+    from qorgau.concealment.signals import PERSON_SPEC
+
+    evidence, workers, truth, decoy = _register_and_evidence(1)
+    left = evidence.filter(~pl.col("iin_valid")).select(
+        "id", "first_name", "last_name", "birth_date"
+    )
+    right = workers.rename({"worker_id": "id"}).select(
+        "id", "first_name", "last_name", "birth_date"
+    )
+    scored, model = score_pairs(left, right, spec=PERSON_SPEC)
+    assert model.extra.get("refit") == 1.0
+    best = dict(
+        scored.filter(pl.col("probability") >= 0.9)
+        .sort("weight", descending=True)
+        .unique(subset="left_id", keep="first")
+        .select("left_id", "right_id")
+        .iter_rows()
+    )
+    assert sum(best.get(e) == w for e, w in truth.items()) >= 0.95 * len(truth)
+    assert not any(best.get(e) == d for e, d in decoy.items())
