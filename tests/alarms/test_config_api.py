@@ -118,7 +118,7 @@ def test_contacts_list_add_remove_audited_and_same_as_the_page(client, client_as
     assert r.status_code == 201, r.text
     hook = r.json()
     assert hook["has_secret"] is True and "secret" not in hook
-    assert (hook["quiet_start"], hook["quiet_end"]) == ("22:00:00", "06:00:00")
+    assert (hook["quiet_start"], hook["quiet_end"]) == ("22:00", "06:00")
     # one added on the page
     csrf = _login(client, world, "osh_krg")
     r = client.post(f"/alarms/sites/{mine.site_id}/contacts", data={
@@ -189,8 +189,8 @@ def test_my_channels_read_update_audited_and_same_as_the_page(client, client_as,
     me = client_as("osh_krg")
     mine_rows = {r["id"]: r for r in me.get(f"{API}/my-channels").json()}
     assert mine_rows[c.id]["target"] == "+77010000105"
-    assert (mine_rows[c.id]["quiet_start"], mine_rows[c.id]["quiet_end"]) == ("22:00:00",
-                                                                             "06:00:00")
+    assert (mine_rows[c.id]["quiet_start"], mine_rows[c.id]["quiet_end"]) == ("22:00",
+                                                                             "06:00")
     assert c.id not in {r["id"] for r in client_as("inspector_krg").get(
         f"{API}/my-channels").json()}
     r = me.put(f"{API}/my-channels/{c.id}", json={"target": "+77010000106",
@@ -198,7 +198,7 @@ def test_my_channels_read_update_audited_and_same_as_the_page(client, client_as,
     assert r.status_code == 200, r.text
     out = r.json()
     assert (out["target"], out["quiet_start"], out["quiet_end"], out["tier"]) == (
-        "+77010000106", "23:30:00", "07:00:00", 1)
+        "+77010000106", "23:30", "07:00", 1)
     db.expire_all()
     row = db.get(Contact, c.id)
     assert (row.target, row.quiet_start, row.quiet_end) == ("+77010000106", 1410, 420)

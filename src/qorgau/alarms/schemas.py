@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -253,6 +253,9 @@ class ContactPatch(QuietHours):
     target: str = Field(min_length=3, max_length=300)
 
 
+LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
 class ContactOut(BaseModel):
     """A contact as the API shows it: the webhook signing key is never returned."""
 
@@ -266,8 +269,9 @@ class ContactOut(BaseModel):
     min_priority: int
     name: str
     user_id: int | None
-    quiet_start: time | None
-    quiet_end: time | None
+    # "HH:MM" local wall-clock time: a JSON Schema `time` would demand a UTC offset.
+    quiet_start: LocalTime | None
+    quiet_end: LocalTime | None
     has_secret: bool
 
     @model_validator(mode="before")
@@ -283,8 +287,8 @@ class ContactOut(BaseModel):
         return out
 
 
-def _time(minutes: int | None) -> time | None:
-    return None if minutes is None else time(minutes // 60, minutes % 60)
+def _time(minutes: int | None) -> str | None:
+    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class EscalationOut(BaseModel):
