@@ -322,3 +322,23 @@ def test_unlabelled_em_refits_a_match_class_that_disagrees_on_names() -> None:
     )
     assert sum(best.get(e) == w for e, w in truth.items()) >= 0.95 * len(truth)
     assert not any(best.get(e) == d for e, d in decoy.items())
+
+
+def test_a_record_that_fits_two_workers_equally_is_not_linked() -> None:
+    """Two registry workers with the same names and birth date: the record cannot tell them
+    apart, so it is linked to neither (probability against the competitor ≤ 0.5)."""
+    from qorgau.concealment.signals import link_workers
+
+    evidence, workers, truth, _ = _register_and_evidence(1)
+    doubled_e, doubled_w = next(iter(truth.items()))
+    twin = workers.filter(pl.col("worker_id") == doubled_w).with_columns(
+        pl.lit(workers["worker_id"].max() + 1, dtype=workers["worker_id"].dtype).alias("worker_id"),
+        pl.lit("h-twin").alias("id_hash"),
+    )
+    links = link_workers(evidence, pl.concat([workers, twin]))
+    prob = links.filter(pl.col("method") == "probabilistic")
+    assert doubled_e not in prob["evidence_id"].to_list()
+    right = dict(prob.select("evidence_id", "worker_id").iter_rows())
+    others = {e: w for e, w in truth.items() if e != doubled_e}
+    assert sum(right.get(e) == w for e, w in others.items()) >= 0.95 * len(others)
+    assert prob["probability"].min() >= 0.9

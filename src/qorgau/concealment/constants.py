@@ -74,6 +74,8 @@ EPISODE_DAYS = 30
 ACCIDENT_MATCH_DAYS = 14
 # Link probability below which a probabilistic evidence→worker link is not used.
 LINK_THRESHOLD = 0.9
+# Candidates kept as competitors of a record's best worker (below this their odds are < 0.0101).
+LINK_COMPETITOR_MIN = 0.01
 
 # Log-likelihood-ratio weights (log2) of one source's evidence that an injury was work-related.
 # Initial values from source reliability; measured precision per source refines them.

@@ -126,22 +126,34 @@ def _probabilistic(
         left,
         right,
         spec=PERSON_SPEC,
-        min_probability=C.LINK_THRESHOLD,
+        min_probability=C.LINK_COMPETITOR_MIN,
         known_matches=confirmed if confirmed[0].height else None,
     )
     if scored.height == 0:
         return empty
-    best = (
-        scored.filter(pl.col("probability") >= C.LINK_THRESHOLD)
-        .sort("weight", descending=True)
-        .unique(subset="left_id", keep="first")
-    )
+    best = _best_against_competitors(scored).filter(pl.col("probability") >= C.LINK_THRESHOLD)
     return best.select(
         pl.col("left_id").cast(pl.Int64).alias("evidence_id"),
         pl.col("right_id").cast(pl.Int64).alias("worker_id"),
         "method",
         "weight",
         "probability",
+    )
+
+
+def _best_against_competitors(scored: pl.DataFrame) -> pl.DataFrame:
+    """The best worker per record, its probability taken against the other candidates: a
+    record is one person, so P(worker k) = 2^w_k / (1 + Σ_j 2^w_j) over the record's
+    candidates. Two workers the record cannot tell apart (same names, same birth date) get
+    ≤ 0.5 each and neither is linked: evidence is never attached to a coin-flip choice."""
+    top = pl.col("weight").max().over("left_id")
+    log_denom = top + (
+        pl.lit(2.0).pow(-top) + pl.lit(2.0).pow(pl.col("weight") - top).sum().over("left_id")
+    ).log(2)
+    return (
+        scored.with_columns((pl.lit(2.0).pow(pl.col("weight") - log_denom)).alias("probability"))
+        .sort("weight", descending=True)
+        .unique(subset="left_id", keep="first")
     )
 
 
