@@ -22,10 +22,13 @@ from qorgau.core.jobs import JobLease
 UNAVAILABLE = "the database is unavailable; retry in a few seconds"
 
 
+# A lost connection needs a server that can drop it: PostgreSQL only, not skipped on SQLite.
+pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 def swallowing_client(db_url: str) -> Iterator[TestClient]:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("a lost connection needs a server that can drop it")
+    assert db_url.startswith("postgresql")
     from qorgau.app import create_app
 
     app = create_app()
