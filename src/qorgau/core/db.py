@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from qorgau.core.config import get_settings
+
+# The database is unreachable or the connection dropped: a 503, never a part quietly left out.
+DB_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 # Stable constraint names so Alembic migrations are reproducible on SQLite and PostgreSQL.
 NAMING_CONVENTION = {

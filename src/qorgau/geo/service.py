@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qorgau.core.db import DB_UNAVAILABLE
 from qorgau.core.errors import DomainError
 from qorgau.core.openapi import INT_MAX
 from qorgau.core.roles import Reach
@@ -332,6 +333,8 @@ def card(*, db: Session, actor: Actor, enterprise_id: int) -> dict[str, Any]:
             part = layer.card_fn(db, actor, ent)
         except DomainError:
             part = None  # the owning domain says this role may not see it
+        except DB_UNAVAILABLE:
+            raise  # an outage is a 503, not a card with parts silently missing
         except Exception:  # another domain's bug must not break the card
             db.rollback()
             log.exception("card part %s failed", layer.name)
