@@ -3,26 +3,14 @@ live uvicorn in Debian Chromium: nothing scrolls sideways; screenshots go to tes
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from livesite import ARTIFACTS, CHROMIUM_ARGS, live_server
+
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TITLES = {  # h1 of the two pages per language: the page really switched language
     "kk": ("Кәсіпорындар: күтілетін", "Өндірістік жарақаттардың толық хабарланбауы"),
     "ru": ("Предприятия: ожидаемые", "Недоучёт производственных травм"),
@@ -32,29 +20,8 @@ TITLES = {  # h1 of the two pages per language: the page really switched languag
 
 @pytest.fixture(scope="module")
 def live(db_url: str, world: object) -> Iterator[str]:
-    import uvicorn
-
-    from qorgau.accounts.demo import ensure_demo_accounts
-    from qorgau.app import create_app
-    from qorgau.core.db import get_sessionmaker
-
-    with get_sessionmaker()() as db:
-        ensure_demo_accounts(db)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://localhost:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with live_server() as url:
+        yield url
 
 
 def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, stored_run) -> None:

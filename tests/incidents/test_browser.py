@@ -13,25 +13,15 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from livesite import CHROMIUM
+from livesite import CHROMIUM_ARGS as ARGS
 from qorgau.incidents.constants import KZ_TZ
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
 def live_server(db_url, world):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian Chromium is not installed")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

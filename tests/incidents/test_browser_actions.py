@@ -5,15 +5,14 @@ screen sideways. Screenshot: test-artifacts/accident-actions-phone-ru.png."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from incidents.helpers import report_body
 from incidents.test_browser import ARGS, CHROMIUM, _login, _username, live_server  # noqa: F401
+from livesite import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MEMBERS = [
     {"name": "Ахметов Б.", "position": "бас инженер", "chair": True},
     {"name": "Иванова С.", "position": "ОТ"},

@@ -1,0 +1,50 @@
+"""Browser tests' common ground: Debian Chromium and its flags, the screenshot folder, and the
+app served by uvicorn in a thread on the test database (demo accounts ensured)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server() -> Iterator[str]:
+    """The app on a free loopback port; localhost so Chromium keeps the secure session cookie."""
+    import uvicorn
+
+    from qorgau.accounts.demo import ensure_demo_accounts
+    from qorgau.app import create_app
+    from qorgau.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as db:
+        ensure_demo_accounts(db)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started, "the live server did not start within 10 s"
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
