@@ -342,3 +342,88 @@ def test_a_record_that_fits_two_workers_equally_is_not_linked() -> None:
     others = {e: w for e, w in truth.items() if e != doubled_e}
     assert sum(right.get(e) == w for e, w in others.items()) >= 0.95 * len(others)
     assert prob["probability"].min() >= 0.9
+
+
+def _accidents_and_evidence(
+    seed: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int], set[int]]:
+    """Accident victims from a name-poor register and evidence about them: most records carry
+    the worker (a key match), 20 carry no IIN and a typo in the surname (true matches only the
+    probabilistic stage can make), and 20 are injuries outside work of other people born the
+    same day as a victim, with the same first name and a similar surname, a few days from
+    the accident, at another employer; and 10 are victims' own injuries outside work two
+    months after their accident."""
+    rng = np.random.default_rng(seed)
+    last = ["kasymov", "nurlanov", "ivanov", "tokaev", "serikov", "ahmetov", "petrov",
+            "abenov", "jaksylykov", "omarov", "kim", "sadykov"]  # fmt: skip
+    first = ["nurlan", "aliya", "erlan", "aigul", "oksana", "marat", "dana", "asel", "timur",
+             "olga", "sanjar", "gulnar", "ruslan", "madina", "arman"]  # fmt: skip
+    n = 400
+    day0 = dt.date(2025, 1, 1)
+    victims = pl.DataFrame(
+        {
+            "accident_id": np.arange(1, n + 1),
+            "worker_id": np.arange(1, n + 1),
+            "iin_hash": [f"h{k}" for k in range(1, n + 1)],
+            "first_name": rng.choice(first, n),
+            "last_name": rng.choice(last, n),
+            "birth_date": [
+                dt.date(1980, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 3 * 365, n)
+            ],
+            "event_date": [day0 + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)],
+            "enterprise_id": rng.integers(1, 40, n),
+        }
+    )
+    rows, truth, outside = [], {}, set()
+    for k, v in enumerate(victims.iter_rows(named=True)):
+        e = k + 1
+        row = {**v, "id": e, "iin_valid": True}
+        row["event_date"] = v["event_date"] + dt.timedelta(days=int(rng.integers(0, 3)))
+        if k < 20:  # no IIN, surname typo: only the probabilistic stage can match it
+            ln = v["last_name"]
+            row.update(worker_id=None, iin_hash=None, iin_valid=False, last_name=ln[:-1] + "a")
+            truth[e] = v["accident_id"]
+        rows.append(row)
+    for k, v in enumerate(victims.slice(20, 20).iter_rows(named=True)):
+        e = n + 1 + k  # someone else, hurt at home a few days later
+        ln = v["last_name"][:3] + "enko"  # a similar surname (Jaro–Winkler ~0.8–0.9)
+        rows.append(
+            {
+                **v,
+                "id": e,
+                "worker_id": None,
+                "iin_hash": None,
+                "iin_valid": False,
+                "last_name": ln,
+                "enterprise_id": 100 + k,
+                "event_date": v["event_date"] + dt.timedelta(days=3),
+            }
+        )
+        outside.add(e)
+    for k, v in enumerate(victims.slice(40, 10).iter_rows(named=True)):
+        e = n + 21 + k  # the victim's own injury outside work, two months after the accident
+        rows.append(
+            {**v, "id": e, "iin_valid": True, "event_date": v["event_date"] + dt.timedelta(days=60)}
+        )
+        outside.add(e)
+    ev = pl.DataFrame(rows).drop("accident_id")
+    return ev, victims, truth, outside
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_evidence_of_another_person_is_not_matched_to_an_accident(seed: int) -> None:
+    """The victim stage's free EM failed its class check and the refit attached injuries of
+    other people (same first name and birth date, similar surname) to accidents, and the
+    victim's own injury weeks from the accident to it; m is now measured on the key matches,
+    the key stage's date limit holds, and a true probabilistic match still is made."""
+    from qorgau.concealment.signals import match_accidents
+
+    ev, victims, truth, outside = _accidents_and_evidence(seed)
+    got = match_accidents(ev, victims)
+    acc = dict(
+        got.filter(pl.col("accident_id").is_not_null()).select("id", "accident_id").iter_rows()
+    )
+    kinds = dict(got.select("id", "accident_link").iter_rows())
+    assert sum(acc.get(e) == a for e, a in truth.items()) >= 0.9 * len(truth)
+    assert all(kinds[e] == "probabilistic" for e in truth if e in acc)
+    assert not any(e in acc for e in outside), [e for e in outside if e in acc]

@@ -122,16 +122,9 @@ def _probabilistic(
         return empty
     left = rest.select(pl.col("id"), "first_name", "last_name", "birth_date")
     right = wk.rename({"worker_id": "id"}).select("id", "first_name", "last_name", "birth_date")
-    scored, _ = score_pairs(
-        left,
-        right,
-        spec=PERSON_SPEC,
-        min_probability=C.LINK_COMPETITOR_MIN,
-        known_matches=confirmed if confirmed[0].height else None,
-    )
-    if scored.height == 0:
+    best = best_links(left, right, spec=PERSON_SPEC, confirmed=confirmed)
+    if best.height == 0:
         return empty
-    best = _best_against_competitors(scored).filter(pl.col("probability") >= C.LINK_THRESHOLD)
     return best.select(
         pl.col("left_id").cast(pl.Int64).alias("evidence_id"),
         pl.col("right_id").cast(pl.Int64).alias("worker_id"),
@@ -139,6 +132,33 @@ def _probabilistic(
         "weight",
         "probability",
     )
+
+
+def best_links(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    *,
+    spec: LinkSpec,
+    confirmed: tuple[pl.DataFrame, pl.DataFrame] | None,
+) -> pl.DataFrame:
+    """The one right record each left record is linked to (left_id, right_id, method, weight,
+    probability), at or above `spec.threshold`: m measured on the `confirmed` pairs (row-aligned
+    left / right sides known to be the same person) when there are any, the class-checked free
+    EM otherwise; a probabilistic link's probability is taken against the record's other
+    candidates, so a record two candidates fit about equally is linked to neither. A
+    deterministic pair of the spec (keys that identify the person) wins outright."""
+    known = confirmed if confirmed is not None and confirmed[0].height else None
+    scored, _ = score_pairs(
+        left, right, spec=spec, min_probability=C.LINK_COMPETITOR_MIN, known_matches=known
+    )
+    if scored.height == 0:
+        return scored.select("left_id", "right_id", "method", "weight", "probability")
+    is_det = pl.col("method") == "deterministic"
+    det = scored.filter(is_det).sort("weight", descending=True).unique("left_id", keep="first")
+    prob = scored.filter(~is_det & ~pl.col("left_id").is_in(det["left_id"].implode()))
+    best = pl.concat([det, _best_against_competitors(prob)], how="vertical_relaxed")
+    best = best.filter(pl.col("probability") >= spec.threshold)
+    return best.select("left_id", "right_id", "method", "weight", "probability")
 
 
 def _best_against_competitors(scored: pl.DataFrame) -> pl.DataFrame:
@@ -252,7 +272,8 @@ def match_accidents(ev: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
     """victim rows (accident_id, worker_id, iin_hash, last_name, birth_date, event_date) →
     per evidence the accident it belongs to (or null)."""
     base = ev.select("id", "worker_id", "iin_hash", "last_name", "birth_date", "event_date")
-    vic = victims.select(
+    vic = victims.with_row_index("vid").select(
+        pl.col("vid").cast(pl.Int64),
         "accident_id",
         "worker_id",
         "iin_hash",
@@ -263,39 +284,38 @@ def match_accidents(ev: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for keys in (["worker_id"], ["iin_hash"], ["last_name", "birth_date"]):
         j = base.drop_nulls(keys).join(
-            vic.drop_nulls(keys).select("accident_id", "acc_date", *keys), on=keys
+            vic.drop_nulls(keys).select("vid", "accident_id", "acc_date", *keys), on=keys
         )
-        parts.append(j.select("id", "accident_id", "event_date", "acc_date"))
+        by_id = pl.lit(keys != ["last_name", "birth_date"]).alias("by_id")
+        parts.append(j.select("id", "vid", "accident_id", "event_date", "acc_date", by_id))
     m = pl.concat(parts, how="vertical_relaxed").with_columns(
         (pl.col("event_date") - pl.col("acc_date")).dt.total_days().abs().alias("gap")
     )
     m = m.filter(pl.col("gap") <= C.ACCIDENT_MATCH_DAYS).sort("gap").unique("id", keep="first")
-    m = m.select("id", "accident_id", pl.lit("key").alias("accident_link"))
     rest = ev.filter(~pl.col("id").is_in(m["id"].implode()))
-    prob = _victim_links(rest, victims)
+    # m is measured on matches by worker or IIN: a name + birth-date key agrees on both by
+    # construction and would make any typo in them look like another person.
+    keyed = ev.join(m.filter("by_id").select("id", "vid"), on="id")
+    prob = _victim_links(rest, victims, keyed)
+    m = m.select("id", "accident_id", pl.lit("key").alias("accident_link"))
     return ev.join(pl.concat([m, prob], how="vertical_relaxed"), on="id", how="left")
 
 
 VICTIM_SPEC = LinkSpec(threshold=0.9)  # names, birth date, hash, employer, date window (±7 d)
 
 
-def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
+def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
     """Fellegi–Sunter evidence ↔ accident victims for records the exact keys missed (typos in
-    names, no or mistyped IIN); deterministic on hash + employer + date within 30 days."""
+    names, no or mistyped IIN); deterministic on hash + employer + date within 30 days. `keyed`
+    (evidence rows with the `vid` of the victim their key matched) are the known matches m is
+    measured on, as in the worker stage (the free EM here failed its class check on the region
+    twin and ran on the refit)."""
     empty = pl.DataFrame(
         schema={"id": pl.Int64, "accident_id": pl.Int64, "accident_link": pl.String}
     )
     if rest.height == 0 or victims.height == 0:
         return empty
-    left = rest.select(
-        "id",
-        "first_name",
-        "last_name",
-        "birth_date",
-        pl.col("enterprise_id").alias("employer_id"),
-        "event_date",
-        pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash"),
-    ).with_columns(pl.col("employer_id").cast(pl.String))
+    left = _victim_side(rest)
     right = victims.with_row_index("vid").select(
         pl.col("vid").cast(pl.Int64).alias("id"),
         "first_name",
@@ -305,20 +325,43 @@ def _victim_links(rest: pl.DataFrame, victims: pl.DataFrame) -> pl.DataFrame:
         "event_date",
         pl.col("iin_hash").alias("id_hash"),
     )
-    scored, _ = score_pairs(left, right, spec=VICTIM_SPEC, min_probability=VICTIM_SPEC.threshold)
-    if scored.height == 0:
-        return empty
-    best = (
-        scored.filter(pl.col("probability") >= VICTIM_SPEC.threshold)
-        .sort("weight", descending=True)
-        .unique(subset="left_id", keep="first")
+    confirmed = (_victim_side(keyed), right[keyed["vid"].to_numpy()])  # id = row
+    best = best_links(left, right, spec=VICTIM_SPEC, confirmed=confirmed)
+    # The best fit can be the same person's accident on another date (an injury outside work
+    # weeks from it): the key stage's date limit holds here too.
+    gap = (
+        best.join(left.select(pl.col("id").alias("left_id"), "event_date"), on="left_id")
+        .join(
+            right.select(pl.col("id").alias("right_id"), pl.col("event_date").alias("acc_date")),
+            on="right_id",
+        )
+        .filter(
+            (pl.col("event_date") - pl.col("acc_date")).dt.total_days().abs()
+            <= C.ACCIDENT_MATCH_DAYS
+        )
     )
+    best = best.filter(pl.col("left_id").is_in(gap["left_id"].implode()))
+    if best.height == 0:
+        return empty
     acc = victims["accident_id"].to_numpy()
     return best.select(
         pl.col("left_id").cast(pl.Int64).alias("id"),
         pl.Series("accident_id", acc[best["right_id"].to_numpy()], dtype=pl.Int64),
         pl.lit("probabilistic").alias("accident_link"),
     )
+
+
+def _victim_side(ev: pl.DataFrame) -> pl.DataFrame:
+    """Evidence in the victim stage's columns; an IIN hash only where the IIN is valid."""
+    return ev.select(
+        "id",
+        "first_name",
+        "last_name",
+        "birth_date",
+        pl.col("enterprise_id").alias("employer_id"),
+        "event_date",
+        pl.when(pl.col("iin_valid")).then(pl.col("iin_hash")).otherwise(None).alias("id_hash"),
+    ).with_columns(pl.col("employer_id").cast(pl.String))
 
 
 # ---------------------------------------------------------------- 6. expected vs observed
