@@ -204,18 +204,22 @@ def child(a: argparse.Namespace) -> dict:
         broker.terminate()
 
 
-def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
-    """Run the phases in a fresh process, against `src` (a baseline's src/) or this tree."""
+def run_child(script: str, child_args: list[str], src: Path | None) -> dict:
+    """Run `script --child ...` in a fresh process against `src` (a baseline's src/) or this
+    tree; its last stdout line is the JSON of its figures."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    args = [sys.executable, __file__, "--child", "--devices", str(a.devices), "--seconds",
-            str(a.seconds), "--rate", str(a.rate), "--window", str(a.window), "--format",
-            a.format, "--numbering", a.numbering]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True,
-                         cwd=Path(__file__).parents[1])
+    out = subprocess.run([sys.executable, script, "--child", *child_args], env=env, check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).parents[1])
     sys.stderr.write(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
+    return run_child(__file__, ["--devices", str(a.devices), "--seconds", str(a.seconds),
+                                "--rate", str(a.rate), "--window", str(a.window),
+                                "--format", a.format, "--numbering", a.numbering], src)
 
 
 def _extract(rev: str) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,14 +73,9 @@ def child(a: argparse.Namespace) -> dict:
 
 
 def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    args = [sys.executable, __file__, "--child", "--groups", str(a.groups), "--numbering",
-            a.numbering]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True,
-                         cwd=Path(__file__).parents[1])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from alarm_e2e import run_child
+
+    return run_child(__file__, ["--groups", str(a.groups), "--numbering", a.numbering], src)
 
 
 def main() -> None:
