@@ -295,3 +295,43 @@ def test_build_rejects_bad_columns(cols: dict) -> None:
     dup = dict(cols, ids=np.zeros(len(cols["ids"]), np.int64))
     with pytest.raises(ValueError, match="ids"):
         PointIndex.from_arrays(**dup)
+
+
+def test_morton_matches_the_bit_spreading_formula() -> None:
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 1 << K.WORLD_BITS, 5000).astype(np.uint32)
+    y = rng.integers(0, 1 << K.WORLD_BITS, 5000).astype(np.uint32)
+    expect = K.spread_bits(x) | (K.spread_bits(y) << np.uint64(1))
+    assert np.array_equal(K.morton(x, y), expect)
+    assert K.morton(x[:0], y[:0]).shape == (0,)
+
+
+def test_attribute_columns_round_trip(cols: dict, index: PointIndex) -> None:
+    back = index.to_arrays()
+    order = np.argsort(cols["ids"])
+    pos = np.argsort(back["ids"])
+    for name in ("region", "section", "division", "size", "hazardous", "risk_band"):
+        assert np.array_equal(np.asarray(back[name])[pos], np.asarray(cols[name])[order]), name
+    assert back["hazardous"].dtype == bool
+
+
+def test_whole_country_at_low_zoom_with_filters(cols: dict, index: PointIndex) -> None:
+    """Low zoom: nearly every block lies inside the box and within one cell (the kernel's
+    fast path); a box edge through the data sends the blocks it cuts point by point."""
+    rng = np.random.default_rng(77)
+    for bbox in ((45.0, 39.0, 89.0, 57.0), (60.0, 42.0, 77.0, 50.0), (76.8, 43.0, 77.0, 43.5)):
+        for zoom in (3, 4, 5, 6, 7):
+            f = Filters() if zoom == 3 else random_filters(rng, cols)
+            try:
+                r = index.query(bbox, zoom, f)
+            except InvalidViewport:
+                continue
+            expect = reference_mask(cols, f, bbox)
+            assert r.total == int(expect.sum())
+            assert result_cells(cols, index, r) == reference_cells(cols, expect, r.level)
+            counts = dict(zip(r.keys.tolist(), r.band_counts.tolist(), strict=True))
+            shift = np.uint32(K.WORLD_BITS - r.level)
+            keys = K.morton(K.to_gx(cols["lon"]) >> shift, K.to_gy(cols["lat"]) >> shift)
+            for key, bands in counts.items():
+                members = expect & (keys == key)
+                assert bands == np.bincount(cols["risk_band"][members], minlength=4).tolist()

@@ -60,9 +60,16 @@ def test_new_enterprise_makes_the_saved_index_stale(db, fresh) -> None:
     ent = service.create_enterprise(
         db=db,
         actor=SYSTEM_ACTOR,
-        data=EnterpriseIn(bin=make_bin(), name="GEO-STORE new", activity_code="41",
-                          region_code="KZ-35", lon=73.2, lat=49.9, size_band="small",
-                          hazardous=False),
+        data=EnterpriseIn(
+            bin=make_bin(),
+            name="GEO-STORE new",
+            activity_code="41",
+            region_code="KZ-35",
+            lon=73.2,
+            lat=49.9,
+            size_band="small",
+            hazardous=False,
+        ),
     )
     _forget_memory(index)
     snap = index.get_snapshot(db)
@@ -78,3 +85,39 @@ def test_damaged_or_foreign_file_is_rebuilt(db, fresh) -> None:
     snap = index.get_snapshot(db)
     assert len(snap.index) == len(built.index)
     assert store.load(path) is not None  # the rebuild saved a good file again
+
+
+def test_index_saved_in_an_older_format_is_rebuilt(db, fresh, monkeypatch) -> None:
+    """Format 1 stored the attributes as an n × 6 uint8 "attrs" column; such a file is
+    rebuilt, never read as the current layout."""
+    import json
+
+    from qorgau.geo.filters import Filters
+
+    index, store, built = fresh
+    path = store.path_for(db)
+    with np.load(path) as z:
+        body = {k: z[k] for k in z.files}
+    meta = json.loads(bytes(body.pop("meta")).decode())
+    cols = built.index.to_arrays()
+    body.pop("word")
+    names = ("region", "section", "division", "size", "hazardous", "risk_band")
+    body["attrs"] = np.stack([np.asarray(cols[k]).astype(np.uint8) for k in names], axis=1)
+    body["meta"] = np.frombuffer(json.dumps({**meta, "format": 1}).encode(), np.uint8)
+    with open(path, "wb") as fh:
+        np.savez(fh, **body)
+    assert store.load(path) is None
+
+    builds = []
+    real_build = index.build
+    monkeypatch.setattr(index, "build", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    _forget_memory(index)
+    snap = index.get_snapshot(db)
+    assert builds, "the old file was read instead of rebuilt"
+    f = Filters(hazardous=True)
+    bbox = (46.0, 40.0, 88.0, 56.0)
+    assert (
+        snap.index.query(bbox, 5, f).to_json_bytes()
+        == built.index.query(bbox, 5, f).to_json_bytes()
+    )
+    assert store.load(path) is not None  # saved again in the current format

@@ -30,7 +30,7 @@ from qorgau.registry.models import Enterprise
 
 log = logging.getLogger("qorgau.geo")
 
-FORMAT = 1
+FORMAT = 2  # 2: attributes packed into one uint32 column "word" (was "attrs", n × 6 uint8)
 DIR_NAME = "map-index"
 _META = "meta"
 _SNAP_PREFIX = "snap_"  # snapshot arrays beside the index columns
