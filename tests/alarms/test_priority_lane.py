@@ -14,13 +14,14 @@ pytestmark = pytest.mark.brokers
 
 
 def test_life_safety_topic_is_fetched_ahead_of_queued_bulk(db, mine, proc, mosquitto):  # noqa: F811
-    from qorgau.alarms.ingest.mqtt import LifeSafetyDevices, MqttSource, readings
+    from qorgau.alarms.ingest.mqtt import MqttSource, readings
+    from qorgau.alarms.ingest.sentinel import DangerWatch
     from qorgau.alarms.worker import _group, _single
 
-    lanes = LifeSafetyDevices()
+    lanes = DangerWatch()
     assert lanes(mine.site_id, "CH4-1") and not lanes(mine.site_id, "FAN-1")  # from the DB
     src = MqttSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw",
-                     urgent=lanes)
+                     watch=lanes)
     assert src.connected.wait(5)
     pub = _publisher(mosquitto, mine.gateway, mine.key)
     now = time.time()

@@ -3,22 +3,26 @@
 The stream reads alarm transitions from the database after a cursor (so it works whichever
 process raised the alarm and loses nothing across reconnects: Last-Event-ID), and wakes at
 once when this process's hub publishes — life-safety alarms reach the console right after the
-commit instead of on the next poll (1 s)."""
+commit instead of on the next poll (1 s). Withdrawal progress and danger signals
+(`ingest/sentinel.py`, ahead of the alarm record) are forwarded from the hub as they come,
+to callers whose scope covers the site."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import ClassVar
 
 import orjson
 from fastapi import Request
 from sqlalchemy import func, select
 
-from qorgau.alarms.models import AlarmEvent, AlarmRecord
+from qorgau.alarms.models import SCOPE, AlarmEvent, AlarmRecord
 from qorgau.alarms.notify import HUB
 from qorgau.core.db import get_sessionmaker
-from qorgau.core.security import Actor, scoped
+from qorgau.core.security import Actor, ScopeSpec, in_scope, scoped
 
 
 def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:
@@ -37,6 +41,24 @@ def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:
                  "at": e.at.isoformat(), "message": r.message, "value": r.value,
                  "tier": r.tier}
                 for e, r in rows]
+
+
+_PUSHED = frozenset({"withdrawal", "danger"})  # hub messages forwarded as they are
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A hub message's scope columns, checked with the alarm tables' rule."""
+
+    __scope__: ClassVar[ScopeSpec] = SCOPE
+    region_code: str | None
+    enterprise_id: int | None
+
+
+def visible(msg: dict, actor: Actor) -> bool:
+    """Hub messages carry their site's enterprise and region: a console subscribed to every
+    site sees only those in its caller's scope."""
+    return in_scope(_Scope(msg.get("region_code"), msg.get("enterprise_id")), actor)
 
 
 async def events(request: Request, actor: Actor, site_id: int | None,
@@ -59,8 +81,9 @@ async def events(request: Request, actor: Actor, site_id: int | None,
                 cursor = 0
             try:
                 msg = await asyncio.wait_for(q.get(), timeout=1.0)
-                if msg.get("type") == "withdrawal":
-                    yield b"event: withdrawal\ndata: " + orjson.dumps(msg) + b"\n\n"
+                kind = msg.get("type")
+                if kind in _PUSHED and visible(msg, actor):
+                    yield f"event: {kind}\ndata: ".encode() + orjson.dumps(msg) + b"\n\n"
             except TimeoutError:
                 yield b": keep-alive\n\n"
             if await request.is_disconnected():

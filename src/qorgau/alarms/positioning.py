@@ -109,7 +109,9 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     for t in targets if rec is None else []:
         notify.send_device(t, "WITHDRAW", {"site_id": site.id}, "")
     dispatch.deliver(db, [r.id for r in rows])
-    notify.HUB.publish(site.id, {"type": "withdrawal", "id": w.id, "inside": w.inside})
+    notify.HUB.publish(site.id, {"type": "withdrawal", "id": w.id, "inside": w.inside,
+                                 "enterprise_id": site.enterprise_id,
+                                 "region_code": site.region_code})
     return w
 
 

@@ -7,6 +7,7 @@ notifications) and the segment store; the engine state is rebuilt from it on sta
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from datetime import UTC, datetime
@@ -65,6 +66,15 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
     return done
 
 
+def settle_heap() -> None:
+    """Put what start-up allocated (modules, numba, the ORM's registries: a few million
+    objects) out of the collector's reach: a full collection over them held the GIL for up
+    to 150 ms, stalling the network thread's danger screening and the live push
+    (benchmarks/alarm_e2e.py prints the pauses). Later objects are collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
 def drain(source, proc: Processor | None = None, *, seconds: float | None = None,
           tick_every_s: float = 1.0, group: bool = True) -> int:
     """Generic worker loop: `source.fetch(timeout)` → [(site_id|None, doc, ack)], process, ack
@@ -76,6 +86,7 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     the group fails, its messages are retried one by one so that one bad message does not
     hold back the others; a message that fails alone is not acknowledged (redelivered)."""
     proc = proc or processor()
+    settle_heap()
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
     while time.time() < end and not getattr(source, "closed", False):

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from qorgau.alarms import constants as C
 from qorgau.alarms import service
+from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import dead_letter, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
 from qorgau.alarms.schemas import IngestResult
@@ -62,6 +63,7 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     if site_id is not None and isinstance(doc, dict) and doc.get("site_id") not in (None,
                                                                                    site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
+    await run_in_threadpool(sentinel.screen, site_id, doc)  # the console hears it first
     res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
                                   site_id=site_id)
     body = IngestResult(accepted=res.accepted, duplicates=res.duplicates,

@@ -8,6 +8,10 @@ lets each gateway publish only under its own site. Mosquitto drops QoS 1 message
 `max_queued_messages` for a subscriber: raise it, watch `$SYS/broker/publish/messages/dropped`,
 and sequence gaps per device (both in /api/v1/alarms/metrics).
 
+Danger signal: every decoded message is screened for life-safety readings at their danger
+limit in the network thread, before it is queued (`sentinel.py`), so the console is warned
+while the worker is still busy; the alarm record follows through the lanes below.
+
 Priority lane: messages on the topic of a life-safety device (`qorgau/<site>/<CH4-1>/telemetry`)
 are queued apart and fetched first, as a group of their own, so a life-safety reading waits
 for the group in progress but not for the bulk queued ahead of it nor inside a big group. A
@@ -19,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -32,43 +36,12 @@ import paho.mqtt.client as mqtt
 
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.ingest.sentinel import WATCH, DangerWatch
 
 TOPIC = "qorgau/+/+/telemetry"
+SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("qorgau.alarms.mqtt")
 Item = tuple[int | None, Any, Callable[[], None]]
-
-
-class LifeSafetyDevices:
-    """(site, device code) → is it a life-safety device; per-site sets of codes read from the
-    database and refreshed every `ttl_s` (a device switched to life-safety joins the priority
-    lane within that time)."""
-
-    def __init__(self, ttl_s: float = 30.0) -> None:
-        self.ttl_s = ttl_s
-        self._sites: dict[int, tuple[float, frozenset[str]]] = {}
-
-    def __call__(self, site_id: int, code: str) -> bool:
-        got = self._sites.get(site_id)
-        now = time.monotonic()
-        if got is None or now - got[0] > self.ttl_s:
-            try:
-                got = self._sites[site_id] = (now, self._load(site_id))
-            except Exception as exc:  # the bulk lane still takes the message
-                log.warning("life-safety devices of site %s: %s", site_id, exc)
-                return False
-        return code in got[1]
-
-    @staticmethod
-    def _load(site_id: int) -> frozenset[str]:
-        from sqlalchemy import select
-
-        from qorgau.alarms.models import Device
-        from qorgau.core.db import get_sessionmaker
-
-        with get_sessionmaker()() as db:
-            return frozenset(db.scalars(select(Device.code).where(
-                Device.site_id == site_id, Device.life_safety.is_(True),
-                Device.enabled.is_(True))))
 
 
 def with_device(doc: Any, device: str) -> Any:
@@ -99,10 +72,10 @@ class MqttSource:
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  client_id: str | None = None, group_messages: int = 256,
                  group_readings: int = 20_000,
-                 urgent: Callable[[int, str], bool] | None = None) -> None:
+                 watch: DangerWatch | None = None) -> None:
         u = urlparse(url)
         self.group_messages, self.group_readings = group_messages, group_readings
-        self.urgent = urgent if urgent is not None else LifeSafetyDevices()
+        self.watch = watch if watch is not None else WATCH
         self._cv = threading.Condition()
         self._urgent: deque[Item] = deque()  # the priority lane: life-safety devices' topics
         self._bulk: deque[Item] = deque()
@@ -119,6 +92,10 @@ class MqttSource:
         # set once the broker has acknowledged the subscription (SUBACK), not at CONNACK:
         # a reading published between the two would have no subscriber to go to
         self.connected = threading.Event()
+        # the network thread screens for danger while the worker thread runs Python for a
+        # bulk group: at the default 5 ms GIL switch interval each hand-over (socket, screen,
+        # hub, SSE loop) could wait 5 ms; at 1 ms the signal leaves in a few ms
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.client.connect(u.hostname or "127.0.0.1", u.port or 1883, keepalive=30)
         self.client.loop_start()
 
@@ -142,8 +119,11 @@ class MqttSource:
         except (ValueError, IndexError, BadPayload) as exc:
             reason = exc.reason if isinstance(exc, BadPayload) else "malformed"
             doc, site_id = {"__bad__": reason}, None
-        lane = self._urgent if site_id is not None and self.urgent(site_id, parts[2]) \
-            else self._bulk
+        lane = self._bulk
+        if site_id is not None:
+            self.watch.screen(site_id, doc)  # the danger signal goes out before any queue
+            if self.watch(site_id, parts[2]):
+                lane = self._urgent
         with self._cv:
             lane.append((site_id, doc, ack))
             self._cv.notify()

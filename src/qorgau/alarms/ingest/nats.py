@@ -26,6 +26,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import METRICS, Processor, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
 from qorgau.core.db import get_sessionmaker
@@ -195,6 +196,7 @@ def _handle_group(proc: Processor, msgs: list) -> bool:
                 site_id = int(msg.subject.rsplit(".", 1)[1])
                 try:
                     docs.append((site_id, decode(msg.data)))
+                    sentinel.screen(site_id, docs[-1][1])  # before the group's database work
                 except BadPayload as exc:  # rejected for good, committed with the group
                     from qorgau.alarms.ingest.core import dead_letter
 
@@ -221,6 +223,7 @@ def _handle(proc: Processor, subj: str, data: bytes) -> bool:
                             detail=exc.detail)
                 db.commit()
                 return True  # rejected for good: acknowledge, it is in the dead-letter store
+            sentinel.screen(site_id, doc)
             proc.handle_raw(db, doc, source="nats", site_id=site_id)
             return True
         except Exception:

@@ -53,10 +53,19 @@
     beep(lifeSafety ? 6 : 1);
   }
 
+  // a danger signal comes ahead of its alarm record (which replaces it in the banner)
+  function danger(data) {
+    banner.textContent = "⚠ " + data.kind + ": " + data.message;
+    banner.classList.remove("hidden");
+    banner.classList.add("ls");
+    beep(6);
+  }
+
   var es = new EventSource("/api/v1/alarms/stream?site_id=" + encodeURIComponent(site));
   es.onopen = function () { state.textContent = state.getAttribute("data-live") || "● live"; };
   es.onerror = function () { state.textContent = "○ …"; };
   es.addEventListener("lifesafety", function (e) { show(JSON.parse(e.data), true); refresh(); });
   es.addEventListener("alarm", function (e) { show(JSON.parse(e.data), false); refresh(); });
+  es.addEventListener("danger", function (e) { danger(JSON.parse(e.data)); refresh(); });
   es.addEventListener("withdrawal", function () { refresh(); });
 })();

@@ -1,0 +1,142 @@
+"""The danger signal (ingest/sentinel.py): a life-safety reading at its danger limit is
+announced on the live hub as its message arrives, once per excursion, ahead of the alarm
+record; in scope only; from the MQTT network thread before any queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import orjson
+import pytest
+
+from alarms.test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - fixture
+
+
+def _watch():
+    from qorgau.alarms.ingest.sentinel import DangerWatch
+
+    got: list[tuple[int, dict]] = []
+    return DangerWatch(publish=lambda site, msg: got.append((site, msg))), got
+
+
+def _doc(site_id, rows):  # rows: (code, value, t)
+    return {
+        "site_id": site_id,
+        "readings": [{"d": d, "s": k, "t": t, "v": v} for k, (d, v, t) in enumerate(rows)],
+    }
+
+
+def _hh(db, mine):
+    from qorgau.alarms.models import Device
+
+    return float(db.get(Device, mine.devices["CH4-1"]).limits["highhigh"])
+
+
+def test_one_signal_per_excursion_in_message_order(db, mine):
+    watch, got = _watch()
+    hh, now, s = _hh(db, mine), time.time(), mine.site_id
+    assert watch(s, "CH4-1") and not watch(s, "FAN-1")  # the priority lane's question
+    rows = [("CH4-1", hh - 0.2, now), ("CH4-1", hh + 0.1, now + 1), ("CH4-1", hh + 0.5, now + 2)]
+    assert watch.screen(s, _doc(s, rows)) == 1
+    ((site, msg),) = got
+    assert site == s and msg["type"] == "danger" and msg["kind"] == "HIHI"
+    assert msg["device"] == "CH4-1" and msg["value"] == hh + 0.1 and msg["limit"] == hh
+    assert msg["region_code"] == "KZ-35" and msg["zone"] == "L1" and msg["life_safety"]
+    assert watch.screen(s, _doc(s, [("CH4-1", hh + 0.3, now + 3)])) == 0  # still the same one
+    assert watch.screen(s, _doc(s, [("CH4-1", 0.1, now + 4), ("CH4-1", hh, now + 5)])) == 1
+    columns = {
+        "site_id": s,
+        "d": ["CH4-1", "CH4-1"],
+        "s": [9, 10],
+        "t": [now + 6, now + 7],
+        "v": [0.1, hh + 1],
+    }
+    assert watch.screen(s, columns) == 1 and len(got) == 3
+
+
+def test_nothing_announced_that_the_engine_would_not_raise_at_once(db, mine, as_):
+    from qorgau.alarms import service
+    from qorgau.alarms.models import Device
+    from qorgau.alarms.schemas import DevicePatch
+
+    hh, now, s = _hh(db, mine), time.time(), mine.site_id
+    watch, got = _watch()
+    watch.screen(s, _doc(s, [("CH4-1", hh + 1, now)]))
+    assert len(got) == 1
+    stale = [("CH4-1", 0.0, now - 5), ("CH4-1", hh + 1, now - 1)]  # older than the latest
+    bad = [
+        ("CO-9", 99.0, now + 1),
+        ("FAN-1", 99.0, now + 1),
+        ("CH4-1", float("nan"), now + 1),
+        ("CH4-1", hh + 1, now + 3600),
+    ]  # unknown, not life-safety, NaN, far future
+    assert watch.screen(s, _doc(s, stale + bad)) == 0
+    assert watch.screen(s, {"site_id": s, "readings": "nonsense"}) == 0
+    limits = {**db.get(Device, mine.devices["CH4-1"]).limits, "on_delay_s": 10.0}
+    service.update_device(
+        db=db,
+        actor=as_("osh_krg"),
+        device_id=mine.devices["CH4-1"],
+        data=DevicePatch(limits=limits, reason="gas detector on-delay set"),
+    )
+    delayed, got2 = _watch()  # an on-delay needs the engine's state: no early signal
+    assert not delayed.screen(s, _doc(s, [("CH4-1", hh + 1, now + 10)])) and not got2
+
+
+def test_standing_alarm_is_not_announced_again_after_a_restart(db, mine, proc):
+    hh, s = _hh(db, mine), mine.site_id
+    res = proc.handle_raw(db, mine.batch([("CH4-1", hh + 0.5, -2)]), source="test")
+    assert res.alarms >= 1
+    watch, got = _watch()  # a fresh process: latches from the active HIHI occurrence
+    assert watch.screen(s, _doc(s, [("CH4-1", hh + 0.6, time.time())])) == 0 and not got
+
+
+def _stream(client, site_id, message):
+    from qorgau.alarms.notify import HUB
+
+    def later():  # once the stream has subscribed to the hub
+        _wait(lambda: len(HUB._subs) > subs, 5)
+        HUB.publish(message["site"], message)
+
+    subs = len(HUB._subs)
+
+    threading.Thread(target=later, daemon=True).start()
+    q = "" if site_id is None else f"site_id={site_id}&"
+    with client.stream("GET", f"/api/v1/alarms/stream?{q}max_s=1.5") as r:
+        return b"".join(r.iter_bytes())
+
+
+def test_console_gets_the_signal_only_in_scope(client_as, db, mine):
+    from qorgau.alarms.ingest.sentinel import DangerWatch
+
+    hh, s = _hh(db, mine), mine.site_id
+    sent: list[dict] = []
+    DangerWatch(publish=lambda _s, m: sent.append(m)).screen(
+        s, _doc(s, [("CH4-1", hh + 1, time.time())])
+    )
+    (msg,) = sent
+    msg["site"] = s
+    own = _stream(client_as("osh_krg"), s, msg)
+    assert b"event: danger" in own and b'"device":"CH4-1"' in own
+    other = _stream(client_as("inspector_ala"), None, msg)  # Almaty: all its sites
+    assert b"event: danger" not in other and b"CH4-1" not in other
+
+
+@pytest.mark.brokers
+def test_mqtt_signal_leaves_before_the_worker_takes_the_message(db, mine, mosquitto):  # noqa: F811
+    from qorgau.alarms.ingest.mqtt import MqttSource
+
+    watch, got = _watch()
+    src = MqttSource(
+        f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw", watch=watch
+    )
+    assert src.connected.wait(5)
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    hh, s = _hh(db, mine), mine.site_id
+    body = {"site_id": s, "readings": [{"s": 0, "t": time.time(), "v": hh + 1}]}
+    pub.publish(f"qorgau/{s}/CH4-1/telemetry", orjson.dumps(body), qos=1).wait_for_publish(5)
+    assert _wait(lambda: len(got) == 1, 10)
+    assert got[0][1]["device"] == "CH4-1" and src.urgent_waiting()  # no worker fetched it yet
+    src.close()
+    pub.loop_stop()
