@@ -116,6 +116,18 @@ def block_bounds(lon, lat):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def mark_ids(q, lo, table, mask):  # type: ignore[no-untyped-def]
+    """Set `mask` at the index position of each id in `q`; `table[id - lo]` is that position
+    (-1: no such id)."""
+    for i in range(q.size):
+        r = q[i] - lo
+        if 0 <= r < table.size:
+            p = table[r]
+            if p >= 0:
+                mask[p] = True
+
+
+@njit(cache=True, nogil=True)
 def _select(ws, fs, sel, i0, luts, opts, idx):  # type: ignore[no-untyped-def]
     """Write into `idx` the positions k (in the block slices `ws`, `fs`) of the points that
     pass the filter; return how many. `sel` is the id mask of the whole index (block offset
