@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import dispatch, notify, records
-from qorgau.alarms.ingest.core import Processor, Result, apply_events, processor
+from qorgau.alarms.ingest.core import Processor, processor
+from qorgau.alarms.ingest.effects import Result, apply_events
 from qorgau.alarms.models import Device
 from qorgau.core.db import get_sessionmaker
 from qorgau.registry.models import Site

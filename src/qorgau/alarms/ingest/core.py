@@ -20,50 +20,34 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
 from qorgau.alarms import dispatch, forecast, notify, positioning, records
 from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
-from qorgau.alarms.engine import DeviceCode, Kind
+from qorgau.alarms.engine import DeviceCode
 from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import runtime, sqlbulk
+from qorgau.alarms.ingest.effects import (
+    METRICS,
+    LazyDevices,
+    Result,
+    apply_events,
+    apply_late,
+    heartbeat,
+    peak_ids,
+)
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
-from qorgau.alarms.models import AlarmRecord, DeadLetter, Device
+from qorgau.alarms.models import DeadLetter
 from qorgau.alarms.service import dt
 from qorgau.alarms.store import SegmentStore, rollup
 from qorgau.registry.models import Site
 
 log = logging.getLogger("qorgau.alarms.ingest")
 MAX_DEAD_LETTERS_PER_BATCH = 50
-WITHDRAW_KINDS = {"HIHI", "LOLO", "COMBO"}
-
-
-@dataclass
-class Result:
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    alarms: int = 0
-    life_safety_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Metrics:
-    """Overload is visible: counts, queue depth and lag are exposed on /api/v1/alarms/metrics."""
-
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    queue_depth: int = 0
-    lag_s: float = 0.0
-    last_batch_at: float = 0.0
-
-
-METRICS = Metrics()
 
 
 class Processor:
@@ -294,7 +278,7 @@ class Processor:
         notices = apply_events(db, rt, site, ev, devs, res)
         if len(lev):
             notices += apply_late(db, rt, lev, devs, res)
-        ids = _peak_ids(db, rt, I) if len(I) else None
+        ids = peak_ids(db, rt, I) if len(I) else None
         if ids is not None:
             records.update_peaks(db, site.id, ids, I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
@@ -313,18 +297,6 @@ class Processor:
         if fast:  # life-safety fast path: deliver now, not on the next tick
             dispatch.deliver(db, fast)
         heartbeat(db, rt, I, T)
-
-
-class LazyDevices(dict):
-    """device id → Device, loaded on first use through the session's identity map."""
-
-    def __init__(self, db: Session) -> None:
-        super().__init__()
-        self.db = db
-
-    def __missing__(self, key: int) -> Device:
-        dev = self[key] = self.db.get(Device, key)
-        return dev
 
 
 def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
@@ -375,22 +347,6 @@ def _nones(x: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in x.tolist()]
 
 
-def _peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] | None:
-    """Device ids by index, -1 (no such device) for all but the batch's devices with an
-    active occurrence, or None if there are none: update_peaks then asks about a handful of
-    devices, or is not called, instead of an IN list of every device of the site."""
-    active = np.array(db.scalars(select(AlarmRecord.device_id.distinct()).where(
-        AlarmRecord.site_id == rt.site_id, AlarmRecord.active.is_(True),
-        AlarmRecord.device_id.is_not(None))).all(), np.int64)
-    wanted = np.unique(I)
-    wanted = wanted[np.isin(rt.device_ids[wanted], active)]
-    if not len(wanted):
-        return None
-    ids = np.full(len(rt.devices), -1, np.int64)
-    ids[wanted] = rt.device_ids[wanted]
-    return ids.tolist()
-
-
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}
 
 
@@ -421,75 +377,6 @@ def _dedup(rt: runtime.SiteRuntime, i: np.ndarray, s: np.ndarray, t: np.ndarray
     METRICS.counts["seq_gaps_filled_late"] += w.filled
     METRICS.counts["late"] += int(late.sum())
     return verdict, late
-
-
-def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
-                 devs: dict[int, Device], res: Result) -> list[dispatch.Notice]:
-    notices = []
-    for row in ev.tolist():
-        s, t, kind, transition, value = row
-        dev = devs[rt.devices[s].id]
-        name = Kind(kind).name
-        change = records.on_condition(db, dev, name, bool(transition), t,
-                                      None if value != value else value)
-        if change is None or change.what != "raise":
-            continue
-        res.alarms += 1
-        rec = change.rec
-        targets: list[str] = []
-        if rec.life_safety:
-            res.life_safety_ids.append(rec.id)
-            if name in WITHDRAW_KINDS and dev.kind == "gas" and dev.zone_code:
-                w = positioning.start_withdrawal(db, site=site, zones=[dev.zone_code],
-                                                 alarm_id=rec.id)
-                targets = [p["device"] for p in w.people]
-        notices.append(records.notice(rec, "raise", targets))
-    return notices
-
-
-def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, devs: dict[int, Device],
-               res: Result) -> list[dispatch.Notice]:
-    """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
-    raised at the late reading's time and returned to normal at the device's latest reading,
-    so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
-    No withdrawal: the newer readings show the condition is over."""
-    notices = []
-    for s, t, kind, transition, value in ev.tolist():
-        dev = devs[rt.devices[s].id]
-        name = Kind(kind).name
-        v = None if value != value else value
-        text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"
-        change = records.on_condition(db, dev, name, bool(transition), t, v, text=text)
-        if change is None or change.what != "raise":
-            continue
-        res.alarms += 1
-        METRICS.counts["late_raised"] += 1
-        if change.rec.life_safety:
-            res.life_safety_ids.append(change.rec.id)
-        notices.append(records.notice(change.rec, "raise"))
-    return notices
-
-
-def heartbeat(db: Session, rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray) -> None:
-    """Tell the equipment register that installed devices reported (its own transaction)."""
-    try:
-        from qorgau.equipment import service as equipment
-    except ImportError:
-        return
-    fn = getattr(equipment, "record_heartbeat", None)
-    if fn is None:
-        return
-    for j in np.unique(I).tolist():
-        inst = rt.devices[j].installation_id
-        if inst is None:
-            continue
-        at = float(T[j == I].max())
-        try:
-            fn(db=db, installation_id=inst, at=dt(min(at, time.time())))
-        except Exception as exc:
-            db.rollback()
-            METRICS.counts["heartbeat_errors"] += 1
-            log.warning("heartbeat for installation %s: %s", inst, exc)
 
 
 def dead_letter(db: Session, *, site_id: int | None, source: str, reason: str, detail: str,

@@ -1,0 +1,150 @@
+# ruff: noqa: E741 - I, T: the engine's column names (device index, time)
+"""What an ingest batch's engine events do to the database: occurrences through the ISA
+machine (`records`), withdrawal on a life-safety gas excursion, late readings' occurrences,
+peaks of active occurrences, and the equipment register's heartbeat. Used by the processor
+(`core.py`) and the worker's timer tick."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qorgau.alarms import dispatch, positioning, records
+from qorgau.alarms.engine import Kind
+from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.service import dt
+from qorgau.registry.models import Site
+
+if TYPE_CHECKING:
+    from qorgau.alarms.ingest import runtime
+
+log = logging.getLogger("qorgau.alarms.ingest")
+WITHDRAW_KINDS = {"HIHI", "LOLO", "COMBO"}
+
+
+@dataclass
+class Result:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    alarms: int = 0
+    life_safety_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Metrics:
+    """Overload is visible: counts, queue depth and lag are exposed on /api/v1/alarms/metrics."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    queue_depth: int = 0
+    lag_s: float = 0.0
+    last_batch_at: float = 0.0
+
+
+METRICS = Metrics()
+
+
+class LazyDevices(dict):
+    """device id → Device, loaded on first use through the session's identity map."""
+
+    def __init__(self, db: Session) -> None:
+        super().__init__()
+        self.db = db
+
+    def __missing__(self, key: int) -> Device:
+        dev = self[key] = self.db.get(Device, key)
+        return dev
+
+
+def peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] | None:
+    """Device ids by index, -1 (no such device) for all but the batch's devices with an
+    active occurrence, or None if there are none: update_peaks then asks about a handful of
+    devices, or is not called, instead of an IN list of every device of the site."""
+    active = np.array(db.scalars(select(AlarmRecord.device_id.distinct()).where(
+        AlarmRecord.site_id == rt.site_id, AlarmRecord.active.is_(True),
+        AlarmRecord.device_id.is_not(None))).all(), np.int64)
+    wanted = np.unique(I)
+    wanted = wanted[np.isin(rt.device_ids[wanted], active)]
+    if not len(wanted):
+        return None
+    ids = np.full(len(rt.devices), -1, np.int64)
+    ids[wanted] = rt.device_ids[wanted]
+    return ids.tolist()
+
+
+def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
+                 devs: dict[int, Device], res: Result) -> list[dispatch.Notice]:
+    notices = []
+    for row in ev.tolist():
+        s, t, kind, transition, value = row
+        dev = devs[rt.devices[s].id]
+        name = Kind(kind).name
+        change = records.on_condition(db, dev, name, bool(transition), t,
+                                      None if value != value else value)
+        if change is None or change.what != "raise":
+            continue
+        res.alarms += 1
+        rec = change.rec
+        targets: list[str] = []
+        if rec.life_safety:
+            res.life_safety_ids.append(rec.id)
+            if name in WITHDRAW_KINDS and dev.kind == "gas" and dev.zone_code:
+                w = positioning.start_withdrawal(db, site=site, zones=[dev.zone_code],
+                                                 alarm_id=rec.id)
+                targets = [p["device"] for p in w.people]
+        notices.append(records.notice(rec, "raise", targets))
+    return notices
+
+
+def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, devs: dict[int, Device],
+               res: Result) -> list[dispatch.Notice]:
+    """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
+    raised at the late reading's time and returned to normal at the device's latest reading,
+    so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
+    No withdrawal: the newer readings show the condition is over."""
+    notices = []
+    for s, t, kind, transition, value in ev.tolist():
+        dev = devs[rt.devices[s].id]
+        name = Kind(kind).name
+        v = None if value != value else value
+        text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"
+        change = records.on_condition(db, dev, name, bool(transition), t, v, text=text)
+        if change is None or change.what != "raise":
+            continue
+        res.alarms += 1
+        METRICS.counts["late_raised"] += 1
+        if change.rec.life_safety:
+            res.life_safety_ids.append(change.rec.id)
+        notices.append(records.notice(change.rec, "raise"))
+    return notices
+
+
+def heartbeat(db: Session, rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray) -> None:
+    """Tell the equipment register that installed devices reported (its own transaction)."""
+    try:
+        from qorgau.equipment import service as equipment
+    except ImportError:
+        return
+    fn = getattr(equipment, "record_heartbeat", None)
+    if fn is None:
+        return
+    for j in np.unique(I).tolist():
+        inst = rt.devices[j].installation_id
+        if inst is None:
+            continue
+        at = float(T[j == I].max())
+        try:
+            fn(db=db, installation_id=inst, at=dt(min(at, time.time())))
+        except Exception as exc:
+            db.rollback()
+            METRICS.counts["heartbeat_errors"] += 1
+            log.warning("heartbeat for installation %s: %s", inst, exc)
+
+
