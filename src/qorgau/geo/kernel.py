@@ -128,6 +128,19 @@ def mark_ids(q, lo, table, mask):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def _scratch(luts):  # type: ignore[no-untyped-def]
+    """A copy of the (4, 256) lookup tables and a BLOCK-long position buffer in one 3 KB
+    allocation. `_select` reads the tables at random and writes the buffer: when their
+    addresses share low 12 bits the CPU takes a table read for a read of the store before it
+    (4 KB aliasing), and the filter ran at half speed in one process out of two, depending
+    on where the allocator put the buffer. Together, 1 KB + 2 KB never overlap modulo 4 KB."""
+    work = np.empty(luts.size + BLOCK * 8, np.uint8)
+    local = work[: luts.size].reshape(luts.shape)
+    local[:] = luts
+    return local, work[luts.size :].view(np.int64)
+
+
+@njit(cache=True, nogil=True)
 def _select(ws, fs, sel, i0, luts, opts, idx):  # type: ignore[no-untyped-def]
     """Write into `idx` the positions k (in the block slices `ws`, `fs`) of the points that
     pass the filter; return how many. `sel` is the id mask of the whole index (block offset
@@ -218,7 +231,7 @@ def aggregate_kernel(
     level = np.uint64(min(2 * shift, 62))  # keys have 52 bits: any level ≥ 26 is one square
     filtered = opts[0] != 0
     w, s, e, nn = box[0], box[1], box[2], box[3]
-    idx = np.empty(BLOCK, np.int64)  # positions in the segment of its passing points
+    luts, idx = _scratch(luts)  # idx: positions in the segment of its passing points
     cur = -1
     # running sums of the current cell, kept in registers
     n, sx, sy, ss, b0, b1, b2, b3 = 0, 0.0, 0.0, 0.0, 0, 0, 0, 0
@@ -303,7 +316,7 @@ def collect_kernel(
     shift, cx0, cy0, gw, gh = grid[0], grid[1], grid[2], grid[3], grid[4]
     filtered = opts[0] != 0
     w, s, e, nn = box[0], box[1], box[2], box[3]
-    idx = np.empty(BLOCK, np.int64)
+    luts, idx = _scratch(luts)
     n = 0
     for r in range(starts.size):
         i, stop = starts[r], stops[r]
