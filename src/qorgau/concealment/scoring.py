@@ -47,6 +47,8 @@ def score_episodes(ev: pl.DataFrame, ent_score: pl.DataFrame, *, as_of: date) ->
         (pl.col("work") > 0).any().alias("any_work"),
     )
     ep = ep.join(src, on="episode").join(ent_score, on="enterprise_id", how="left")
+    # E-vs-O is undefined (NaN) when no enterprise of the window reported any injury: no term.
+    ep = ep.with_columns(pl.col("eo_score").fill_nan(None))
     link_term = (
         pl.when(pl.col("link_p") >= 0.999)
         .then(0.0)
