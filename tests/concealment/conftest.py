@@ -1,15 +1,18 @@
-"""Concealment page helpers: cookie sessions and a stored analysis run made of fresh rows."""
+"""Concealment page helpers: cookie sessions, a stored analysis run made of fresh rows, and a
+record two registry workers fit equally (the review queue of ambiguous links)."""
 
 from __future__ import annotations
 
+import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from factories import make_bin
+from factories import make_bin, make_iin
 
 
 @pytest.fixture
@@ -134,3 +137,90 @@ def make_stored_run(world, as_of: date = date(2026, 1, 31)) -> StoredRun:
 def stored_run(world) -> Callable[..., StoredRun]:
     """stored_run() → a fresh latest run (see make_stored_run)."""
     return lambda **kw: make_stored_run(world, **kw)
+
+
+# ---------------------------------------------------------------- ambiguous links
+
+FIRST = ["Айдос", "Нұрлан", "Ерлан", "Әсел", "Марат", "Дана", "Тимур", "Гүлнар", "Руслан"]
+LAST = ["Серікбаев", "Тоқаев", "Омаров", "Сәдуақасов", "Жақсылықов", "Әбенов", "Нұрғалиев"]
+
+
+@dataclass
+class Twins:
+    evidence_id: int
+    krg_worker: int  # employed at the Karaganda mine on the event date
+    ala_worker: int  # employed at the Almaty builder
+    run_id: int
+    stats: dict
+
+
+def _employ(db, world, ent_key: str, iin: str, last: str, first: str) -> int:
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.models import Enterprise
+    from qorgau.registry.schemas import EmploymentIn, WorkerIn
+
+    ent = db.get(Enterprise, world.enterprises[ent_key])
+    emp = registry.register_employment(
+        db=db,
+        actor=SYSTEM_ACTOR,
+        data=EmploymentIn(
+            contract_no=f"LR-{secrets.token_hex(4)}",
+            worker=WorkerIn(iin=iin, last_name=last, first_name=first),
+            enterprise_bin=ent.bin,
+            occupation="miner",
+            start_date=date(2024, 1, 1),
+        ),
+    )
+    return emp.worker_id
+
+
+def make_twins(client_as, db, world) -> Twins:
+    """Two workers with the same names and birth date (different IINs, employers in two
+    regions), a Karaganda trauma visit naming them without an IIN, and eight IIN-confirmed
+    visits of other workers (the linkage measures name and date agreement on those); then a
+    run."""
+    rng = random.Random(secrets.randbits(32))
+    born = date(1962, 1, 1) + timedelta(days=rng.randrange(35 * 365))
+    last, first = rng.choice(LAST), rng.choice(FIRST)
+    krg = _employ(db, world, "mine_krg", make_iin(born), last, first)
+    ala = _employ(db, world, "build_ala", make_iin(born), last, first)
+    today = date.today()
+    rows = [_visit(last, first, born, today)]
+    for _ in range(8):
+        b = date(1962, 1, 1) + timedelta(days=rng.randrange(35 * 365))
+        iin, ln, fn = make_iin(b), rng.choice(LAST), rng.choice(FIRST)
+        _employ(db, world, "mine_krg", iin, ln, fn)
+        rows.append(_visit(ln, fn, b, today, iin=iin))
+    db.commit()
+    feed = "/api/v1/concealment/feeds/trauma_visit/records"
+    r = client_as("hospital").post(feed, json={"records": rows})
+    assert r.status_code == 200, r.text
+    evidence_id = r.json()["rows"][0]["id"]
+    run = run_analysis(client_as)
+    return Twins(evidence_id, krg, ala, run["id"], run["stats"])
+
+
+def _visit(last: str, first: str, born: date, today: date, iin: str | None = None) -> dict:
+    return {"source_ref": f"LR-{secrets.token_hex(6)}", "iin": iin, "last_name": last,
+            "first_name": first, "birth_date": born.isoformat(),
+            "event_date": (today - timedelta(days=40)).isoformat(), "icd10": "S62.3",
+            "work_related": True, "facility": "Karaganda trauma centre"}  # fmt: skip
+
+
+def run_analysis(client_as) -> dict:
+    r = client_as("admin").post("/api/v1/concealment/runs", json={"as_of": str(date.today())})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def twins(client_as, db, world) -> Callable[[], Twins]:
+    """twins() → a fresh record two workers fit equally, after a run (see make_twins)."""
+    return lambda: make_twins(client_as, db, world)
+
+
+@pytest.fixture
+def rerun(client_as) -> Callable[[], dict]:
+    """rerun() → a new analysis run as of today (its id and stats)."""
+    return lambda: run_analysis(client_as)

@@ -72,3 +72,33 @@ def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, sto
             page.screenshot(path=str(ARTIFACTS / f"concealment-{path}-desktop-en.png"))
         desk.close()
         browser.close()
+
+
+def test_link_review_page_fits_a_phone(live: str, twins) -> None:
+    """The review queue of ambiguous links on a 390-px phone (kk): candidates and the answer
+    form stay within the screen."""
+    from playwright.sync_api import sync_playwright
+
+    from qorgau.accounts.demo import DEMO_PASSWORD
+
+    t = twins()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live}/login")
+        page.fill("#username", "inspector.krg")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live}/")
+        page.goto(f"{live}/lang/kk?next=/concealment/links")
+        page.wait_for_url(f"{live}/concealment/links")
+        assert "Екіұшты байланыстар" in page.locator("h1").inner_text()
+        card = page.locator("li.review").filter(has=page.locator(f"input[value='{t.krg_worker}']"))
+        assert card.locator("label.cand").count() == 3  # two candidates and "none of these"
+        card.scroll_into_view_if_needed()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "concealment-links-phone-kk.png"), full_page=True)
+        context.close()
+        browser.close()

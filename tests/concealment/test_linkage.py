@@ -427,3 +427,35 @@ def test_evidence_of_another_person_is_not_matched_to_an_accident(seed: int) -> 
     assert sum(acc.get(e) == a for e, a in truth.items()) >= 0.9 * len(truth)
     assert all(kinds[e] == "probabilistic" for e in truth if e in acc)
     assert not any(e in acc for e in outside), [e for e in outside if e in acc]
+
+
+def test_the_coin_flip_record_goes_to_review_and_an_answer_links_it() -> None:
+    """The record two workers fit equally is returned with both as candidates (≈ 0.5 each);
+    an inspector's answer links it like an IIN, and "none of these" keeps it out of review."""
+    from qorgau.concealment.signals import link_and_review
+
+    evidence, workers, truth, _ = _register_and_evidence(1)
+    doubled_e, doubled_w = next(iter(truth.items()))
+    twin_id = workers["worker_id"].max() + 1
+    twin = workers.filter(pl.col("worker_id") == doubled_w).with_columns(
+        pl.lit(twin_id, dtype=workers["worker_id"].dtype).alias("worker_id"),
+        pl.lit("h-twin").alias("id_hash"),
+    )
+    both = pl.concat([workers, twin])
+    links, review = link_and_review(evidence, both)
+    mine = review.filter(pl.col("evidence_id") == doubled_e)
+    assert set(mine["worker_id"].to_list()) == {doubled_w, twin_id}
+    assert mine["probability"].max() < 0.9 and mine["probability"].min() > 0.3
+    assert doubled_e not in links["evidence_id"].to_list()
+    assert review["evidence_id"].n_unique() <= 2  # the rest link as before
+
+    answer = pl.DataFrame({"evidence_id": [doubled_e], "worker_id": [twin_id]})
+    links, review = link_and_review(evidence, both, answer)
+    row = links.filter(pl.col("evidence_id") == doubled_e).row(0, named=True)
+    assert (row["worker_id"], row["method"], row["probability"]) == (twin_id, "resolved", 1.0)
+    assert doubled_e not in review["evidence_id"].to_list()
+
+    none = pl.DataFrame({"evidence_id": [doubled_e], "worker_id": [None]})
+    links, review = link_and_review(evidence, both, none)
+    assert doubled_e not in links["evidence_id"].to_list()
+    assert doubled_e not in review["evidence_id"].to_list()

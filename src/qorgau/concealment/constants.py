@@ -76,6 +76,10 @@ ACCIDENT_MATCH_DAYS = 14
 LINK_THRESHOLD = 0.9
 # Candidates kept as competitors of a record's best worker (below this their odds are < 0.0101).
 LINK_COMPETITOR_MIN = 0.01
+# A record refused for close competitors goes to the review queue with its candidates of at
+# least this probability against the others, the best few.
+REVIEW_CANDIDATE_MIN = 0.05
+REVIEW_MAX_CANDIDATES = 5
 
 # Log-likelihood-ratio weights (log2) of one source's evidence that an injury was work-related.
 # Initial values from source reliability; measured precision per source refines them.

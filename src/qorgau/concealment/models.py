@@ -160,3 +160,46 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(String(2000), default="")
+
+
+class LinkReview(Base):
+    """A record a run left unlinked because its top candidate workers fit it about equally,
+    with those candidates (worker, weight, probability against the others, employer on the
+    event date): the inspector's review queue. Kept per run, like the run's signals."""
+
+    __tablename__ = "concealment_link_review"
+    __scope__ = ScopeSpec(region="region_code")
+    __table_args__ = (
+        UniqueConstraint("run_id", "evidence_id"),
+        Index("ix_concealment_link_review_queue", "run_id", "region_code", "source"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("concealment_run.id"))
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("concealment_evidence.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_date: Mapped[date]
+    region_code: Mapped[str | None] = mapped_column(String(5))
+    best_probability: Mapped[float] = mapped_column(Float)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class LinkResolution(Base):
+    """An inspector's answer to a review item: the right worker, or none of them (worker_id
+    null), with the reason. Never overwritten: a change is the next revision; the latest
+    revision per evidence record is what the next run links by."""
+
+    __tablename__ = "concealment_link_resolution"
+    __scope__ = ScopeSpec(region="region_code")
+    __table_args__ = (UniqueConstraint("evidence_id", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("concealment_evidence.id"), index=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("concealment_link_review.id", name="fk_concealment_link_resolution_review"),
+        index=True,
+    )
+    revision: Mapped[int]
+    worker_id: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(2000))
+    region_code: Mapped[str | None] = mapped_column(String(5))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

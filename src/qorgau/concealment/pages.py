@@ -8,13 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
-from qorgau.concealment import cases, feeds, service, views
+from qorgau.concealment import cases, feeds, review, service, views
 from qorgau.concealment import constants as C
 from qorgau.concealment.exceptions import BatchRejected
-from qorgau.concealment.schemas import CaseTransitionIn
+from qorgau.concealment.schemas import CaseTransitionIn, LinkResolutionIn
 from qorgau.core.deps import DbDep
-from qorgau.core.errors import DomainError
+from qorgau.core.errors import DomainError, RuleViolation
 from qorgau.core.i18n import localized_name
 from qorgau.core.labels import N_
 from qorgau.core.pagination import PageParams
@@ -37,14 +38,20 @@ register_nav(
 RegionQuery = Annotated[str, Query(pattern=r"^(KZ-\d{2})?$")]
 SectionQuery = Annotated[str, Query(pattern="^[A-U]?$")]
 PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SourceQuery = Annotated[str, Query(pattern="^[a-z_]{0,20}$")]
 SIGNALS_PER_PAGE = 20
+REVIEW_PER_PAGE = 20
 
 
 def _tabs(actor: Actor) -> list[tuple[str, str]]:
     """The concealment pages this caller may open, for the tab row above each of them."""
     tabs = []
     if actor.can(C.READ_CASES):
-        tabs += [("/concealment", N_("Cases")), ("/concealment/enterprises", N_("Enterprises"))]
+        tabs += [
+            ("/concealment", N_("Cases")),
+            ("/concealment/enterprises", N_("Enterprises")),
+            ("/concealment/links", N_("Ambiguous links")),
+        ]
     if actor.can(C.READ_ESTIMATES):
         tabs.append(("/concealment/estimates", N_("Estimates")))
     return tabs
@@ -174,6 +181,57 @@ def case_transition(
     data = CaseTransitionIn(to_state=to_state, note=note)
     cases.transition(db=db, actor=actor, case_id=case_id, data=data)
     return RedirectResponse(f"/concealment/cases/{case_id}", status_code=303)
+
+
+@router.get("/concealment/links", response_class=HTMLResponse)
+def link_review(
+    request: Request,
+    db: DbDep,
+    actor: PageActorDep,
+    region: RegionQuery = "",
+    source: SourceQuery = "",
+    page: PageQuery = 1,
+) -> HTMLResponse:
+    """Evidence the latest run could not link because candidates fit it about equally."""
+    params = PageParams(page=page, size=REVIEW_PER_PAGE)
+    items, total, run = review.list_items(
+        db=db, actor=actor, params=params, region=region or None, source=source or None
+    )
+    people, employers = review.candidate_details(db, items)
+    ctx = {
+        **_filters(db, actor),
+        # a candidate's employer may lie in another region: name every region
+        "all_region_names": {r.iso: localized_name(r) for r in registry.regions(db=db)},
+        "tabs": _tabs(actor),
+        "items": items,
+        "people": people,
+        "employers": employers,
+        "total": total,
+        "run": run,
+        "region": region,
+        "source": source,
+        "sources": {k: C.SOURCE_LABELS[k] for k in C.SOURCES},
+        "page": page,
+        "pages": max(1, -(-total // REVIEW_PER_PAGE)),
+        "can_decide": actor.can(C.DECIDE),
+    }
+    return render(request, "concealment/links.html", ctx, actor=actor)
+
+
+@router.post("/concealment/links/{item_id}/resolve")
+def link_resolve(
+    item_id: int,
+    db: DbDep,
+    actor: FormActorDep,
+    worker: Annotated[str, Form(pattern=r"^(none|\d{1,12})$")],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    try:
+        data = LinkResolutionIn(worker_id=None if worker == "none" else int(worker), reason=reason)
+    except ValidationError as exc:
+        raise RuleViolation("give the reason (at least 3 characters)", field="reason") from exc
+    review.resolve(db=db, actor=actor, item_id=item_id, data=data)
+    return RedirectResponse(f"/concealment/links#item-{item_id}", status_code=303)
 
 
 @router.get("/concealment/upload", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from qorgau.concealment import cases, service
+from qorgau.concealment import cases, review, service
 from qorgau.concealment.schemas import (
     BatchIn,
     BatchOut,
@@ -15,6 +15,9 @@ from qorgau.concealment.schemas import (
     EnterpriseSignalOut,
     EstimateOut,
     EvidenceOut,
+    LinkResolutionIn,
+    LinkResolutionOut,
+    LinkReviewOut,
     PrecisionOut,
     RunIn,
     RunOut,
@@ -25,6 +28,8 @@ from qorgau.core.pagination import Page, PageParams
 router = APIRouter(prefix="/api/v1/concealment", tags=["concealment"])
 PageDep = Annotated[PageParams, Query()]
 SourcePath = Annotated[str, Path(pattern="^[a-z_]{3,20}$")]
+RegionFilter = Annotated[str | None, Query(pattern=r"^KZ-\d{2}$")]
+SourceFilter = Annotated[str | None, Query(pattern="^[a-z_]{3,20}$")]
 
 
 @router.post("/feeds/{source}/records", response_model=BatchOut)
@@ -111,3 +116,53 @@ def transition(case_id: int, data: CaseTransitionIn, db: DbDep, actor: ActorDep)
 @router.get("/precision", response_model=PrecisionOut)
 def measured_precision(db: DbDep, actor: ActorDep) -> PrecisionOut:
     return PrecisionOut.model_validate(cases.precision(db=db, actor=actor))
+
+
+def _review_out(item: review.Item) -> LinkReviewOut:
+    r, e = item.review, item.evidence
+    return LinkReviewOut(
+        id=r.id, run_id=r.run_id, evidence_id=r.evidence_id, source=r.source,
+        event_date=r.event_date, region_code=r.region_code, best_probability=r.best_probability,
+        candidates=r.candidates, last_name=e.last_name, first_name=e.first_name,
+        birth_date=e.birth_date,
+        resolution=LinkResolutionOut.model_validate(item.resolution) if item.resolution else None,
+    )  # fmt: skip
+
+
+@router.get("/link-reviews", response_model=Page[LinkReviewOut])
+def list_link_reviews(
+    db: DbDep,
+    actor: ActorDep,
+    params: PageDep,
+    region: RegionFilter = None,
+    source: SourceFilter = None,
+) -> Page[LinkReviewOut]:
+    """Records the latest run left unlinked because candidates fit them about equally."""
+    items, total, _ = review.list_items(
+        db=db, actor=actor, params=params, region=region, source=source
+    )
+    return Page(
+        items=[_review_out(i) for i in items], total=total, page=params.page, size=params.size
+    )
+
+
+@router.get("/link-reviews/{item_id}", response_model=LinkReviewOut)
+def get_link_review(item_id: int, db: DbDep, actor: ActorDep) -> LinkReviewOut:
+    return _review_out(review.get_item(db=db, actor=actor, item_id=item_id))
+
+
+@router.get("/link-reviews/{item_id}/resolutions", response_model=list[LinkResolutionOut])
+def link_review_history(item_id: int, db: DbDep, actor: ActorDep) -> list[LinkResolutionOut]:
+    rows = review.history(db=db, actor=actor, item_id=item_id)
+    return [LinkResolutionOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/link-reviews/{item_id}/resolutions", response_model=LinkResolutionOut, status_code=201
+)
+def resolve_link_review(
+    item_id: int, data: LinkResolutionIn, db: DbDep, actor: ActorDep
+) -> LinkResolutionOut:
+    """A new revision of the answer: the right candidate (worker_id) or none (null)."""
+    answer = review.resolve(db=db, actor=actor, item_id=item_id, data=data)
+    return LinkResolutionOut.model_validate(answer)

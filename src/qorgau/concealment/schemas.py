@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -144,3 +144,46 @@ class PrecisionOut(BaseModel):
     unfounded: int
     precision: float | None
     by_kind: dict[str, dict[str, Any]]
+
+
+class ReviewCandidateOut(BaseModel):
+    worker_id: int
+    weight: float
+    probability: float  # against the record's other candidates
+    enterprise_id: int | None  # employer on the event date
+    region_code: str | None
+
+
+class LinkResolutionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    evidence_id: int
+    review_id: int
+    revision: int
+    worker_id: int | None
+    reason: str
+    actor: str
+    at: datetime
+
+
+class LinkReviewOut(BaseModel):
+    id: int
+    run_id: int
+    evidence_id: int
+    source: str
+    event_date: date
+    region_code: str | None
+    best_probability: float
+    candidates: list[ReviewCandidateOut]
+    last_name: str
+    first_name: str
+    birth_date: date | None
+    resolution: LinkResolutionOut | None
+
+
+class LinkResolutionIn(BaseModel):
+    """The right worker among the item's candidates, or null for none of them; why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    worker_id: int | None = Field(description="One of the item's candidates; null = none")
+    reason: str = Field(min_length=3, max_length=2000)

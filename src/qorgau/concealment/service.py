@@ -165,14 +165,19 @@ def run_analysis(
     run = AnalysisRun(as_of=as_of, created_by=actor.label, stats={})
     db.add(run)
     db.flush()
+    from qorgau.concealment import cases, review
+
     reg = registry_frames(db, since, as_of)
     res = signals.run(
-        evidence=evidence_frame(db, since), victims=victims_frame(db, since), as_of=as_of, **reg
+        evidence=evidence_frame(db, since),
+        victims=victims_frame(db, since),
+        as_of=as_of,
+        resolved=review.resolved_frame(db),
+        **reg,
     )
     _store_links(db, run.id, res)
     _store_signals(db, run.id, res)
-    from qorgau.concealment import cases
-
+    review.store(db, run.id, res)
     opened = cases.open_cases(db, run.id, res)
     run.stats = {**res.stats, "cases_opened": opened}
     run.finished_at = utcnow()

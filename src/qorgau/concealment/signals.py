@@ -55,18 +55,38 @@ class PipelineResult:
     regions: list[dict[str, object]]
     stats: dict[str, object] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    # records left unlinked because candidates fit about equally: one row per candidate
+    # (evidence_id, worker_id, weight, probability, enterprise_id, region_code on the date)
+    review: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 # ---------------------------------------------------------------- 1. link to workers
 
 
-def link_workers(evidence: pl.DataFrame, workers: pl.DataFrame) -> pl.DataFrame:
+def link_workers(
+    evidence: pl.DataFrame, workers: pl.DataFrame, resolved: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """evidence(id, iin_hash, iin_valid, first_name, last_name, birth_date) ×
     workers(worker_id, id_hash, first_name, last_name, birth_date) → best link per evidence."""
+    return link_and_review(evidence, workers, resolved)[0]
+
+
+def link_and_review(
+    evidence: pl.DataFrame, workers: pl.DataFrame, resolved: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The links, and the records left unlinked because their top candidates fit about equally
+    (evidence_id, worker_id, weight, probability per candidate) for an inspector to resolve.
+    `resolved` (evidence_id, worker_id; null = none of these) are the inspectors' answers: a
+    chosen worker is linked like an IIN-confirmed record, "none of these" stays unlinked and
+    is not queued again."""
     ev = evidence.select("id", "iin_hash", "iin_valid", "first_name", "last_name", "birth_date")
     wk = workers.select("worker_id", "id_hash", "first_name", "last_name", "birth_date")
+    by_hand, declined = _resolved_links(ev, wk, resolved)
+    done = pl.concat([by_hand["evidence_id"], declined]).implode()
     det = (
-        ev.filter(pl.col("iin_valid") & pl.col("iin_hash").is_not_null())
+        ev.filter(
+            pl.col("iin_valid") & pl.col("iin_hash").is_not_null() & ~pl.col("id").is_in(done)
+        )
         .join(wk, left_on="iin_hash", right_on="id_hash", suffix="_w")
         # A valid but mistyped IIN can be someone else's: require the name or the birth date.
         .filter(
@@ -82,9 +102,28 @@ def link_workers(evidence: pl.DataFrame, workers: pl.DataFrame) -> pl.DataFrame:
             pl.lit(1.0).alias("probability"),
         )
     )
-    rest = ev.filter(~pl.col("id").is_in(det["evidence_id"].implode()))
-    prob = _probabilistic(rest, wk, _confirmed_pairs(ev, det, wk))
-    return pl.concat([det, prob], how="vertical_relaxed")
+    det = pl.concat([by_hand, det], how="vertical_relaxed")
+    rest = ev.filter(~pl.col("id").is_in(det["evidence_id"].implode()) & ~pl.col("id").is_in(done))
+    prob, review = _probabilistic(rest, wk, _confirmed_pairs(ev, det, wk))
+    return pl.concat([det, prob], how="vertical_relaxed"), review
+
+
+def _resolved_links(
+    ev: pl.DataFrame, wk: pl.DataFrame, resolved: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Links an inspector chose (method "resolved", as sure as an IIN) for evidence and workers
+    still present, and the ids of records an inspector said fit none of the candidates."""
+    schema = {"evidence_id": pl.Int64, "worker_id": pl.Int64}
+    res = pl.DataFrame(schema=schema) if resolved is None else resolved.select(*schema).cast(schema)
+    res = res.filter(pl.col("evidence_id").is_in(ev["id"].implode()))
+    chosen = res.filter(pl.col("worker_id").is_in(wk["worker_id"].implode())).select(
+        "evidence_id",
+        "worker_id",
+        pl.lit("resolved").alias("method"),
+        pl.lit(30.0).alias("weight"),
+        pl.lit(1.0).alias("probability"),
+    )
+    return chosen, res.filter(pl.col("worker_id").is_null())["evidence_id"]
 
 
 def _confirmed_pairs(
@@ -108,7 +147,7 @@ def _confirmed_pairs(
 
 def _probabilistic(
     rest: pl.DataFrame, wk: pl.DataFrame, confirmed: tuple[pl.DataFrame, pl.DataFrame]
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     empty = pl.DataFrame(
         schema={
             "evidence_id": pl.Int64,
@@ -118,19 +157,19 @@ def _probabilistic(
             "probability": pl.Float64,
         }
     )
+    no_review = empty.drop("method")
     if rest.height == 0 or wk.height == 0:
-        return empty
+        return empty, no_review
     left = rest.select(pl.col("id"), "first_name", "last_name", "birth_date")
     right = wk.rename({"worker_id": "id"}).select("id", "first_name", "last_name", "birth_date")
-    best = best_links(left, right, spec=PERSON_SPEC, confirmed=confirmed)
-    if best.height == 0:
-        return empty
-    return best.select(
+    best, close = rank_links(left, right, spec=PERSON_SPEC, confirmed=confirmed)
+    ids = [
         pl.col("left_id").cast(pl.Int64).alias("evidence_id"),
         pl.col("right_id").cast(pl.Int64).alias("worker_id"),
-        "method",
-        "weight",
-        "probability",
+    ]
+    return (
+        best.select(*ids, "method", "weight", "probability") if best.height else empty,
+        close.select(*ids, "weight", "probability") if close.height else no_review,
     )
 
 
@@ -147,33 +186,61 @@ def best_links(
     EM otherwise; a probabilistic link's probability is taken against the record's other
     candidates, so a record two candidates fit about equally is linked to neither. A
     deterministic pair of the spec (keys that identify the person) wins outright."""
+    return rank_links(left, right, spec=spec, confirmed=confirmed)[0]
+
+
+def rank_links(
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    *,
+    spec: LinkSpec,
+    confirmed: tuple[pl.DataFrame, pl.DataFrame] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`best_links`, and the candidates of the records it refused only because of their
+    competitors (left_id, right_id, weight, probability against the competitors): records
+    whose best pair alone reaches the threshold. These go to the review queue."""
     known = confirmed if confirmed is not None and confirmed[0].height else None
     scored, _ = score_pairs(
         left, right, spec=spec, min_probability=C.LINK_COMPETITOR_MIN, known_matches=known
     )
+    cols = ["left_id", "right_id", "weight", "probability"]
     if scored.height == 0:
-        return scored.select("left_id", "right_id", "method", "weight", "probability")
+        out = scored.select("left_id", "right_id", "method", "weight", "probability")
+        return out, out.select(cols)
     is_det = pl.col("method") == "deterministic"
     det = scored.filter(is_det).sort("weight", descending=True).unique("left_id", keep="first")
-    prob = scored.filter(~is_det & ~pl.col("left_id").is_in(det["left_id"].implode()))
-    best = pl.concat([det, _best_against_competitors(prob)], how="vertical_relaxed")
+    prob = _against_competitors(
+        scored.filter(~is_det & ~pl.col("left_id").is_in(det["left_id"].implode()))
+    )
+    top = prob.sort("weight", descending=True).unique(subset="left_id", keep="first")
+    best = pl.concat([det, top.drop("pair_p")], how="vertical_relaxed")
     best = best.filter(pl.col("probability") >= spec.threshold)
-    return best.select("left_id", "right_id", "method", "weight", "probability")
+    refused = top.filter(
+        (pl.col("probability") < spec.threshold) & (pl.col("pair_p") >= spec.threshold)
+    )
+    close = (
+        prob.filter(pl.col("left_id").is_in(refused["left_id"].implode()))
+        .filter(pl.col("probability") >= C.REVIEW_CANDIDATE_MIN)
+        .sort("left_id", "weight", descending=[False, True])
+        .group_by("left_id", maintain_order=True)
+        .head(C.REVIEW_MAX_CANDIDATES)
+    )
+    return best.select("left_id", "right_id", "method", "weight", "probability"), close.select(cols)
 
 
-def _best_against_competitors(scored: pl.DataFrame) -> pl.DataFrame:
-    """The best worker per record, its probability taken against the other candidates: a
-    record is one person, so P(worker k) = 2^w_k / (1 + Σ_j 2^w_j) over the record's
-    candidates. Two workers the record cannot tell apart (same names, same birth date) get
-    ≤ 0.5 each and neither is linked: evidence is never attached to a coin-flip choice."""
+def _against_competitors(scored: pl.DataFrame) -> pl.DataFrame:
+    """Every candidate's probability taken against the record's other candidates (the pair's
+    own probability kept as pair_p): a record is one person, so
+    P(worker k) = 2^w_k / (1 + Σ_j 2^w_j) over the record's candidates. Two workers the record
+    cannot tell apart (same names, same birth date) get ≤ 0.5 each and neither is linked:
+    evidence is never attached to a coin-flip choice."""
     top = pl.col("weight").max().over("left_id")
     log_denom = top + (
         pl.lit(2.0).pow(-top) + pl.lit(2.0).pow(pl.col("weight") - top).sum().over("left_id")
     ).log(2)
-    return (
-        scored.with_columns((pl.lit(2.0).pow(pl.col("weight") - log_denom)).alias("probability"))
-        .sort("weight", descending=True)
-        .unique(subset="left_id", keep="first")
+    return scored.with_columns(
+        pl.col("probability").alias("pair_p"),
+        (pl.lit(2.0).pow(pl.col("weight") - log_denom)).alias("probability"),
     )
 
 
@@ -195,23 +262,17 @@ def attribute(evidence: pl.DataFrame, links: pl.DataFrame, contracts: pl.DataFra
         right_on="evidence_id",
         how="left",
     )
-    cands = (
-        ev.filter(pl.col("worker_id").is_not_null())
-        .select("id", "worker_id", "event_date", pl.col("enterprise_id").alias("bin_ent"))
-        .join(contracts, on="worker_id")
-        .filter(
-            (pl.col("start_date") <= pl.col("event_date"))
-            & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("event_date")))
-        )
-        .with_columns((pl.col("enterprise_id") == pl.col("bin_ent")).fill_null(False).alias("m"))
-        .sort(["m", "start_date"], descending=True)
-        .unique(subset="id", keep="first")
-        .select(
-            "id",
-            pl.col("enterprise_id").alias("emp_ent"),
-            pl.col("region_code").alias("emp_region"),
-            "section",
-        )
+    cands = _employer_on_date(
+        ev.filter(pl.col("worker_id").is_not_null()).select(
+            "id", "worker_id", "event_date", pl.col("enterprise_id").alias("bin_ent")
+        ),
+        contracts,
+        key=["id"],
+    ).select(
+        "id",
+        pl.col("enterprise_id").alias("emp_ent"),
+        pl.col("region_code").alias("emp_region"),
+        "section",
     )
     return (
         ev.join(cands, on="id", how="left")
@@ -222,6 +283,44 @@ def attribute(evidence: pl.DataFrame, links: pl.DataFrame, contracts: pl.DataFra
             _work_signal().alias("work"),
         )
         .drop("emp_ent", "emp_region")
+    )
+
+
+def _employer_on_date(
+    pairs: pl.DataFrame, contracts: pl.DataFrame, *, key: list[str]
+) -> pl.DataFrame:
+    """pairs(*key, worker_id, event_date, bin_ent) → the worker's contract on the event date
+    (enterprise_id, region_code, section), one per key: the record's BIN employer when the
+    worker had a contract there, else the latest-started one."""
+    return (
+        pairs.join(contracts, on="worker_id")
+        .filter(
+            (pl.col("start_date") <= pl.col("event_date"))
+            & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("event_date")))
+        )
+        .with_columns((pl.col("enterprise_id") == pl.col("bin_ent")).fill_null(False).alias("m"))
+        .sort(["m", "start_date"], descending=True)
+        .unique(subset=key, keep="first")
+    )
+
+
+def review_candidates(
+    review: pl.DataFrame, evidence: pl.DataFrame, contracts: pl.DataFrame
+) -> pl.DataFrame:
+    """Each candidate of a record in the review queue with its employer on the event date
+    (null when it had no contract then): what the inspector weighs the candidates by."""
+    pairs = review.join(
+        evidence.select(
+            pl.col("id").alias("evidence_id"),
+            "event_date",
+            pl.col("enterprise_id").alias("bin_ent"),
+        ),
+        on="evidence_id",
+    )
+    key = ["evidence_id", "worker_id"]
+    emp = _employer_on_date(pairs, contracts, key=key).select(*key, "enterprise_id", "region_code")
+    return review.join(emp, on=key, how="left").sort(
+        "evidence_id", "probability", descending=[False, True]
     )
 
 
@@ -417,10 +516,12 @@ def run(
     enterprises: pl.DataFrame,
     exposure: pl.DataFrame,
     as_of: date,
+    resolved: pl.DataFrame | None = None,
 ) -> PipelineResult:
     clock = _Stages()
     with clock("link"):
-        links = link_workers(evidence, workers)
+        links, review = link_and_review(evidence, workers, resolved)
+        review = review_candidates(review, evidence, contracts)
     with clock("attribute"):
         ev = attribute(evidence, links, contracts)
     with clock("episodes_and_accidents"):
@@ -439,11 +540,13 @@ def run(
         "evidence": evidence.height,
         "linked": links.height,
         "linked_deterministic": int((links["method"] == "deterministic").sum()),
+        "linked_resolved": int((links["method"] == "resolved").sum()),
+        "ambiguous": review["evidence_id"].n_unique(),
         "episodes": ep.height,
         "reported_episodes": int(ep["accident_id"].is_not_null().sum()),
         "candidates": candidates(ep).height,
     }
-    return PipelineResult(links, ev, ep, ent, regions, stats, clock.seconds)
+    return PipelineResult(links, ev, ep, ent, regions, stats, clock.seconds, review)
 
 
 class _Stages:
