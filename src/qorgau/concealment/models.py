@@ -72,7 +72,7 @@ class Link(Base):
     evidence_id: Mapped[int] = mapped_column(ForeignKey("concealment_evidence.id"), index=True)
     target_type: Mapped[str] = mapped_column(String(10))  # worker | accident
     target_id: Mapped[int]
-    method: Mapped[str] = mapped_column(String(14))  # deterministic | probabilistic
+    method: Mapped[str] = mapped_column(String(14))  # deterministic | probabilistic | resolved
     weight: Mapped[float] = mapped_column(Float)
     probability: Mapped[float] = mapped_column(Float)
     levels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
