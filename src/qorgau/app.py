@@ -164,8 +164,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, get_settings().max_concurrent_requests + 8)
     jobs.start_background()
+    bridge = _danger_bridge(get_settings().danger_bridge_url)
     yield
+    if bridge is not None:
+        bridge.close()
     jobs.stop_background()
+
+
+def _danger_bridge(url: str) -> Any:
+    """Danger signals of a sentinel process onto this process's live consoles (optional)."""
+    if not url:
+        return None
+    from qorgau.alarms.ingest.mqtt import DangerBridge
+
+    return DangerBridge(url)
 
 
 def create_app() -> FastAPI:

@@ -140,3 +140,41 @@ def test_mqtt_signal_leaves_before_the_worker_takes_the_message(db, mine, mosqui
     assert got[0][1]["device"] == "CH4-1" and src.urgent_waiting()  # no worker fetched it yet
     src.close()
     pub.loop_stop()
+
+
+@pytest.mark.brokers
+def test_sentinel_process_to_web_bridge_and_no_spoofing(db, mine, mosquitto):  # noqa: F811
+    """The sentinel (its own process in production, a thread here) screens the life-safety
+    topic and publishes the signal; a web process's bridge puts it on its hub. A gateway
+    cannot publish a fake signal (the broker's ACL)."""
+    import asyncio
+
+    from qorgau.alarms.ingest.mqtt import DangerBridge, DangerScreen
+    from qorgau.alarms.notify import HUB
+
+    url = f"mqtt://ingest:ingest-pw@127.0.0.1:{mosquitto}"
+    screen = DangerScreen(url, refresh_s=0.5)
+    threading.Thread(target=screen.run, args=(20,), daemon=True).start()
+    bridge = DangerBridge(url)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    q = asyncio.run_coroutine_threadsafe(_subscribe(HUB, mine.site_id), loop).result(5)
+    assert screen.ready.wait(10) and bridge.ready.wait(10)
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    s, hh = mine.site_id, _hh(db, mine)
+    fake = {"type": "danger", "device": "CH4-1", "kind": "HIHI", "t": 1.0, "message": "fake"}
+    pub.publish(f"qorgau/{s}/danger", orjson.dumps(fake), qos=1).wait_for_publish(5)
+    body = {"site_id": s, "readings": [{"s": 0, "t": time.time(), "v": hh + 1}]}
+    pub.publish(f"qorgau/{s}/CH4-1/telemetry", orjson.dumps(body), qos=1).wait_for_publish(5)
+    got = asyncio.run_coroutine_threadsafe(asyncio.wait_for(q.get(), 10), loop).result(15)
+    assert got["type"] == "danger" and got["device"] == "CH4-1" and got["value"] == hh + 1
+    time.sleep(0.5)  # nothing else came: the gateway's fake signal was refused by the broker
+    assert q.empty()
+    bridge.close()
+    screen.stopped.set()
+    pub.loop_stop()
+    loop.call_soon_threadsafe(loop.stop)
+
+
+async def _subscribe(hub, site_id):
+    return hub.subscribe(site_id)

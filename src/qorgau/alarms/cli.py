@@ -51,6 +51,22 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
     typer.echo(json.dumps({"batches": n}))
 
 
+@app.command()
+def sentinel(url: str = "", username: str = "", password: str = "",  # nosec B107
+             seconds: Annotated[float, typer.Option(help="0 = forever")] = 0) -> None:
+    """Screen life-safety devices' MQTT topics for danger readings in a process of its own and
+    publish each signal on qorgau/<site>/danger (web processes: QORGAU_DANGER_BRIDGE_URL)."""
+    from qorgau.alarms.ingest.mqtt import DangerScreen
+    from qorgau.core.config import get_settings
+    from qorgau.core.logs import configure_logging
+    from qorgau.core.models import load_all_models
+
+    configure_logging()
+    load_all_models()
+    DangerScreen(url or get_settings().mqtt_url, username=username or None,
+                 password=password or None).run(seconds or None)
+
+
 @simulate_app.command()
 def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 20,
               seconds: Annotated[int, typer.Option()] = 60,

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     tile_url: str = Field("", description="Optional XYZ tile URL; empty = boundaries only")
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     nats_url: str = "nats://127.0.0.1:4222"
+    danger_bridge_url: str = Field(
+        "", description="MQTT URL (credentials in it) of the danger signals from `qorgau "
+        "alarms sentinel`, pushed to this process's consoles; empty = none (embedded default)"
+    )
     queue: str = Field("inprocess", description="inprocess | mqtt | nats")
     default_language: str = "ru"
 

@@ -67,7 +67,7 @@ def peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] |
     """Device ids by index, -1 (no such device) for all but the batch's devices with an
     active occurrence, or None if there are none: update_peaks then asks about a handful of
     devices, or is not called, instead of an IN list of every device of the site."""
-    active = np.array(db.scalars(select(AlarmRecord.device_id.distinct()).where(
+    active = np.array(db.scalars(select(AlarmRecord.device_id).distinct().where(
         AlarmRecord.site_id == rt.site_id, AlarmRecord.active.is_(True),
         AlarmRecord.device_id.is_not(None))).all(), np.int64)
     wanted = np.unique(I)

@@ -25,6 +25,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
 import paho.mqtt.client as mqtt
 
 from qorgau.alarms.ingest.core import METRICS
@@ -158,6 +160,115 @@ class MqttSource:
         self.client.disconnect()
 
 
+DANGER_TOPIC = "qorgau/+/danger"
+
+
+def _client(url: str, username: str | None, password: str | None, name: str) -> mqtt.Client:
+    u = urlparse(url)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                    client_id=f"qorgau-{name}-{uuid.uuid4().hex[:6]}", clean_session=True)
+    if username or u.username:  # given, or in the URL (mqtt://user:secret@host:port)
+        c.username_pw_set(username or u.username, password or u.password)
+    c.connect_async(u.hostname or "127.0.0.1", u.port or 1883, keepalive=30)
+    return c
+
+
+class DangerScreen:
+    """`qorgau alarms sentinel`: a process of its own that screens the life-safety devices'
+    topics for danger readings and publishes each signal on `qorgau/<site>/danger`, so the
+    first warning never waits for a busy worker's GIL or CPU. It only reads (QoS 0: the
+    worker's QoS 1 subscription carries the readings' durability) and subscribes to the
+    topics of the life-safety devices in the database, refreshed every `refresh_s`."""
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 refresh_s: float = 30.0) -> None:
+        self.watch = DangerWatch(ttl_s=refresh_s, publish=self._publish)
+        self.refresh_s = refresh_s
+        self.topics: set[str] = set()
+        self.ready, self.stopped = threading.Event(), threading.Event()
+        self.client = _client(url, username, password, "sentinel")
+        self.client.on_connect = lambda c, *_a: self._subscribe(self.topics)
+        self.client.on_subscribe = lambda *_a: self.ready.set()
+        self.client.on_message = self._on_message
+
+    def _subscribe(self, topics: set[str]) -> None:
+        if topics:
+            self.client.subscribe([(t, 0) for t in sorted(topics)])
+
+    def refresh(self) -> None:
+        """Follow the database: new life-safety devices are subscribed, removed ones not."""
+        from sqlalchemy import select
+
+        from qorgau.alarms.models import Device
+        from qorgau.core.db import get_sessionmaker
+
+        with get_sessionmaker()() as db:
+            rows = db.execute(select(Device.site_id, Device.code).where(
+                Device.life_safety.is_(True), Device.enabled.is_(True))).all()
+        want = {f"qorgau/{site}/{code}/telemetry" for site, code in rows}
+        gone, new = self.topics - want, want - self.topics
+        self.topics = want
+        if gone:
+            self.client.unsubscribe(sorted(gone))
+        self._subscribe(new)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        parts = msg.topic.split("/")
+        try:
+            site_id = int(parts[1])
+            doc = with_device(decode(msg.payload), parts[2])
+        except (ValueError, IndexError, BadPayload):
+            return  # the worker dead-letters it
+        self.watch.screen(site_id, doc)
+
+    def _publish(self, site_id: int, message: dict) -> None:
+        self.client.publish(f"qorgau/{site_id}/danger", orjson.dumps(message), qos=1)
+
+    def run(self, seconds: float | None = None) -> None:
+        self.client.loop_start()
+        end = time.monotonic() + seconds if seconds else float("inf")
+        try:
+            while time.monotonic() < end and not self.stopped.is_set():
+                try:
+                    self.refresh()
+                except Exception as exc:  # a database outage: keep screening what we have
+                    log.warning("sentinel: life-safety devices not refreshed: %s", exc)
+                self.stopped.wait(min(self.refresh_s, max(0.0, end - time.monotonic())))
+        finally:
+            self.client.loop_stop()
+            self.client.disconnect()
+
+
+class DangerBridge:
+    """In a web process: danger signals from the broker (`qorgau/+/danger`, written only by
+    the sentinel's account: `broker_files`) onto this process's live hub, for its SSE
+    consoles. A message that is not a danger signal of the topic's site is dropped."""
+
+    def __init__(self, url: str, *, username: str | None = None,
+                 password: str | None = None) -> None:
+        self.client = _client(url, username, password, "bridge")
+        self.ready = threading.Event()
+        self.client.on_connect = lambda c, *_a: c.subscribe(DANGER_TOPIC, 1)
+        self.client.on_subscribe = lambda *_a: self.ready.set()
+        self.client.on_message = self._on_message
+        self.client.loop_start()
+
+    @staticmethod
+    def _on_message(client, userdata, msg) -> None:
+        from qorgau.alarms.notify import HUB
+
+        try:
+            site_id, doc = int(msg.topic.split("/")[1]), orjson.loads(msg.payload)
+        except (ValueError, IndexError, orjson.JSONDecodeError):
+            return
+        if isinstance(doc, dict) and doc.get("type") == "danger":
+            HUB.publish(site_id, doc)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
 def publish_command(client: mqtt.Client, site_id: int) -> Callable[[str, str], None]:
     """Device command sender (withdraw orders) on `qorgau/<site>/<device>/command`."""
     return lambda device, text: client.publish(f"qorgau/{site_id}/{device}/command", text, qos=1)
@@ -166,7 +277,8 @@ def publish_command(client: mqtt.Client, site_id: int) -> Callable[[str, str], N
 def broker_files(directory: Path, *, ingest: tuple[str, str],
                  gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
     """Mosquitto password file (mosquitto_passwd) and ACL: the ingest user reads all
-    telemetry, each gateway (name, key, site) writes only under its site."""
+    telemetry and writes commands and danger signals (sentinel), each gateway (name, key,
+    site) writes only its site's telemetry."""
     directory.mkdir(parents=True, exist_ok=True)
     pw, acl = directory / "passwd", directory / "acl"
     pw.write_text("")
@@ -174,7 +286,7 @@ def broker_files(directory: Path, *, ingest: tuple[str, str],
         # B603/B607: a fixed argument list, no shell; mosquitto_passwd from PATH like the broker
         subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)  # nosec B603 B607
     lines = [f"user {ingest[0]}", "topic read qorgau/#", "topic write qorgau/+/+/command",
-             "topic read $SYS/#", ""]
+             "topic write qorgau/+/danger", "topic read $SYS/#", ""]
     for g, _k, site in gateways:
         lines += [f"user {g}", f"topic write qorgau/{site}/+/telemetry",
                   f"topic read qorgau/{site}/+/command", ""]

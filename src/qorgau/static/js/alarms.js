@@ -53,8 +53,13 @@
     beep(lifeSafety ? 6 : 1);
   }
 
-  // a danger signal comes ahead of its alarm record (which replaces it in the banner)
+  // a danger signal comes ahead of its alarm record (which replaces it in the banner); the
+  // worker and a sentinel process may both send one for the same reading
+  var lastDanger = "";
   function danger(data) {
+    var key = data.device + "|" + data.kind + "|" + data.t;
+    if (key === lastDanger) { return; }
+    lastDanger = key;
     banner.textContent = "⚠ " + data.kind + ": " + data.message;
     banner.classList.remove("hidden");
     banner.classList.add("ls");
