@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,3 +49,30 @@ def live_server() -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+def login(page: Any, live: str, username: str, *, next_path: str = "/") -> None:
+    """Sign a Playwright page in as a demo user; waits for the page it lands on."""
+    from qorgau.accounts.demo import DEMO_PASSWORD
+
+    page.goto(f"{live}/login" + ("" if next_path == "/" else f"?next={next_path}"))
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live}{next_path}")
+
+
+@contextmanager
+def phone_page(live: str, username: str) -> Iterator[Any]:
+    """A page on a 390-px phone in Debian Chromium, signed in as `username`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page = context.new_page()
+            login(page, live, username)
+            yield page
+        finally:
+            browser.close()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from livesite import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, live_server
+from livesite import ARTIFACTS, live_server, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -21,23 +21,12 @@ def live(db_url: str, world: object) -> Iterator[str]:
 
 
 def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from qorgau.accounts.demo import DEMO_PASSWORD
     from qorgau.alarms.ingest.sentinel import DangerWatch
     from qorgau.alarms.models import AlarmRecord, Device
 
     hh = float(db.get(Device, mine.devices["CH4-1"]).limits["highhigh"])
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True
-                                   ).new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", "inspector.krg")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, "inspector.krg") as page:
         page.goto(f"{live}/lang/ru?next=/alarms/sites/{mine.site_id}")
         page.wait_for_function("document.getElementById('livestate').textContent.includes('●')")
         page.evaluate("""() => { window.bannerTexts = [];
@@ -70,4 +59,3 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
             assert page.locator("#livestate").inner_text() == state
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(ARTIFACTS / f"alarms-console-phone-{lang}.png"))
-        browser.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from livesite import ARTIFACTS, CHROMIUM_ARGS, live_server
+from livesite import ARTIFACTS, live_server, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -25,22 +25,11 @@ def live(db_url: str, world: object) -> Iterator[str]:
 
 
 def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, stored_run) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from qorgau.accounts.demo import DEMO_PASSWORD
 
     run = stored_run()
     top = run.names[run.enterprises["Қарағанды Көмір ЖШС"]]
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page = context.new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", "inspector.krg")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, "inspector.krg") as page:
         for lang, (signals_title, estimates_title) in TITLES.items():
             page.goto(f"{live}/lang/{lang}?next=/concealment/enterprises")
             page.wait_for_url(f"{live}/concealment/enterprises")
@@ -60,10 +49,9 @@ def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, sto
             page.screenshot(
                 path=str(ARTIFACTS / f"concealment-estimates-phone-{lang}.png"), full_page=True
             )
-        context_cookies = context.cookies()
-        context.close()
+        context_cookies = page.context.cookies()
         # the same pages on a desktop screen, for the documentation
-        desk = browser.new_context(viewport={"width": 1280, "height": 900})
+        desk = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
         desk.add_cookies(context_cookies)
         page = desk.new_page()
         for path in ("enterprises", "estimates"):
@@ -71,27 +59,15 @@ def test_signal_and_estimate_pages_fit_a_phone_in_three_languages(live: str, sto
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280
             page.screenshot(path=str(ARTIFACTS / f"concealment-{path}-desktop-en.png"))
         desk.close()
-        browser.close()
 
 
 def test_link_review_page_fits_a_phone(live: str, twins) -> None:
     """The review queue of ambiguous links on a 390-px phone (kk): candidates and the answer
     form stay within the screen."""
-    from playwright.sync_api import sync_playwright
-
-    from qorgau.accounts.demo import DEMO_PASSWORD
 
     t = twins()
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page = context.new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", "inspector.krg")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, "inspector.krg") as page:
         page.goto(f"{live}/lang/kk?next=/concealment/links")
         page.wait_for_url(f"{live}/concealment/links")
         assert "Екіұшты байланыстар" in page.locator("h1").inner_text()
@@ -100,5 +76,3 @@ def test_link_review_page_fits_a_phone(live: str, twins) -> None:
         card.scroll_into_view_if_needed()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(ARTIFACTS / "concealment-links-phone-kk.png"), full_page=True)
-        context.close()
-        browser.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qorgau.accounts.demo import DEMO_PASSWORD
+from livesite import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -14,14 +14,6 @@ DEMO_USERS = ["admin", "analyst", "inspector.krg", "akimat.krg", "mchs.krg", "in
               "insurer", "hospital", "osh.mine", "worker.mine", "osh.build"]
 SIGN_IN = {"kk": "Кіру", "ru": "Войти", "en": "Sign in"}
 SIGN_OUT = {"kk": "Шығу", "ru": "Выйти", "en": "Sign out"}
-
-
-def _login(page: object, live_url: str, username: str) -> None:
-    page.goto(f"{live_url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_url}/")
 
 
 @pytest.mark.parametrize("username", DEMO_USERS)
@@ -33,7 +25,7 @@ def test_each_role_logs_in_and_switches_language(
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(live_url) or r.url.startswith(
         "data:") else outside.append(r.url))
-    _login(page, live_url, username)
+    login(page, live_url, username)
     for lang in ("kk", "ru", "en"):
         page.click(f".langs a[lang={lang}]")
         page.wait_for_load_state()
@@ -47,7 +39,7 @@ def test_each_role_logs_in_and_switches_language(
 def test_phone_width_registry_in_kazakh(live_url: str, browser: object, artifacts: Path) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    _login(page, live_url, "inspector.krg")
+    login(page, live_url, "inspector.krg")
     page.goto(f"{live_url}/lang/kk?next=/registry")
     assert page.locator("h1").inner_text() == "Кәсіпорындар тізілімі"
     # The menu collapses behind a button on a phone and opens on tap.

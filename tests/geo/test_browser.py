@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import artifacts, browser, live_url  # noqa: F401 - shared fixtures
-from qorgau.accounts.demo import DEMO_PASSWORD
+from livesite import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -18,11 +18,7 @@ def _open_map(browser, live_url: str, username: str, width: int = 1280):  # noqa
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(live_url) or r.url.startswith("data:")
             else outside.append(r.url))
-    page.goto(f"{live_url}/login?next=/map")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_url}/map")
+    login(page, live_url, username, next_path="/map")
     page.wait_for_selector("#mapshell[data-total]", state="attached")
     return context, page, outside
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from livesite import ARTIFACTS, CHROMIUM_ARGS, live_server
+from livesite import ARTIFACTS, live_server, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -19,19 +19,8 @@ def live(db_url: str, world: object) -> Iterator[str]:
 
 
 def test_create_assessment_on_a_phone(live: str, world) -> None:
-    from playwright.sync_api import sync_playwright
 
-    from qorgau.accounts.demo import DEMO_PASSWORD
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page = context.new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", "osh.build")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, "osh.build") as page:
         page.goto(f"{live}/lang/ru?next=/risk")
         page.wait_for_url(f"{live}/risk/enterprises/*")
         page.click("a.button.primary")  # New assessment
@@ -58,8 +47,6 @@ def test_create_assessment_on_a_phone(live: str, world) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "risk-assessment-phone-ru.png"), full_page=True)
-        context.close()
-        browser.close()
 
 
 def _worker_setup() -> tuple[str, list[int]]:
@@ -156,20 +143,9 @@ def _worker_setup() -> tuple[str, list[int]]:
 def test_worker_confirms_instruction_on_a_phone(live: str, world) -> None:
     """kk: both to confirm; ru: the worker ticks and confirms the first; en: one confirmed, one
     to go. A screenshot of each language at 390 px."""
-    from playwright.sync_api import sync_playwright
-
-    from qorgau.accounts.demo import DEMO_PASSWORD
 
     login, (first, second) = _worker_setup()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page = context.new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", login)
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, login) as page:
         ARTIFACTS.mkdir(exist_ok=True)
 
         page.goto(f"{live}/lang/kk?next=/risk")
@@ -197,28 +173,15 @@ def test_worker_confirms_instruction_on_a_phone(live: str, world) -> None:
         assert page.locator(f"#h{first} .badge.ok").inner_text() == "Confirmed"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(ARTIFACTS / "risk-my-instructions-phone-en.png"), full_page=True)
-        context.close()
-        browser.close()
 
 
 def test_officer_inputs_page_on_a_phone(live: str, world) -> None:
     """The OSH officer records a month of hours on a phone; screenshots in kk, ru and en."""
     from datetime import date, timedelta
 
-    from playwright.sync_api import sync_playwright
-
-    from qorgau.accounts.demo import DEMO_PASSWORD
 
     last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-        page = context.new_page()
-        page.goto(f"{live}/login")
-        page.fill("#username", "osh.build")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live}/")
+    with phone_page(live, "osh.build") as page:
         page.goto(f"{live}/lang/ru?next=/risk")
         page.wait_for_url(f"{live}/risk/enterprises/*")
         inputs = page.url.split("#")[0] + "/inputs"
@@ -239,5 +202,3 @@ def test_officer_inputs_page_on_a_phone(live: str, world) -> None:
             assert page.locator("h1").inner_text() == title
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(ARTIFACTS / f"risk-inputs-phone-{lang}.png"), full_page=True)
-        context.close()
-        browser.close()
