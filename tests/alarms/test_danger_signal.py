@@ -178,3 +178,23 @@ def test_sentinel_process_to_web_bridge_and_no_spoofing(db, mine, mosquitto):  #
 
 async def _subscribe(hub, site_id):
     return hub.subscribe(site_id)
+
+
+def test_malformed_messages_never_raise_in_the_receiving_thread(db, mine):
+    """The screen runs in the broker client's network thread before the parser: a payload
+    that the parser will dead-letter must not raise there (it would stop the client)."""
+    watch, got = _watch()
+    s, hh, now = mine.site_id, _hh(db, mine), time.time()
+    ok = {"d": "CH4-1", "s": 1, "t": now, "v": hh + 1}
+    bad_docs = [
+        {"readings": [1, "x", None, ok]},  # rows that are not objects, then a good one
+        {"readings": [{**ok, "t": now + 1, "v": 0.0}, ok, "x"]},  # watched code first
+        {"readings": [{"d": ["CH4-1"], "t": now, "v": 9.0}]},  # unhashable code
+        {"readings": [{"d": "CH4-1", "t": 10**400, "v": 9.0}]},  # int beyond float
+        {"readings": [{"d": "CH4-1", "t": now, "v": 10**400}]},
+        {"d": [["x"]], "t": [now], "v": [9.0]},
+        {"d": "CH4-1", "t": now, "v": 9.0},  # columns that are not lists
+        {"readings": None}, [], "text", None,
+    ]
+    assert [watch.screen(s, d) for d in bad_docs] == [1] + [0] * 10
+    assert [m["value"] for _s, m in got] == [hh + 1]

@@ -22,6 +22,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from qorgau.alarms import constants as C
@@ -101,8 +102,13 @@ class DangerWatch:
         if not watched or not isinstance(doc, dict):
             return 0
         now = time.time() if now is None else now
+        try:
+            rows = _rows(doc, watched)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # the parser rejects it
+            METRICS.counts["danger_screen_skipped"] += 1
+            return 0
         sent = 0
-        for code, t, v in _rows(doc, watched):
+        for code, t, v in rows:
             w = watched[code]
             if not w.screen or not (now - C.MAX_PAST_S <= t <= now + C.MAX_FUTURE_S):
                 continue
@@ -157,23 +163,36 @@ class DangerWatch:
 
 def _rows(doc: dict, watched: dict[str, Watched]) -> list[tuple[str, float, float]]:
     """(code, t, v) of the watched devices' finite value readings, in message order; rows
-    that are not well formed are left to the parser (it dead-letters them)."""
-    out = []
+    that are not well formed are left to the parser (it dead-letters them). A message with
+    none of the watched codes (most site batches) is passed over by set operations in C,
+    without a Python step per reading: this runs in the receiving thread, under the GIL the
+    worker needs."""
     rows = doc.get("readings")
     if isinstance(rows, list):
-        cols = ((r.get("d"), r.get("t"), r.get("v")) for r in rows if isinstance(r, dict))
+        try:
+            codes = map(dict.get, rows, repeat("d"))
+            if watched.keys().isdisjoint(codes):
+                return []
+        except TypeError:  # a row that is not an object (the parser rejects it)
+            pass
+        cols: Any = ((r.get("d"), r.get("t"), r.get("v")) for r in rows if isinstance(r, dict))
     elif isinstance(doc.get("d"), list) and isinstance(doc.get("v"), list):
+        if watched.keys().isdisjoint(c for c in doc["d"] if isinstance(c, str)):
+            return []
         cols = zip(doc["d"], doc.get("t") or [], doc["v"], strict=False)
     else:
-        return out
-    for code, t, v in cols:
-        if code in watched and _num(t) and _num(v):
-            out.append((code, float(t), float(v)))
-    return out
+        return []
+    return [(code, float(t), float(v)) for code, t, v in cols
+            if isinstance(code, str) and code in watched and _num(t) and _num(v)]
 
 
 def _num(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int beyond float: the parser rejects it
+        return False
 
 
 def _f(x: Any) -> float:
