@@ -198,3 +198,21 @@ def test_malformed_messages_never_raise_in_the_receiving_thread(db, mine):
     ]
     assert [watch.screen(s, d) for d in bad_docs] == [1] + [0] * 10
     assert [m["value"] for _s, m in got] == [hh + 1]
+
+
+def test_database_outage_is_not_retried_on_every_message(db, mine, monkeypatch):
+    """Site devices that cannot be loaded (database down) are retried after the refresh
+    interval in the background, not in the receiving thread for each message."""
+    from qorgau.alarms.ingest import sentinel
+
+    calls = []
+
+    def down(site_id):
+        calls.append(site_id)
+        raise ConnectionError("database unavailable")
+
+    monkeypatch.setattr(sentinel, "_load", down)
+    watch, got = _watch()
+    doc = _doc(mine.site_id, [("CH4-1", 9.0, time.time())])
+    assert [watch.screen(mine.site_id, doc) for _ in range(5)] == [0] * 5
+    assert calls == [mine.site_id] and not got

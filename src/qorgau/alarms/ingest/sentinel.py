@@ -87,7 +87,9 @@ class DangerWatch:
             devices, active = _load(site_id)
         except Exception as exc:  # the engine still raises; the lanes still take messages
             log.warning("life-safety devices of site %s: %s", site_id, exc)
-            return got[1] if got else {}
+            if got is None:  # retried after ttl_s in the background, not on every message
+                self._sites[site_id] = got = (time.monotonic(), {})
+            return got[1]
         finally:
             self._refreshing.discard(site_id)
         with self._lock:
