@@ -20,15 +20,16 @@ How it works (see docs/map-clustering.md for the measurements behind the choices
   500 K points, and the caller swaps the reference.
 
 Modules: `kernel` (projection, Morton keys, the numba pass), `grid` (viewport validation, cell
-grids, coarsening, which cells become points), `result` (`ClusterResult` and its JSON), this
-one (`PointIndex`: build, plan a request, run the kernel, assemble the result).
+grids, coarsening, which cells become points), `result` (`ClusterResult` and its JSON), `scan`
+(a request's filters as kernel tables, the slices covering a viewport or cells, the kernel
+passes, assembling the result), this one (`PointIndex`: build, update, look up ids, run a
+request through `scan`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,12 +49,9 @@ from qorgau.geo.grid import (
 )
 from qorgau.geo.grid import N_BANDS as _N_BANDS
 from qorgau.geo.kernel import (
-    BAND_SHIFT,
     MERC_MAX_LAT,
     WORLD_BITS,
-    aggregate_kernel,
     block_bounds,
-    collect_kernel,
     mark_ids,
     morton,
     pack_word,
@@ -62,6 +60,16 @@ from qorgau.geo.kernel import (
     unpack_word,
 )
 from qorgau.geo.result import ClusterResult
+from qorgau.geo.scan import (
+    ONE_CELL,
+    Plan,
+    aggregate,
+    cell_ranges,
+    cluster_result,
+    collect,
+    filter_plan,
+    viewport_ranges,
+)
 
 __all__ = [
     "MAX_CLUSTERS",
@@ -76,36 +84,13 @@ __all__ = [
     "warm_up",
 ]
 
-MAX_RANGE_CELLS = 64  # quadtree squares used to cover a viewport
 _ATTR_COLS = ("region", "section", "division", "size", "hazardous", "risk_band")
 # "word" packs the attributes into one uint32 per point (kernel.pack_word); changing these
 # columns needs a new geo/store.py FORMAT so that saved indexes are rebuilt, not misread
 _INTERNAL_COLS = frozenset(
     {"keys", "ids", "lon", "lat", "gx", "gy", "word", "score", "flags", "id_order", "sorted_ids"}
 )
-_ONE_CELL = (63, 0, 0, 1, 1)  # a grid of one cell: `count` uses the same scan
-_NO_OUT = np.zeros(0, dtype=np.int64)
-_ON_REGION, _ON_ACTIVITY, _ON_SMALL, _ON_FLAGS, _ON_IDS = 1, 2, 4, 8, 16  # kernel._passes
 _MASK_CACHE = 4  # id masks kept per index (one request asks each layer with the same ids)
-
-
-# --- request plumbing ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    # (4, 256) uint8: region, section, division, and size|hazardous|band (bits 24-28 of word)
-    luts: np.ndarray
-    # int64 [filters on (_ON_* bits), flag bits set, flag bits clear, id index mask]
-    opts: np.ndarray
-    sel: np.ndarray  # bool mask over points in index order (size 1 when unused)
-
-
-def _lut(values: Sequence[int]) -> np.ndarray:
-    row = np.zeros(256, dtype=np.bool_)
-    row[list(values)] = True
-    return row
-
-
-_SMALL = np.arange(256)  # bits 24.. of the word: size (2 bits), hazardous, band (2 bits)
 
 
 # --- the index -------------------------------------------------------------------------------
@@ -309,9 +294,10 @@ class PointIndex:
         plan = self._plan(filters or Filters())
         if bbox is None:
             box = np.array([-np.inf, -np.inf, np.inf, np.inf])
-            return int(self._aggregate(self._all, plan, box, _ONE_CELL)[0][0])
+            return int(aggregate(self._c, self._bounds, self._all, plan, box, ONE_CELL)[0][0])
         vp = viewport(bbox, None)
-        return int(self._aggregate(self._ranges(vp.px), plan, vp.box, _ONE_CELL)[0][0])
+        ranges = viewport_ranges(self._c["keys"], vp.px)
+        return int(aggregate(self._c, self._bounds, ranges, plan, vp.box, ONE_CELL)[0][0])
 
     def match_ids(
         self, filters: Filters | None = None, bbox: Sequence[float] | None = None
@@ -322,9 +308,9 @@ class PointIndex:
             ranges, box = self._all, np.array([-np.inf, -np.inf, np.inf, np.inf])
         else:
             vp = viewport(bbox, None)
-            ranges, box = self._ranges(vp.px), vp.box
-        n = int(self._aggregate(ranges, plan, box, _ONE_CELL)[0][0])
-        pts = self._collect(ranges, plan, box, _ONE_CELL, np.ones(1, np.bool_), n)
+            ranges, box = viewport_ranges(self._c["keys"], vp.px), vp.box
+        n = int(aggregate(self._c, self._bounds, ranges, plan, box, ONE_CELL)[0][0])
+        pts = collect(self._c, self._bounds, ranges, plan, box, ONE_CELL, np.ones(1, np.bool_), n)
         return self._c["ids"][pts]
 
     def query(
@@ -338,52 +324,24 @@ class PointIndex:
         zoom = check_zoom(zoom)
         vp = viewport(bbox, zoom)
         plan = self._plan(filters or Filters())
-        ranges = self._ranges(vp.px)
+        ranges = viewport_ranges(self._c["keys"], vp.px)
         grid = grid_of(vp.px, WORLD_BITS - (zoom + 8) + CELL_BITS)
-        count, sums, bands = self._aggregate(ranges, plan, vp.box, grid)
+        count, sums, bands = aggregate(self._c, self._bounds, ranges, plan, vp.box, grid)
         while np.count_nonzero(count) > MAX_CLUSTERS:
             grid, count, sums, bands = coarsen(grid, count, sums, bands)
         expand = choose_expanded(count, zoom)
         n_pts = int(count[expand].sum())
         # Second pass only over the expanded cells' own slices (each cell is one Morton range),
         # not the whole viewport again: at low zoom that is a few points instead of 500 K.
-        pts = self._collect(self._cell_ranges(grid, expand), plan, vp.box, grid, expand, n_pts)
+        cells = cell_ranges(self._c["keys"], grid, expand)
+        pts = collect(self._c, self._bounds, cells, plan, vp.box, grid, expand, n_pts)
         if len(pts) < n_pts:  # a point clamped into an edge cell from outside it: full pass
-            pts = self._collect(ranges, plan, vp.box, grid, expand, n_pts)
-        return self._result(zoom, grid, count, sums, bands, expand, pts)
+            pts = collect(self._c, self._bounds, ranges, plan, vp.box, grid, expand, n_pts)
+        return cluster_result(self._c, zoom, grid, count, sums, bands, expand, pts)
 
     # --- internals -----------------------------------------------------------------------
-    def _plan(self, f: Filters) -> _Plan:
-        luts, on = np.ones((4, 256), dtype=np.uint8), 0
-        if f.regions:
-            luts[0], on = _lut(f.region_values()), on | _ON_REGION
-        if f.activities:
-            secs, divs = f.activity_values()
-            luts[1], luts[2], on = _lut(secs), _lut(divs), on | _ON_ACTIVITY
-        if f.sizes or f.risk_bands or f.hazardous is not None:
-            small = np.ones(256, dtype=np.bool_)
-            if f.sizes:
-                small &= _lut(f.size_values())[_SMALL & 3]
-            if f.hazardous is not None:
-                small &= int(f.hazardous) == (_SMALL >> 2) & 1
-            if f.risk_bands:
-                small &= _lut(f.risk_values())[(_SMALL >> 3) & 3]
-            luts[3], on = small, on | _ON_SMALL
-        set_bits = clear_bits = 0
-        for name, want in f.flags.items():
-            if name not in self._flag_bit:
-                raise InvalidFilter(name, "unknown layer flag")
-            if want:
-                set_bits |= self._flag_bit[name]
-            else:
-                clear_bits |= self._flag_bit[name]
-        if set_bits or clear_bits:
-            on |= _ON_FLAGS
-        sel = self._no_sel
-        if f.ids is not None:
-            sel, on = self._id_mask(f.ids), on | _ON_IDS
-        opts = np.array([on, set_bits, clear_bits, -1 if f.ids is not None else 0], np.int64)
-        return _Plan(luts, opts, sel)
+    def _plan(self, f: Filters) -> Plan:
+        return filter_plan(f, self._flag_bit, self._no_sel, self._id_mask)
 
     def _id_mask(self, ids: tuple[int, ...]) -> np.ndarray:
         """Bool mask over index positions; the last few are kept (never written once made)."""
@@ -419,141 +377,6 @@ class PointIndex:
             table[sorted_ids - lo] = order
             self._id_pos = table
         return self._id_pos
-
-    def _ranges(self, px: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Index slices covering the viewport: ≤ MAX_RANGE_CELLS quadtree squares, merged."""
-        x0, y0, x1, y1 = px
-        s = 0
-        while ((x1 >> s) - (x0 >> s) + 1) * ((y1 >> s) - (y0 >> s) + 1) > MAX_RANGE_CELLS:
-            s += 1
-        xs = np.arange(x0 >> s, (x1 >> s) + 1, dtype=np.uint64)
-        ys = np.arange(y0 >> s, (y1 >> s) + 1, dtype=np.uint64)
-        codes = np.sort(morton(*[a.ravel() for a in np.meshgrid(xs, ys)]))
-        lo, hi = codes << np.uint64(2 * s), (codes + np.uint64(1)) << np.uint64(2 * s)
-        keys = self._c["keys"]
-        starts = np.searchsorted(keys, lo).astype(np.int64)
-        stops = np.searchsorted(keys, hi).astype(np.int64)
-        keep = stops > starts
-        starts, stops = starts[keep], stops[keep]
-        if len(starts) > 1:  # merge slices that touch
-            new = np.concatenate([[True], starts[1:] != stops[:-1]])
-            ends = np.concatenate([np.flatnonzero(new)[1:] - 1, [len(stops) - 1]])
-            starts, stops = starts[new], stops[ends]
-        return starts, stops
-
-    def _cell_ranges(
-        self, grid: tuple[int, ...], expand: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Index slices of the given grid cells (a cell at `shift` is one quadtree square)."""
-        shift, cx0, cy0, gw = grid[0], grid[1], grid[2], grid[3]
-        cells = np.flatnonzero(expand)
-        cx = (cells % gw + cx0).astype(np.uint64)
-        cy = (cells // gw + cy0).astype(np.uint64)
-        codes = np.sort(morton(cx, cy))
-        lo, hi = codes << np.uint64(2 * shift), (codes + np.uint64(1)) << np.uint64(2 * shift)
-        keys = self._c["keys"]
-        starts = np.searchsorted(keys, lo).astype(np.int64)
-        stops = np.searchsorted(keys, hi).astype(np.int64)
-        keep = stops > starts
-        return starts[keep], stops[keep]
-
-    def _aggregate(
-        self,
-        ranges: tuple[np.ndarray, np.ndarray],
-        plan: _Plan,
-        box: np.ndarray,
-        grid: tuple[int, ...],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        size = grid[3] * grid[4]
-        count, sums = np.zeros(size, np.int64), np.zeros((size, 3), np.float64)
-        bands = np.zeros((size, _N_BANDS), np.int64)
-        c = self._c
-        aggregate_kernel(
-            *ranges,
-            c["keys"],
-            self._bounds,
-            c["word"],
-            c["flags"],
-            plan.sel,
-            c["lon"],
-            c["lat"],
-            c["gx"],
-            c["gy"],
-            c["score"],
-            plan.luts,
-            plan.opts,
-            box,
-            np.array(grid, np.int64),
-            count,
-            sums,
-            bands,
-        )
-        return count, sums, bands
-
-    def _collect(
-        self,
-        ranges: tuple[np.ndarray, np.ndarray],
-        plan: _Plan,
-        box: np.ndarray,
-        grid: tuple[int, ...],
-        expand: np.ndarray,
-        n: int,
-    ) -> np.ndarray:
-        if n == 0:
-            return _NO_OUT
-        out = np.empty(n, np.int64)
-        c = self._c
-        k = collect_kernel(
-            *ranges,
-            self._bounds,
-            c["word"],
-            c["flags"],
-            plan.sel,
-            c["lon"],
-            c["lat"],
-            c["gx"],
-            c["gy"],
-            plan.luts,
-            plan.opts,
-            box,
-            np.array(grid, np.int64),
-            expand,
-            out,
-        )
-        return out[:k]
-
-    def _result(
-        self,
-        zoom: int,
-        grid: tuple[int, int, int, int, int],
-        count: np.ndarray,
-        sums: np.ndarray,
-        bands: np.ndarray,
-        expand: np.ndarray,
-        pts: np.ndarray,
-    ) -> ClusterResult:
-        shift, cx0, cy0, gw, _ = grid
-        cells = np.flatnonzero((count > 0) & ~expand)
-        n = count[cells]
-        cx = (cells % gw + cx0).astype(np.uint64)
-        cy = (cells // gw + cy0).astype(np.uint64)
-        c = self._c
-        return ClusterResult(
-            zoom=zoom,
-            level=WORLD_BITS - shift,
-            cell_px=1 << (shift - (WORLD_BITS - 8 - zoom)),
-            total=int(count.sum()),
-            keys=morton(cx, cy),
-            counts=n,
-            lon=sums[cells, 0] / n,
-            lat=sums[cells, 1] / n,
-            mean_score=sums[cells, 2] / n,
-            band_counts=bands[cells],
-            point_ids=c["ids"][pts],
-            point_lon=c["lon"][pts],
-            point_lat=c["lat"][pts],
-            point_band=(c["word"][pts] >> np.uint32(BAND_SHIFT)).astype(np.uint8),
-        )
 
 
 # --- validation and helpers ------------------------------------------------------------------

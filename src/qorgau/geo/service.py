@@ -34,9 +34,10 @@ from qorgau.geo.constants import (
 )
 from qorgau.geo.exceptions import MapInputError, as_rule_violation
 from qorgau.geo.filters import REGION_CODES, RISK_BANDS, Filters
-from qorgau.geo.index import Snapshot, get_snapshot
+from qorgau.geo.index import get_snapshot
 from qorgau.geo.layers import BASE, LAYERS, Layer, layers_for
 from qorgau.geo.providers import register_builtin
+from qorgau.geo.snapshot import Snapshot
 from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise
 
