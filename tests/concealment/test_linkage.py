@@ -283,7 +283,7 @@ def test_records_without_iin_link_to_the_true_worker_not_a_same_birthday_decoy(s
     """The EM used to take "same birth date, other names" as its match class (every
     probabilistic link went to a stranger born the same day); m is now measured on the
     IIN-confirmed links and the true worker must win."""
-    from qorgau.concealment.signals import link_workers
+    from qorgau.concealment.worker_links import link_workers
 
     evidence, workers, truth, decoy = _register_and_evidence(seed)
     links = link_workers(evidence, workers)
@@ -302,7 +302,7 @@ def test_records_without_iin_link_to_the_true_worker_not_a_same_birthday_decoy(s
 def test_unlabelled_em_refits_a_match_class_that_disagrees_on_names() -> None:
     """Without labelled pairs the free EM on the same register takes "same birth date, other
     names" as matches; the class check rejects that fit and the refit links the true worker."""
-    from qorgau.concealment.signals import PERSON_SPEC
+    from qorgau.concealment.worker_links import PERSON_SPEC
 
     evidence, workers, truth, decoy = _register_and_evidence(1)
     left = evidence.filter(~pl.col("iin_valid")).select(
@@ -327,7 +327,7 @@ def test_unlabelled_em_refits_a_match_class_that_disagrees_on_names() -> None:
 def test_a_record_that_fits_two_workers_equally_is_not_linked() -> None:
     """Two registry workers with the same names and birth date: the record cannot tell them
     apart, so it is linked to neither (probability against the competitor ≤ 0.5)."""
-    from qorgau.concealment.signals import link_workers
+    from qorgau.concealment.worker_links import link_workers
 
     evidence, workers, truth, _ = _register_and_evidence(1)
     doubled_e, doubled_w = next(iter(truth.items()))
@@ -432,7 +432,7 @@ def test_evidence_of_another_person_is_not_matched_to_an_accident(seed: int) -> 
 def test_the_coin_flip_record_goes_to_review_and_an_answer_links_it() -> None:
     """The record two workers fit equally is returned with both as candidates (≈ 0.5 each);
     an inspector's answer links it like an IIN, and "none of these" keeps it out of review."""
-    from qorgau.concealment.signals import link_and_review
+    from qorgau.concealment.worker_links import link_and_review
 
     evidence, workers, truth, _ = _register_and_evidence(1)
     doubled_e, doubled_w = next(iter(truth.items()))

@@ -5,101 +5,46 @@ blocking rules → comparison vectors with agreement levels per field → EM on 
 comparison patterns (so EM costs O(patterns), not O(pairs)) → match weight and posterior →
 threshold, optional greedy one-to-one. A deterministic rule (same keyed IIN hash, same employer,
 event dates within a window) is applied first and always wins.
+
+This module prepares the columns, blocks, scores and decides; the specification lives in
+link_spec.py, the comparison vectors in comparisons.py, the m / u estimation in em.py.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from qorgau.concealment.comparisons import compare, sorted_unique
+from qorgau.concealment.em import LinkModel, fit_em, m_from_matches, u_from, unique_patterns
+from qorgau.concealment.link_spec import LEVELS, NO_DAY, Column, Field, FieldKind, LinkSpec
 from qorgau.concealment.translit import normalize_name, phonetic_key
 
-FieldKind = Literal["name", "string", "date", "code", "exact", "date_window"]
-
-# Level 0 is always "missing" (no evidence either way); the last level is always "disagree".
-LEVELS: dict[str, tuple[str, ...]] = {
-    "name": ("missing", "exact", "close", "far", "disagree"),
-    "string": ("missing", "exact", "close", "far", "disagree"),
-    "date": ("missing", "exact", "transposed", "one_digit", "disagree"),
-    "code": ("missing", "exact", "one_edit", "disagree"),
-    "exact": ("missing", "exact", "disagree"),
-    "date_window": ("missing", "exact", "within", "disagree"),
-}
-_NO_DAY = np.iinfo(np.int64).min
-
-
-@dataclass(frozen=True)
-class Field:
-    """One compared column (same name on both sides)."""
-
-    column: str
-    kind: FieldKind = "name"
-    close: float = 0.92  # Jaro–Winkler similarity for "close" (name / string)
-    far: float = 0.80  # Jaro–Winkler similarity for "far"
-    window_days: int = 7  # date_window: |Δ| ≤ window counts as "within"
-
-
-@dataclass(frozen=True)
-class LinkSpec:
-    """What to compare, how to block and how to decide.
-
-    Blocking keys are column names or `phonetic(col)`, `year(col)`, `norm(col)`, `initial(col)`,
-    `prefixN(col)` (first N letters of the canonical name).
-    """
-
-    id_column: str = "id"
-    fields: tuple[Field, ...] = (
-        Field("first_name", "name"),
-        Field("last_name", "name"),
-        Field("birth_date", "date"),
-        Field("id_hash", "exact"),
-        Field("employer_id", "exact"),
-        Field("event_date", "date_window", window_days=7),
-    )
-    blocking: tuple[tuple[str, ...], ...] = (
-        ("phonetic(last_name)", "year(birth_date)"),
-        ("birth_date",),
-        ("id_hash",),
-    )
-    deterministic: tuple[str, ...] = ("id_hash", "employer_id")
-    deterministic_window: tuple[str, int] | None = ("event_date", 30)
-    threshold: float = 0.5  # on the posterior match probability
-    one_to_one: bool = False
-    max_block_pairs: int = 1_000_000  # a key producing more pairs than this is skipped
-    em_max_iter: int = 500
-    em_tol: float = 1e-7
-    u_sample_pairs: int = 200_000
-    seed: int = 0
-
-
-@dataclass
-class LinkModel:
-    """Fitted parameters; m[f] and u[f] are indexed by level (index 0 = missing, unused)."""
-
-    fields: tuple[Field, ...]
-    m: list[np.ndarray]
-    u: list[np.ndarray]
-    prior: float  # λ: share of matches among candidate pairs
-    iterations: int = 0
-    n_candidates: int = 0
-    n_patterns: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
-
-    def weights(self, levels: np.ndarray) -> np.ndarray:
-        """Total match weight (log2 odds, prior included) for a level matrix."""
-        w = np.full(len(levels), np.log2(self.prior / (1 - self.prior)))
-        for f in range(len(self.fields)):
-            bf = np.log2(self.m[f] / self.u[f])
-            bf[0] = 0.0
-            w += bf[levels[:, f]]
-        return w
+# The steps moved to their own modules stay importable from here, the linkage entry point.
+__all__ = [
+    "LEVELS",
+    "Column",
+    "Field",
+    "FieldKind",
+    "LinkModel",
+    "LinkSpec",
+    "candidate_pairs",
+    "compare",
+    "decide",
+    "dedupe",
+    "deterministic_pairs",
+    "fit_em",
+    "link",
+    "m_from_matches",
+    "per_distinct",
+    "prepare_pair",
+    "score_pairs",
+    "sorted_unique",
+    "unique_patterns",
+]
 
 
 # ---------------------------------------------------------------- preparation
@@ -142,21 +87,11 @@ def _days(s: pl.Series) -> np.ndarray:
     if s.dtype not in (pl.Date, pl.Datetime):
         s = _ymd_series(s).str.to_date("%Y%m%d", strict=False)
     days = s.cast(pl.Date).cast(pl.Int64)
-    return days.fill_null(_NO_DAY).to_numpy()
+    return days.fill_null(NO_DAY).to_numpy()
 
 
 def _text(s: pl.Series) -> pl.Series:
     return s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One side's compared column: codes into its distinct values, code 0 = '' (missing), so
-    that a string comparison runs once per distinct pair of values, not once per record pair.
-    Day-number columns (date_window) keep the values as codes and have no vocabulary."""
-
-    codes: np.ndarray
-    vocab: np.ndarray | None
 
 
 def _coded(
@@ -296,18 +231,6 @@ def _block_pairs(
     return pairs["i"].to_numpy().astype(np.int64), pairs["j"].to_numpy().astype(np.int64)
 
 
-def sorted_unique(x: np.ndarray) -> np.ndarray:
-    """np.unique for a flat integer array by sort + neighbour test: numpy 2.4's hash-based
-    np.unique takes minutes on the 20 M pair codes of the national twin, this ~2 s."""
-    s = np.sort(x)
-    if len(s) < 2:
-        return s
-    keep = np.empty(len(s), bool)
-    keep[0] = True
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
-
-
 def candidate_pairs(
     left: pl.DataFrame, right: pl.DataFrame, spec: LinkSpec, *, self_link: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -336,222 +259,9 @@ def deterministic_pairs(
     if spec.deterministic_window and spec.deterministic_window[0] in left.columns:
         col, days = spec.deterministic_window
         dl, dr = _days(left[col])[i], _days(right[col])[j]
-        ok = (dl != _NO_DAY) & (dr != _NO_DAY) & (np.abs(dl - dr) <= days)
+        ok = (dl != NO_DAY) & (dr != NO_DAY) & (np.abs(dl - dr) <= days)
         i, j = i[ok], j[ok]
     return i, j
-
-
-# ---------------------------------------------------------------- comparison
-
-
-def _string_levels(a: np.ndarray, b: np.ndarray, f: Field) -> np.ndarray:
-    sim = process.cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
-    lv = np.where(a == b, 1, np.where(sim >= f.close, 2, np.where(sim >= f.far, 3, 4)))
-    return lv
-
-
-def _date_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    sa, sb = a.astype("U8"), b.astype("U8")
-    swapped = np.char.add(np.char.add(_sl(sb, 0, 4), _sl(sb, 6, 8)), _sl(sb, 4, 6))
-    dist = process.cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
-    return np.where(sa == sb, 1, np.where(sa == swapped, 2, np.where(dist <= 1, 3, 4)))
-
-
-def _sl(s: np.ndarray, start: int, stop: int) -> np.ndarray:
-    return s.view("U1").reshape(len(s), -1)[:, start:stop].copy().view(f"U{stop - start}")[:, 0]
-
-
-def _code_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    dist = process.cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
-    return np.where(a == b, 1, np.where(dist <= 1, 2, 3))
-
-
-def _pair_levels(f: Field, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Levels of value pairs (neither missing) for the string-like kinds."""
-    if len(a) == 0:
-        return np.empty(0, np.uint8)
-    if f.kind in ("name", "string"):
-        return _string_levels(a, b, f)
-    if f.kind == "date":
-        return _date_levels(a, b)
-    return _code_levels(a, b)
-
-
-_DENSE_PAIRS = 1 << 27  # distinct-value pairs tabulated in a flat array up to this size
-
-
-def _levels_by_value_pair(
-    f: Field, a: Column, b: Column, ca: np.ndarray, cb: np.ndarray
-) -> np.ndarray:
-    """Compare each distinct (left value, right value) once and spread the levels back;
-    a pair with '' (code 0) on either side is level 0, missing."""
-    assert a.vocab is not None and b.vocab is not None
-    nb = len(b.vocab)
-    space = len(a.vocab) * nb
-    small = np.int32 if space <= _DENSE_PAIRS else np.int64  # halves the memory traffic
-    pc = ca.astype(small) * small(nb) + cb.astype(small)
-    if space <= _DENSE_PAIRS:
-        seen = np.zeros(space, bool)
-        seen[pc] = True
-        up = np.flatnonzero(seen)
-    else:
-        up = sorted_unique(pc)
-    ua, ub = up // nb, up % nb
-    lv = _pair_levels(f, a.vocab[ua], b.vocab[ub]).astype(np.uint8)
-    lv[(ua == 0) | (ub == 0)] = 0
-    if space <= _DENSE_PAIRS:
-        table = np.zeros(space, np.uint8)
-        table[up] = lv
-        return table[pc]
-    return lv[np.searchsorted(up, pc)]
-
-
-def _field_levels(f: Field, a: Column, b: Column, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    ca, cb = a.codes[i], b.codes[j]
-    if f.kind == "date_window":
-        missing = (ca == _NO_DAY) | (cb == _NO_DAY)
-        gap = np.abs(ca - cb)
-        lv = np.where(gap == 0, 1, np.where(gap <= f.window_days, 2, 3))
-        return np.where(missing, 0, lv).astype(np.uint8)
-    if f.kind == "exact":  # the right side is coded into the left's values; 0 is ''
-        lv = np.where(ca == cb, 1, 2).astype(np.uint8)
-        lv[(ca == 0) | (cb == 0)] = 0
-        return lv
-    return _levels_by_value_pair(f, a, b, ca, cb)
-
-
-def compare(
-    lp: dict[str, Column],
-    rp: dict[str, Column],
-    i: np.ndarray,
-    j: np.ndarray,
-    fields: tuple[Field, ...],
-) -> np.ndarray:
-    """Comparison vectors: an (n_pairs, n_fields) matrix of agreement levels."""
-    out = np.zeros((len(i), len(fields)), np.uint8)
-    for n, f in enumerate(fields):
-        out[:, n] = _field_levels(f, lp[f.column], rp[f.column], i, j)
-    return out
-
-
-# ---------------------------------------------------------------- EM
-
-
-def _level_freq(levels: np.ndarray, weights: np.ndarray, n_levels: int) -> np.ndarray:
-    counts = np.bincount(levels, weights=weights, minlength=n_levels).astype(float)
-    counts[0] = 0.0
-    counts[1:] += 1e-3 * (weights.sum() / max(len(weights), 1)) + 1e-9  # keep logs finite
-    freq = counts / counts[1:].sum()
-    freq[0] = 1.0
-    return freq
-
-
-def _initial_m(n_levels: int) -> np.ndarray:
-    m = np.array([1.0] + [0.9 * 0.5**k for k in range(n_levels - 2)] + [0.02])
-    m[1:] /= m[1:].sum()
-    return m
-
-
-def unique_patterns(levels: np.ndarray, fields: tuple[Field, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of the level matrix (lexicographic order) and their counts, by packing each
-    row into one mixed-radix number and counting: O(pairs), where np.unique(axis=0) sorts rows."""
-    radix = [len(LEVELS[f.kind]) for f in fields]
-    code = np.zeros(len(levels), np.int64)
-    for f, r in enumerate(radix):
-        code = code * r + levels[:, f]
-    counts = np.bincount(code, minlength=int(np.prod(radix)))
-    present = np.flatnonzero(counts)
-    patterns = np.zeros((len(present), len(fields)), levels.dtype)
-    rest = present.copy()
-    for f in range(len(fields) - 1, -1, -1):
-        patterns[:, f] = rest % radix[f]
-        rest //= radix[f]
-    return patterns, counts[present]
-
-
-def fit_em(
-    levels: np.ndarray,
-    fields: tuple[Field, ...],
-    u_init: list[np.ndarray],
-    spec: LinkSpec,
-    prior_init: float = 0.1,
-    m_known: list[np.ndarray] | None = None,
-) -> LinkModel:
-    """EM for (λ, m, u) under conditional independence, on counts of unique patterns.
-
-    With `m_known` (m measured on pairs known to match, e.g. confirmed by a valid IIN) m is held
-    there, u is held at `u_init` (random pairs) and EM estimates λ only. Left free, the two
-    classes follow whatever splits the candidate set most: under blocking on a birth date *or*
-    a surname key, "same birth date, different names" against "same surname, other birth
-    date", not match status; and a u re-estimated on the candidates is a product of marginals
-    that cannot hold the blocks' dependence (within a block, names agree exactly when birth
-    dates do not), so with m held it swallows the matches (λ → 0). Without `m_known`, a fit
-    whose "match" class agrees less on the name fields than its "non-match" class is refitted
-    the same way with the starting m profile (`extra["refit"]` = 1): the class that agrees on
-    names is the match class."""
-    patterns, counts = unique_patterns(levels, fields)
-    counts = counts.astype(float)
-    n_lv = [len(LEVELS[f.kind]) for f in fields]
-    m = [x.copy() for x in m_known] if m_known else [_initial_m(k) for k in n_lv]
-    if not counts.sum():  # no candidate pairs (no evidence yet): keep the starting model
-        return LinkModel(fields, m, [x.copy() for x in u_init], prior_init, 0, 0, 0)
-    model = _em(patterns, counts, n_lv, m, u_init, prior_init, spec, held=bool(m_known))
-    if not m_known and not _names_agree_more(model.m, model.u, fields):
-        model = _em(patterns, counts, n_lv, m, u_init, prior_init, spec, held=True)
-        model.extra["refit"] = 1.0
-    model.fields = fields
-    return model
-
-
-def _names_agree_more(m: list[np.ndarray], u: list[np.ndarray], fields: tuple[Field, ...]) -> bool:
-    """Is "exact" on the name fields more likely among matches than among non-matches?"""
-    names = [f for f, x in enumerate(fields) if x.kind == "name"]
-    return all(m[f][1] > u[f][1] for f in names)
-
-
-def _em(
-    patterns: np.ndarray,
-    counts: np.ndarray,
-    n_lv: list[int],
-    m: list[np.ndarray],
-    u_init: list[np.ndarray],
-    prior: float,
-    spec: LinkSpec,
-    *,
-    held: bool,
-) -> LinkModel:
-    """EM iterations; `held`: m and u stay as given, only λ is estimated."""
-    nf = len(n_lv)
-    m = [x.copy() for x in m]
-    u = [x.copy() for x in u_init]
-    n_iter, prev = 0, -np.inf
-    while n_iter < spec.em_max_iter:
-        n_iter += 1
-        lm = np.log(prior) + sum(np.log(m[f][patterns[:, f]]) for f in range(nf))
-        lu = np.log1p(-prior) + sum(np.log(u[f][patterns[:, f]]) for f in range(nf))
-        top = np.maximum(lm, lu)
-        post = np.exp(lm - top) / (np.exp(lm - top) + np.exp(lu - top))
-        loglik = float((counts * (top + np.log(np.exp(lm - top) + np.exp(lu - top)))).sum())
-        wm, wu = counts * post, counts * (1 - post)
-        prior = float(np.clip(wm.sum() / counts.sum(), 1e-9, 1 - 1e-9))
-        if not held:
-            m = [_level_freq(patterns[:, f], wm, n_lv[f]) for f in range(nf)]
-            u = [_level_freq(patterns[:, f], wu, n_lv[f]) for f in range(nf)]
-        if abs(loglik - prev) < spec.em_tol * abs(loglik):
-            break
-        prev = loglik
-    return LinkModel((), m, u, prior, n_iter, int(counts.sum()), len(patterns))
-
-
-def m_from_matches(levels: np.ndarray, fields: tuple[Field, ...]) -> list[np.ndarray]:
-    """m per field from the levels of known matches; a field they never fill keeps the
-    starting profile."""
-    out = []
-    for f, x in enumerate(fields):
-        k = len(LEVELS[x.kind])
-        seen = levels[:, f][levels[:, f] > 0]
-        out.append(_level_freq(seen, np.ones(len(seen)), k) if len(seen) else _initial_m(k))
-    return out
 
 
 def _used_rows(n: int, *index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -567,11 +277,6 @@ def _u_sample(nl: int, nr: int, spec: LinkSpec) -> tuple[np.ndarray, np.ndarray]
     rng = np.random.default_rng(spec.seed)
     n = int(min(spec.u_sample_pairs, nl * nr))
     return rng.integers(0, nl, n), rng.integers(0, nr, n)
-
-
-def _u_from(levels: np.ndarray, fields: tuple[Field, ...]) -> list[np.ndarray]:
-    ones = np.ones(len(levels))
-    return [_level_freq(levels[:, f], ones, len(LEVELS[x.kind])) for f, x in enumerate(fields)]
 
 
 # ---------------------------------------------------------------- decision
@@ -624,7 +329,7 @@ def score_pairs(
     rows_r, at_r = _used_rows(right.height, j, uj)
     lp, rp = prepare_pair(left, right, spec, rows_l, rows_r)
     levels = compare(lp, rp, at_l[i], at_r[j], spec.fields)
-    u0 = _u_from(compare(lp, rp, at_l[ui], at_r[uj], spec.fields), spec.fields)
+    u0 = u_from(compare(lp, rp, at_l[ui], at_r[uj], spec.fields), spec.fields)
     prior0 = min(0.5, max(min(left.height, right.height), 1) / max(len(i), 1))
     m_known = _m_known(known_matches, spec) if known_matches is not None else None
     model = fit_em(levels, spec.fields, u0, spec, prior0, m_known)

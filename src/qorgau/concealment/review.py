@@ -1,8 +1,8 @@
 """Review queue of ambiguous links: evidence a run left unlinked because two or more registry
-workers fit it about equally (signals.rank_links). The run stores each such record with its
+workers fit it about equally (worker_links.rank_links). The run stores each such record with its
 candidates; an inspector of the record's region picks the right worker or "none of these" with
 a reason. Answers are revisions (never overwritten) and audited; the next run links by the
-latest revision as surely as by a confirmed IIN (signals.link_and_review)."""
+latest revision as surely as by a confirmed IIN (worker_links.link_and_review)."""
 
 from __future__ import annotations
 
