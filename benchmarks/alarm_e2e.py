@@ -293,9 +293,10 @@ def child(a: argparse.Namespace) -> dict:
     try:
         from qorgau.alarms.ingest import core
         from qorgau.alarms.ingest.mqtt import MqttSource
-        from qorgau.alarms.worker import drain
+        from qorgau.alarms.worker import drain, settle_heap
 
         core.processor()
+        settle_heap()  # as `qorgau alarms worker` does at start
         if a.sentinel and _has_sentinel():  # the screen and a web process, each its own
             import multiprocessing as mp
 

@@ -26,7 +26,7 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
            url: str = "", username: str = "", password: str = "") -> None:
     """Run an alarm worker: pull/consume, process, acknowledge after commit, tick timers."""
     # B107: password="" means none given here (settings or the URL carry it), not a secret
-    from qorgau.alarms.worker import drain
+    from qorgau.alarms.worker import drain, settle_heap
     from qorgau.core.config import get_settings
     from qorgau.core.logs import configure_logging
     from qorgau.core.models import load_all_models
@@ -34,6 +34,7 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
     configure_logging()  # JSON lines on stderr: start, partition take-overs, totals, failures
     load_all_models()  # a standalone worker process needs every mapped table
     s = get_settings()
+    settle_heap()
     if source == "nats":
         from qorgau.alarms.ingest import nats as nats_ingest
 

@@ -71,7 +71,10 @@ def settle_heap() -> None:
     """Put what start-up allocated (modules, numba, the ORM's registries: a few million
     objects) out of the collector's reach: a full collection over them held the GIL for up
     to 150 ms, stalling the network thread's danger screening and the live push
-    (benchmarks/alarm_e2e.py prints the pauses). Later objects are collected as usual."""
+    (benchmarks/alarm_e2e.py prints the pauses). Later objects are collected as usual. Called
+    once by a worker process's entry point (`qorgau alarms worker`), not by `drain`: in a
+    process that has other work (tests, the web server) it would also freeze that work's
+    live objects."""
     gc.collect()
     gc.freeze()
 
@@ -87,7 +90,6 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     the group fails, its messages are retried one by one so that one bad message does not
     hold back the others; a message that fails alone is not acknowledged (redelivered)."""
     proc = proc or processor()
-    settle_heap()
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
     while time.time() < end and not getattr(source, "closed", False):
