@@ -288,6 +288,38 @@ def child(a: argparse.Namespace) -> dict:
     """All phases against whatever `qorgau` is importable; returns the figures."""
     os.environ["QORGAU_E2E_SPAWNED"] = "1"  # processes it spawns use its database
     _gc_timer()
+    with _database(a.database):
+        return _phases(a)
+
+
+@contextlib.contextmanager
+def _database(kind: str) -> Any:
+    """SQLite in the temp dir (the default), or a fresh PostgreSQL database dropped after."""
+    if kind == "sqlite":
+        yield
+        return
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    name = f"qorgau_e2e_{secrets.token_hex(4)}"
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'create database "{name}"'))
+    os.environ["QORGAU_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield
+    finally:
+        from qorgau.core.db import get_engine
+
+        get_engine().dispose()
+        with admin.connect() as c:
+            c.execute(text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+def _phases(a: argparse.Namespace) -> dict:
     site_id, codes = setup(a.devices)
     broker, port = mosquitto()
     try:
@@ -342,6 +374,7 @@ def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
     return run_child(__file__, ["--devices", str(a.devices), "--seconds", str(a.seconds),
                                 "--rate", str(a.rate), "--window", str(a.window),
                                 "--format", a.format, "--numbering", a.numbering,
+                                "--database", a.database,
                                 *(["--sentinel"] if a.sentinel else [])], src)
 
 
@@ -366,6 +399,7 @@ def main() -> None:
     ap.add_argument("--baseline", help="git revision measured first, in the same run")
     ap.add_argument("--sentinel", action="store_true",
                     help="danger screen in a process of its own (qorgau alarms sentinel)")
+    ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -374,8 +408,8 @@ def main() -> None:
     base = _in_child(a, _extract(a.baseline)) if a.baseline else None
     new = _in_child(a, None)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    fig = [("hi", "rate", f"sustained readings/s, MQTT→store→SSE hub, {a.format} batches of "
-            f"500, numbered per {a.numbering}", "readings/s", 1_000_000),
+    fig = [("hi", "rate", f"sustained readings/s, MQTT→store→SSE hub ({a.database}), "
+            f"{a.format} batches of 500, numbered per {a.numbering}", "readings/s", 1_000_000),
            ("hi", "p99", "life-safety alarm record latency p99 at max throughput (publish→hub)",
             "ms", 50),
            ("lo", "p99", f"life-safety alarm record latency p99 at {a.rate:.0f} readings/s "
