@@ -47,6 +47,10 @@
 
   function show(data, lifeSafety) {
     if (data.to !== "unacknowledged") { return; }
+    announce(data, lifeSafety);
+  }
+
+  function announce(data, lifeSafety) {
     banner.textContent = (lifeSafety ? "⚠ " : "") + data.kind + ": " + data.message;
     banner.classList.remove("hidden");
     banner.classList.toggle("ls", !!lifeSafety);
@@ -60,10 +64,7 @@
     var key = data.device + "|" + data.kind + "|" + data.t;
     if (key === lastDanger) { return; }
     lastDanger = key;
-    banner.textContent = "⚠ " + data.kind + ": " + data.message;
-    banner.classList.remove("hidden");
-    banner.classList.add("ls");
-    beep(6);
+    announce(data, true);
   }
 
   var es = new EventSource("/api/v1/alarms/stream?site_id=" + encodeURIComponent(site));
