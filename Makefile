@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/qorgau compile
 	touch $(STAMP)
 
 ## Install everything, migrate SQLite, generate the demo twin, print logins, serve on :8000
@@ -24,9 +25,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/bandit -q -r src -c pyproject.toml
+	$(BIN)/qorgau compile  # kernels compiled once, not inside a timed test of each worker
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)
+	$(BIN)/qorgau compile
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow and not browser"
 
 lint: $(STAMP)

@@ -47,6 +47,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     )
 
 
+@app.command("compile")
+def compile_kernels() -> None:
+    """Compile the numeric kernels (alarm engine, map clustering) into numba's on-disk cache,
+    so a process's first reading or map request, or a timed test, does not pay seconds for it."""
+    import time
+
+    from qorgau.alarms.engine import warm_up as alarms_warm_up
+    from qorgau.geo.cluster import warm_up as map_warm_up
+
+    t0 = time.perf_counter()
+    alarms_warm_up()
+    map_warm_up()
+    console.print(f"kernels ready in {time.perf_counter() - t0:.1f} s")
+
+
 def _progress_callback(progress: Progress) -> Callable[[str, int, int], None]:
     tasks: dict[str, TaskID] = {}
 

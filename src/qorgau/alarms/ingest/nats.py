@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 
 import nats
@@ -99,8 +100,9 @@ class Partition:
 
 async def run(url: str, partitions: list[int], *, seconds: float | None = None,
               proc: Processor | None = None, batch: int = 64, tick_s: float = 1.0,
-              ack_wait_s: float = 30.0) -> int:
-    """Pull, process, ack, tick; until `seconds` pass (forever if None). Returns messages."""
+              ack_wait_s: float = 30.0, stop: threading.Event | None = None) -> int:
+    """Pull, process, ack, tick; until `seconds` pass (forever if None) or `stop` is set.
+    Returns messages."""
     from qorgau.alarms.worker import tick
 
     proc = proc or processor()
@@ -112,7 +114,7 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     end = time.time() + seconds if seconds else float("inf")
     done, next_tick = 0, 0.0
     try:
-        while time.time() < end:
+        while time.time() < end and not (stop is not None and stop.is_set()):
             for part in parts:
                 done += await _pull(js, part, proc, batch)
             if time.time() >= next_tick:
@@ -125,7 +127,8 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
             if part.sub is not None:
                 with contextlib.suppress(Exception):
                     await part.sub.unsubscribe()
-        await nc.close()
+        with contextlib.suppress(Exception):  # a server already gone cannot be told "bye"
+            await nc.close()
     log.info("nats worker: %s messages, %s consumer take-overs", done,
              sum(p.resets for p in parts))
     return done
