@@ -62,6 +62,17 @@ def login(page: Any, live: str, username: str, *, next_path: str = "/") -> None:
     page.wait_for_url(f"{live}{next_path}")
 
 
+def wait_js(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll a JavaScript expression from Python until it is truthy. Not wait_for_function:
+    the app's CSP forbids eval, and Playwright evaluates a string predicate with eval once it
+    has to poll (it passes only when the first check is already true)."""
+    end = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > end:
+            raise AssertionError(f"not true after {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)
+
+
 @contextmanager
 def phone_page(live: str, username: str) -> Iterator[Any]:
     """A page on a 390-px phone in Debian Chromium, signed in as `username`."""

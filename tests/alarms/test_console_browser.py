@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from livesite import ARTIFACTS, live_server, phone_page
+from livesite import ARTIFACTS, live_server, phone_page, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -28,7 +28,7 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with phone_page(live, "inspector.krg") as page:
         page.goto(f"{live}/lang/ru?next=/alarms/sites/{mine.site_id}")
-        page.wait_for_function("document.getElementById('livestate').textContent.includes('●')")
+        wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
         page.evaluate("""() => { window.bannerTexts = [];
             new MutationObserver(() => window.bannerTexts.push(
                 document.getElementById('banner').textContent))
@@ -36,7 +36,7 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
         t = time.time()
         doc = {"site_id": mine.site_id, "readings": [{"d": "CH4-1", "s": 0, "t": t, "v": hh + 1}]}
         assert DangerWatch().screen(mine.site_id, doc) == 1  # onto the live server's hub
-        page.wait_for_function("window.bannerTexts.length > 0", timeout=5000)
+        wait_js(page, "window.bannerTexts.length > 0", 5)
         banner = page.locator("#banner")
         assert banner.is_visible() and "HIHI" in banner.inner_text()
         assert "CH4-1" in banner.inner_text() and "≥" in banner.inner_text()
@@ -54,8 +54,7 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
                         full_page=True)
         for lang, state in (("kk", "● онлайн"), ("en", "● live")):
             page.goto(f"{live}/lang/{lang}?next=/alarms/sites/{mine.site_id}")
-            page.wait_for_function("document.getElementById('livestate').textContent"
-                                   ".includes('●')")
+            wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
             assert page.locator("#livestate").inner_text() == state
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(ARTIFACTS / f"alarms-console-phone-{lang}.png"))
