@@ -350,3 +350,16 @@ def _fuzz(op, ids: dict[str, int], auth: dict[str, str]) -> list[bool]:
 
     run()
     return done
+
+
+def test_a_removed_contacts_id_is_never_given_again(client_as, db, mine) -> None:
+    """Its audit trail stays its own: SQLite would reuse the highest id without AUTOINCREMENT."""
+    osh = client_as("osh_krg")
+    body = {"site_id": mine.site_id, "tier": 1, "role": "dispatcher", "channel": "sms"}
+    first = osh.post(f"{API}/contacts", json={**body, "target": "+77010000201"}).json()
+    assert osh.delete(f"{API}/contacts/{first['id']}").status_code == 204
+    second = osh.post(f"{API}/contacts", json={**body, "target": "+77010000202"}).json()
+    assert second["id"] > first["id"]
+    (gone,) = _audits(db, "alarm_contact", first["id"], "alarms.contact.remove")
+    assert gone.diff["before"]["target"] == "+77010000201"
+    assert not _audits(db, "alarm_contact", second["id"], "alarms.contact.remove")

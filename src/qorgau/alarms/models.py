@@ -161,6 +161,7 @@ class Contact(CreatedMixin, Base):
     """Escalation tier member: who is told through which channel, edited in the UI."""
 
     __tablename__ = "alarm_contact"
+    __table_args__ = {"sqlite_autoincrement": True}  # removed: its id is never given again
     __scope__ = SCOPE
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
