@@ -207,7 +207,8 @@ def main() -> None:
               f"from spawn, ×{r['rate'] / base:.2f} of {results[0]['workers']} worker")
     for r in results:
         report(f"jetstream_scaleout drain rate, {r['workers']} worker(s), 16 partitions, "
-               f"{a.db}, no loss={r['done'] == r['total']}", r["rate"], "readings/s",
+               f"{a.devices} devices per site, {r['total']:,} readings, {a.db}, "
+               f"no loss={r['done'] == r['total']}", r["rate"], "readings/s",
                base, f"readings/s with {results[0]['workers']} worker")
 
 
