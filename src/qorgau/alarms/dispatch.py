@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import notify
@@ -114,37 +115,43 @@ def routes(db: Session, msg: Message) -> list[Contact]:
             and (msg.life_safety or not quiet_now(c))]
 
 
-def dedup(db: Session, msg: Message, contact_key: str) -> bool:
-    """True if this message was already planned for this target (redundant workers, replays)."""
-    key = f"{msg.key}:{contact_key}"[:120]
-    return db.scalar(select(Notification.id).where(Notification.dedup_key == key)) is not None
+def dedup(db: Session, msg: Message, channel: str, target: str) -> int | None:
+    """Add the pending row for one target unless this message was already planned for it
+    (redundant workers, replays): one INSERT … ON CONFLICT DO NOTHING on the unique
+    `dedup_key`, so two workers racing cannot both plan it. Returns the new row's id."""
+    n0 = msg.notices[0]
+    values = {"dedup_key": f"{msg.key}:{channel}:{target}"[:120], "alarm_id": n0.alarm_id,
+              "enterprise_id": n0.enterprise_id, "region_code": n0.region_code,
+              "channel": channel, "target": target, "tier": msg.tier, "status": "pending",
+              "error": msg.subject[:300], "attempts": 0, "at": utcnow()}
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Notification).values(values).on_conflict_do_nothing(
+        index_elements=["dedup_key"]).returning(Notification.id)
+    return db.execute(stmt).scalar()
 
 
-def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Notification]:
-    """Run the stages and add pending Notification rows (flushed, not committed)."""
-    rows: list[Notification] = []
+@dataclass(frozen=True)
+class Planned:
+    """A pending Notification row that `plan` added (what `deliver` is given)."""
+
+    id: int
+    alarm_id: int
+
+
+def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Planned]:
+    """Run the stages and add pending Notification rows (not committed)."""
+    rows: list[Planned] = []
     for msg in group(silence(inhibit(notices, ctx), ctx), ctx):
         n0 = msg.notices[0]
         targets = [(c.channel, c.target, c.secret) for c in routes(db, msg)]
         targets.append(("inapp", f"site:{n0.site_id}", ""))
         targets += [("device", t, "") for n in msg.notices for t in n.targets]
         for channel, target, _secret in targets:
-            ckey = f"{channel}:{target}"
-            if dedup(db, msg, ckey):
+            row_id = dedup(db, msg, channel, target)
+            if row_id is None:
                 ctx.counters["deduplicated"] += 1
                 continue
-            row = Notification(dedup_key=f"{msg.key}:{ckey}"[:120], alarm_id=n0.alarm_id,
-                               enterprise_id=n0.enterprise_id, region_code=n0.region_code,
-                               channel=channel, target=target, tier=msg.tier,
-                               status="pending", error=msg.subject[:300])
-            try:
-                with db.begin_nested():
-                    db.add(row)
-                    db.flush()
-            except IntegrityError:  # another worker planned it first
-                ctx.counters["deduplicated"] += 1
-                continue
-            rows.append(row)
+            rows.append(Planned(row_id, n0.alarm_id))
     return rows
 
 
@@ -233,14 +240,16 @@ def _fallback(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
     return 1
 
 
-def context(db: Session, site_ids: set[int]) -> Context:
-    """Dispatch context for the sites of a batch: stale/silenced devices, recent alarm counts."""
+def context(db: Session, site_ids: set[int], notices: list[Notice] | None = None) -> Context:
+    """Dispatch context for the sites of a batch: stale/silenced devices, recent alarm counts.
+    Not queried when every notice is life-safety: those pass inhibit, silence and flood
+    grouping untouched (the fast path), so a raise's record is not kept waiting for it."""
     from sqlalchemy import func
 
     from qorgau.alarms.models import Device
 
     ctx = Context()
-    if not site_ids:
+    if not site_ids or (notices and all(n.life_safety for n in notices)):
         return ctx
     ctx.stale_devices = set(db.scalars(select(AlarmRecord.device_id).where(
         AlarmRecord.site_id.in_(site_ids), AlarmRecord.kind == "STALE",

@@ -69,7 +69,7 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
     zones = zones or sorted(known - safe)
     present = [p for p in who_is_in(db, site.id, zones) if p.zone_code not in safe]
     devs = {d.id: d for d in db.scalars(select(Device).where(
-        Device.id.in_([p.device_id for p in present])))}
+        Device.id.in_([p.device_id for p in present])))} if present else {}
     people = [{"device_id": p.device_id, "device": devs[p.device_id].code,
                "worker_id": devs[p.device_id].worker_id, "zone": p.zone_code, "safe_at": None}
               for p in present]

@@ -51,6 +51,9 @@ def on_condition(db: Session, dev: Device, kind: str, raised: bool, t: float,
     if raised:
         if rec is not None and rec.active:
             return None  # replayed raise
+        # queried before the occurrence is pending: a new one goes in as one INSERT with its
+        # final state, beside its first transition (this is the life-safety record's path)
+        first_wait = delays(db, dev.site_id).escalation[0]
         if rec is None:
             rec = AlarmRecord(device_id=dev.id, site_id=dev.site_id,
                               enterprise_id=dev.enterprise_id, region_code=dev.region_code,
@@ -59,13 +62,14 @@ def on_condition(db: Session, dev: Device, kind: str, raised: bool, t: float,
                               life_safety=dev.life_safety and kind in LS_KINDS,
                               state=AlarmState.NORMAL.value, active=False, open=True,
                               raised_at=dt(t), value=value, peak=value)
-            db.add(rec)
-            db.flush()
         rec.message = (text or message(dev, kind, value))[:300]
         apply(db, rec, None, trigger_fn="process", active=True, time=t)
         rec.open, rec.cleared_at = True, None
         if rec.state == AlarmState.UNACK:
-            rec.next_escalation_at = dt(t + delays(db, rec.site_id).escalation[0])
+            rec.next_escalation_at = dt(t + first_wait)
+        if rec.id is None:
+            db.add(rec)
+            db.flush()  # callers need its id (withdrawal, notices)
         return Change(rec, "raise")
     if rec is None or not rec.active:
         return None  # clear of a condition we never saw raised (or replayed clear)

@@ -209,7 +209,7 @@ def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, **kw: An
     rec.shelved_until = dt(m.shelved_until) if not math.isnan(m.shelved_until) else None
     if tr is not None:
         rec.state = tr.to.value
-        db.add(AlarmEvent(alarm_id=rec.id, enterprise_id=rec.enterprise_id,
+        db.add(AlarmEvent(alarm=rec, enterprise_id=rec.enterprise_id,
                           region_code=rec.region_code, frm=tr.frm.value, to=tr.to.value,
                           trigger=tr.trigger, actor=tr.actor, at=dt(tr.time),
                           reason=tr.reason[:300]))

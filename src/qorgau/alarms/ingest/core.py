@@ -170,7 +170,8 @@ class Processor:
         n_ls = len(res.life_safety_ids)
         M = None if p.msg is None else p.msg[order]
         notices = self._evaluate(db, rt, site, I, T, V, E, L, Z, M, res)
-        rows = dispatch.plan(db, notices, dispatch.context(db, {site.id})) if notices else []
+        rows = dispatch.plan(db, notices, dispatch.context(db, {site.id}, notices)) if notices \
+            else []
         ls_ids = set(res.life_safety_ids[n_ls:])
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
@@ -184,10 +185,9 @@ class Processor:
         values = ~np.isnan(V)
         n = len(rt.devices)
         dev_ids = rt.device_ids
-        scope = {d.id: (d.enterprise_id, d.region_code) for d in rt.devices}
         for part, late in ((values & ~L, False), (values & L, True)):
             if part.any():
-                rollup(db, device_ids=dev_ids[I[part]], t=T[part], v=V[part], scope=scope,
+                rollup(db, device_ids=dev_ids[I[part]], t=T[part], v=V[part], scope=rt.scope,
                        keep_last=late)
         counts = np.bincount(I, minlength=n) if len(I) else np.zeros(n, np.int64)
         rej = np.zeros(n, np.int64)

@@ -61,6 +61,11 @@ class SiteRuntime:
         """Database id of each device index."""
         return np.array([d.id for d in self.devices], np.int64)
 
+    @cached_property
+    def scope(self) -> dict[int, tuple[int, str]]:
+        """Device id → (enterprise, region), the roll-ups' scope columns."""
+        return {d.id: (d.enterprise_id, d.region_code) for d in self.devices}
+
 
 def signature(db: Session, site_id: int) -> tuple[int, int]:
     n, rev = db.execute(select(func.count(), func.coalesce(func.sum(Device.revision), 0))
