@@ -338,7 +338,8 @@ def _phases(a: argparse.Namespace) -> dict:
             CONSOLE, theirs = ctx.Pipe()
             ctx.Process(target=_console, args=(url, site_id, theirs), daemon=True).start()
             CONSOLE.recv()
-        src = MqttSource(f"mqtt://127.0.0.1:{port}", client_id="bench-ingest")
+        src = MqttSource(f"mqtt://127.0.0.1:{port}", client_id="bench-ingest",
+                         **({"group_readings": a.group_readings} if a.group_readings else {}))
         src.connected.wait(5)
         threading.Thread(target=drain, args=(src,), daemon=True).start()
         run(site_id, codes, port, seconds=1.0, rate=None, seq0=0, window=5_000,
@@ -375,6 +376,8 @@ def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
                                 "--rate", str(a.rate), "--window", str(a.window),
                                 "--format", a.format, "--numbering", a.numbering,
                                 "--database", a.database,
+                                *(["--group-readings", str(a.group_readings)]
+                                  if a.group_readings else []),
                                 *(["--sentinel"] if a.sentinel else [])], src)
 
 
@@ -400,6 +403,8 @@ def main() -> None:
     ap.add_argument("--sentinel", action="store_true",
                     help="danger screen in a process of its own (qorgau alarms sentinel)")
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--group-readings", type=int,
+                    help="the worker's group cap in readings (default: the source's)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
