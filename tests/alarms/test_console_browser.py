@@ -26,6 +26,9 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
 
     hh = float(db.get(Device, mine.devices["CH4-1"]).limits["highhigh"])
     ARTIFACTS.mkdir(exist_ok=True)
+    from alarms.test_health import _silent_worker
+
+    silent = _silent_worker(db)  # shown as an ingest warning, in each language
     with phone_page(live, "inspector.krg") as page:
         page.goto(f"{live}/lang/ru?next=/alarms/sites/{mine.site_id}")
         wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
@@ -56,5 +59,7 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
             page.goto(f"{live}/lang/{lang}?next=/alarms/sites/{mine.site_id}")
             wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
             assert page.locator("#livestate").inner_text() == state
+            assert silent in page.locator("#live p.alert").inner_text()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            page.screenshot(path=str(ARTIFACTS / f"alarms-console-phone-{lang}.png"))
+            page.screenshot(path=str(ARTIFACTS / f"alarms-console-phone-{lang}.png"),
+                            full_page=True)

@@ -249,3 +249,23 @@ class Withdrawal(Base):
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(200))
     completed_at: Mapped[datetime | None]
+
+
+class IngestProcess(Base):
+    """Health of one ingest process (alarm worker or danger sentinel), written by the process
+    itself every second or few (`health.py`). Infrastructure, not an enterprise's record: no
+    tenant scope, and heartbeats are not audited (they would flood the audit chain)."""
+
+    __tablename__ = "alarm_ingest_process"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # worker | sentinel
+    source: Mapped[str] = mapped_column(String(20))  # mqtt | nats | inprocess
+    state: Mapped[str] = mapped_column(String(10))  # running | stopped
+    every_s: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+    queue_depth: Mapped[int] = mapped_column(BigInteger, default=0)
+    lag_s: Mapped[float] = mapped_column(Float, default=0.0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from qorgau.alarms import config_pages, kpis, positioning, service, store
+from qorgau.alarms import config_pages, health, kpis, positioning, service, store
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.schemas import AckIn, ResolveIn, ShelveIn
@@ -76,6 +76,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "withdrawals": positioning.withdrawal_status(db=db, actor=actor, site_id=site.id),
             "can_ack": actor.can(C.ACKNOWLEDGE), "can_withdraw": actor.can(C.WITHDRAW),
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
+            "processes": health.processes(db),
             "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS}
 
 

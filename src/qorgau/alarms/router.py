@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from qorgau.alarms import kpis, live, positioning, routing, service, store
+from qorgau.alarms import health, kpis, live, positioning, routing, service, store
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
 from qorgau.alarms.ingest.core import METRICS
@@ -148,11 +148,15 @@ def list_alarms(db: DbDep, actor: ActorDep, site_id: int | None = None,
 
 
 @router.get("/metrics")
-def metrics(actor: ActorDep) -> Any:
-    """Ingest counters, queue depth, lag, shed counts (overload is never silent)."""
+def metrics(db: DbDep, actor: ActorDep) -> Any:
+    """Ingest counters, queue depth, lag, shed counts of this process (overload is never
+    silent), and `processes`: the health of every alarm worker and danger sentinel, each
+    `running`, `stopped` or `silent` (no heartbeat: killed, hung or cut off), with `warn` set
+    when it is silent, lagging or the broker dropped its messages."""
     actor.require(READ)
     return {"counts": dict(METRICS.counts), "queue_depth": METRICS.queue_depth,
-            "lag_s": METRICS.lag_s, "last_batch_at": METRICS.last_batch_at}
+            "lag_s": METRICS.lag_s, "last_batch_at": METRICS.last_batch_at,
+            "processes": health.processes(db)}
 
 
 @router.get("/kpis")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import dispatch, notify, records
+from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
 from qorgau.alarms.ingest.effects import Result, apply_events
 from qorgau.alarms.models import Device
@@ -92,16 +93,21 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     proc = proc or processor()
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
-    while time.time() < end and not getattr(source, "closed", False):
-        items = source.fetch(0.2)
-        if group and len(items) > 1 and _group(proc, source.name, items):
-            handled += len(items)
-        else:
-            handled += sum(_single(proc, source.name, it) for it in items)
-        if time.time() >= next_tick and not _urgent_waiting(source):
-            with get_sessionmaker()() as db:
-                tick(db, proc)
-            next_tick = time.time() + tick_every_s
+    health = Heartbeat("worker", source.name, every_s=tick_every_s)
+    try:
+        while time.time() < end and not getattr(source, "closed", False):
+            items = source.fetch(0.2)
+            if group and len(items) > 1 and _group(proc, source.name, items):
+                handled += len(items)
+            else:
+                handled += sum(_single(proc, source.name, it) for it in items)
+            if time.time() >= next_tick and not _urgent_waiting(source):
+                with get_sessionmaker()() as db:
+                    tick(db, proc)
+                health.beat()
+                next_tick = time.time() + tick_every_s
+    finally:
+        health.stop()
     return handled
 
 

@@ -224,17 +224,28 @@ class DangerScreen:
     def _publish(self, site_id: int, message: dict) -> None:
         self.client.publish(f"qorgau/{site_id}/danger", orjson.dumps(message), qos=1)
 
-    def run(self, seconds: float | None = None) -> None:
+    def run(self, seconds: float | None = None, *, heartbeat_s: float = 5.0) -> None:
+        """Screen until `seconds` pass or `stopped` is set: the topics follow the database
+        every `refresh_s`, the process's health row is written every `heartbeat_s`."""
+        from qorgau.alarms.health import Heartbeat
+
+        health = Heartbeat("sentinel", "mqtt", every_s=heartbeat_s)
         self.client.loop_start()
         end = time.monotonic() + seconds if seconds else float("inf")
+        next_refresh = 0.0
         try:
             while time.monotonic() < end and not self.stopped.is_set():
-                try:
-                    self.refresh()
-                except Exception as exc:  # a database outage: keep screening what we have
-                    log.warning("sentinel: life-safety devices not refreshed: %s", exc)
-                self.stopped.wait(min(self.refresh_s, max(0.0, end - time.monotonic())))
+                if time.monotonic() >= next_refresh:
+                    next_refresh = time.monotonic() + self.refresh_s
+                    try:
+                        self.refresh()
+                    except Exception as exc:  # a database outage: keep screening what we have
+                        log.warning("sentinel: life-safety devices not refreshed: %s", exc)
+                METRICS.counts["sentinel_topics"] = len(self.topics)
+                health.beat()
+                self.stopped.wait(min(heartbeat_s, max(0.0, end - time.monotonic())))
         finally:
+            health.stop()
             self.client.loop_stop()
             self.client.disconnect()
 

@@ -27,6 +27,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import METRICS, Processor, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
@@ -113,14 +114,17 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     log.info("nats worker: stream %s, partitions %s", STREAM, partitions)
     end = time.time() + seconds if seconds else float("inf")
     done, next_tick = 0, 0.0
+    health = Heartbeat("worker", "nats", every_s=tick_s)
     try:
         while time.time() < end and not (stop is not None and stop.is_set()):
             for part in parts:
                 done += await _pull(js, part, proc, batch)
             if time.time() >= next_tick:
                 await asyncio.to_thread(_tick, tick, proc)
+                await asyncio.to_thread(health.beat)
                 next_tick = time.time() + tick_s
     finally:
+        await asyncio.to_thread(health.stop)
         # not drain(): on pull subscriptions it waits out its 30 s timeout. Every processed
         # message is acknowledged already; anything else is taken over by the next owner.
         for part in parts:

@@ -74,4 +74,6 @@
   es.addEventListener("alarm", function (e) { show(JSON.parse(e.data), false); refresh(); });
   es.addEventListener("danger", function (e) { danger(JSON.parse(e.data)); refresh(); });
   es.addEventListener("withdrawal", function () { refresh(); });
+  // Without events too: a worker or sentinel that went silent sends none.
+  setInterval(refresh, 15000);
 })();
