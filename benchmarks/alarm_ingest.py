@@ -36,18 +36,22 @@ from _common import report
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
 
-def child(a: argparse.Namespace) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="qorgau-ingest-"))
+def _site(prefix: str) -> tuple[Path, int, list[str]]:
+    """A fresh SQLite database and var dir with the benchmark mine of 2,000 devices."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ.update(QORGAU_VAR_DIR=str(tmp), QORGAU_DATABASE_URL=f"sqlite:///{tmp}/i.sqlite3",
                       QORGAU_ENV="test")
-    sys.path.insert(0, str(Path(__file__).parent))
     from alarm_e2e import setup
 
+    return tmp, *setup(2000)
+
+
+def child(a: argparse.Namespace) -> dict:
+    tmp, site_id, codes = _site("qorgau-ingest-")
     from qorgau.alarms.ingest.core import Processor
     from qorgau.alarms.store import SegmentStore
     from qorgau.core.db import get_sessionmaker
 
-    site_id, codes = setup(2000)
     co = codes[1:]
     proc = Processor(SegmentStore(tmp / "seg", fsync=False))
     nxt = np.zeros(len(co), np.int64)
@@ -81,19 +85,13 @@ def child(a: argparse.Namespace) -> dict:
 
 def raise_child(a: argparse.Namespace) -> dict:
     """Milliseconds per life-safety raise message (fsync on, as deployed)."""
-    tmp = Path(tempfile.mkdtemp(prefix="qorgau-raise-"))
-    os.environ.update(QORGAU_VAR_DIR=str(tmp), QORGAU_DATABASE_URL=f"sqlite:///{tmp}/r.sqlite3",
-                      QORGAU_ENV="test")
-    sys.path.insert(0, str(Path(__file__).parent))
-    from alarm_e2e import setup
-
+    tmp, site_id, _codes = _site("qorgau-raise-")
     from qorgau.alarms import notify
     from qorgau.alarms.ingest.core import Processor
     from qorgau.alarms.models import Device
     from qorgau.alarms.store import SegmentStore
     from qorgau.core.db import get_sessionmaker
 
-    site_id, _codes = setup(2000)
     codes = [f"CH4-R{k}" for k in range(a.raises + 5)]
     with get_sessionmaker()() as db:
         base = db.query(Device).filter_by(code="CH4-LS").one()
