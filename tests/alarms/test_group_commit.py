@@ -3,10 +3,12 @@ and the per-reading check give: same accepted/duplicate counts, cursors, roll-up
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
 import numpy as np
+import orjson
 from sqlalchemy import select
 from tests.alarms.conftest import Mine
 
@@ -126,10 +128,91 @@ def test_fast_parse_equals_per_reading_check():
         for doc in ({"site_id": 1, "d": d, "s": s, "t": t, "v": v},
                     {"site_id": 1, "readings": [{"d": a, "s": b, "t": c, "v": e}
                                                 for a, b, c, e in zip(d, s, t, v, strict=True)]}):
-            fast, slow = P.parse(doc), _slow(doc)
-            assert isinstance(fast.s, np.ndarray) and fast.z is None  # the fast path ran
-            assert fast.d == slow.d and list(fast.s) == slow.s and list(fast.t) == slow.t
-            assert list(fast.v) == slow.v and list(fast.e) == slow.e and not fast.rejects
+            slow = _slow(doc)
+            typed = P.decode(orjson.dumps(doc))
+            assert isinstance(typed, P.Rows) == ("readings" in doc)  # rows decode typed
+            for fast in (P.parse(doc), P.parse(typed)):
+                assert isinstance(fast.s, np.ndarray) and fast.z is None  # a fast path ran
+                assert fast.d == slow.d and list(fast.s) == slow.s and list(fast.t) == slow.t
+                assert list(fast.v) == slow.v and list(fast.e) == slow.e and not fast.rejects
+                assert fast.site_id == slow.site_id == 1
+
+
+def test_typed_decode_leaves_every_other_batch_to_plain_json():
+    """What is not a clean rows batch of value readings decodes exactly as before, to be
+    checked reading by reading (or rejected as a whole); nothing is lost or let through."""
+    ok = {"d": "CO-1", "s": 1, "t": 1764130000.5, "v": 2.0}
+    docs = [b'{"site_id": 1, "readings": []}',
+            b'{"site_id": null, "readings": [%s]}' % orjson.dumps(ok),
+            b'{"site_id": true, "readings": [%s]}' % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "SOS-1", "s": 2, "t": 1.0, "e": "SOS"}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "W", "s": 2, "t": 1.0, "v": 1, "z": "L1"}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "A", "s": true, "t": 1.0, "v": 1}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "", "s": 2, "t": 1.0, "v": 1}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "A", "s": -1, "t": 1.0, "v": 1}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "A", "s": 2, "t": 1.0, "v": 1e999}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "A", "s": 2, "t": 1.0, "v": NaN}]}'
+            % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "A", "s": 99999999999999999999, "t": 1.0,'
+            b' "v": 1}]}' % orjson.dumps(ok),
+            b'{"site_id": 1, "readings": [%s, {"d": "%s", "s": 2, "t": 1.0, "v": 1}]}'
+            % (orjson.dumps(ok), b"A" * 65),
+            b'{"site_id": 1, "readings": [{"s": 2, "t": 1.0, "v": 1}]}',  # device from topic
+            b'{"site_id": 1, "d": ["A"], "s": [1], "t": [1.0], "v": [1.0]}',
+            b'[1, 2]']
+    for raw in docs:
+        got = P.decode(raw)
+        assert not isinstance(got, P.Rows), raw
+        try:  # what decoding gave before typed rows
+            want = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            want = json.loads(raw)
+        assert got == want, raw
+    out = P.parse(P.decode(docs[5]))
+    assert out.d == ["CO-1"] and [r[1] for r in out.rejects] == ["malformed"]
+    for hint, err in ((None, "malformed"), (2, "wrong_site")):
+        try:
+            P.parse(P.decode(docs[1]), site_id=hint)
+        except P.BadPayload as exc:
+            assert exc.reason == err
+        else:
+            raise AssertionError("a null site_id must not pass")
+
+
+def test_typed_rows_take_the_channels_site_and_refuse_another():
+    raw = orjson.dumps({"readings": [{"d": "CO-1", "s": 1, "t": 1.0, "v": 2.0}]})
+    rows = P.decode(raw)
+    assert isinstance(rows, P.Rows) and P.site_of(rows) is None
+    assert P.parse(rows, site_id=9).site_id == 9
+    try:
+        P.parse(rows)
+    except P.BadPayload as exc:
+        assert exc.reason == "malformed"
+    else:
+        raise AssertionError("a batch with no site on a channel with none must not pass")
+    own = P.decode(orjson.dumps({"site_id": 4, "readings": [{"d": "A", "s": 1, "t": 1,
+                                                             "v": 1}]}))
+    assert P.site_of(own) == 4 and P.parse(own, site_id=4).site_id == 4
+    try:
+        P.parse(own, site_id=5)
+    except P.BadPayload as exc:
+        assert exc.reason == "wrong_site"
+    else:
+        raise AssertionError("another site's batch must not pass")
+    big = orjson.dumps({"site_id": 1, "readings": [{"d": "A", "s": k, "t": 1, "v": 1}
+                                                   for k in range(P.MAX_BATCH_READINGS + 1)]})
+    try:
+        P.parse(P.decode(big))
+    except P.BadPayload as exc:
+        assert exc.reason == "oversized"
+    else:
+        raise AssertionError("an oversized batch must not pass")
 
 
 def test_fast_parse_leaves_doubtful_batches_to_the_per_reading_check():

@@ -39,7 +39,7 @@ def test_life_safety_topic_is_fetched_ahead_of_queued_bulk(db, mine, proc, mosqu
     assert [readings(doc) for _site, doc, _ack in first] == [1]  # alone, ahead of the bulk
     assert _single(proc, "mqtt", first[0])
     rest = src.fetch(0.5)
-    assert [doc["readings"][0]["s"] for _site, doc, _ack in rest] == [0, 10, 20, 30, 40]
+    assert [doc.readings[0].s for _site, doc, _ack in rest] == [0, 10, 20, 30, 40]
     assert _group(proc, "mqtt", rest)
     from sqlalchemy import select
 

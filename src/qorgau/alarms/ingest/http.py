@@ -20,7 +20,7 @@ from qorgau.alarms import constants as C
 from qorgau.alarms import service
 from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import dead_letter, processor
-from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
@@ -60,8 +60,7 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     except BadPayload as exc:
         status = 413 if exc.reason == "oversized" else 422
         return await _reject(db, status, exc.reason, exc.detail, site_id)
-    if site_id is not None and isinstance(doc, dict) and doc.get("site_id") not in (None,
-                                                                                   site_id):
+    if site_id is not None and site_of(doc) not in (None, site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
     await run_in_threadpool(sentinel.screen, site_id, doc)  # the console hears it first
     res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",

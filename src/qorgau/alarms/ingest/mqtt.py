@@ -37,7 +37,7 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from qorgau.alarms.ingest.core import METRICS
-from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.ingest.parse import BadPayload, Rows, decode
 from qorgau.alarms.ingest.sentinel import WATCH, DangerWatch
 
 TOPIC = "qorgau/+/+/telemetry"
@@ -61,6 +61,8 @@ def with_device(doc: Any, device: str) -> Any:
 
 def readings(doc: Any) -> int:
     """Readings in a decoded message (for sizing groups; 1 for anything else)."""
+    if isinstance(doc, Rows):
+        return len(doc.readings)
     if isinstance(doc, dict):
         rows = doc.get("readings", doc.get("s"))
         if isinstance(rows, list):

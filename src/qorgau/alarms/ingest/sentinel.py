@@ -23,13 +23,16 @@ import threading
 import time
 from dataclasses import dataclass
 from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 from qorgau.alarms import constants as C
 from qorgau.alarms.ingest.core import METRICS
+from qorgau.alarms.ingest.parse import Rows, site_of
 
 log = logging.getLogger("qorgau.alarms.danger")
 DANGER_KINDS = ("HIHI", "LOLO")
+_CODE = attrgetter("d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ class DangerWatch:
     def screen(self, site_id: int, doc: Any, now: float | None = None) -> int:
         """Announce the danger readings of one decoded message; returns how many."""
         watched = self.devices(site_id)
-        if not watched or not isinstance(doc, dict):
+        if not watched or not isinstance(doc, dict | Rows):
             return 0
         now = time.time() if now is None else now
         try:
@@ -163,12 +166,16 @@ class DangerWatch:
         METRICS.counts["danger_signals"] += 1
 
 
-def _rows(doc: dict, watched: dict[str, Watched]) -> list[tuple[str, float, float]]:
+def _rows(doc: dict | Rows, watched: dict[str, Watched]) -> list[tuple[str, float, float]]:
     """(code, t, v) of the watched devices' finite value readings, in message order; rows
     that are not well formed are left to the parser (it dead-letters them). A message with
     none of the watched codes (most site batches) is passed over by set operations in C,
     without a Python step per reading: this runs in the receiving thread, under the GIL the
     worker needs."""
+    if isinstance(doc, Rows):  # well formed as decoded
+        if watched.keys().isdisjoint(map(_CODE, doc.readings)):
+            return []
+        return [(r.d, r.t, r.v) for r in doc.readings if r.d in watched]
     rows = doc.get("readings")
     if isinstance(rows, list):
         try:
@@ -249,8 +256,8 @@ WATCH = DangerWatch()  # shared by the transports of this process
 def screen(site_id: int | None, doc: Any) -> int:
     """Screen a decoded message with the process's watch; the site is the transport's (topic,
     subject, gateway) or, for a system account, the message's own `site_id`."""
-    if site_id is None and isinstance(doc, dict):
-        site_id = doc.get("site_id")
+    if site_id is None:
+        site_id = site_of(doc)
     if not isinstance(site_id, int) or isinstance(site_id, bool):
         return 0
     return WATCH.screen(site_id, doc)
