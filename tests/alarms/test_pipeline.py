@@ -150,3 +150,40 @@ def test_webhook_signature_is_hmac():
 
     sig = notify.sign("k", b'{"a":1}', "100")
     assert sig == hmac.new(b"k", b'100.{"a":1}', hashlib.sha256).hexdigest()
+
+
+def test_a_claim_whose_sender_died_is_sent_again_after_the_lease(db, as_, mine, proc):
+    """At least once: a row claimed ("sending") by a worker that died before recording the
+    result is taken again once its claim is older than the lease; a fresh claim (a sender
+    still at work) is left alone. Planning the same notice again adds nothing."""
+    from datetime import timedelta
+
+    from qorgau.alarms import dispatch, records
+    from qorgau.core.db import utcnow
+
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms", target="+77020000001"))
+    proc.handle_raw(db, mine.batch([("CO-1", 90.0, -1)]), source="test")
+    rec = _kinds(db, mine)["HIHI"]
+    planned = {}
+    for what in ("remind1", "remind2"):
+        rows = dispatch.plan(db, [records.notice(rec, what)], Context())
+        assert {db.get(Notification, r.id).channel for r in rows} == {"sms", "inapp"}
+        planned[what] = [r.id for r in rows]
+        ctx = Context()
+        assert dispatch.plan(db, [records.notice(rec, what)], ctx) == []
+        assert ctx.counters["deduplicated"] == 2
+    now = utcnow()
+    for row_id in planned["remind1"]:  # its sender died 10 min ago, after the claim
+        db.get(Notification, row_id).status = "sending"
+        db.get(Notification, row_id).claimed_at = now - timedelta(minutes=10)
+    for row_id in planned["remind2"]:  # claimed just now by a live sender
+        db.get(Notification, row_id).status = "sending"
+        db.get(Notification, row_id).claimed_at = now
+    db.commit()
+    counts = dispatch.deliver(db)
+    db.expire_all()
+    assert counts["sent"] >= 2
+    assert {db.get(Notification, i).status for i in planned["remind1"]} == {"sent"}
+    assert {db.get(Notification, i).status for i in planned["remind2"]} == {"sending"}
+    assert dispatch.deliver(db, planned["remind2"]) == {"sent": 0, "failed": 0, "fallback": 0}

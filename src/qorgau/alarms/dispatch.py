@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,10 @@ from qorgau.core.db import utcnow
 log = logging.getLogger("qorgau.alarms.dispatch")
 FLOOD_PER_10MIN = 10  # EEMUA 191: more than 10 alarms in 10 min per operator is a flood
 RETRIES = 3
+# a claim older than this is taken to be a dead sender's: three tries of a 3-s channel
+# timeout take ~10 s, a chunk of CLAIM_CHUNK rows ~100 s at worst
+CLAIM_LEASE_S = 300.0
+CLAIM_CHUNK = 10
 
 
 @dataclass
@@ -103,31 +107,59 @@ def group(notices: list[Notice], ctx: Context) -> list[Message]:
     return out
 
 
-def routes(db: Session, msg: Message) -> list[Contact]:
+def site_contacts(db: Session, site_ids: set[int]) -> dict[int, list[Contact]]:
+    """Every tier's contacts of these sites, in one query (a plan of several notices)."""
+    out: dict[int, list[Contact]] = defaultdict(list)
+    for c in db.scalars(select(Contact).where(Contact.site_id.in_(sorted(site_ids)))
+                        .order_by(Contact.id)):
+        out[c.site_id].append(c)
+    return out
+
+
+def routes(db: Session, msg: Message, contacts: dict[int, list[Contact]] | None = None
+           ) -> list[Contact]:
     """Contacts of the message's tier whose priority threshold admits it; inspectorate gets
     life-safety only; a contact in its quiet hours gets life-safety only."""
-    n = msg.notices[0]
-    stmt = select(Contact).where(Contact.site_id == n.site_id, Contact.tier == msg.tier,
-                                 Contact.min_priority >= n.priority)
     from qorgau.alarms.routing import quiet_now
 
-    return [c for c in db.scalars(stmt) if (c.role != "inspectorate" or msg.life_safety)
+    n = msg.notices[0]
+    if contacts is None:
+        contacts = site_contacts(db, {n.site_id})
+    return [c for c in contacts.get(n.site_id, ()) if c.tier == msg.tier
+            and c.min_priority >= n.priority and (c.role != "inspectorate" or msg.life_safety)
             and (msg.life_safety or not quiet_now(c))]
 
 
-def dedup(db: Session, msg: Message, channel: str, target: str) -> int | None:
-    """Add the pending row for one target unless this message was already planned for it
-    (redundant workers, replays): one INSERT … ON CONFLICT DO NOTHING on the unique
-    `dedup_key`, so two workers racing cannot both plan it. Returns the new row's id."""
-    n0 = msg.notices[0]
-    values = {"dedup_key": f"{msg.key}:{channel}:{target}"[:120], "alarm_id": n0.alarm_id,
-              "enterprise_id": n0.enterprise_id, "region_code": n0.region_code,
-              "channel": channel, "target": target, "tier": msg.tier, "status": "pending",
-              "error": msg.subject[:300], "attempts": 0, "at": utcnow()}
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Notification).values(values).on_conflict_do_nothing(
-        index_elements=["dedup_key"]).returning(Notification.id)
-    return db.execute(stmt).scalar()
+def dedup(db: Session, wanted: list[tuple[Message, str, str]]) -> list[int | None]:
+    """Add the pending row for each (message, channel, target) unless that message was
+    already planned for that target (redundant workers, replays): one multi-row INSERT …
+    ON CONFLICT DO NOTHING on the unique `dedup_key`, so two workers racing cannot both plan
+    one. Returns each new row's id, None where it was planned before (or twice here)."""
+    at = utcnow()
+    keys = [f"{msg.key}:{channel}:{target}"[:120] for msg, channel, target in wanted]
+    values, seen = [], set()
+    for key, (msg, channel, target) in zip(keys, wanted, strict=True):
+        if key in seen:
+            continue
+        seen.add(key)
+        n0 = msg.notices[0]
+        values.append({"dedup_key": key, "alarm_id": n0.alarm_id,
+                       "enterprise_id": n0.enterprise_id, "region_code": n0.region_code,
+                       "channel": channel, "target": target, "tier": msg.tier,
+                       "status": "pending", "error": msg.subject[:300], "attempts": 0,
+                       "at": at})
+    conn = db.connection()  # a Core statement: the rows are not ORM objects of this session
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    table = Notification.__table__
+    new: dict[str, int] = {}
+    for k in range(0, len(values), _ROWS_PER_INSERT):
+        stmt = insert(table).values(values[k:k + _ROWS_PER_INSERT]).on_conflict_do_nothing(
+            index_elements=["dedup_key"]).returning(table.c.dedup_key, table.c.id)
+        new.update(conn.execute(stmt).tuples().all())
+    return [new.pop(key, None) for key in keys]  # pop: a key twice here is one row
+
+
+_ROWS_PER_INSERT = 500  # 11 parameters a row, well under SQLite's 32,766
 
 
 @dataclass(frozen=True)
@@ -140,28 +172,39 @@ class Planned:
 
 def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Planned]:
     """Run the stages and add pending Notification rows (not committed)."""
-    rows: list[Planned] = []
-    for msg in group(silence(inhibit(notices, ctx), ctx), ctx):
+    msgs = group(silence(inhibit(notices, ctx), ctx), ctx)
+    if not msgs:
+        return []
+    contacts = site_contacts(db, {m.notices[0].site_id for m in msgs})
+    wanted: list[tuple[Message, str, str]] = []
+    for msg in msgs:
         n0 = msg.notices[0]
-        targets = [(c.channel, c.target, c.secret) for c in routes(db, msg)]
-        targets.append(("inapp", f"site:{n0.site_id}", ""))
-        targets += [("device", t, "") for n in msg.notices for t in n.targets]
-        for channel, target, _secret in targets:
-            row_id = dedup(db, msg, channel, target)
-            if row_id is None:
-                ctx.counters["deduplicated"] += 1
-                continue
-            rows.append(Planned(row_id, n0.alarm_id))
+        targets = [(c.channel, c.target) for c in routes(db, msg, contacts)]
+        targets.append(("inapp", f"site:{n0.site_id}"))
+        targets += [("device", t) for n in msg.notices for t in n.targets]
+        wanted += [(msg, channel, target) for channel, target in targets]
+    rows: list[Planned] = []
+    for (msg, _c, _t), row_id in zip(wanted, dedup(db, wanted), strict=True):
+        if row_id is None:
+            ctx.counters["deduplicated"] += 1
+            continue
+        rows.append(Planned(row_id, msg.notices[0].alarm_id))
     return rows
 
 
-def _claim(db: Session, row_id: int) -> bool:
-    """Atomically take a pending row (two workers never both send it)."""
-    res = db.execute(update(Notification).where(Notification.id == row_id,
-                                                Notification.status == "pending")
-                     .values(status="sending"))
+def _claim(db: Session, ids: list[int]) -> list[int]:
+    """Atomically take rows to send: pending ones, and "sending" ones whose claim is older
+    than the lease (their sender died between claim and result: sent again, at least once).
+    One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
+    now = utcnow()
+    t = Notification.__table__
+    stmt = update(t).where(t.c.id.in_(ids), or_(
+        t.c.status == "pending",
+        and_(t.c.status == "sending", t.c.claimed_at < now - timedelta(seconds=CLAIM_LEASE_S))),
+    ).values(status="sending", claimed_at=now).returning(t.c.id)
+    got = set(db.connection().execute(stmt).scalars())
     db.commit()
-    return res.rowcount == 1
+    return [i for i in ids if i in got]
 
 
 def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
@@ -179,29 +222,38 @@ def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.0
 
 
 def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> dict[str, int]:
-    """Send pending notifications (these ids, or the oldest pending) with retry and fallback."""
-    stmt = select(Notification.id).where(Notification.status == "pending")
-    if ids is not None:
-        stmt = stmt.where(Notification.id.in_(ids))
+    """Send pending notifications (these ids, or the oldest pending and those whose claim
+    lapsed) with retry and fallback; rows are claimed a few at a time, so a slow channel
+    cannot hold claims past the lease."""
+    if ids is None:
+        lapsed = utcnow() - timedelta(seconds=CLAIM_LEASE_S)
+        ids = list(db.scalars(select(Notification.id).where(or_(
+            Notification.status == "pending",
+            and_(Notification.status == "sending", Notification.claimed_at < lapsed)))
+            .order_by(Notification.id).limit(limit)))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
-    for row_id in list(db.scalars(stmt.order_by(Notification.id).limit(limit))):
-        if not _claim(db, row_id):
-            continue
-        row = db.get(Notification, row_id)
-        rec = db.get(AlarmRecord, row.alarm_id)
-        body = _body(rec)
-        secret = _secret(db, row)
-        row.attempts = RETRIES
-        err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
-        row.status = "sent" if not err else "failed"
-        if err:
-            row.error = err[:300]
-            counts["failed"] += 1
-            counts["fallback"] += _fallback(db, row, rec, body)
-        else:
-            counts["sent"] += 1
-        db.commit()
+    for k in range(0, len(ids), CLAIM_CHUNK):
+        for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
+            _send(db, row_id, counts)
     return counts
+
+
+def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
+    """One claimed row: send with retry, record the result (its own commit)."""
+    row = db.get(Notification, row_id)
+    rec = db.get(AlarmRecord, row.alarm_id)
+    body = _body(rec)
+    secret = _secret(db, row)
+    row.attempts = RETRIES
+    err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
+    row.status = "sent" if not err else "failed"
+    if err:
+        row.error = err[:300]
+        counts["failed"] += 1
+        counts["fallback"] += _fallback(db, row, rec, body)
+    else:
+        counts["sent"] += 1
+    db.commit()
 
 
 def _body(rec: AlarmRecord) -> dict[str, Any]:

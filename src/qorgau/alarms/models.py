@@ -205,6 +205,7 @@ class Notification(Base):
 
     __tablename__ = "alarm_notification"
     __scope__ = SCOPE
+    __table_args__ = (Index("ix_alarm_notification_status_claimed", "status", "claimed_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm_occurrence.id"), index=True)
@@ -213,10 +214,11 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(10))
     target: Mapped[str] = mapped_column(String(300))
     tier: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10))  # sent | failed | fallback
+    status: Mapped[str] = mapped_column(String(10))  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]  # "sending" since (a lease: see dispatch.CLAIM_LEASE_S)
 
 
 class Presence(Base):

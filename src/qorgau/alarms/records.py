@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from qorgau.alarms import constants as C
 from qorgau.alarms.dispatch import Notice
@@ -20,6 +23,9 @@ from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import apply, dt, ts
 from qorgau.core.db import utcnow
+
+if TYPE_CHECKING:
+    from qorgau.alarms.ingest.runtime import DevInfo
 
 LS_KINDS = {"HI", "HIHI", "LO", "LOLO", "COMBO", "STEL", "FALL", "SOS", "NO_MOTION"}
 
@@ -31,20 +37,29 @@ class Change:
 
 
 def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmRecord | None:
-    stmt = select(AlarmRecord).where(AlarmRecord.kind == kind, AlarmRecord.open.is_(True),
-                                     AlarmRecord.site_id == site_id)
-    stmt = stmt.where(AlarmRecord.device_id.is_(None) if device_id is None
-                      else AlarmRecord.device_id == device_id)
-    return db.scalar(stmt.order_by(AlarmRecord.id.desc()).limit(1))
+    """The condition's open occurrence. Its id is asked as a Core statement on the session's
+    connection after a flush (what autoflush would do), and the row comes from the identity
+    map when this session has it (a raise and its clear in one batch): no ORM query for the
+    common answer, none."""
+    db.flush()
+    oc = _OCC
+    stmt = select(oc.c.id).where(oc.c.kind == kind, oc.c.open.is_(True), oc.c.site_id == site_id)
+    stmt = stmt.where(oc.c.device_id.is_(None) if device_id is None
+                      else oc.c.device_id == device_id)
+    rec_id = db.connection().execute(stmt.order_by(oc.c.id.desc()).limit(1)).scalar()
+    return None if rec_id is None else db.get(AlarmRecord, rec_id)
 
 
-def message(dev: Device, kind: str, value: float | None) -> str:
+_OCC = AlarmRecord.__table__
+
+
+def message(dev: Device | DevInfo, kind: str, value: float | None) -> str:
     v = "" if value is None else f" = {value:.3g} {C.UNITS.get(dev.quantity, '')}".rstrip()
     where = f" ({dev.zone_code})" if dev.zone_code else ""
     return f"{dev.quantity} {kind} at {dev.code}{where}{v}"
 
 
-def on_condition(db: Session, dev: Device, kind: str, raised: bool, t: float,
+def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t: float,
                  value: float | None, *, text: str | None = None) -> Change | None:
     """Apply one engine event to the device's occurrence of that condition."""
     rec = _open(db, dev.id, kind, dev.site_id)
@@ -145,19 +160,40 @@ def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
     return back
 
 
-def update_peaks(db: Session, site_id: int, dev_ids: list[int], I, T, V) -> None:
-    """Peak value of every active occurrence, from this batch's readings after its raise."""
+def update_peaks(db: Session, site_id: int, device_ids: np.ndarray, position: dict[int, int],
+                 I, T, V) -> None:
+    """Peak value of every active occurrence of the batch's devices (device_ids: database id
+    of each index in I; position: the reverse), from this batch's readings after its raise.
+    The active occurrences' ids come from one Core statement (of the batch's devices when
+    they are few, else of the site); the rows from the identity map (those raised in this
+    batch), the rest in one query."""
     if not len(I):
         return
-    stmt = select(AlarmRecord).where(AlarmRecord.site_id == site_id,
-                                     AlarmRecord.active.is_(True),
-                                     AlarmRecord.device_id.in_(set(dev_ids)))
-    pos = {d: j for j, d in enumerate(dev_ids)}
-    for rec in db.scalars(stmt):
-        j = pos.get(rec.device_id)
-        if j is None:
+    db.flush()  # what autoflush would do: a clear earlier in this batch is seen
+    present = np.zeros(len(position), bool)
+    present[I] = True
+    few = np.flatnonzero(present)
+    if len(few) <= 64:  # a life-safety message: its devices; a bulk group: the whole site
+        ids = device_ids[few].tolist()
+        rows = db.connection().execute(_ACTIVE_OF, {"site": site_id, "ids": ids}).all()
+    else:
+        rows = db.connection().execute(_ACTIVE, {"site": site_id}).all()
+    got, missing = [], []
+    for rec_id, device_id in rows:
+        j = position.get(device_id)
+        if j is None or not present[j]:
             continue
-        mine = (j == I) & (ts(rec.raised_at) <= T) & (V == V)
+        rec = db.identity_map.get(identity_key(AlarmRecord, rec_id))
+        (got.append(rec) if rec is not None else missing.append(rec_id))
+    if missing:
+        got += db.scalars(select(AlarmRecord).where(AlarmRecord.id.in_(missing)))
+    for rec in got:
+        mine = (position[rec.device_id] == I) & (ts(rec.raised_at) <= T) & (V == V)
         if mine.any():
             vals = V[mine]
             track_peak(rec, float(vals.min() if rec.kind in ("LO", "LOLO") else vals.max()))
+
+
+_ACTIVE = select(_OCC.c.id, _OCC.c.device_id).where(
+    _OCC.c.site_id == bindparam("site"), _OCC.c.active.is_(True), _OCC.c.device_id.is_not(None))
+_ACTIVE_OF = _ACTIVE.where(_OCC.c.device_id.in_(bindparam("ids", expanding=True)))

@@ -56,7 +56,25 @@ def addressed_site(db: Session, actor: Actor, site_id: int) -> Any:
 # --- escalation times -------------------------------------------------------------------------
 
 def delays(db: Session, site_id: int) -> Delays:
-    """The site's escalation times (the engine side calls this; no actor, no scope)."""
+    """The site's escalation times (the engine side calls this; no actor, no scope). Read once
+    per transaction and site: a raise of HI and HIHI asks twice, and a new transaction (the
+    next batch) sees an edit."""
+    tx = db.get_transaction()
+    if tx is None:  # not begun: this query begins it
+        return _delays(db, site_id)
+    memo = db.info.get(_DELAYS_MEMO)
+    if memo is None or memo[0] is not tx:
+        memo = db.info[_DELAYS_MEMO] = (tx, {})
+    d = memo[1].get(site_id)
+    if d is None:
+        d = memo[1][site_id] = _delays(db, site_id)
+    return d
+
+
+_DELAYS_MEMO = "qorgau.alarms.delays"
+
+
+def _delays(db: Session, site_id: int) -> Delays:
     p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == site_id))
     if p is None:
         return DEFAULT_DELAYS
@@ -94,6 +112,7 @@ def set_policy(*, db: Session, actor: Actor, site_id: int, data: EscalationIn
             setattr(p, k, v)
     p.revision += 1
     db.flush()
+    db.info.pop(_DELAYS_MEMO, None)
     audit.record(db, actor=actor, action="alarms.escalation.set", object_type="alarm_escalation",
                  object_id=p.id, before=before,
                  after={**audit.snapshot(p, POLICY_FIELDS), "site_id": s.id,

@@ -42,9 +42,7 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
                 if len(ev):
                     res = Result()
                     site = db.get(Site, site_id)
-                    devs = {d.id: d for d in db.scalars(select(Device).where(
-                        Device.site_id == site_id))}
-                    notices = apply_events(db, rt, site, ev, devs, res)
+                    notices = apply_events(db, rt, site, ev, res)
                     dispatch.plan(db, notices, dispatch.context(db, {site_id}))
                     done["stale"] += len(ev)
                     db.commit()

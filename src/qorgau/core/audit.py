@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from qorgau.core.db import Base, utcnow
@@ -91,12 +91,10 @@ def record(
 ) -> AuditEntry:
     """Append an entry; commits with the caller's transaction, or vanishes with its rollback."""
     db.flush()
-    seq, prev = db.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-    ).one()
+    # the head's two updates go to the session's connection as Core statements (no ORM
+    # session synchronisation: nothing keeps an AuditHead object; `verify` reads it afresh)
+    conn = db.connection()
+    seq, prev = conn.execute(_TAKE_SEQ).one()
     entry = AuditEntry(
         seq=seq,
         at=utcnow().replace(microsecond=0),
@@ -110,8 +108,14 @@ def record(
     )
     entry.hash = _entry_digest(prev, _fields(entry))
     db.add(entry)
-    db.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
+    conn.execute(_SET_HASH, {"h": entry.hash})
     return entry
+
+
+_HEAD = AuditHead.__table__
+_TAKE_SEQ = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
+             .returning(_HEAD.c.seq, _HEAD.c.last_hash))
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("h"))
 
 
 @dataclass
@@ -135,7 +139,7 @@ def verify(db: Session) -> VerifyResult:
         if _entry_digest(entry.prev_hash, _fields(entry)) != entry.hash:
             problems.append(f"seq {entry.seq}: content does not match its hash (edited)")
         prev, expected_seq = entry.hash, entry.seq + 1
-    head = db.get(AuditHead, 1)
+    head = db.get(AuditHead, 1, populate_existing=True)
     if head is not None and (head.seq != expected_seq - 1 or head.last_hash != prev):
         problems.append(f"head: expects seq {head.seq}, chain ends at {expected_seq - 1}")
     return VerifyResult(ok=not problems, checked=count, problems=problems)

@@ -33,12 +33,10 @@ from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import runtime, sqlbulk
 from qorgau.alarms.ingest.effects import (
     METRICS,
-    LazyDevices,
     Result,
     apply_events,
     apply_late,
     heartbeat,
-    peak_ids,
 )
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import DeadLetter
@@ -274,16 +272,13 @@ class Processor:
                  L: np.ndarray, Z: list[str | None] | None, res: Result
                  ) -> list[dispatch.Notice]:
         values = ~np.isnan(V) & (E == 0) & ~L
-        devs = LazyDevices(db)  # only devices with events are loaded (not all per batch)
-        notices = apply_events(db, rt, site, ev, devs, res)
+        notices = apply_events(db, rt, site, ev, res)
         if len(lev):
-            notices += apply_late(db, rt, lev, devs, res)
-        ids = peak_ids(db, rt, I) if len(I) else None
-        if ids is not None:
-            records.update_peaks(db, site.id, ids, I, T, V)
+            notices += apply_late(db, rt, lev, res)
+        records.update_peaks(db, site.id, rt.device_ids, rt.position, I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
-            positioning.update_presence(db, devs[rt.devices[I[k]].id], Z[k], dt(float(T[k])))
-        notices += forecast.on_readings(db, rt, I[values], T[values], V[values], devs, res)
+            positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
+        notices += forecast.on_readings(db, rt, I[values], T[values], V[values], res)
         return notices
 
     def _after_commit(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,

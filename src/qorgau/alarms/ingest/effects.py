@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import dispatch, positioning, records
 from qorgau.alarms.engine import Kind
-from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.models import AlarmRecord
 from qorgau.alarms.service import dt
 from qorgau.registry.models import Site
 
@@ -36,6 +35,9 @@ class Result:
     rejected: int = 0
     alarms: int = 0
     life_safety_ids: list[int] = field(default_factory=list)
+    # occurrences changed by this batch, held so the session's (weak) identity map keeps
+    # them for the peak update after the events (else it asks the database for them again)
+    held: list[AlarmRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -51,43 +53,17 @@ class Metrics:
 METRICS = Metrics()
 
 
-class LazyDevices(dict):
-    """device id → Device, loaded on first use through the session's identity map."""
-
-    def __init__(self, db: Session) -> None:
-        super().__init__()
-        self.db = db
-
-    def __missing__(self, key: int) -> Device:
-        dev = self[key] = self.db.get(Device, key)
-        return dev
-
-
-def peak_ids(db: Session, rt: runtime.SiteRuntime, I: np.ndarray) -> list[int] | None:
-    """Device ids by index, -1 (no such device) for all but the batch's devices with an
-    active occurrence, or None if there are none: update_peaks then asks about a handful of
-    devices, or is not called, instead of an IN list of every device of the site."""
-    active = np.array(db.scalars(select(AlarmRecord.device_id).distinct().where(
-        AlarmRecord.site_id == rt.site_id, AlarmRecord.active.is_(True),
-        AlarmRecord.device_id.is_not(None))).all(), np.int64)
-    wanted = np.unique(I)
-    wanted = wanted[np.isin(rt.device_ids[wanted], active)]
-    if not len(wanted):
-        return None
-    ids = np.full(len(rt.devices), -1, np.int64)
-    ids[wanted] = rt.device_ids[wanted]
-    return ids.tolist()
-
-
 def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
-                 devs: dict[int, Device], res: Result) -> list[dispatch.Notice]:
+                 res: Result) -> list[dispatch.Notice]:
     notices = []
     for row in ev.tolist():
         s, t, kind, transition, value = row
-        dev = devs[rt.devices[s].id]
+        dev = rt.devices[s]
         name = Kind(kind).name
         change = records.on_condition(db, dev, name, bool(transition), t,
                                       None if value != value else value)
+        if change is not None:
+            res.held.append(change.rec)
         if change is None or change.what != "raise":
             continue
         res.alarms += 1
@@ -103,15 +79,15 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     return notices
 
 
-def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, devs: dict[int, Device],
-               res: Result) -> list[dispatch.Notice]:
+def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
+               ) -> list[dispatch.Notice]:
     """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
     raised at the late reading's time and returned to normal at the device's latest reading,
     so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
     No withdrawal: the newer readings show the condition is over."""
     notices = []
     for s, t, kind, transition, value in ev.tolist():
-        dev = devs[rt.devices[s].id]
+        dev = rt.devices[s]
         name = Kind(kind).name
         v = None if value != value else value
         text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
@@ -26,11 +26,16 @@ FORECAST_WINDOW_S, FORECAST_STEP_S, FORECAST_HORIZON_S = 180.0, 10.0, 600.0
 
 @dataclass
 class DevInfo:
+    """What ingest needs of a device, read when the runtime is built (an edit of the device
+    bumps its revision, so the runtime and this are rebuilt): occurrences are raised from it
+    without loading the Device row."""
+
     id: int
+    site_id: int
     code: str
     kind: str
     quantity: str
-    zone: str
+    zone_code: str
     life_safety: bool
     enterprise_id: int
     region_code: str
@@ -62,15 +67,25 @@ class SiteRuntime:
         return np.array([d.id for d in self.devices], np.int64)
 
     @cached_property
+    def position(self) -> dict[int, int]:
+        """Database id → device index."""
+        return {d.id: j for j, d in enumerate(self.devices)}
+
+    @cached_property
     def scope(self) -> dict[int, tuple[int, str]]:
         """Device id → (enterprise, region), the roll-ups' scope columns."""
         return {d.id: (d.enterprise_id, d.region_code) for d in self.devices}
 
 
 def signature(db: Session, site_id: int) -> tuple[int, int]:
-    n, rev = db.execute(select(func.count(), func.coalesce(func.sum(Device.revision), 0))
-                        .where(Device.site_id == site_id)).one()
+    """Device count and revision sum of the site, asked once per batch: on the session's
+    connection, past the ORM's statement handling (no entities in it)."""
+    n, rev = db.connection().execute(_SIGNATURE, {"site": site_id}).one()
     return int(n), int(rev)
+
+
+_SIGNATURE = select(func.count(), func.coalesce(func.sum(Device.revision), 0)).where(
+    Device.site_id == bindparam("site"))
 
 
 def build(db: Session, site_id: int, now: float) -> SiteRuntime:
@@ -93,7 +108,7 @@ def build(db: Session, site_id: int, now: float) -> SiteRuntime:
             st.last_time[i] = ts(d.last_seen_at)
             st.last_value[i] = d.last_value if d.last_value is not None else math.nan
     _restore_active(db, engine, {d.id: i for i, d in enumerate(rows)})
-    infos = [DevInfo(d.id, d.code, d.kind, d.quantity, d.zone_code, d.life_safety,
+    infos = [DevInfo(d.id, d.site_id, d.code, d.kind, d.quantity, d.zone_code, d.life_safety,
                      d.enterprise_id, d.region_code, d.installation_id) for d in rows]
     forecasts = {i: Forecast(high=float(d.limits.get("high", 1.0)))
                  for i, d in enumerate(rows) if d.quantity == "CH4"}
