@@ -216,6 +216,7 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
             "p50": float(np.percentile(lat, 50)) if lat else float("nan"),
             "p99": float(np.percentile(lat, 99)) if lat else float("nan"),
             "samples": len(lat),
+            "worst": [round(x, 1) for x in sorted(lat)[-5:]],  # what the p99 is made of
             "signal_p50": float(np.percentile(sig, 50)) if sig else float("nan"),
             "signal_p99": float(np.percentile(sig, 99)) if sig else float("nan"),
             "signal_samples": len(sig), "max_queue": METRICS.queue_depth,
@@ -329,6 +330,7 @@ def _phases(a: argparse.Namespace) -> dict:
 
         core.processor()
         settle_heap()  # as `qorgau alarms worker` does at start
+        GC_PAUSES.clear()  # start-up's own full collections are not the phases' pauses
         if a.sentinel and _has_sentinel():  # the screen and a web process, each its own
             import multiprocessing as mp
 
