@@ -253,3 +253,18 @@ def test_bulk_counters_and_rollups_store_exact_values(db, world, proc):
         n, lo, hi, s, _ = want.get(mnt, (0, 1e9, -1e9, 0.0, 0))
         want[mnt] = (n + 1, min(lo, r["v"]), max(hi, r["v"]), s + r["v"], r["v"])
     assert got == [(k, *v) for k, v in sorted(want.items())]
+
+
+def test_hot_tables_leave_room_for_heap_only_updates(db):
+    """alarms_0007: every group updates one alarm_device row and upserts one alarm_rollup row
+    per touched device; on PostgreSQL their pages keep room (fillfactor) so the new row
+    versions stay on the page and touch no index. SQLite updates in place: only the revision."""
+    from sqlalchemy import text
+
+    if db.get_bind().dialect.name == "postgresql":
+        opts = dict(db.execute(text(
+            "SELECT relname, reloptions FROM pg_class "
+            "WHERE relname IN ('alarm_device', 'alarm_rollup') AND relkind = 'r'")).all())
+        assert opts == {"alarm_device": ["fillfactor=50"], "alarm_rollup": ["fillfactor=70"]}
+    versions = set(db.scalars(text("SELECT version_num FROM alembic_version")))
+    assert "alarms_0007" in versions
