@@ -12,10 +12,10 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -198,13 +198,18 @@ def _claim(db: Session, ids: list[int]) -> list[int]:
     One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
     now = utcnow()
     t = Notification.__table__
-    stmt = update(t).where(t.c.id.in_(ids), or_(
-        t.c.status == "pending",
-        and_(t.c.status == "sending", t.c.claimed_at < now - timedelta(seconds=CLAIM_LEASE_S))),
-    ).values(status="sending", claimed_at=now).returning(t.c.id)
+    stmt = update(t).where(t.c.id.in_(ids), _claimable(now)).values(
+        status="sending", claimed_at=now).returning(t.c.id)
     got = set(db.connection().execute(stmt).scalars())
     db.commit()
     return [i for i in ids if i in got]
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, or "sending" under a claim older than the lease."""
+    return or_(Notification.status == "pending",
+               and_(Notification.status == "sending",
+                    Notification.claimed_at < now - timedelta(seconds=CLAIM_LEASE_S)))
 
 
 def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
@@ -226,11 +231,8 @@ def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> d
     lapsed) with retry and fallback; rows are claimed a few at a time, so a slow channel
     cannot hold claims past the lease."""
     if ids is None:
-        lapsed = utcnow() - timedelta(seconds=CLAIM_LEASE_S)
-        ids = list(db.scalars(select(Notification.id).where(or_(
-            Notification.status == "pending",
-            and_(Notification.status == "sending", Notification.claimed_at < lapsed)))
-            .order_by(Notification.id).limit(limit)))
+        ids = list(db.scalars(select(Notification.id).where(_claimable(utcnow()))
+                              .order_by(Notification.id).limit(limit)))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
         for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
