@@ -38,15 +38,14 @@ class Change:
 
 def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmRecord | None:
     """The condition's open occurrence. Its id is asked as a Core statement on the session's
-    connection after a flush (what autoflush would do), and the row comes from the identity
-    map when this session has it (a raise and its clear in one batch): no ORM query for the
-    common answer, none."""
+    connection after a flush (what autoflush would do); the row comes from the identity map
+    when this session has it (a raise and its clear in one batch). The common answer, none,
+    costs no ORM query."""
     db.flush()
-    oc = _OCC
-    stmt = select(oc.c.id).where(oc.c.kind == kind, oc.c.open.is_(True), oc.c.site_id == site_id)
-    stmt = stmt.where(oc.c.device_id.is_(None) if device_id is None
-                      else oc.c.device_id == device_id)
-    rec_id = db.connection().execute(stmt.order_by(oc.c.id.desc()).limit(1)).scalar()
+    c = _OCC.c
+    stmt = select(c.id).where(c.kind == kind, c.open.is_(True), c.site_id == site_id)
+    stmt = stmt.where(c.device_id.is_(None) if device_id is None else c.device_id == device_id)
+    rec_id = db.connection().execute(stmt.order_by(c.id.desc()).limit(1)).scalar()
     return None if rec_id is None else db.get(AlarmRecord, rec_id)
 
 
