@@ -21,6 +21,9 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 BACKENDS = ["sqlite", "postgresql"]
 
 os.environ.setdefault("QORGAU_ENV", "test")
+# Tests read roll-ups and counters right after a batch: the ledger writes them in every batch
+# here; tests/alarms/test_ledger.py and the kill -9 test run it as deployed (every few seconds).
+os.environ.setdefault("QORGAU_ALARM_FLUSH_S", "0")
 
 
 def _point_settings_at(url: str, var_dir: Path) -> None:

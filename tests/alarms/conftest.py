@@ -49,6 +49,16 @@ class Mine:
 @pytest.fixture
 def mine(db, world) -> Mine:
     """A fresh mine site (Karaganda enterprise) with CH4/CO/fan devices and 2 wearables."""
+    return new_mine(db, world)
+
+
+@pytest.fixture
+def new_mines(db, world):
+    """Makes as many fresh mine sites as a test needs (same devices each)."""
+    return lambda: new_mine(db, world)
+
+
+def new_mine(db, world) -> Mine:
     from qorgau.alarms import service
     from qorgau.alarms.schemas import DeviceIn, GatewayIn
     from qorgau.core.security import SYSTEM_ACTOR

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import func, select
 
-from qorgau.alarms.models import AlarmRecord, Device, Notification
+from qorgau.alarms.models import AlarmRecord, Device, Notification, Rollup
 
 pytestmark = pytest.mark.brokers
 
@@ -198,7 +198,9 @@ def test_kill_9_worker_mid_stream_loses_nothing(db, db_url, mine, jetstream, tmp
         docs.append((mine.site_id, orjson.dumps({"site_id": mine.site_id, "readings": rows})))
     asyncio.run(jetstream.publish("nats://127.0.0.1:4222", docs))
     part = str(mine.site_id % jetstream.PARTITIONS)
-    env = {**os.environ, "QORGAU_VAR_DIR": str(tmp_path)}
+    # the ledger as deployed: roll-ups and counters written every second, so the kill finds
+    # readings whose roll-ups are only in the segment files and the restart replays them
+    env = {**os.environ, "QORGAU_VAR_DIR": str(tmp_path), "QORGAU_ALARM_FLUSH_S": "1"}
     cmd = [sys.executable, "-c", "from qorgau.alarms.cli import app; app()", "worker",
            "--source", "nats", "--partitions", part, "--seconds", "60"]
 
@@ -206,8 +208,11 @@ def test_kill_9_worker_mid_stream_loses_nothing(db, db_url, mine, jetstream, tmp
         db.expire_all()
         return db.get(Device, mine.devices["CO-1"]).n_accepted
 
+    def stored() -> int:  # readings in the segment files (fsync'ed before the ack)
+        return sum(f.stat().st_size for f in tmp_path.glob("alarms/segments/*/*.seg")) // 28
+
     w = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _wait(lambda: accepted() >= 400, 60, every=0.01)
+    assert _wait(lambda: stored() >= 400, 60, every=0.01)
     os.kill(w.pid, signal.SIGKILL)  # mid-stream: some messages processed but not acked
     w.wait()
     mid = accepted()
@@ -222,6 +227,8 @@ def test_kill_9_worker_mid_stream_loses_nothing(db, db_url, mine, jetstream, tmp
         w.wait()
     dev = db.get(Device, mine.devices["CO-1"])
     assert dev.n_accepted == total_msgs * per_msg and dev.last_seq == total_msgs * per_msg - 1
+    rolled = db.scalar(select(func.sum(Rollup.n)).where(Rollup.device_id == dev.id))
+    assert rolled == total_msgs * per_msg  # every reading in the roll-ups, none twice
     hihi = db.scalar(select(func.count()).select_from(AlarmRecord).where(
         AlarmRecord.device_id == dev.id, AlarmRecord.kind == "HIHI"))
     assert hihi == 1

@@ -267,4 +267,4 @@ def test_hot_tables_leave_room_for_heap_only_updates(db):
             "WHERE relname IN ('alarm_device', 'alarm_rollup') AND relkind = 'r'")).all())
         assert opts == {"alarm_device": ["fillfactor=50"], "alarm_rollup": ["fillfactor=70"]}
     versions = set(db.scalars(text("SELECT version_num FROM alembic_version")))
-    assert "alarms_0007" in versions
+    assert max(v for v in versions if v.startswith("alarms_")) >= "alarms_0007"

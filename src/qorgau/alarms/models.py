@@ -271,3 +271,16 @@ class IngestProcess(Base):
     queue_depth: Mapped[int] = mapped_column(BigInteger, default=0)
     lag_s: Mapped[float] = mapped_column(Float, default=0.0)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class IngestMark(Base):
+    """Where a site's ingest ledger stands (`ingest/ledger.py`), written in every ingest
+    transaction: the last committed segment frame, and from which frame (and where in which
+    hour's file) readings whose roll-ups and counters are not yet written begin. Worker state,
+    not an enterprise's record: no tenant scope, not audited (one row per site per batch)."""
+
+    __tablename__ = "alarm_ingest_mark"
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    committed_frame: Mapped[int] = mapped_column(BigInteger)
+    replay_from: Mapped[int | None] = mapped_column(BigInteger)  # NULL: nothing pending
+    tail: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # hour → byte offset

@@ -7,7 +7,12 @@ Frames are columnar (device id int32, seq int64, time float64, value float64), s
 sensor reads back without parsing JSON. A replay after a crash may append a frame twice
 (at-least-once); readers drop repeats by (device, seq).
 
-1-minute roll-ups go to the database (`alarm_rollup`) in the ingest transaction.
+Each frame carries its number (`QSG2`: strictly increasing per site, nanoseconds of the wall
+clock when written), so the ingest ledger can replay exactly the frames whose roll-ups and
+counters had not yet reached the database (`ingest/ledger.py`). `QSG1` frames (no number)
+from before it are still read.
+
+1-minute roll-ups go to the database (`alarm_rollup`), by the ingest ledger.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from sqlalchemy.orm import Session
 from qorgau.alarms.models import Rollup
 from qorgau.core.config import get_settings
 
-MAGIC = b"QSG1"
-HEADER = struct.Struct("<4sI")  # magic, number of readings
+MAGIC, MAGIC_V1 = b"QSG2", b"QSG1"
+HEADER = struct.Struct("<4sIq")  # magic, number of readings, frame number
+HEADER_V1 = struct.Struct("<4sI")  # magic, number of readings
 FRAME_DTYPE = np.dtype([("device", "<i4"), ("seq", "<i8"), ("t", "<f8"), ("v", "<f8")])
 
 
@@ -42,24 +48,44 @@ class SegmentStore:
         return self.root / str(site_id) / f"{hour}.seg"
 
     def append(self, site_id: int, device: np.ndarray, seq: np.ndarray, t: np.ndarray,
-               v: np.ndarray) -> None:
-        """Write one frame per hour touched and fsync; returns once it is on disk."""
+               v: np.ndarray, frame: int = 0) -> list[tuple[int, int]]:
+        """Write one frame per hour touched and fsync; returns once it is on disk, with the
+        (hour, byte offset) of each frame written."""
         if len(device) == 0:
-            return
+            return []
         rows = np.empty(len(device), FRAME_DTYPE)
         rows["device"], rows["seq"], rows["t"], rows["v"] = device, seq, t, v
         hours = (t // 3600).astype(np.int64)
+        at = []
         with self._lock:
-            for h in np.unique(hours):
+            for h in np.unique(hours).tolist():
                 part = rows[hours == h]
                 path = self.path(site_id, float(h) * 3600)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "ab") as f:
-                    f.write(HEADER.pack(MAGIC, len(part)) + part.tobytes())
+                    at.append((h, f.tell()))
+                    f.write(HEADER.pack(MAGIC, len(part), frame) + part.tobytes())
                     f.flush()
                     if self.fsync:
                         os.fsync(f.fileno())
                 self.bytes_written += HEADER.size + part.nbytes
+        return at
+
+    def frames_since(self, site_id: int, at: dict[int, int], lo: int, hi: int
+                     ) -> list[tuple[int, np.ndarray]]:
+        """Frames numbered lo…hi from the given (hour → byte offset) positions on, in number
+        order (a frame split over two hours comes out as its parts, in hour order)."""
+        out = []
+        for h, offset in sorted(at.items()):
+            path = self.path(site_id, h * 3600.0)
+            if not path.exists():
+                continue
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+            out.extend((n, rows) for n, rows in _numbered(data) if lo <= n <= hi)
+        out.sort(key=lambda x: x[0])  # stable: the parts of one frame keep their hour order
+        return out
 
     def read(self, site_id: int, start: float, end: float,
              device: int | None = None) -> np.ndarray:
@@ -94,45 +120,27 @@ class SegmentStore:
 
 
 def _frames(data: bytes) -> list[np.ndarray]:
-    """Decode frames; a torn last frame (crash mid-write, never acknowledged) is ignored."""
+    return [rows for _n, rows in _numbered(data)]
+
+
+def _numbered(data: bytes) -> list[tuple[int, np.ndarray]]:
+    """Decode (frame number, readings); a torn last frame (crash mid-write, never
+    acknowledged) is ignored. Unnumbered `QSG1` frames come out as number 0."""
     out, pos = [], 0
-    while pos + HEADER.size <= len(data):
-        magic, n = HEADER.unpack_from(data, pos)
-        end = pos + HEADER.size + n * FRAME_DTYPE.itemsize
-        if magic != MAGIC or end > len(data):
+    while pos + HEADER_V1.size <= len(data):
+        magic, n = HEADER_V1.unpack_from(data, pos)
+        if magic == MAGIC and pos + HEADER.size <= len(data):
+            number, head = HEADER.unpack_from(data, pos)[2], HEADER.size
+        elif magic == MAGIC_V1:
+            number, head = 0, HEADER_V1.size
+        else:
             break
-        out.append(np.frombuffer(data, FRAME_DTYPE, n, pos + HEADER.size))
+        end = pos + head + n * FRAME_DTYPE.itemsize
+        if end > len(data):
+            break
+        out.append((number, np.frombuffer(data, FRAME_DTYPE, n, pos + head)))
         pos = end
     return out
-
-
-def rollup(db: Session, *, device_ids: np.ndarray, t: np.ndarray, v: np.ndarray,
-           scope: dict[int, tuple[int, str]], keep_last: bool = False) -> int:
-    """Merge a batch into 1-minute roll-ups: one upsert statement for the whole batch.
-    `scope` maps device → (enterprise, region). `keep_last`: late readings, which do not
-    replace the last value of a minute that already has one (it came later in time); a minute
-    they create gets the first of them, as if they had come one by one."""
-    if len(t) == 0:
-        return 0
-    from qorgau.alarms.ingest import sqlbulk
-
-    minute = (t // 60).astype(np.int64)
-    # one int64 key per (device, minute): minutes since 1970 fit in 32 bits until 10136
-    flat = (device_ids.astype(np.int64) << 32) | minute
-    order = np.argsort(flat, kind="stable")  # stable: the last of a key is its latest reading
-    key, vs = flat[order], np.asarray(v, np.float64)[order]
-    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    end = np.r_[start[1:], len(key)] - 1
-    dev = key[start] >> 32
-    where = [scope[d] for d in dev.tolist()]
-    sqlbulk.upsert_rollups(db, device=dev, minute=key[start] & 0xFFFFFFFF,
-                           enterprise=[w[0] for w in where], region=[w[1] for w in where],
-                           n=end - start + 1, vmin=np.minimum.reduceat(vs, start),
-                           vmax=np.maximum.reduceat(vs, start),
-                           vsum=np.add.reduceat(vs, start),
-                           vlast=vs[start] if keep_last else vs[end],
-                           keep_last=keep_last)
-    return len(start)
 
 
 def history(db: Session, *, device_id: int, start, end) -> list[Rollup]:

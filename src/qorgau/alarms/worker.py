@@ -36,19 +36,7 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
     try:
         site_ids = set(db.scalars(select(Device.site_id).distinct()))
         for site_id in site_ids:
-            with proc._locks[site_id]:
-                rt = proc.runtime(db, site_id)
-                ev = rt.engine.tick(now)
-                if len(ev):
-                    res = Result()
-                    site = db.get(Site, site_id)
-                    notices = apply_events(db, rt, site, ev, res)
-                    dispatch.plan(db, notices, dispatch.context(db, {site_id}))
-                    done["stale"] += len(ev)
-                    db.commit()
-                    for n in notices:
-                        notify.HUB.publish(site_id, {"type": "alarm", "id": n.alarm_id,
-                                                     "kind": n.kind, "what": n.what})
+            done["stale"] += _tick_site(db, proc, site_id, now)
         notices = records.escalations(db, at)
         if notices:
             dispatch.plan(db, notices, dispatch.Context())
@@ -64,6 +52,29 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
         log.exception("alarm tick failed")
         db.rollback()
     return done
+
+
+def _tick_site(db: Session, proc: Processor, site_id: int, now: float) -> int:
+    """A site's timers (stale sensors, lost heartbeats) and its ledger's due devices, in one
+    commit; returns the events. A failed commit drops the runtime, whose ledger thought the
+    rows written: it is rebuilt, with a replay, from what did commit."""
+    with proc._locks[site_id]:
+        rt = proc.runtime(db, site_id)
+        ev = rt.engine.tick(now)
+        notices = []
+        try:
+            if len(ev):
+                notices = apply_events(db, rt, db.get(Site, site_id), ev, Result())
+                dispatch.plan(db, notices, dispatch.context(db, {site_id}))
+            proc.flush(db, rt, now)
+            db.commit()
+        except BaseException:
+            proc.sites.pop(site_id, None)
+            raise
+    for n in notices:
+        notify.HUB.publish(site_id, {"type": "alarm", "id": n.alarm_id, "kind": n.kind,
+                                     "what": n.what})
+    return len(ev)
 
 
 # With the start-up heap frozen, generation 2 is small and the default thresholds ran a full

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         "alarms sentinel`, pushed to this process's consoles; empty = none (embedded default)"
     )
     queue: str = Field("inprocess", description="inprocess | mqtt | nats")
+    alarm_flush_s: float = Field(
+        5.0, ge=0, le=300, description="How often each device's 1-minute roll-up and counters "
+        "(accepted, last reading) are written to the database; 0 = in every ingest batch. "
+        "Readings are durable in the segment files before that (alarms/ingest/ledger.py)")
     default_language: str = "ru"
 
     @property

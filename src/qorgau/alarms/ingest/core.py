@@ -1,9 +1,9 @@
 # ruff: noqa: E741 - I, S, T, V, E: the engine's column names (index, seq, time, value, event)
 """The ingest processor shared by every transport (HTTP, MQTT, NATS, in-process):
 
-  validate → dedup (device, seq) → durable store (segment fsync) → roll-ups, counters,
-  dead letters → engine → alarm records → withdrawal → dispatch plan → commit →
-  live push + life-safety delivery.
+  validate → dedup (device, seq) → durable store (segment fsync) → ledger (roll-ups and
+  counters, written every few seconds per device; `ledger.py`), dead letters → engine →
+  alarm records → withdrawal → dispatch plan → commit → live push + life-safety delivery.
 
 The caller acknowledges its transport only after `handle` returns (the commit): at-least-once.
 A replay is harmless: a (device, sequence) already stored is dropped (exactly, `order.py`),
@@ -41,7 +41,8 @@ from qorgau.alarms.ingest.effects import (
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import DeadLetter
 from qorgau.alarms.service import dt
-from qorgau.alarms.store import SegmentStore, rollup
+from qorgau.alarms.store import SegmentStore
+from qorgau.core.config import get_settings
 from qorgau.registry.models import Site
 
 log = logging.getLogger("qorgau.alarms.ingest")
@@ -49,15 +50,20 @@ MAX_DEAD_LETTERS_PER_BATCH = 50
 
 
 class Processor:
-    def __init__(self, store: SegmentStore | None = None) -> None:
+    def __init__(self, store: SegmentStore | None = None, *,
+                 flush_s: float | None = None) -> None:
         self.store = store or SegmentStore()
+        self.flush_s = get_settings().alarm_flush_s if flush_s is None else flush_s
         self.sites: dict[int, runtime.SiteRuntime] = {}
         self._locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
     def runtime(self, db: Session, site_id: int) -> runtime.SiteRuntime:
         rt = self.sites.get(site_id)
         if rt is None or rt.signature != runtime.signature(db, site_id):
-            rt = self.sites[site_id] = runtime.build(db, site_id, time.time())
+            if rt is not None:  # devices changed: what the old device table holds, written
+                self.flush(db, rt, time.time(), every=True)
+            rt = self.sites[site_id] = runtime.build(db, site_id, time.time(), self.store,
+                                                     self.flush_s)
         return rt
 
     def handle_raw(self, db: Session, doc: Any, *, source: str, site_id: int | None = None,
@@ -140,6 +146,8 @@ class Processor:
         """Everything of one site's batch up to (not including) the commit; returns what to do
         after the commit."""
         rt = self.runtime(db, site.id)
+        if not rt.ledger.live:
+            runtime.resume(db, rt, self.store)
         rejects = list(p.rejects)
         getter = rt.index.get
         idx = np.fromiter((getter(c, -1) for c in p.d), np.int64, len(p.d))
@@ -162,8 +170,9 @@ class Processor:
         I, S, T, V, E = idx[order], seq[order], t[order], v[order], e[order]
         res.accepted += len(order)
         res.rejected += len(rejects)
-        self.store.append(site.id, rt.device_ids[I], S, T, V)  # durable first
-        self._bookkeeping(db, rt, site, I, T, V, L, dup_dev, rejects, source)
+        frame = rt.ledger.next_frame()
+        at = self.store.append(site.id, rt.device_ids[I], S, T, V, frame)  # durable first
+        self._bookkeeping(db, rt, site, (I, T, V, L, frame, at), dup_dev, rejects, source, now)
         Z = None if p.z is None else [p.z[k] for k in order]
         n_ls = len(res.life_safety_ids)
         M = None if p.msg is None else p.msg[order]
@@ -175,45 +184,35 @@ class Processor:
             METRICS.lag_s = max(0.0, now - float(T.max()))
         return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
 
-    def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
-                     T: np.ndarray, V: np.ndarray, L: np.ndarray, dup_dev: np.ndarray,
-                     rejects: list[tuple[str, str, str]], source: str) -> None:
-        """Roll-ups, counters, the dedup window and the time cursor (L: late readings, which
-        count and roll up but do not move a device's last time or value)."""
-        values = ~np.isnan(V)
-        n = len(rt.devices)
-        dev_ids = rt.device_ids
-        for part, late in ((values & ~L, False), (values & L, True)):
-            if part.any():
-                rollup(db, device_ids=dev_ids[I[part]], t=T[part], v=V[part], scope=rt.scope,
-                       keep_last=late)
-        counts = np.bincount(I, minlength=n) if len(I) else np.zeros(n, np.int64)
-        rej = np.zeros(n, np.int64)
+    def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, new: tuple,
+                     dup_dev: np.ndarray, rejects: list[tuple[str, str, str]], source: str,
+                     now: float) -> None:
+        """New readings (I, T, V, L: late, their frame and where it is) into the ledger, which
+        writes the devices due and the site's mark; duplicate and rejected counts and dead
+        letters now."""
+        I, T, V, L, frame, at = new
+        if len(I):
+            rt.ledger.add(rt, I, T, V, L, frame, at)
+        rej = np.zeros(len(rt.devices), np.int64)
         for code, _r, _d in rejects:
             if code in rt.index:
                 rej[rt.index[code]] += 1
-        touched = np.flatnonzero((counts > 0) | (dup_dev > 0) | (rej > 0))
-        if not len(touched):
-            return self._dead_letters(db, rt, site, rejects, source)
-        # last reading in time (the last one not late: they are in time order) and last value
-        last, last_v = np.full(n, -1), np.full(n, -1)
-        now = np.flatnonzero(~L)
-        np.maximum.at(last, I[now], now)
-        np.maximum.at(last_v, I[values & ~L], np.flatnonzero(values & ~L))
-        k = last[touched]
-        got = touched[k >= 0]
-        rt.last_t[got] = T[last[got]]
-        kv = last_v[touched]
-        seen = np.where(k >= 0, T[k], np.nan) if len(T) else np.full(len(k), np.nan)
-        val = np.where(kv >= 0, V[kv], np.nan) if len(V) else np.full(len(k), np.nan)
-        w = rt.seqs
-        sqlbulk.update_counters(  # one statement for every touched device
-            db, ids=dev_ids[touched].tolist(), accepted=counts[touched].tolist(),
-            duplicate=dup_dev[touched].tolist(), rejected=rej[touched].tolist(),
-            last_seq=w.high[touched].tolist(), floor=w.floor[touched].tolist(),
-            window=[w.stored(j) for j in touched.tolist()] if w.bits else
-            [None] * len(touched), seen=_nones(seen), value=_nones(val))
+        bad = np.flatnonzero((dup_dev > 0) | (rej > 0))
+        sqlbulk.add_rejects(db, ids=rt.device_ids[bad].tolist(),
+                            duplicate=dup_dev[bad].tolist(), rejected=rej[bad].tolist())
+        self.flush(db, rt, now)
         self._dead_letters(db, rt, site, rejects, source)
+
+    def flush(self, db: Session, rt: runtime.SiteRuntime, now: float, *,
+              every: bool = False) -> int:
+        """The ledger's due devices (all with `every`) and the site's mark, in the caller's
+        transaction (under the site's lock). Returns devices written. Nothing in a process
+        that has not ingested the site (its ledger is empty, and the mark is not its)."""
+        if not rt.ledger.live:
+            return 0
+        written = rt.ledger.flush(db, rt, now, every=every)
+        rt.ledger.mark(db, rt.site_id)
+        return written
 
     def _dead_letters(self, db: Session, rt: runtime.SiteRuntime, site: Site,
                       rejects: list[tuple[str, str, str]], source: str) -> None:
@@ -336,10 +335,6 @@ def _merge(ps: list[Parsed]) -> Parsed:
         z for p in ps for z in (p.z if p.z is not None else [None] * _n(p))]
     out.msg = np.repeat(np.arange(len(ps)), [_n(p) for p in ps])
     return out
-
-
-def _nones(x: np.ndarray) -> list[float | None]:
-    return [None if v != v else v for v in x.tolist()]
 
 
 _REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}

@@ -2,7 +2,9 @@
 
 Rebuilt from the database when a site's devices change (count/revision signature) and after a
 restart: open active alarms are put back into the engine state so a condition that is still
-true is not raised twice, and one that cleared while the worker was down clears."""
+true is not raised twice, and one that cleared while the worker was down clears; readings
+whose roll-ups and counters had not reached the database are replayed into the ledger from
+the segment files (`ledger.py`)."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
+from qorgau.alarms.ingest.ledger import Ledger
 from qorgau.alarms.ingest.order import SeqWindow
 from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.service import ts
+from qorgau.alarms.store import SegmentStore
 
 FORECAST_WINDOW_S, FORECAST_STEP_S, FORECAST_HORIZON_S = 180.0, 10.0, 600.0
 
@@ -60,6 +64,7 @@ class SiteRuntime:
     last_t: np.ndarray  # time of each device's latest evaluated (not late) reading
     engine: AlarmEngine
     forecasts: dict[int, Forecast]
+    ledger: Ledger  # roll-ups and counters not yet written
 
     @cached_property
     def device_ids(self) -> np.ndarray:
@@ -88,7 +93,8 @@ _SIGNATURE = select(func.count(), func.coalesce(func.sum(Device.revision), 0)).w
     Device.site_id == bindparam("site"))
 
 
-def build(db: Session, site_id: int, now: float) -> SiteRuntime:
+def build(db: Session, site_id: int, now: float, store: SegmentStore,
+          flush_s: float) -> SiteRuntime:
     rows = list(db.scalars(select(Device).where(Device.site_id == site_id,
                                                 Device.enabled.is_(True)).order_by(Device.id)))
     n = len(rows)
@@ -102,21 +108,34 @@ def build(db: Session, site_id: int, now: float) -> SiteRuntime:
     index = {d.code: i for i, d in enumerate(rows)}
     rules = _combo_rules(rows)
     engine = AlarmEngine(table, rules=rules, now=now)
-    st = engine.state
-    for i, d in enumerate(rows):
-        if d.last_seen_at is not None:
-            st.last_time[i] = ts(d.last_seen_at)
-            st.last_value[i] = d.last_value if d.last_value is not None else math.nan
     _restore_active(db, engine, {d.id: i for i, d in enumerate(rows)})
     infos = [DevInfo(d.id, d.site_id, d.code, d.kind, d.quantity, d.zone_code, d.life_safety,
                      d.enterprise_id, d.region_code, d.installation_id) for d in rows]
     forecasts = {i: Forecast(high=float(d.limits.get("high", 1.0)))
                  for i, d in enumerate(rows) if d.quantity == "CH4"}
+    st = engine.state
+    for i, d in enumerate(rows):
+        if d.last_seen_at is not None:
+            st.last_time[i] = ts(d.last_seen_at)
+            st.last_value[i] = d.last_value if d.last_value is not None else math.nan
     return SiteRuntime(site_id, signature(db, site_id), infos, index,
                        SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
                                       [d.seq_window for d in rows]),
                        np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
-                                 for d in rows]), engine, forecasts)
+                                 for d in rows]), engine, forecasts, Ledger(n, flush_s, now, 0))
+
+
+def resume(db: Session, rt: SiteRuntime, store: SegmentStore) -> None:
+    """Before this process ingests the site's first batch: the readings whose roll-ups and
+    counters another life of the process (or a rolled-back batch) left unwritten, back into
+    the ledger, and the engine's last reading of each device from them. A process that only
+    ticks the site never does this, so it never writes what the ingesting process will."""
+    if rt.ledger.replay(db, rt, store):
+        got = np.flatnonzero(~np.isnan(rt.ledger.seen))
+        rt.engine.state.last_time[got] = rt.last_t[got]
+        val = got[~np.isnan(rt.ledger.value[got])]
+        rt.engine.state.last_value[val] = rt.ledger.value[val]
+    rt.ledger.live = True
 
 
 def _combo_rules(rows: list[Device]) -> tuple:

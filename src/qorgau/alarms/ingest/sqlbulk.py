@@ -1,14 +1,16 @@
-"""The two per-batch writes of ingest — the roll-up upsert and the device counter update — as
-one DBAPI statement each, on the session's own connection and transaction.
+"""The ledger's writes (`ledger.py`) — the roll-up upsert, the device counter update, the
+site's mark — and a batch's duplicate/rejected counts, as one DBAPI statement each, on the
+session's own connection and transaction.
 
-A group commit touches every device of a site once (thousands of rows); through SQLAlchemy's
-executemany each row cost ~20 µs of parameter processing (datetime binding above all), which
-made these two statements most of a batch. Here the columns go in as arrays: PostgreSQL gets
-one `unnest(...)` statement (one round trip), SQLite one `executemany` in C. Times are
-passed as SQLite's stored text form (what SQLAlchemy writes for UTC datetimes) or as
-timestamptz on PostgreSQL."""
+A flush touches thousands of device rows; through SQLAlchemy's executemany each row cost
+~20 µs of parameter processing (datetime binding above all). Here the columns go in as
+arrays: PostgreSQL gets one `unnest(...)` statement (one round trip), SQLite one
+`executemany` in C. Times are passed as SQLite's stored text form (what SQLAlchemy writes
+for UTC datetimes) or as timestamptz on PostgreSQL."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -35,21 +37,35 @@ ON CONFLICT (device_id, minute) DO UPDATE SET
 _SET_LAST = "vlast = excluded.vlast"  # late readings keep the minute's last value instead
 
 _PG_COUNTERS = """
-UPDATE alarm_device AS a SET n_accepted = a.n_accepted + u.acc,
-  n_duplicate = a.n_duplicate + u.dup, n_rejected = a.n_rejected + u.rej, last_seq = u.seq,
+UPDATE alarm_device AS a SET n_accepted = a.n_accepted + u.acc, last_seq = u.seq,
   seq_floor = u.floor, seq_window = u.win,
   last_seen_at = coalesce('epoch'::timestamptz + u.seen * interval '1 microsecond',
                           a.last_seen_at),
   last_value = coalesce(u.val, a.last_value)
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
-            %s::bigint[], %s::bytea[], %s::bigint[], %s::float8[])
-     AS u(id, acc, dup, rej, seq, floor, win, seen, val)
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bytea[],
+            %s::bigint[], %s::float8[])
+     AS u(id, acc, seq, floor, win, seen, val)
 WHERE a.id = u.id"""
 
 _LITE_COUNTERS = """
-UPDATE alarm_device SET n_accepted = n_accepted + ?, n_duplicate = n_duplicate + ?,
-  n_rejected = n_rejected + ?, last_seq = ?, seq_floor = ?, seq_window = ?,
-  last_seen_at = coalesce(?, last_seen_at), last_value = coalesce(?, last_value) WHERE id = ?"""
+UPDATE alarm_device SET n_accepted = n_accepted + ?, last_seq = ?, seq_floor = ?,
+  seq_window = ?, last_seen_at = coalesce(?, last_seen_at),
+  last_value = coalesce(?, last_value) WHERE id = ?"""
+
+_PG_REJECTS = """
+UPDATE alarm_device AS a SET n_duplicate = a.n_duplicate + u.dup,
+  n_rejected = a.n_rejected + u.rej
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, dup, rej) WHERE a.id = u.id"""
+
+_LITE_REJECTS = """
+UPDATE alarm_device SET n_duplicate = n_duplicate + ?, n_rejected = n_rejected + ?
+WHERE id = ?"""
+
+_MARK = """
+INSERT INTO alarm_ingest_mark (site_id, committed_frame, replay_from, tail)
+VALUES ({p}, {p}, {p}, {p}{json})
+ON CONFLICT (site_id) DO UPDATE SET committed_frame = excluded.committed_frame,
+  replay_from = excluded.replay_from, tail = excluded.tail"""
 
 
 def _pg(db: Session) -> bool:
@@ -92,11 +108,11 @@ def upsert_rollups(db: Session, *, device: np.ndarray, minute: np.ndarray,
                     else _LITE_ROLLUP, list(zip(*cols, strict=True)))
 
 
-def update_counters(db: Session, *, ids: list[int], accepted: list[int], duplicate: list[int],
-                    rejected: list[int], last_seq: list[int], floor: list[int],
-                    window: list[bytes | None], seen: list[float | None],
+def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_seq: list[int],
+                    floor: list[int], window: list[bytes | None], seen: list[float | None],
                     value: list[float | None]) -> None:
-    """Counters, the dedup window (`order.SeqWindow`) and the time cursor of touched devices."""
+    """Accepted counts, the dedup window (`order.SeqWindow`) and the last reading of the
+    ledger's devices."""
     cur = _cursor(db)
     known = [k for k, s in enumerate(seen) if s is not None]
     at = np.array([seen[k] for k in known], np.float64)
@@ -104,8 +120,26 @@ def update_counters(db: Session, *, ids: list[int], accepted: list[int], duplica
     for k, s in zip(known, micros(at).tolist() if _pg(db) else lite_time(at), strict=True):
         stamps[k] = s
     if _pg(db):
-        cur.execute(_PG_COUNTERS, [ids, accepted, duplicate, rejected, last_seq, floor, window,
-                                   stamps, value])
+        cur.execute(_PG_COUNTERS, [ids, accepted, last_seq, floor, window, stamps, value])
         return
-    cur.executemany(_LITE_COUNTERS, list(zip(accepted, duplicate, rejected, last_seq, floor,
-                                             window, stamps, value, ids, strict=True)))
+    cur.executemany(_LITE_COUNTERS, list(zip(accepted, last_seq, floor, window, stamps, value,
+                                             ids, strict=True)))
+
+
+def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
+                rejected: list[int]) -> None:
+    """A batch's duplicate and rejected counts (not in the segment frames, so not left to
+    the ledger)."""
+    if not ids:
+        return
+    if _pg(db):
+        _cursor(db).execute(_PG_REJECTS, [ids, duplicate, rejected])
+        return
+    _cursor(db).executemany(_LITE_REJECTS, list(zip(duplicate, rejected, ids, strict=True)))
+
+
+def upsert_mark(db: Session, *, site_id: int, committed: int, replay_from: int | None,
+                tail: dict[str, int]) -> None:
+    pg = _pg(db)
+    sql = _MARK.format(p="%s" if pg else "?", json="::json" if pg else "")
+    _cursor(db).execute(sql, (site_id, committed, replay_from, json.dumps(tail)))

@@ -1,0 +1,243 @@
+# ruff: noqa: E741 - I, S, T, V, L: the engine's column names (index, seq, time, value, late)
+"""The ingest ledger: a site's 1-minute roll-ups and device counters (accepted count, dedup
+window, last reading) held in memory and written per device every `alarm_flush_s` seconds,
+not in every batch.
+
+Why: at one reading per device per second every reading of a batch is on a device of its
+own, and writing each touched device's roll-up and counter row in every batch cost ~10 µs
+per device on SQLite (more on PostgreSQL): most of a worker's time (docs/alarms.md,
+"Per-device bookkeeping"). Written every few seconds, a device's row is written once for
+several readings.
+
+Durability is unchanged: a reading is acknowledged after its segment frame is fsync'ed
+(`store.py`), and each frame carries its number. Every batch's transaction writes the site's
+mark (`IngestMark`): the last committed frame and the first frame not yet in the database,
+with where it starts in each hour's file. After a crash or a rolled-back batch the runtime is
+rebuilt from the database and the frames between the two marks are replayed into the ledger
+through the dedup window as written (a device's window is written with its counters and
+roll-ups, so what a written row already holds comes out as duplicates and is not counted
+again): roll-ups and counters come out as if nothing had happened, and are written at once.
+Frames after the committed mark belong to batches that never committed (never acknowledged;
+the broker delivers them again, and the window then takes them as new). Duplicate and
+rejected counts are not in the frames: they are written in the batch that saw them (rare, and
+cheap).
+
+Devices are written in groups (device index modulo the number of groups), one group at a
+time, each every `flush_s`: a batch writes at most a group or two, so no batch carries the
+whole site. `flush_s` = 0 writes every touched device in every batch."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qorgau.alarms.ingest import order as O
+from qorgau.alarms.ingest import sqlbulk
+from qorgau.alarms.models import IngestMark
+from qorgau.alarms.store import SegmentStore
+
+if TYPE_CHECKING:
+    from qorgau.alarms.ingest.runtime import SiteRuntime
+
+GROUP_DEVICES = 512  # devices written together by one flush
+ROW = np.dtype([("dev", "<i8"), ("minute", "<i8"), ("n", "<i8"), ("vmin", "<f8"),
+                ("vmax", "<f8"), ("vsum", "<f8"), ("vlast", "<f8"), ("late", "?")])
+
+
+class Ledger:
+    """Pending roll-ups and counters of one site's devices (device index order)."""
+
+    def __init__(self, n: int, flush_s: float, now: float, frame: int) -> None:
+        self.flush_s = flush_s
+        self.k = 1 if flush_s <= 0 else max(1, math.ceil(n / GROUP_DEVICES))
+        self.rows: list[list[np.ndarray]] = [[] for _ in range(self.k)]  # roll-up parts
+        self.first = np.full(self.k, -1, np.int64)  # first pending frame of a group, -1: none
+        self.due = now + flush_s * (np.arange(self.k) + 1) / self.k  # staggered
+        self.accepted = np.zeros(n, np.int64)
+        self.seen = np.full(n, np.nan)  # latest in-time reading not yet written
+        self.value = np.full(n, np.nan)
+        self.dirty = np.zeros(n, bool)
+        self.frame = frame  # the last frame this ledger holds (or has written)
+        self.tail: deque[tuple[int, int, int]] = deque()  # (frame, hour, offset) since first
+        self.marked: int | None = -1  # replay_from as last written (-1: not written)
+        self.live = False  # this process ingests the site (`runtime.resume` has run)
+
+    def next_frame(self) -> int:
+        """A number above every earlier frame of the site (wall-clock ns, kept increasing)."""
+        self.frame = max(self.frame + 1, time.time_ns())
+        return self.frame
+
+    def add(self, rt: SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
+            L: np.ndarray, frame: int, at: list[tuple[int, int]]) -> np.ndarray:
+        """Take a batch's new readings (engine order; L: late) stored as `frame` at `at`;
+        moves the runtime's time cursor. Returns the devices touched."""
+        n = len(self.accepted)
+        for h, offset in at:
+            self.tail.append((frame, h, offset))
+        values = ~np.isnan(V)
+        parts = [_aggregate(I[m], T[m], V[m], late) for m, late in
+                 ((values & ~L, False), (values & L, True)) if m.any()]
+        if parts:
+            rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            group = rows["dev"] % self.k
+            for g in np.unique(group).tolist():
+                self.rows[g].append(rows[group == g])
+        counts = np.bincount(I, minlength=n)
+        touched = np.flatnonzero(counts)
+        self.accepted += counts
+        fresh = np.unique(touched % self.k)
+        fresh = fresh[self.first[fresh] < 0]
+        self.first[fresh] = frame
+        self.dirty[touched] = True
+        # the latest reading in time (readings not late are in time order) and latest value
+        last, last_v = np.full(n, -1), np.full(n, -1)
+        now = np.flatnonzero(~L)
+        np.maximum.at(last, I[now], now)
+        np.maximum.at(last_v, I[values & ~L], np.flatnonzero(values & ~L))
+        got, gv = np.flatnonzero(last >= 0), np.flatnonzero(last_v >= 0)
+        rt.last_t[got] = self.seen[got] = T[last[got]]
+        self.value[gv] = V[last_v[gv]]
+        return touched
+
+    def flush(self, db: Session, rt: SiteRuntime, now: float, *, every: bool = False) -> int:
+        """Write the groups that are due (all with `every`); returns devices written."""
+        due = np.arange(self.k) if every or self.flush_s <= 0 else \
+            np.flatnonzero(self.due <= now)
+        written = 0
+        for g in due.tolist():
+            written += self._write(db, rt, g)
+            self.due[g] = now + self.flush_s
+        return written
+
+    def _write(self, db: Session, rt: SiteRuntime, g: int) -> int:
+        if self.first[g] < 0:
+            return 0
+        ids = rt.device_ids
+        if self.rows[g]:
+            rows = _combine(np.concatenate(self.rows[g]))
+            for late in (False, True):
+                part = rows[rows["late"] == late]
+                if len(part):
+                    where = [rt.scope[d] for d in ids[part["dev"]].tolist()]
+                    sqlbulk.upsert_rollups(
+                        db, device=ids[part["dev"]], minute=part["minute"],
+                        enterprise=[w[0] for w in where], region=[w[1] for w in where],
+                        n=part["n"], vmin=part["vmin"], vmax=part["vmax"], vsum=part["vsum"],
+                        vlast=part["vlast"], keep_last=late)
+        devs = g + self.k * np.flatnonzero(self.dirty[g::self.k])
+        w = rt.seqs
+        sqlbulk.update_counters(
+            db, ids=ids[devs].tolist(), accepted=self.accepted[devs].tolist(),
+            last_seq=w.high[devs].tolist(), floor=w.floor[devs].tolist(),
+            window=[w.stored(j) for j in devs.tolist()] if w.bits else [None] * len(devs),
+            seen=_nones(self.seen[devs]), value=_nones(self.value[devs]))
+        self.rows[g], self.first[g] = [], -1
+        self.accepted[devs], self.dirty[devs] = 0, False
+        self.seen[devs] = self.value[devs] = np.nan
+        return len(devs)
+
+    def mark(self, db: Session, site_id: int) -> None:
+        """Write the site's mark in this transaction when it says something new: always
+        while readings are pending (the committed frame moved), once when none are left."""
+        pending = self.first[self.first >= 0]
+        start = int(pending.min()) if len(pending) else None
+        if start is None and self.marked is None:
+            return
+        while self.tail and (start is None or self.tail[0][0] < start):
+            self.tail.popleft()
+        at: dict[str, int] = {}
+        for _f, h, offset in self.tail:
+            at.setdefault(str(h), offset)
+        sqlbulk.upsert_mark(db, site_id=site_id, committed=self.frame, replay_from=start,
+                            tail=at)
+        self.marked = start
+
+    def replay(self, db: Session, rt: SiteRuntime, store: SegmentStore) -> int:
+        """After a rebuild: the committed frames whose roll-ups and counters were not yet
+        written, back into the ledger. Returns readings replayed; they are due at once."""
+        mark = db.connection().execute(select(IngestMark.__table__).where(
+            IngestMark.site_id == rt.site_id)).one_or_none()  # as written, not as cached
+        if mark is None:
+            return 0
+        self.frame = max(self.frame, mark.committed_frame)
+        self.marked = mark.replay_from
+        if mark.replay_from is None:
+            return 0
+        at = {int(h): int(o) for h, o in mark.tail.items()}
+        self.tail.extend((mark.replay_from, h, o) for h, o in sorted(at.items()))
+        done = 0
+        for number, rows in store.frames_since(rt.site_id, at, mark.replay_from,
+                                               mark.committed_frame):
+            j = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+            keep = j >= 0  # a device since removed from the site is left out
+            if keep.any():
+                done += self._replay_frame(rt, number, j[keep], rows[keep])
+        self.due[:] = -math.inf
+        return done
+
+    def _replay_frame(self, rt: SiteRuntime, number: int, I: np.ndarray,
+                      rows: np.ndarray) -> int:
+        """One frame as the batch that stored it. Its readings were all new then; the window
+        calls a duplicate what a device's written row already holds (its window was written
+        with its counters and roll-ups, after the frame) and a frame stored twice (a batch
+        retried after a crash): neither is counted again."""
+        p = np.argsort(I, kind="stable")
+        new = np.zeros(len(I), bool)
+        new[p] = rt.seqs.decide(I[p], rows["seq"][p]) == O.NEW
+        I, rows = I[new], rows[new]
+        p = np.argsort(I, kind="stable")
+        late = np.zeros(len(I), bool)
+        late[p] = ~O.in_time(I[p], rows["t"][p], rt.last_t)
+        self.add(rt, I, rows["t"], rows["v"], late, number, [])
+        return len(I)
+
+
+def _aggregate(I: np.ndarray, T: np.ndarray, V: np.ndarray, late: bool) -> np.ndarray:
+    """One row per (device, minute). The last value of in-time readings is the latest; late
+    readings carry their first, which fills a minute only if nothing else did (`_combine`)."""
+    minute = (T // 60).astype(np.int64)
+    key = (I.astype(np.int64) << 32) | minute  # minutes since 1970 fit in 32 bits to 10136
+    order = np.argsort(key, kind="stable")  # stable: the last of a key is its latest reading
+    key, vs = key[order], V[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    end = np.r_[start[1:], len(key)] - 1
+    out = np.empty(len(start), ROW)
+    out["dev"], out["minute"] = key[start] >> 32, key[start] & 0xFFFFFFFF
+    out["n"] = end - start + 1
+    out["vmin"], out["vmax"] = np.minimum.reduceat(vs, start), np.maximum.reduceat(vs, start)
+    out["vsum"] = np.add.reduceat(vs, start)
+    out["vlast"] = vs[start] if late else vs[end]
+    out["late"] = late
+    return out
+
+
+def _combine(rows: np.ndarray) -> np.ndarray:
+    """Parts of a group's roll-ups (in the order they came) merged per (device, minute): the
+    last value is the latest in-time part's; a minute only late parts touched keeps `late`
+    (its value replaces no stored one) and the first late part's value."""
+    key = (rows["dev"] << 32) | rows["minute"]
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    out = np.empty(len(start), ROW)
+    out["dev"], out["minute"] = rows["dev"][start], rows["minute"][start]
+    out["n"] = np.add.reduceat(rows["n"], start)
+    out["vmin"] = np.minimum.reduceat(rows["vmin"], start)
+    out["vmax"] = np.maximum.reduceat(rows["vmax"], start)
+    out["vsum"] = np.add.reduceat(rows["vsum"], start)
+    pos = np.where(rows["late"], -1, np.arange(len(rows)))
+    last = np.maximum.reduceat(pos, start)
+    out["late"] = last < 0
+    out["vlast"] = rows["vlast"][np.where(last < 0, start, last)]
+    return out
+
+
+def _nones(x: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in x.tolist()]
+

@@ -1,0 +1,189 @@
+"""The ingest ledger writes roll-ups and counters every few seconds per device; after a crash
+or a rolled-back batch the runtime replays the segment frames whose roll-ups and counters were
+not yet written. Checked against a processor that writes them in every batch (the stream, the
+database and the stored rows the same; only the ledger's timing differs)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from sqlalchemy import select
+
+from qorgau.alarms import worker
+from qorgau.alarms.ingest import core, ledger
+from qorgau.alarms.ingest.effects import Result
+from qorgau.alarms.ingest.parse import parse
+from qorgau.alarms.models import Device, IngestMark, Rollup
+from qorgau.alarms.store import SegmentStore
+from qorgau.registry.models import Site
+
+CODES = ("CH4-1", "CO-1", "FAN-1", "W-1", "W-2")
+
+
+def _stream(seed: int, t0: float, batches: int = 40) -> list[list[dict]]:
+    """Batches of readings over ~6 minutes: in order, gaps filled later (late readings),
+    repeats of stored readings, several readings of a device in one batch, values below every
+    limit (no alarms: the records are not what this compares)."""
+    rnd = random.Random(seed)
+    seq = dict.fromkeys(CODES, 0)
+    sent: list[dict] = []
+    held: list[dict] = []
+    out = []
+    for b in range(batches):
+        rows = []
+        for code in rnd.sample(CODES, rnd.randint(1, len(CODES))):
+            for _ in range(rnd.randint(1, 3)):
+                s = seq[code] = seq[code] + rnd.choice((1, 1, 1, 2))  # sometimes a hole
+                r = {"d": code, "s": s, "t": t0 + b * 9 + rnd.random() * 8,
+                     "v": round(rnd.uniform(0.0, 0.5), 3)}
+                (held if rnd.random() < 0.1 else rows).append(r)
+        if held and rnd.random() < 0.3:
+            rows.append(held.pop())  # late
+        if sent and rnd.random() < 0.3:
+            rows.append(rnd.choice(sent))  # a repeat
+        rows.sort(key=lambda r: (r["d"], r["s"]))
+        sent.extend(rows)
+        out.append(rows)
+    return out
+
+
+def _doc(site_id: int, rows: list[dict]) -> dict:
+    return {"site_id": site_id, "readings": [dict(r) for r in rows]}
+
+
+def _state(db, site_id: int) -> tuple[dict, dict]:
+    db.expire_all()
+    devs = {d.id: d for d in db.scalars(select(Device).where(Device.site_id == site_id))}
+    counters = {d.code: (d.n_accepted, d.n_duplicate, d.n_rejected, d.last_seq, d.seq_floor,
+                         d.seq_window, d.last_seen_at, d.last_value) for d in devs.values()}
+    rollups = {(devs[r.device_id].code, r.minute): (r.n, r.vmin, r.vmax, round(r.vsum, 9),
+                                                     r.vlast)
+               for r in db.scalars(select(Rollup).where(Rollup.device_id.in_(list(devs))))}
+    return counters, rollups
+
+
+def _differences(got: tuple[dict, dict], want: tuple[dict, dict]) -> list:
+    return [(k, g.get(k), w.get(k)) for g, w in zip(got, want, strict=True)
+            for k in sorted(set(g) | set(w), key=str) if g.get(k) != w.get(k)]
+
+
+def _flush_all(db, proc: core.Processor, site_id: int) -> None:
+    rt = proc.runtime(db, site_id)
+    proc.flush(db, rt, time.time(), every=True)
+    db.commit()
+
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    """Two devices per write group: a 5-device site has three groups written at different
+    times, as a 50,000-device site has a hundred."""
+    monkeypatch.setattr(ledger, "GROUP_DEVICES", 2)
+
+
+def test_deferred_writes_equal_writes_in_every_batch(db, new_mines, tmp_path, small_groups):
+    every, deferred = new_mines(), new_mines()
+    p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
+    p1 = core.Processor(SegmentStore(tmp_path / "b", fsync=False), flush_s=30)
+    t0 = (time.time() // 60 - 10) * 60
+    for rows in _stream(1, t0):
+        p0.handle_raw(db, _doc(every.site_id, rows), source="test")
+        p1.handle_raw(db, _doc(deferred.site_id, rows), source="test")
+    written, _ = _state(db, deferred.site_id)
+    assert all(c[0] == 0 for c in written.values())  # nothing written yet: 30 s not passed
+    mark = db.get(IngestMark, deferred.site_id)
+    assert mark.replay_from is not None and mark.committed_frame >= mark.replay_from
+    _flush_all(db, p1, deferred.site_id)
+    assert _differences(_state(db, deferred.site_id), _state(db, every.site_id)) == []
+    assert db.get(IngestMark, deferred.site_id).replay_from is None
+
+
+def test_a_crash_and_a_rolled_back_batch_lose_nothing_and_count_nothing_twice(
+        db, new_mines, tmp_path, small_groups):
+    """The worker dies at random points (the processor is dropped without writing its
+    ledger) and one batch is stored in the segment files but its transaction never commits
+    (the broker delivers it again); the new processor replays the frames since the mark."""
+    every, crashed = new_mines(), new_mines()
+    p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
+    store = SegmentStore(tmp_path / "b", fsync=False)
+    p1 = core.Processor(store, flush_s=20)
+    t0 = (time.time() // 60 - 10) * 60
+    rnd = random.Random(7)
+    stream = _stream(2, t0, batches=60)
+    replayed = 0
+    for k, rows in enumerate(stream):
+        p0.handle_raw(db, _doc(every.site_id, rows), source="test")
+        if k == 25:  # stored, then the transaction is lost with the process
+            site = db.get(Site, crashed.site_id)
+            p1._handle(db, site, parse(_doc(crashed.site_id, rows)), "test", time.time(),
+                       Result())
+            db.rollback()
+            p1 = core.Processor(store, flush_s=20)
+        # now and then a group of devices comes due, so device rows differ in how far
+        # they are written when the process dies
+        now = time.time() + rnd.choice((0, 0, 7, 14))
+        p1.handle_raw(db, _doc(crashed.site_id, rows), source="test", now=now)
+        if rnd.random() < 0.15:
+            p1 = core.Processor(store, flush_s=20)  # kill -9: the ledger is gone
+            replayed += 1
+    assert replayed >= 3
+    # a restarted worker replays at the site's next batch (a process that only ticks the
+    # site must not: `runtime.resume`), so the stream goes on with one more
+    last = [{"d": c, "s": 10_000, "t": t0 + 600, "v": 0.2} for c in CODES]
+    p0.handle_raw(db, _doc(every.site_id, last), source="test")
+    p1.handle_raw(db, _doc(crashed.site_id, last), source="test")
+    _flush_all(db, p1, crashed.site_id)
+    assert _differences(_state(db, crashed.site_id), _state(db, every.site_id)) == []
+
+
+def test_the_timer_tick_writes_devices_whose_time_has_come(db, mine, tmp_path):
+    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=2)
+    t = time.time()
+    r = proc.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CO-1", "s": 0, "t": t - 1, "v": 3.0}, {"d": "CO-1", "s": 1, "t": t, "v": 4.0}]},
+        source="test", now=t)
+    assert r.accepted == 2
+    co = mine.devices["CO-1"]
+    db.expire_all()
+    assert db.get(Device, co).n_accepted == 0
+    worker.tick(db, proc, now=t + 3)
+    db.expire_all()
+    dev = db.get(Device, co)
+    assert (dev.n_accepted, dev.last_seq, dev.last_value) == (2, 1, 4.0)
+    roll = db.scalars(select(Rollup).where(Rollup.device_id == co)).all()
+    assert [(x.n, x.vsum, x.vlast) for x in roll] == [(2, 7.0, 4.0)] or \
+        sorted(x.n for x in roll) == [1, 1]  # the two readings may straddle a minute
+    assert db.get(IngestMark, mine.site_id).replay_from is None
+
+
+def test_a_rebuilt_runtime_keeps_the_engine_where_the_replayed_readings_left_it(
+        db, mine, tmp_path):
+    """After a restart the engine's last time and value of a device come from the replayed
+    frames, not from the older row: a reading older than them is late, as before. A process
+    that only ticks the site (the web process's timers) neither replays nor writes."""
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    p1 = core.Processor(store, flush_s=60)
+    t = time.time()
+    p1.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CH4-1", "s": s, "t": t - 10 + s, "v": 0.1 * s} for s in range(5)]},
+        source="test", now=t)
+    ticker = core.Processor(store, flush_s=0)
+    worker.tick(db, ticker, now=t + 1)
+    assert not ticker.sites[mine.site_id].ledger.live
+    db.expire_all()
+    assert db.get(Device, mine.devices["CH4-1"]).n_accepted == 0  # p1's to write, not its
+    assert db.get(IngestMark, mine.site_id).replay_from is not None
+
+    p2 = core.Processor(store, flush_s=60)
+    r = p2.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CH4-1", "s": 3, "t": t - 7, "v": 0.3}]}, source="test", now=t)
+    assert (r.accepted, r.duplicates) == (0, 1)  # stored before the restart
+    rt = p2.sites[mine.site_id]
+    j = rt.index["CH4-1"]
+    assert rt.engine.state.last_time[j] == t - 6
+    assert rt.engine.state.last_value[j] == pytest.approx(0.4)
+    assert rt.seqs.high[j] == 4
+    _flush_all(db, p2, mine.site_id)
+    dev = db.get(Device, mine.devices["CH4-1"])
+    assert (dev.n_accepted, dev.n_duplicate, dev.last_seq) == (5, 1, 4)
