@@ -22,7 +22,8 @@ from qorgau.registry.models import Site
 CODES = ("CH4-1", "CO-1", "FAN-1", "W-1", "W-2")
 
 
-def _stream(seed: int, t0: float, batches: int = 40) -> list[list[dict]]:
+def _stream(seed: int, t0: float, batches: int = 40, *, repeats: bool = True
+            ) -> list[list[dict]]:
     """Batches of readings over ~6 minutes: in order, gaps filled later (late readings),
     repeats of stored readings, several readings of a device in one batch, values below every
     limit (no alarms: the records are not what this compares)."""
@@ -41,12 +42,18 @@ def _stream(seed: int, t0: float, batches: int = 40) -> list[list[dict]]:
                 (held if rnd.random() < 0.1 else rows).append(r)
         if held and rnd.random() < 0.3:
             rows.append(held.pop())  # late
-        if sent and rnd.random() < 0.3:
+        if repeats and sent and rnd.random() < 0.3:
             rows.append(rnd.choice(sent))  # a repeat
         rows.sort(key=lambda r: (r["d"], r["s"]))
         sent.extend(rows)
         out.append(rows)
     return out
+
+
+def _across_an_hour() -> float:
+    """A start 5 minutes before an hour began: the stream's batches straddle it, so some are
+    stored as a frame in each hour's file (the same run every time, whatever the clock)."""
+    return (time.time() // 3600 - 1) * 3600 - 300
 
 
 def _doc(site_id: int, rows: list[dict]) -> dict:
@@ -86,7 +93,7 @@ def test_deferred_writes_equal_writes_in_every_batch(db, new_mines, tmp_path, sm
     every, deferred = new_mines(), new_mines()
     p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
     p1 = core.Processor(SegmentStore(tmp_path / "b", fsync=False), flush_s=30)
-    t0 = (time.time() // 60 - 10) * 60
+    t0 = _across_an_hour()
     for rows in _stream(1, t0):
         p0.handle_raw(db, _doc(every.site_id, rows), source="test")
         p1.handle_raw(db, _doc(deferred.site_id, rows), source="test")
@@ -107,8 +114,8 @@ def test_a_crash_and_a_rolled_back_batch_lose_nothing_and_count_nothing_twice(
     every, crashed = new_mines(), new_mines()
     p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
     store = SegmentStore(tmp_path / "b", fsync=False)
-    p1 = core.Processor(store, flush_s=20)
-    t0 = (time.time() // 60 - 10) * 60
+    p1 = core.Processor(store, flush_s=20, owner="worker")
+    t0 = _across_an_hour()
     rnd = random.Random(7)
     stream = _stream(2, t0, batches=60)
     replayed = 0
@@ -119,13 +126,13 @@ def test_a_crash_and_a_rolled_back_batch_lose_nothing_and_count_nothing_twice(
             p1._handle(db, site, parse(_doc(crashed.site_id, rows)), "test", time.time(),
                        Result())
             db.rollback()
-            p1 = core.Processor(store, flush_s=20)
+            p1 = core.Processor(store, flush_s=20, owner="worker")
         # now and then a group of devices comes due, so device rows differ in how far
         # they are written when the process dies
         now = time.time() + rnd.choice((0, 0, 7, 14))
         p1.handle_raw(db, _doc(crashed.site_id, rows), source="test", now=now)
         if rnd.random() < 0.15:
-            p1 = core.Processor(store, flush_s=20)  # kill -9: the ledger is gone
+            p1 = core.Processor(store, flush_s=20, owner="worker")  # kill -9: the ledger is gone
             replayed += 1
     assert replayed >= 3
     # a restarted worker replays at the site's next batch (a process that only ticks the
@@ -135,6 +142,29 @@ def test_a_crash_and_a_rolled_back_batch_lose_nothing_and_count_nothing_twice(
     p1.handle_raw(db, _doc(crashed.site_id, last), source="test")
     _flush_all(db, p1, crashed.site_id)
     assert _differences(_state(db, crashed.site_id), _state(db, every.site_id)) == []
+
+
+def test_a_batch_across_an_hour_is_replayed_in_its_own_order(db, new_mines, tmp_path):
+    """A batch whose readings fall in two hours is stored as a frame in each hour's file; the
+    replay puts it back together, so a reading that was late in it (a higher sequence with an
+    earlier time, in the earlier hour) is late again and leaves the minute's last value."""
+    every, crashed = new_mines(), new_mines()
+    hour = (time.time() // 3600) * 3600
+    rows = [{"d": "W-1", "s": 0, "t": hour - 30, "v": 0.1},
+            {"d": "W-1", "s": 1, "t": hour + 2, "v": 0.2},
+            {"d": "W-1", "s": 2, "t": hour - 1, "v": 0.3}]  # late: after hour + 2
+    more = [{"d": "W-1", "s": 3, "t": hour + 3, "v": 0.4}]
+    p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
+    store = SegmentStore(tmp_path / "b", fsync=False)
+    for doc in (rows, more):
+        p0.handle_raw(db, _doc(every.site_id, doc), source="test", now=hour + 5)
+    core.Processor(store, flush_s=60, owner="worker").handle_raw(db, _doc(crashed.site_id, rows),
+                                                 source="test", now=hour + 5)
+    restarted = core.Processor(store, flush_s=60, owner="worker")
+    restarted.handle_raw(db, _doc(crashed.site_id, more), source="test", now=hour + 5)
+    _flush_all(db, restarted, crashed.site_id)
+    assert _differences(_state(db, crashed.site_id), _state(db, every.site_id)) == []
+    assert len(list(store.root.glob(f"{crashed.site_id}/*.seg"))) == 2
 
 
 def test_the_timer_tick_writes_devices_whose_time_has_come(db, mine, tmp_path):
@@ -163,7 +193,7 @@ def test_a_rebuilt_runtime_keeps_the_engine_where_the_replayed_readings_left_it(
     frames, not from the older row: a reading older than them is late, as before. A process
     that only ticks the site (the web process's timers) neither replays nor writes."""
     store = SegmentStore(tmp_path / "seg", fsync=False)
-    p1 = core.Processor(store, flush_s=60)
+    p1 = core.Processor(store, flush_s=60, owner="worker")
     t = time.time()
     p1.handle_raw(db, {"site_id": mine.site_id, "readings": [
         {"d": "CH4-1", "s": s, "t": t - 10 + s, "v": 0.1 * s} for s in range(5)]},
@@ -175,7 +205,7 @@ def test_a_rebuilt_runtime_keeps_the_engine_where_the_replayed_readings_left_it(
     assert db.get(Device, mine.devices["CH4-1"]).n_accepted == 0  # p1's to write, not its
     assert db.get(IngestMark, mine.site_id).replay_from is not None
 
-    p2 = core.Processor(store, flush_s=60)
+    p2 = core.Processor(store, flush_s=60, owner="worker")
     r = p2.handle_raw(db, {"site_id": mine.site_id, "readings": [
         {"d": "CH4-1", "s": 3, "t": t - 7, "v": 0.3}]}, source="test", now=t)
     assert (r.accepted, r.duplicates) == (0, 1)  # stored before the restart
@@ -187,3 +217,51 @@ def test_a_rebuilt_runtime_keeps_the_engine_where_the_replayed_readings_left_it(
     _flush_all(db, p2, mine.site_id)
     dev = db.get(Device, mine.devices["CH4-1"])
     assert (dev.n_accepted, dev.n_duplicate, dev.last_seq) == (5, 1, 4)
+
+
+def test_two_processes_on_one_site_count_each_reading_once(db, new_mines, tmp_path,
+                                                           small_groups):
+    """Two processes take batches of the same site (web processes behind one address): the
+    first owns its ledger, the second writes in every batch beside it. The owner dies; when
+    its lease has run out the other takes the site over from its timer tick and replays what
+    the dead owner held. A stalled owner whose site was taken cannot commit what it held.
+    (Each process has its own dedup window, so a repeat sent to the other one, or the last
+    sequence and value each writes, are not exact across them; no repeats here, and the
+    counts and sums are compared.)"""
+    every, shared = new_mines(), new_mines()
+    p0 = core.Processor(SegmentStore(tmp_path / "a", fsync=False), flush_s=0)
+    store = SegmentStore(tmp_path / "b", fsync=False)
+    first = core.Processor(store, flush_s=20, owner="web-1")
+    second = core.Processor(store, flush_s=20, owner="web-2")
+    t = time.time()
+    stream = _stream(3, _across_an_hour(), batches=30, repeats=False)
+    for k, rows in enumerate(stream[:20]):
+        p0.handle_raw(db, _doc(every.site_id, rows), source="test")
+        (first if k % 2 == 0 else second).handle_raw(db, _doc(shared.site_id, rows),
+                                                      source="test", now=t)
+    assert first.sites[shared.site_id].ledger.deferred
+    assert not second.sites[shared.site_id].ledger.deferred  # wrote in every batch
+    assert db.get(IngestMark, shared.site_id).owner == "web-1"
+    # web-1 stalls (or dies) holding readings; web-2 takes the site after the lease
+    worker.tick(db, second, now=t + 10)
+    assert db.get(IngestMark, shared.site_id).owner == "web-1"  # the lease still runs
+    worker.tick(db, second, now=t + 100)
+    db.expire_all()
+    assert db.get(IngestMark, shared.site_id).owner == "web-2"
+    assert second.sites[shared.site_id].ledger.deferred
+    with pytest.raises(ledger.LostOwnership):  # web-1 wakes up: its writes must not commit
+        first.flush(db, first.sites[shared.site_id], t + 101, every=True)
+    db.rollback()
+    first.sites.pop(shared.site_id)
+    for k, rows in enumerate(stream[20:]):
+        p0.handle_raw(db, _doc(every.site_id, rows), source="test")
+        (first if k % 2 == 0 else second).handle_raw(db, _doc(shared.site_id, rows),
+                                                      source="test", now=t + 102)
+    assert not first.sites[shared.site_id].ledger.deferred
+    _flush_all(db, second, shared.site_id)
+
+    def sums(site_id: int) -> tuple[dict, dict]:
+        counters, rollups = _state(db, site_id)
+        return ({k: v[:3] for k, v in counters.items()}, {k: v[:4] for k, v in rollups.items()})
+
+    assert _differences(sums(shared.site_id), sums(every.site_id)) == []

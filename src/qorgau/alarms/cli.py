@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import threading
 import time
 from typing import Annotated
@@ -26,6 +27,7 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
            url: str = "", username: str = "", password: str = "") -> None:
     """Run an alarm worker: pull/consume, process, acknowledge after commit, tick timers."""
     # B107: password="" means none given here (settings or the URL carry it), not a secret
+    from qorgau.alarms.ingest import core
     from qorgau.alarms.worker import drain, settle_heap
     from qorgau.core.config import get_settings
     from qorgau.core.logs import configure_logging
@@ -35,6 +37,9 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
     load_all_models()  # a standalone worker process needs every mapped table
     s = get_settings()
     settle_heap()
+    # the ledger owner's name: the same worker restarted takes its sites back at once
+    core.PROCESSOR = core.Processor(
+        owner=f"{socket.gethostname()}:worker:{source}:{partitions or 'all'}")
     if source == "nats":
         from qorgau.alarms.ingest import nats as nats_ingest
 

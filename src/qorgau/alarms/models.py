@@ -18,8 +18,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from qorgau.core.db import Base, CreatedMixin, utcnow
 from qorgau.core.security import ScopeSpec
@@ -284,3 +286,26 @@ class IngestMark(Base):
     committed_frame: Mapped[int] = mapped_column(BigInteger)
     replay_from: Mapped[int | None] = mapped_column(BigInteger)  # NULL: nothing pending
     tail: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # hour → byte offset
+    # bumped in the transaction of any change to the site's devices (`_devices_changed`): the
+    # ingest runtime's signature, read per batch by primary key (counting the site's devices
+    # was a scan of 50,000 rows, 9 ms, in every batch of a large site)
+    devices_rev: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    owner: Mapped[str | None] = mapped_column(String(160))  # the process that holds the ledger
+    owner_until: Mapped[float | None] = mapped_column(Float)  # its lease, epoch seconds
+
+
+_BUMP = text("""
+INSERT INTO alarm_ingest_mark (site_id, committed_frame, tail, devices_rev)
+VALUES (:site, 0, '{}', 1)
+ON CONFLICT (site_id) DO UPDATE SET devices_rev = alarm_ingest_mark.devices_rev + 1""")
+
+
+@event.listens_for(Session, "before_flush")
+def _devices_changed(session: Session, _context: Any, _instances: Any) -> None:
+    """Any device added, changed or deleted through the ORM (every device write is) bumps its
+    site's `devices_rev` in the same transaction."""
+    sites = {o.site_id for o in (*session.new, *session.deleted) if isinstance(o, Device)}
+    sites |= {o.site_id for o in session.dirty
+              if isinstance(o, Device) and session.is_modified(o)}
+    for site_id in sorted(sites):
+        session.execute(_BUMP, {"site": site_id})

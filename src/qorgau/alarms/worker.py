@@ -59,10 +59,10 @@ def _tick_site(db: Session, proc: Processor, site_id: int, now: float) -> int:
     commit; returns the events. A failed commit drops the runtime, whose ledger thought the
     rows written: it is rebuilt, with a replay, from what did commit."""
     with proc._locks[site_id]:
-        rt = proc.runtime(db, site_id)
-        ev = rt.engine.tick(now)
-        notices = []
+        notices, ev = [], []
         try:
+            rt = proc.adopt(db, proc.runtime(db, site_id), now)
+            ev = rt.engine.tick(now)
             if len(ev):
                 notices = apply_events(db, rt, db.get(Site, site_id), ev, Result())
                 dispatch.plan(db, notices, dispatch.context(db, {site_id}))

@@ -12,7 +12,16 @@ from enum import IntEnum
 import numpy as np
 
 from . import kernel, reference
-from .types import EVENT_DTYPE, EngineState, Kind, SensorTable, Transition, canonical, make_events
+from .types import (
+    EVENT_DTYPE,
+    EXPOSURE_ARRAYS,
+    EngineState,
+    Kind,
+    SensorTable,
+    Transition,
+    canonical,
+    make_events,
+)
 
 
 class DeviceCode(IntEnum):
@@ -53,6 +62,14 @@ def methane_fan_rule(ch4_sensor: int, fan_sensor: int, *, ch4_pct: float = 1.0) 
     return ComboRule(ch4_sensor, ">=", ch4_pct, fan_sensor, "==", 0.0)
 
 
+@dataclass
+class Snapshot:
+    rows: np.ndarray
+    saved: list[np.ndarray]  # fancy indexing copies
+    rule_values: np.ndarray
+    rule_active: np.ndarray
+
+
 class AlarmEngine:
     """Limits + deadband + delays + rate of rise + stale + TWA/STEL + combos + device events.
 
@@ -87,6 +104,27 @@ class AlarmEngine:
         if self.rules:
             parts.append(self._combos(sensor, time, value))
         return canonical(np.concatenate(parts))
+
+    def snapshot(self, sensors: np.ndarray) -> Snapshot:
+        """What processing readings of `sensors` can change, to put back with `restore`: their
+        rows of every per-sensor array, and the rules' state. (A copy of the whole engine took
+        ~2 ms per batch on a site of 50,000 sensors.)"""
+        rows = np.unique(np.asarray(sensors, np.int64))
+        return Snapshot(rows, [a[rows] for a in self._per_sensor()], self.rule_values.copy(),
+                        self.rule_active.copy())
+
+    def restore(self, snap: Snapshot) -> None:
+        for a, saved in zip(self._per_sensor(), snap.saved, strict=True):
+            a[snap.rows] = saved
+        self.rule_values[:], self.rule_active[:] = snap.rule_values, snap.rule_active
+
+    def _per_sensor(self) -> list[np.ndarray]:
+        """State arrays (views) indexed by sensor; the kernels' cached copies of the table
+        (`hot` columns 4–6 and the exposure's 7) are left out: a snapshot taken before the
+        first batch holds them unfilled, and restoring that would stick."""
+        st, ex = self.state, self.state.exposure
+        return [st.active, st.on_since, st.off_since, st.hot[:, :4], ex.hot[:, :7],
+                *(getattr(ex, k) for k in EXPOSURE_ARRAYS), self.device_active]
 
     def tick(self, now: float) -> np.ndarray:
         """Timer: raise STALE for every sensor silent for ≥ stale_s (at time `now`)."""

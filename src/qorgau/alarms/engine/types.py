@@ -213,11 +213,11 @@ class ExposureState:
     def copy(self) -> ExposureState:
         hot = _rows(len(self.hot))
         hot[:] = self.hot
-        rest = {k: v.copy() for k, v in vars(self).items() if k in _EXPOSURE_ARRAYS}
+        rest = {k: v.copy() for k, v in vars(self).items() if k in EXPOSURE_ARRAYS}
         return ExposureState(hot=hot, **rest)
 
 
-_EXPOSURE_ARRAYS = ("ring", "stel_active", "excursions", "last_excursion", "breaches")
+EXPOSURE_ARRAYS = ("ring", "stel_active", "excursions", "last_excursion", "breaches")
 
 
 def make_events(sensor, time, kind, transition, value) -> np.ndarray:

@@ -14,10 +14,12 @@ kept: stored, counted, and checked against the limits without moving the engine 
 
 from __future__ import annotations
 
-import copy
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -50,10 +52,13 @@ MAX_DEAD_LETTERS_PER_BATCH = 50
 
 
 class Processor:
-    def __init__(self, store: SegmentStore | None = None, *,
-                 flush_s: float | None = None) -> None:
+    def __init__(self, store: SegmentStore | None = None, *, flush_s: float | None = None,
+                 owner: str | None = None) -> None:
         self.store = store or SegmentStore()
         self.flush_s = get_settings().alarm_flush_s if flush_s is None else flush_s
+        # the name it holds sites' ledgers under: a restarted worker with the same name takes
+        # its sites back at once; any other process waits for the lease (ledger.py)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sites: dict[int, runtime.SiteRuntime] = {}
         self._locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
@@ -147,7 +152,7 @@ class Processor:
         after the commit."""
         rt = self.runtime(db, site.id)
         if not rt.ledger.live:
-            runtime.resume(db, rt, self.store)
+            runtime.resume(db, rt, self.store, self.owner, now)
         rejects = list(p.rejects)
         getter = rt.index.get
         idx = np.fromiter((getter(c, -1) for c in p.d), np.int64, len(p.d))
@@ -180,6 +185,11 @@ class Processor:
         rows = dispatch.plan(db, notices, dispatch.context(db, {site.id}, notices)) if notices \
             else []
         ls_ids = set(res.life_safety_ids[n_ls:])
+        # a batch that raised a life-safety alarm leaves the ledger's due devices to the next
+        # one (unless it writes in every batch): its record should not wait for hundreds of
+        # roll-up and counter rows
+        self.flush(db, rt, now, write=not ls_ids or not rt.ledger.deferred or
+                   rt.ledger.replayed)
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
         return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
@@ -187,9 +197,8 @@ class Processor:
     def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, new: tuple,
                      dup_dev: np.ndarray, rejects: list[tuple[str, str, str]], source: str,
                      now: float) -> None:
-        """New readings (I, T, V, L: late, their frame and where it is) into the ledger, which
-        writes the devices due and the site's mark; duplicate and rejected counts and dead
-        letters now."""
+        """New readings (I, T, V, L: late, their frame and where it is) into the ledger (written
+        after the engine, `flush`); duplicate and rejected counts and dead letters now."""
         I, T, V, L, frame, at = new
         if len(I):
             rt.ledger.add(rt, I, T, V, L, frame, at)
@@ -200,19 +209,32 @@ class Processor:
         bad = np.flatnonzero((dup_dev > 0) | (rej > 0))
         sqlbulk.add_rejects(db, ids=rt.device_ids[bad].tolist(),
                             duplicate=dup_dev[bad].tolist(), rejected=rej[bad].tolist())
-        self.flush(db, rt, now)
         self._dead_letters(db, rt, site, rejects, source)
 
     def flush(self, db: Session, rt: runtime.SiteRuntime, now: float, *,
-              every: bool = False) -> int:
-        """The ledger's due devices (all with `every`) and the site's mark, in the caller's
-        transaction (under the site's lock). Returns devices written. Nothing in a process
-        that has not ingested the site (its ledger is empty, and the mark is not its)."""
+              every: bool = False, write: bool = True) -> int:
+        """The ledger's due devices (all with `every`; none without `write`) and the site's
+        mark, in the caller's transaction (under the site's lock). Returns devices written.
+        Nothing in a process that has not ingested the site (its ledger is empty, and the
+        mark is not its)."""
         if not rt.ledger.live:
             return 0
-        written = rt.ledger.flush(db, rt, now, every=every)
-        rt.ledger.mark(db, rt.site_id)
+        written = rt.ledger.flush(db, rt, now, every=every) if write else 0
+        rt.ledger.mark(db, rt.site_id, now, wrote=written > 0)
         return written
+
+    def adopt(self, db: Session, rt: runtime.SiteRuntime, now: float) -> runtime.SiteRuntime:
+        """A site this process ingests without owning its ledger: when the owner's lease has
+        run out, take it over and replay what the owner left (from the timer tick, so a site
+        that has gone quiet is written too). Returns the runtime to use."""
+        led = rt.ledger
+        if not led.live or led.deferred or led.flush_s <= 0 or now < led.claim_at or \
+                not led.claim(db, rt.site_id, self.owner, now):
+            return rt
+        self.sites.pop(rt.site_id, None)
+        rt = self.runtime(db, rt.site_id)
+        runtime.resume(db, rt, self.store, self.owner, now)
+        return rt
 
     def _dead_letters(self, db: Session, rt: runtime.SiteRuntime, site: Site,
                       rejects: list[tuple[str, str, str]], source: str) -> None:
@@ -232,7 +254,7 @@ class Processor:
         otherwise the engine is put back and they go message by message, so occurrences and
         their peaks come out exactly as if the messages had come one at a time."""
         multi = M is not None and len(M) and M[0] != M[-1]
-        snap = copy.deepcopy(rt.engine, {id(rt.engine.table): rt.engine.table}) if multi else None
+        snap = rt.engine.snapshot(I) if multi else None
         ev, lev = _engine(rt, I, T, V, E, L)
         if (len(ev) or len(lev)) and snap is not None:
             return self._by_message(db, rt, snap, site, I, T, V, E, L, Z, M, res)
@@ -244,7 +266,7 @@ class Processor:
                     ) -> list[dispatch.Notice]:
         """The engine from its snapshot message by message; a run of messages without events
         still goes to the records in one step (nothing changes state within it)."""
-        rt.engine = snap
+        rt.engine.restore(snap)
         cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
         notices: list[dispatch.Notice] = []
         run = 0  # start of the current run of quiet messages

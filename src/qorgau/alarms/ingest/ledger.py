@@ -22,6 +22,16 @@ the broker delivers them again, and the window then takes them as new). Duplicat
 rejected counts are not in the frames: they are written in the batch that saw them (rare, and
 cheap).
 
+One process owns a site's ledger (`claim`): the mark row names it, with a lease it renews
+while it works (each mark write, and the timer tick). Another process that ingests the same
+site meanwhile (a second web process taking HTTP batches) does not replay or mark: it writes
+its roll-ups and counters in every batch, as additions beside the owner's, and numbers its
+frames 0 so no replay takes them. When the owner's lease runs out (it died), the next claim
+takes the site over and replays what the dead owner left. An owner whose lease was taken
+(it stalled past it) finds its mark write refused and its transaction rolled back, so what
+it held is written once, by the new owner's replay. A worker restarted under the same owner
+name (`qorgau alarms worker`: host, source, partitions) takes its sites back at once.
+
 Devices are written in groups (device index modulo the number of groups), one group at a
 time, each every `flush_s`: a batch writes at most a group or two, so no batch carries the
 whole site. `flush_s` = 0 writes every touched device in every batch."""
@@ -46,6 +56,11 @@ if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import SiteRuntime
 
 GROUP_DEVICES = 512  # devices written together by one flush
+LEASE_MIN_S = 30.0  # a site's owner holds it this long after its last mark write or renewal
+
+
+class LostOwnership(RuntimeError):
+    """Another process took the site's ledger over: this transaction must not commit."""
 ROW = np.dtype([("dev", "<i8"), ("minute", "<i8"), ("n", "<i8"), ("vmin", "<f8"),
                 ("vmax", "<f8"), ("vsum", "<f8"), ("vlast", "<f8"), ("late", "?")])
 
@@ -67,9 +82,34 @@ class Ledger:
         self.tail: deque[tuple[int, int, int]] = deque()  # (frame, hour, offset) since first
         self.marked: int | None = -1  # replay_from as last written (-1: not written)
         self.live = False  # this process ingests the site (`runtime.resume` has run)
+        self.owner: str | None = None  # who this process is, when it owns the site
+        self.until = -math.inf  # its lease as last written
+        self.claim_at = -math.inf  # a process that does not own the site tries again then
+        self.replayed = False  # replayed readings not yet all written
+
+    @property
+    def lease_s(self) -> float:
+        return max(LEASE_MIN_S, 3 * self.flush_s)
+
+    @property
+    def deferred(self) -> bool:
+        """Holding roll-ups and counters between batches: only the site's owner does."""
+        return self.flush_s > 0 and self.owner is not None
+
+    def claim(self, db: Session, site_id: int, me: str, now: float) -> bool:
+        """Take or keep the site's ledger: free, already ours, or its lease run out."""
+        self.claim_at = now + self.lease_s / 2
+        if self.flush_s <= 0 or not sqlbulk.claim(db, site_id=site_id, owner=me, now=now,
+                                                  until=now + self.lease_s):
+            return False
+        self.owner, self.until = me, now + self.lease_s
+        return True
 
     def next_frame(self) -> int:
-        """A number above every earlier frame of the site (wall-clock ns, kept increasing)."""
+        """A number above every earlier frame of the site (wall-clock ns, kept increasing);
+        0 for a process that does not own the site (no replay takes its frames)."""
+        if not self.deferred:
+            return 0
         self.frame = max(self.frame + 1, time.time_ns())
         return self.frame
 
@@ -78,8 +118,8 @@ class Ledger:
         """Take a batch's new readings (engine order; L: late) stored as `frame` at `at`;
         moves the runtime's time cursor. Returns the devices touched."""
         n = len(self.accepted)
-        for h, offset in at:
-            self.tail.append((frame, h, offset))
+        if self.deferred:
+            self.tail.extend((frame, h, offset) for h, offset in at)
         values = ~np.isnan(V)
         parts = [_aggregate(I[m], T[m], V[m], late) for m, late in
                  ((values & ~L, False), (values & L, True)) if m.any()]
@@ -107,12 +147,15 @@ class Ledger:
 
     def flush(self, db: Session, rt: SiteRuntime, now: float, *, every: bool = False) -> int:
         """Write the groups that are due (all with `every`); returns devices written."""
-        due = np.arange(self.k) if every or self.flush_s <= 0 else \
+        due = np.arange(self.k) if every or not self.deferred else \
             np.flatnonzero(self.due <= now)
         written = 0
         for g in due.tolist():
             written += self._write(db, rt, g)
             self.due[g] = now + self.flush_s
+        if len(due) == self.k:  # all at once (after a replay, a pause): staggered again
+            self.due = now + self.flush_s * (np.arange(self.k) + 1) / self.k
+            self.replayed = False
         return written
 
     def _write(self, db: Session, rt: SiteRuntime, g: int) -> int:
@@ -142,21 +185,28 @@ class Ledger:
         self.seen[devs] = self.value[devs] = np.nan
         return len(devs)
 
-    def mark(self, db: Session, site_id: int) -> None:
-        """Write the site's mark in this transaction when it says something new: always
-        while readings are pending (the committed frame moved), once when none are left."""
+    def mark(self, db: Session, site_id: int, now: float, *, wrote: bool) -> None:
+        """The site's mark, in this transaction, when this process owns the site and the mark
+        says something new (readings pending, the last of them written, rows written under
+        the lease) or the lease is half gone. Raises `LostOwnership` if the site is no longer
+        ours: what this transaction wrote must not commit."""
+        if not self.deferred:
+            return
         pending = self.first[self.first >= 0]
         start = int(pending.min()) if len(pending) else None
-        if start is None and self.marked is None:
+        if start is None and self.marked is None and not wrote and \
+                self.until - now > self.lease_s / 2:
             return
         while self.tail and (start is None or self.tail[0][0] < start):
             self.tail.popleft()
         at: dict[str, int] = {}
         for _f, h, offset in self.tail:
             at.setdefault(str(h), offset)
-        sqlbulk.upsert_mark(db, site_id=site_id, committed=self.frame, replay_from=start,
-                            tail=at)
-        self.marked = start
+        if not sqlbulk.write_mark(db, site_id=site_id, owner=self.owner, committed=self.frame,
+                                  replay_from=start, tail=at, until=now + self.lease_s):
+            self.owner = None
+            raise LostOwnership(f"site {site_id}: its ingest ledger was taken over")
+        self.marked, self.until = start, now + self.lease_s
 
     def replay(self, db: Session, rt: SiteRuntime, store: SegmentStore) -> int:
         """After a rebuild: the committed frames whose roll-ups and counters were not yet
@@ -172,13 +222,14 @@ class Ledger:
         at = {int(h): int(o) for h, o in mark.tail.items()}
         self.tail.extend((mark.replay_from, h, o) for h, o in sorted(at.items()))
         done = 0
-        for number, rows in store.frames_since(rt.site_id, at, mark.replay_from,
-                                               mark.committed_frame):
+        for number, rows in _whole(store.frames_since(rt.site_id, at, mark.replay_from,
+                                                      mark.committed_frame)):
             j = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
             keep = j >= 0  # a device since removed from the site is left out
             if keep.any():
                 done += self._replay_frame(rt, number, j[keep], rows[keep])
         self.due[:] = -math.inf
+        self.replayed = done > 0
         return done
 
     def _replay_frame(self, rt: SiteRuntime, number: int, I: np.ndarray,
@@ -196,6 +247,21 @@ class Ledger:
         late[p] = ~O.in_time(I[p], rows["t"][p], rt.last_t)
         self.add(rt, I, rows["t"], rows["v"], late, number, [])
         return len(I)
+
+
+def _whole(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """A batch whose readings fell in two hours was stored as a frame in each hour's file:
+    its parts as one frame again, each device's readings by sequence (their order in the
+    batch, unless one batch held a device's messages out of sequence order), so lateness and
+    the last value come out as they did."""
+    out: list[tuple[int, np.ndarray]] = []
+    for number, rows in parts:
+        if out and out[-1][0] == number:
+            both = np.concatenate([out[-1][1], rows])
+            out[-1] = (number, both[np.lexsort((both["seq"], both["device"]))])
+        else:
+            out.append((number, rows))
+    return out
 
 
 def _aggregate(I: np.ndarray, T: np.ndarray, V: np.ndarray, late: bool) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Per-site engine runtime: device table, dedup cursors, the AlarmEngine and forecast windows.
 
-Rebuilt from the database when a site's devices change (count/revision signature) and after a
+Rebuilt from the database when a site's devices change (`IngestMark.devices_rev`) and after a
 restart: open active alarms are put back into the engine state so a condition that is still
 true is not raised twice, and one that cleared while the worker was down clears; readings
 whose roll-ups and counters had not reached the database are replayed into the ledger from
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
 from qorgau.alarms.ingest.ledger import Ledger
 from qorgau.alarms.ingest.order import SeqWindow
-from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.models import AlarmRecord, Device, IngestMark
 from qorgau.alarms.service import ts
 from qorgau.alarms.store import SegmentStore
 
@@ -57,7 +57,7 @@ class Forecast:
 @dataclass
 class SiteRuntime:
     site_id: int
-    signature: tuple[int, int]
+    signature: int  # the site's devices_rev it was built from
     devices: list[DevInfo]
     index: dict[str, int]
     seqs: SeqWindow  # exact (device, sequence) dedup
@@ -82,19 +82,18 @@ class SiteRuntime:
         return {d.id: (d.enterprise_id, d.region_code) for d in self.devices}
 
 
-def signature(db: Session, site_id: int) -> tuple[int, int]:
-    """Device count and revision sum of the site, asked once per batch: on the session's
-    connection, past the ORM's statement handling (no entities in it)."""
-    n, rev = db.connection().execute(_SIGNATURE, {"site": site_id}).one()
-    return int(n), int(rev)
+def signature(db: Session, site_id: int) -> int:
+    """The site's device revision, asked once per batch: one row by primary key, on the
+    session's connection (past the ORM's statement handling)."""
+    return int(db.connection().execute(_SIGNATURE, {"site": site_id}).scalar() or 0)
 
 
-_SIGNATURE = select(func.count(), func.coalesce(func.sum(Device.revision), 0)).where(
-    Device.site_id == bindparam("site"))
+_SIGNATURE = select(IngestMark.devices_rev).where(IngestMark.site_id == bindparam("site"))
 
 
 def build(db: Session, site_id: int, now: float, store: SegmentStore,
           flush_s: float) -> SiteRuntime:
+    rev = signature(db, site_id)  # first: a change committed while this reads rebuilds again
     rows = list(db.scalars(select(Device).where(Device.site_id == site_id,
                                                 Device.enabled.is_(True)).order_by(Device.id)))
     n = len(rows)
@@ -118,19 +117,19 @@ def build(db: Session, site_id: int, now: float, store: SegmentStore,
         if d.last_seen_at is not None:
             st.last_time[i] = ts(d.last_seen_at)
             st.last_value[i] = d.last_value if d.last_value is not None else math.nan
-    return SiteRuntime(site_id, signature(db, site_id), infos, index,
+    return SiteRuntime(site_id, rev, infos, index,
                        SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
                                       [d.seq_window for d in rows]),
                        np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
                                  for d in rows]), engine, forecasts, Ledger(n, flush_s, now, 0))
 
 
-def resume(db: Session, rt: SiteRuntime, store: SegmentStore) -> None:
-    """Before this process ingests the site's first batch: the readings whose roll-ups and
-    counters another life of the process (or a rolled-back batch) left unwritten, back into
-    the ledger, and the engine's last reading of each device from them. A process that only
-    ticks the site never does this, so it never writes what the ingesting process will."""
-    if rt.ledger.replay(db, rt, store):
+def resume(db: Session, rt: SiteRuntime, store: SegmentStore, owner: str, now: float) -> None:
+    """Before this process ingests the site's first batch: the site's ledger claimed (see
+    `ledger.py`) and, when it is ours, the readings whose roll-ups and counters an earlier
+    owner (or a rolled-back batch) left unwritten back into it, and the engine's last reading
+    of each device from them. A process that only ticks the site never does this."""
+    if rt.ledger.claim(db, rt.site_id, owner, now) and rt.ledger.replay(db, rt, store):
         got = np.flatnonzero(~np.isnan(rt.ledger.seen))
         rt.engine.state.last_time[got] = rt.last_t[got]
         val = got[~np.isnan(rt.ledger.value[got])]

@@ -62,10 +62,18 @@ UPDATE alarm_device SET n_duplicate = n_duplicate + ?, n_rejected = n_rejected +
 WHERE id = ?"""
 
 _MARK = """
-INSERT INTO alarm_ingest_mark (site_id, committed_frame, replay_from, tail)
-VALUES ({p}, {p}, {p}, {p}{json})
-ON CONFLICT (site_id) DO UPDATE SET committed_frame = excluded.committed_frame,
-  replay_from = excluded.replay_from, tail = excluded.tail"""
+UPDATE alarm_ingest_mark SET committed_frame = {p}, replay_from = {p}, tail = {p}{json},
+  owner_until = {p}
+WHERE site_id = {p} AND owner = {p}"""
+
+_CLAIM = """
+INSERT INTO alarm_ingest_mark (site_id, committed_frame, tail, devices_rev, owner,
+                               owner_until)
+VALUES ({p}, 0, '{{}}', 0, {p}, {p})
+ON CONFLICT (site_id) DO UPDATE SET owner = excluded.owner, owner_until = excluded.owner_until
+WHERE alarm_ingest_mark.owner IS NULL OR alarm_ingest_mark.owner = excluded.owner
+   OR alarm_ingest_mark.owner_until < {p}
+RETURNING site_id"""
 
 
 def _pg(db: Session) -> bool:
@@ -138,8 +146,18 @@ def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
     _cursor(db).executemany(_LITE_REJECTS, list(zip(duplicate, rejected, ids, strict=True)))
 
 
-def upsert_mark(db: Session, *, site_id: int, committed: int, replay_from: int | None,
-                tail: dict[str, int]) -> None:
+def write_mark(db: Session, *, site_id: int, owner: str | None, committed: int,
+               replay_from: int | None, tail: dict[str, int], until: float) -> bool:
+    """The owner's mark with its lease renewed; False if the site is not (any more) ours."""
     pg = _pg(db)
-    sql = _MARK.format(p="%s" if pg else "?", json="::json" if pg else "")
-    _cursor(db).execute(sql, (site_id, committed, replay_from, json.dumps(tail)))
+    cur = _cursor(db)
+    cur.execute(_MARK.format(p="%s" if pg else "?", json="::json" if pg else ""),
+                (committed, replay_from, json.dumps(tail), until, site_id, owner))
+    return cur.rowcount == 1
+
+
+def claim(db: Session, *, site_id: int, owner: str, now: float, until: float) -> bool:
+    """Take the site's ledger when it is free, ours, or its owner's lease ran out."""
+    cur = _cursor(db)
+    cur.execute(_CLAIM.format(p="%s" if _pg(db) else "?"), (site_id, owner, until, now))
+    return cur.fetchone() is not None

@@ -1,6 +1,7 @@
 """alarms: the ingest ledger — roll-ups and device counters written every few seconds per
 device instead of every batch, and a per-site mark of what a restart must replay from the
-segment files
+segment files; the mark row also carries the site's device revision (read per batch by key
+instead of counting the site's devices)
 
 Revision ID: alarms_0008
 Revises: alarms_0007
@@ -27,6 +28,9 @@ def upgrade() -> None:
         sa.Column("committed_frame", sa.BigInteger(), nullable=False),
         sa.Column("replay_from", sa.BigInteger(), nullable=True),
         sa.Column("tail", sa.JSON(), nullable=False),
+        sa.Column("devices_rev", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("owner", sa.String(length=160), nullable=True),
+        sa.Column("owner_until", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"]),
         sa.PrimaryKeyConstraint("site_id"),
     )
