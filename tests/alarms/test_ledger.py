@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -265,3 +266,24 @@ def test_two_processes_on_one_site_count_each_reading_once(db, new_mines, tmp_pa
         return ({k: v[:3] for k, v in counters.items()}, {k: v[:4] for k, v in rollups.items()})
 
     assert _differences(sums(shared.site_id), sums(every.site_id)) == []
+
+
+def test_a_flush_writes_the_most_overdue_groups_first_and_at_most_a_few(db, mine, tmp_path,
+                                                                       small_groups):
+    """When writes fall behind (the database slower than the groups fall due) a batch writes
+    at most `MAX_GROUPS` groups, the most overdue first, instead of the whole site."""
+    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=1,
+                          owner="worker")
+    t = time.time()
+    proc.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": c, "s": 0, "t": t, "v": 0.1} for c in CODES]}, source="test", now=t)
+    rt = proc.sites[mine.site_id]
+    assert rt.ledger.k == 3 and ledger.MAX_GROUPS == 2
+    order = np.argsort(rt.ledger.due).tolist()
+    dirty_before = rt.ledger.dirty.copy()
+    assert proc.flush(db, rt, t + 100) == sum(int(dirty_before[g::3].sum()) for g in order[:2])
+    assert not rt.ledger.dirty[order[0]::3].any() and rt.ledger.dirty[order[2]::3].any()
+    assert proc.flush(db, rt, t + 100) == int(dirty_before[order[2]::3].sum())
+    db.commit()
+    db.expire_all()
+    assert all(db.get(Device, i).n_accepted == 1 for i in mine.devices.values())

@@ -17,6 +17,7 @@ from before it are still read.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import threading
@@ -33,6 +34,7 @@ from qorgau.core.config import get_settings
 MAGIC, MAGIC_V1 = b"QSG2", b"QSG1"
 HEADER = struct.Struct("<4sIq")  # magic, number of readings, frame number
 HEADER_V1 = struct.Struct("<4sI")  # magic, number of readings
+log = logging.getLogger("qorgau.alarms.store")
 FRAME_DTYPE = np.dtype([("device", "<i4"), ("seq", "<i8"), ("t", "<f8"), ("v", "<f8")])
 
 
@@ -78,7 +80,8 @@ class SegmentStore:
         out = []
         for h, offset in sorted(at.items()):
             path = self.path(site_id, h * 3600.0)
-            if not path.exists():
+            if not path.exists():  # another host's, or purged: its readings cannot come back
+                log.warning("segment file %s to replay is missing", path)
                 continue
             with open(path, "rb") as f:
                 f.seek(offset)

@@ -54,6 +54,9 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
     return done
 
 
+TICK_GROUPS = 8  # ledger groups a tick writes per site (no batch waits on it as on a batch's)
+
+
 def _tick_site(db: Session, proc: Processor, site_id: int, now: float) -> int:
     """A site's timers (stale sensors, lost heartbeats) and its ledger's due devices, in one
     commit; returns the events. A failed commit drops the runtime, whose ledger thought the
@@ -66,7 +69,7 @@ def _tick_site(db: Session, proc: Processor, site_id: int, now: float) -> int:
             if len(ev):
                 notices = apply_events(db, rt, db.get(Site, site_id), ev, Result())
                 dispatch.plan(db, notices, dispatch.context(db, {site_id}))
-            proc.flush(db, rt, now)
+            proc.flush(db, rt, now, most=TICK_GROUPS)
             db.commit()
         except BaseException:
             proc.sites.pop(site_id, None)

@@ -31,8 +31,8 @@ from qorgau.alarms import constants as C
 from qorgau.alarms import dispatch, forecast, notify, positioning, records
 from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
 from qorgau.alarms.engine import DeviceCode
+from qorgau.alarms.ingest import ledger, runtime, sqlbulk
 from qorgau.alarms.ingest import order as O
-from qorgau.alarms.ingest import runtime, sqlbulk
 from qorgau.alarms.ingest.effects import (
     METRICS,
     Result,
@@ -212,14 +212,14 @@ class Processor:
         self._dead_letters(db, rt, site, rejects, source)
 
     def flush(self, db: Session, rt: runtime.SiteRuntime, now: float, *,
-              every: bool = False, write: bool = True) -> int:
+              every: bool = False, write: bool = True, most: int = ledger.MAX_GROUPS) -> int:
         """The ledger's due devices (all with `every`; none without `write`) and the site's
         mark, in the caller's transaction (under the site's lock). Returns devices written.
         Nothing in a process that has not ingested the site (its ledger is empty, and the
         mark is not its)."""
         if not rt.ledger.live:
             return 0
-        written = rt.ledger.flush(db, rt, now, every=every) if write else 0
+        written = rt.ledger.flush(db, rt, now, every=every, most=most) if write else 0
         rt.ledger.mark(db, rt.site_id, now, wrote=written > 0)
         return written
 
