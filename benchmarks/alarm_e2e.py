@@ -425,9 +425,12 @@ def main() -> None:
             "(publish→hub)", "ms", 50),
            ("lo", "signal_p99", f"life-safety danger signal latency p99 at {a.rate:.0f} "
             "readings/s offered", "ms", 10)]
+    flush = os.environ.get("QORGAU_ALARM_FLUSH_S")
+    setup = (f" [{a.database}, {a.devices:,} devices"
+             f"{f', QORGAU_ALARM_FLUSH_S={flush}' if flush else ''}]")
     for phase, key, what, unit, target in fig:
         r = new[phase]
-        label = f"alarm_e2e {what}, no loss={r['accepted'] == r['sent']}"
+        label = f"alarm_e2e {what}, no loss={r['accepted'] == r['sent']}{setup}"
         if base is not None:  # a tree without danger signals: its first word was the record
             b = base[phase]
             bkey = key if b.get(key) == b.get(key) and key in b else "p99"  # NaN: none there
