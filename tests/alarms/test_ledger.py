@@ -287,3 +287,33 @@ def test_a_flush_writes_the_most_overdue_groups_first_and_at_most_a_few(db, mine
     db.commit()
     db.expire_all()
     assert all(db.get(Device, i).n_accepted == 1 for i in mine.devices.values())
+
+
+def test_an_http_batch_whose_site_was_taken_over_is_answered_not_failed(client, db, mine,
+                                                                         tmp_path):
+    """The web process owned the site's ledger, stalled past its lease, and another process
+    took the site over: its next HTTP batch is refused at the mark write, rolled back and
+    processed again without the ledger (200, every reading counted once), not a 500."""
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    web = core.Processor(store, flush_s=20, owner="web")
+    old, core.PROCESSOR = core.PROCESSOR, web
+    try:
+        headers = {"x-gateway": mine.gateway, "x-gateway-key": mine.key}
+        t = time.time()
+        r = client.post("/api/v1/alarms/ingest", headers=headers, json={
+            "site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 0, "t": t, "v": 3.0}]})
+        assert r.status_code == 200 and web.sites[mine.site_id].ledger.deferred
+        other = core.Processor(store, flush_s=20, owner="worker")
+        assert other.runtime(db, mine.site_id).ledger.claim(db, mine.site_id, "worker",
+                                                            t + 100)
+        db.commit()
+        r = client.post("/api/v1/alarms/ingest", headers=headers, json={
+            "site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 1, "t": t + 1, "v": 4.0}]})
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted"] == 1
+        assert not web.sites[mine.site_id].ledger.deferred  # a guest now
+        db.expire_all()
+        assert db.get(Device, mine.devices["CO-1"]).n_accepted == 1  # s=1, written at once
+        assert db.get(IngestMark, mine.site_id).owner == "worker"
+    finally:
+        core.PROCESSOR = old

@@ -20,6 +20,7 @@ from qorgau.alarms import constants as C
 from qorgau.alarms import service
 from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import dead_letter, processor
+from qorgau.alarms.ingest.ledger import LostOwnership
 from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
@@ -63,8 +64,13 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     if site_id is not None and site_of(doc) not in (None, site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
     await run_in_threadpool(sentinel.screen, site_id, doc)  # the console hears it first
-    res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
-                                  site_id=site_id)
+    try:
+        res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                      site_id=site_id)
+    except LostOwnership:  # the site's ledger went to another process meanwhile: nothing of
+        await run_in_threadpool(db.rollback)  # this batch committed; once more, as a guest
+        res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                      site_id=site_id)
     body = IngestResult(accepted=res.accepted, duplicates=res.duplicates,
                         rejected=res.rejected, alarms=res.alarms)
     status = 422 if res.accepted == 0 and res.duplicates == 0 and res.rejected else 200
