@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from qorgau.alarms import worker
 from qorgau.alarms.ingest import core, ledger
@@ -317,3 +317,24 @@ def test_an_http_batch_whose_site_was_taken_over_is_answered_not_failed(client, 
         assert db.get(IngestMark, mine.site_id).owner == "worker"
     finally:
         core.PROCESSOR = old
+
+
+def test_readings_of_a_device_disabled_while_the_worker_was_down_are_still_counted(
+        db, mine, tmp_path):
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    t = time.time()
+    core.Processor(store, flush_s=60, owner="worker").handle_raw(db, {
+        "site_id": mine.site_id, "readings": [{"d": "CO-1", "s": s, "t": t - 5 + s, "v": 2.0 + s}
+                                              for s in range(2)]}, source="test", now=t)
+    co = db.get(Device, mine.devices["CO-1"])
+    co.enabled = False  # an operator, while the worker is down
+    db.commit()
+    restarted = core.Processor(store, flush_s=60, owner="worker")
+    restarted.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CH4-1", "s": 0, "t": t, "v": 0.1}]}, source="test", now=t)
+    assert "CO-1" not in restarted.sites[mine.site_id].index
+    db.expire_all()
+    co = db.get(Device, mine.devices["CO-1"])
+    assert (co.n_accepted, co.last_seq, co.last_value) == (2, 1, 3.0)
+    assert db.scalar(select(func.sum(Rollup.n)).where(Rollup.device_id == co.id)) == 2
+    assert db.get(IngestMark, mine.site_id).replay_from is None  # the first batch wrote all

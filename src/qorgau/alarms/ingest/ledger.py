@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,7 +50,8 @@ from sqlalchemy.orm import Session
 
 from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import sqlbulk
-from qorgau.alarms.models import IngestMark
+from qorgau.alarms.models import Device, IngestMark
+from qorgau.alarms.service import ts
 from qorgau.alarms.store import SegmentStore
 
 if TYPE_CHECKING:
@@ -231,18 +233,22 @@ class Ledger:
             return 0
         at = {int(h): int(o) for h, o in mark.tail.items()}
         self.tail.extend((mark.replay_from, h, o) for h, o in sorted(at.items()))
-        done = 0
+        done, gone = 0, []
         for number, rows in _whole(store.frames_since(rt.site_id, at, mark.replay_from,
                                                       mark.committed_frame)):
             j = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
-            keep = j >= 0  # a device since removed from the site is left out
+            keep = j >= 0
             if keep.any():
                 done += self._replay_frame(rt, number, j[keep], rows[keep])
+            if not keep.all():  # a device disabled since: not in this runtime
+                gone.append((number, rows[~keep]))
+        if gone:
+            done += _write_retired(db, rt.site_id, gone, self.frame)
         self.due[:] = -math.inf
         self.replayed = done > 0
         return done
 
-    def _replay_frame(self, rt: SiteRuntime, number: int, I: np.ndarray,
+    def _replay_frame(self, rt: SiteRuntime | Retired, number: int, I: np.ndarray,
                       rows: np.ndarray) -> int:
         """One frame as the batch that stored it. Its readings were all new then; the window
         calls a duplicate what a device's written row already holds (its window was written
@@ -257,6 +263,46 @@ class Ledger:
         late[p] = ~O.in_time(I[p], rows["t"][p], rt.last_t)
         self.add(rt, I, rows["t"], rows["v"], late, number, [])
         return len(I)
+
+
+@dataclass
+class Retired:
+    """Devices of the site the runtime no longer has (disabled while rows were pending),
+    shaped as the ledger needs a runtime, to write what a replay finds of them."""
+
+    site_id: int
+    seqs: O.SeqWindow
+    last_t: np.ndarray
+    device_ids: np.ndarray
+    scope: dict[int, tuple[int, str]]
+    position: dict[int, int]
+
+
+def _write_retired(db: Session, site_id: int, parts: list[tuple[int, np.ndarray]],
+                   frame: int) -> int:
+    """Replayed readings of devices since disabled, counted and rolled up at once (their
+    windows and last readings as written decide what is new, as for the others)."""
+    ids = np.unique(np.concatenate([rows["device"] for _n, rows in parts])).tolist()
+    devs = list(db.scalars(select(Device).where(Device.id.in_(ids), Device.site_id == site_id)
+                           .order_by(Device.id)))
+    if not devs:
+        return 0
+    side = Retired(site_id, O.SeqWindow.load([d.last_seq for d in devs],
+                                             [d.seq_floor for d in devs],
+                                             [d.seq_window for d in devs]),
+                   np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
+                             for d in devs]), np.array([d.id for d in devs], np.int64),
+                   {d.id: (d.enterprise_id, d.region_code) for d in devs},
+                   {d.id: k for k, d in enumerate(devs)})
+    led = Ledger(len(devs), 1.0, 0.0, frame)
+    done = 0
+    for number, rows in parts:
+        j = np.array([side.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+        if (j >= 0).any():
+            done += led._replay_frame(side, number, j[j >= 0], rows[j >= 0])
+    for g in range(led.k):
+        led._write(db, side, g)
+    return done
 
 
 def _whole(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
