@@ -169,6 +169,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if bridge is not None:
         bridge.close()
     jobs.stop_background()
+    from qorgau.alarms.ingest import core as ingest
+
+    if ingest.PROCESSOR is not None:  # this process's sites' roll-ups written, leases back
+        ingest.PROCESSOR.close()
 
 
 def _danger_bridge(url: str) -> Any:

@@ -338,3 +338,22 @@ def test_readings_of_a_device_disabled_while_the_worker_was_down_are_still_count
     assert (co.n_accepted, co.last_seq, co.last_value) == (2, 1, 3.0)
     assert db.scalar(select(func.sum(Rollup.n)).where(Rollup.device_id == co.id)) == 2
     assert db.get(IngestMark, mine.site_id).replay_from is None  # the first batch wrote all
+
+
+def test_a_clean_stop_writes_everything_and_hands_the_site_back(db, mine, tmp_path):
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    t = time.time()
+    first = core.Processor(store, flush_s=60, owner="demo")
+    first.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CO-1", "s": 0, "t": t, "v": 3.0}]}, source="test", now=t)
+    assert first.close() == 1
+    db.expire_all()
+    assert db.get(Device, mine.devices["CO-1"]).n_accepted == 1
+    mark = db.get(IngestMark, mine.site_id)
+    assert (mark.owner, mark.replay_from) == (None, None)
+    nxt = core.Processor(store, flush_s=60, owner="web")  # no lease to wait out
+    nxt.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": "CO-1", "s": 1, "t": t + 1, "v": 3.0}]}, source="test", now=t + 1)
+    assert nxt.sites[mine.site_id].ledger.deferred
+    db.expire_all()
+    assert db.get(IngestMark, mine.site_id).owner == "web"

@@ -102,6 +102,10 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
         send(doc, filler, k, t0 + k)
         time.sleep(max(0.0, t0 + k + 1 - time.time()))
     time.sleep(3 if to in ("mqtt", "nats") else 0)
+    if to == "inprocess":
+        from qorgau.alarms.ingest.core import processor
+
+        processor().close()
     with get_sessionmaker()() as db:
         result = simulate.evaluate(db, site.id, t0, stream.truth(t0))
     typer.echo(json.dumps({"site_id": site.id, "truth": stream.truth(t0), **result}, indent=1))

@@ -120,6 +120,7 @@ def simulate(*, db: Session, seed: int, scale: str, truth_dir: pathlib.Path) -> 
         if k % 60 == 59:
             proc.handle_raw(db, {"site_id": site.id, "readings": batch}, source="simulate")
             batch = []
+    proc.close(db)  # the demo's roll-ups and counters in the database before it serves
     truth = stream.truth(t0)
     result = evaluate(db, site.id, t0, truth)
     truth_dir.mkdir(parents=True, exist_ok=True)

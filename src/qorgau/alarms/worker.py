@@ -127,6 +127,7 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
                 next_tick = time.time() + tick_every_s
     finally:
         health.stop()
+        proc.close()
     return handled
 
 

@@ -125,6 +125,7 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
                 next_tick = time.time() + tick_s
     finally:
         await asyncio.to_thread(health.stop)
+        await asyncio.to_thread(proc.close)
         # not drain(): on pull subscriptions it waits out its 30 s timeout. Every processed
         # message is acknowledged already; anything else is taken over by the next owner.
         for part in parts:

@@ -156,6 +156,13 @@ def write_mark(db: Session, *, site_id: int, owner: str | None, committed: int,
     return cur.rowcount == 1
 
 
+def release(db: Session, *, site_id: int, owner: str) -> None:
+    """Give the site's ledger back (a clean stop, everything written)."""
+    p = "%s" if _pg(db) else "?"
+    _cursor(db).execute(f"UPDATE alarm_ingest_mark SET owner = NULL, owner_until = NULL "
+                        f"WHERE site_id = {p} AND owner = {p}", (site_id, owner))  # nosec B608
+
+
 def claim(db: Session, *, site_id: int, owner: str, now: float, until: float) -> bool:
     """Take the site's ledger when it is free, ours, or its owner's lease ran out."""
     cur = _cursor(db)
