@@ -67,6 +67,8 @@ LEASE_MIN_S = 30.0  # a site's owner holds it this long after its last mark writ
 
 class LostOwnership(RuntimeError):
     """Another process took the site's ledger over: this transaction must not commit."""
+
+
 ROW = np.dtype([("dev", "<i8"), ("minute", "<i8"), ("n", "<i8"), ("vmin", "<f8"),
                 ("vmax", "<f8"), ("vsum", "<f8"), ("vlast", "<f8"), ("late", "?")])
 
