@@ -68,8 +68,7 @@ class Processor:
         if rt is None or rt.signature != runtime.signature(db, site_id):
             if rt is not None:  # devices changed: what the old device table holds, written
                 self.flush(db, rt, time.time(), every=True)
-            rt = self.sites[site_id] = runtime.build(db, site_id, time.time(), self.store,
-                                                     self.flush_s)
+            rt = self.sites[site_id] = runtime.build(db, site_id, time.time(), self.flush_s)
         return rt
 
     def handle_raw(self, db: Session, doc: Any, *, source: str, site_id: int | None = None,
@@ -186,11 +185,10 @@ class Processor:
         rows = dispatch.plan(db, notices, dispatch.context(db, {site.id}, notices)) if notices \
             else []
         ls_ids = set(res.life_safety_ids[n_ls:])
-        # a batch that raised a life-safety alarm leaves the ledger's due devices to the next
-        # one (unless it writes in every batch): its record should not wait for hundreds of
-        # roll-up and counter rows
-        self.flush(db, rt, now, write=not ls_ids or not rt.ledger.deferred or
-                   rt.ledger.replayed)
+        # a batch that raised a life-safety alarm leaves the ledger's due groups to the next
+        # one: its record should not wait for hundreds of roll-up and counter rows (what must
+        # be written now — a guest's rows, a replay's — the ledger writes whatever `most` says)
+        self.flush(db, rt, now, most=0 if ls_ids else ledger.MAX_GROUPS)
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
         return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
@@ -213,14 +211,13 @@ class Processor:
         self._dead_letters(db, rt, site, rejects, source)
 
     def flush(self, db: Session, rt: runtime.SiteRuntime, now: float, *,
-              every: bool = False, write: bool = True, most: int = ledger.MAX_GROUPS) -> int:
-        """The ledger's due devices (all with `every`; none without `write`) and the site's
-        mark, in the caller's transaction (under the site's lock). Returns devices written.
-        Nothing in a process that has not ingested the site (its ledger is empty, and the
-        mark is not its)."""
+              every: bool = False, most: int = ledger.MAX_GROUPS) -> int:
+        """The ledger's due groups (at most `most`, all with `every`) and the site's mark, in
+        the caller's transaction (under the site's lock). Returns devices written. Nothing in
+        a process that has not ingested the site (its ledger is empty, the mark not its)."""
         if not rt.ledger.live:
             return 0
-        written = rt.ledger.flush(db, rt, now, every=every, most=most) if write else 0
+        written = rt.ledger.flush(db, rt, now, every=every, most=most)
         rt.ledger.mark(db, rt.site_id, now, wrote=written > 0)
         return written
 

@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session
 from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import sqlbulk
 from qorgau.alarms.models import Device, IngestMark
-from qorgau.alarms.service import ts
 from qorgau.alarms.store import SegmentStore
 
 if TYPE_CHECKING:
@@ -238,7 +237,7 @@ class Ledger:
         done, gone = 0, []
         for number, rows in _whole(store.frames_since(rt.site_id, at, mark.replay_from,
                                                       mark.committed_frame)):
-            j = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+            j = _indices(rt.position, rows)
             keep = j >= 0
             if keep.any():
                 done += self._replay_frame(rt, number, j[keep], rows[keep])
@@ -289,22 +288,23 @@ def _write_retired(db: Session, site_id: int, parts: list[tuple[int, np.ndarray]
                            .order_by(Device.id)))
     if not devs:
         return 0
-    side = Retired(site_id, O.SeqWindow.load([d.last_seq for d in devs],
-                                             [d.seq_floor for d in devs],
-                                             [d.seq_window for d in devs]),
-                   np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
-                             for d in devs]), np.array([d.id for d in devs], np.int64),
+    side = Retired(site_id, *O.cursors(devs), np.array([d.id for d in devs], np.int64),
                    {d.id: (d.enterprise_id, d.region_code) for d in devs},
                    {d.id: k for k, d in enumerate(devs)})
     led = Ledger(len(devs), 1.0, 0.0, frame)
     done = 0
     for number, rows in parts:
-        j = np.array([side.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+        j = _indices(side.position, rows)
         if (j >= 0).any():
             done += led._replay_frame(side, number, j[j >= 0], rows[j >= 0])
     for g in range(led.k):
         led._write(db, side, g)
     return done
+
+
+def _indices(position: dict[int, int], rows: np.ndarray) -> np.ndarray:
+    """Device index of each stored reading (-1: a device the runtime does not have)."""
+    return np.array([position.get(d, -1) for d in rows["device"].tolist()], np.int64)
 
 
 def _whole(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:

@@ -27,9 +27,14 @@ against the plain limits instead (`late_excursions`)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from qorgau.alarms.engine import EVENT_DTYPE, EngineState, Kind, SensorTable, Transition
+from qorgau.alarms.service import ts
 
 W = 1024  # sequences below the high-water mark decided exactly
 FULL = (1 << W) - 1
@@ -115,6 +120,14 @@ class SeqWindow:
         else:
             self.bits[j] = b
         return out
+
+
+def cursors(rows: Sequence[Any]) -> tuple[SeqWindow, np.ndarray]:
+    """The dedup window and the time cursor (latest in-time reading, -inf if none) of devices
+    as their `alarm_device` rows hold them."""
+    return (SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
+                           [d.seq_window for d in rows]),
+            np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf for d in rows]))
 
 
 def in_time(i: np.ndarray, t: np.ndarray, last_t: np.ndarray) -> np.ndarray:

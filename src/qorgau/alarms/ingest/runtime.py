@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
 from qorgau.alarms.ingest.ledger import Ledger
-from qorgau.alarms.ingest.order import SeqWindow
+from qorgau.alarms.ingest.order import SeqWindow, cursors
 from qorgau.alarms.models import AlarmRecord, Device, IngestMark
 from qorgau.alarms.service import ts
 from qorgau.alarms.store import SegmentStore
@@ -91,8 +91,7 @@ def signature(db: Session, site_id: int) -> int:
 _SIGNATURE = select(IngestMark.devices_rev).where(IngestMark.site_id == bindparam("site"))
 
 
-def build(db: Session, site_id: int, now: float, store: SegmentStore,
-          flush_s: float) -> SiteRuntime:
+def build(db: Session, site_id: int, now: float, flush_s: float) -> SiteRuntime:
     rev = signature(db, site_id)  # first: a change committed while this reads rebuilds again
     rows = list(db.scalars(select(Device).where(Device.site_id == site_id,
                                                 Device.enabled.is_(True)).order_by(Device.id)))
@@ -117,11 +116,8 @@ def build(db: Session, site_id: int, now: float, store: SegmentStore,
         if d.last_seen_at is not None:
             st.last_time[i] = ts(d.last_seen_at)
             st.last_value[i] = d.last_value if d.last_value is not None else math.nan
-    return SiteRuntime(site_id, rev, infos, index,
-                       SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
-                                      [d.seq_window for d in rows]),
-                       np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf
-                                 for d in rows]), engine, forecasts, Ledger(n, flush_s, now, 0))
+    return SiteRuntime(site_id, rev, infos, index, *cursors(rows), engine, forecasts,
+                       Ledger(n, flush_s, now, 0))
 
 
 def resume(db: Session, rt: SiteRuntime, store: SegmentStore, owner: str, now: float) -> None:

@@ -75,6 +75,10 @@ WHERE alarm_ingest_mark.owner IS NULL OR alarm_ingest_mark.owner = excluded.owne
    OR alarm_ingest_mark.owner_until < {p}
 RETURNING site_id"""
 
+_RELEASE = """
+UPDATE alarm_ingest_mark SET owner = NULL, owner_until = NULL
+WHERE site_id = {p} AND owner = {p}"""
+
 
 def _pg(db: Session) -> bool:
     return db.get_bind().dialect.name == "postgresql"
@@ -82,6 +86,12 @@ def _pg(db: Session) -> bool:
 
 def _cursor(db: Session):
     return db.connection().connection.cursor()
+
+
+def _sql(db: Session, template: str) -> str:
+    """A mark statement for the session's database: its placeholder and JSON cast."""
+    pg = _pg(db)
+    return template.format(p="%s" if pg else "?", json="::json" if pg else "")
 
 
 def micros(t: np.ndarray) -> np.ndarray:
@@ -149,22 +159,19 @@ def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
 def write_mark(db: Session, *, site_id: int, owner: str | None, committed: int,
                replay_from: int | None, tail: dict[str, int], until: float) -> bool:
     """The owner's mark with its lease renewed; False if the site is not (any more) ours."""
-    pg = _pg(db)
     cur = _cursor(db)
-    cur.execute(_MARK.format(p="%s" if pg else "?", json="::json" if pg else ""),
-                (committed, replay_from, json.dumps(tail), until, site_id, owner))
+    cur.execute(_sql(db, _MARK), (committed, replay_from, json.dumps(tail), until, site_id,
+                                  owner))
     return cur.rowcount == 1
 
 
 def release(db: Session, *, site_id: int, owner: str) -> None:
     """Give the site's ledger back (a clean stop, everything written)."""
-    p = "%s" if _pg(db) else "?"
-    _cursor(db).execute(f"UPDATE alarm_ingest_mark SET owner = NULL, owner_until = NULL "
-                        f"WHERE site_id = {p} AND owner = {p}", (site_id, owner))  # nosec B608
+    _cursor(db).execute(_sql(db, _RELEASE), (site_id, owner))
 
 
 def claim(db: Session, *, site_id: int, owner: str, now: float, until: float) -> bool:
     """Take the site's ledger when it is free, ours, or its owner's lease ran out."""
     cur = _cursor(db)
-    cur.execute(_CLAIM.format(p="%s" if _pg(db) else "?"), (site_id, owner, until, now))
+    cur.execute(_sql(db, _CLAIM), (site_id, owner, until, now))
     return cur.fetchone() is not None
