@@ -116,3 +116,34 @@ def test_api_ack_and_cross_tenant(client, client_as, db, mine, proc):
     assert client_as("osh_krg").post(f"/api/v1/alarms/{rec.id}/resolve",
                                      json={"resolution": "maybe"}).json()["detail"][0][
         "loc"][-1] == "resolution"
+
+
+def test_readings_of_an_installed_device_are_its_heartbeat_in_the_equipment_register(
+        client, db, world, mine, proc, as_) -> None:
+    """The register counts an installation as working only while it reports: a reading of
+    the alarm device linked to it is that report (its latest reading's time); readings of
+    the other devices in the batch touch no installation."""
+    from qorgau.alarms import service
+    from qorgau.alarms.schemas import DeviceIn
+    from qorgau.equipment.models import Installation
+    from qorgau.equipment.schemas import InstallationIn
+    from qorgau.equipment.service import register_installation
+
+    osh = as_("osh_krg")
+    inst = register_installation(db=db, actor=osh, data=InstallationIn(
+        site_id=mine.site_id, requirement_code="mine.methane", serial_no=f"SN-{mine.site_id}-9",
+        commissioned_on=time.strftime("%Y-%m-%d")))
+    other = register_installation(db=db, actor=osh, data=InstallationIn(
+        site_id=mine.site_id, requirement_code="mine.methane", serial_no=f"SN-{mine.site_id}-8",
+        commissioned_on=time.strftime("%Y-%m-%d")))
+    service.create_device(db=db, actor=osh, data=DeviceIn(
+        site_id=mine.site_id, code="CH4-9", kind="gas", quantity="CH4", zone_code="L1",
+        installation_id=inst.id))
+    body = mine.batch([("CO-1", 2.0, -9), ("CH4-9", 0.2, -8), ("CH4-9", 0.3, -5),
+                       ("CH4-1", 0.2, -4)])
+    assert _post(client, mine, body).json()["accepted"] == 4
+    db.expire_all()
+    got = db.get(Installation, inst.id).last_heartbeat_at
+    latest = body["readings"][2]["t"]
+    assert got is not None and abs(got.timestamp() - latest) < 0.01, (got, latest)
+    assert db.get(Installation, other.id).last_heartbeat_at is None

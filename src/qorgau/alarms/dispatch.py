@@ -149,17 +149,19 @@ def dedup(db: Session, wanted: list[tuple[Message, str, str]]) -> list[int | Non
                        "status": "pending", "error": msg.subject[:300], "attempts": 0,
                        "at": at})
     conn = db.connection()  # a Core statement: the rows are not ORM objects of this session
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    table = Notification.__table__
-    new: dict[str, int] = {}
-    for k in range(0, len(values), _ROWS_PER_INSERT):
-        stmt = insert(table).values(values[k:k + _ROWS_PER_INSERT]).on_conflict_do_nothing(
-            index_elements=["dedup_key"]).returning(table.c.dedup_key, table.c.id)
-        new.update(conn.execute(stmt).tuples().all())
+    # executemany with RETURNING: one compiled statement, cached (a multi-row VALUES was
+    # compiled again for every plan); SQLAlchemy sends it as multi-row INSERTs
+    # ("insertmanyvalues"); a row that hit the conflict returns nothing
+    rows = conn.execute(_DEDUP_INSERT[conn.dialect.name == "postgresql"], values).all()
+    new: dict[str, int] = {key: row_id for key, row_id in rows}
     return [new.pop(key, None) for key in keys]  # pop: a key twice here is one row
 
 
-_ROWS_PER_INSERT = 500  # 11 parameters a row, well under SQLite's 32,766
+_DEDUP_INSERT = {
+    pg: (pg_insert if pg else sqlite_insert)(Notification.__table__).on_conflict_do_nothing(
+        index_elements=["dedup_key"]).returning(Notification.__table__.c.dedup_key,
+                                                Notification.__table__.c.id)
+    for pg in (False, True)}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from qorgau.alarms import dispatch, positioning, records
 from qorgau.alarms.engine import Kind
 from qorgau.alarms.models import AlarmRecord
 from qorgau.alarms.service import dt
+from qorgau.equipment.service import record_heartbeat
 from qorgau.registry.models import Site
 
 if TYPE_CHECKING:
@@ -104,20 +105,15 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
 
 def heartbeat(db: Session, rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray) -> None:
     """Tell the equipment register that installed devices reported (its own transaction)."""
-    try:
-        from qorgau.equipment import service as equipment
-    except ImportError:
+    if not len(rt.installed):
         return
-    fn = getattr(equipment, "record_heartbeat", None)
-    if fn is None:
-        return
+    mine = np.isin(I, rt.installed)  # a group's readings are mostly of other devices
+    I, T = I[mine], T[mine]
     for j in np.unique(I).tolist():
         inst = rt.devices[j].installation_id
-        if inst is None:
-            continue
         at = float(T[j == I].max())
         try:
-            fn(db=db, installation_id=inst, at=dt(min(at, time.time())))
+            record_heartbeat(db=db, installation_id=inst, at=dt(min(at, time.time())))
         except Exception as exc:
             db.rollback()
             METRICS.counts["heartbeat_errors"] += 1

@@ -77,6 +77,12 @@ class SiteRuntime:
         return {d.id: j for j, d in enumerate(self.devices)}
 
     @cached_property
+    def installed(self) -> np.ndarray:
+        """Indices of the devices installed in the equipment register (their heartbeat)."""
+        return np.array([j for j, d in enumerate(self.devices) if d.installation_id is not None],
+                        np.int64)
+
+    @cached_property
     def scope(self) -> dict[int, tuple[int, str]]:
         """Device id → (enterprise, region), the roll-ups' scope columns."""
         return {d.id: (d.enterprise_id, d.region_code) for d in self.devices}
