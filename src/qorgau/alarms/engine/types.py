@@ -145,25 +145,29 @@ class EngineState:
 
     The fields every reading touches live in one row of `hot` (one cache line per sensor);
     `last_value`, `last_time`, `busy` and `stale` are writable column views of it. Columns
-    4–6 cache the table's quiet band and rate limit next to them (filled by the fast kernel).
+    4–6 cache the table's quiet band and rate limit next to them (filled by the fast kernel);
+    column 7, `heard`, is the latest reading without a value (`AlarmEngine.heard`).
     """
 
     active: np.ndarray  # (n, N_COND) bool: limit/ROR condition raised
     on_since: np.ndarray  # (n, N_COND) start of on-delay, NaN if not pending
     off_since: np.ndarray  # (n, N_COND) start of off-delay, NaN if not pending
-    hot: np.ndarray  # (n, 8): last_value, last_time, busy, stale, quiet lo, quiet hi, ror, -
+    hot: np.ndarray  # (n, 8): last_value, last_time, busy, stale, quiet lo, quiet hi, ror, heard
     exposure: ExposureState = field(repr=False)
 
     last_value = _col("last_value", 0, "last accepted reading")
     last_time = _col("last_time", 1, "time of the last reading (or engine start)")
     busy = _col("busy", 2, "1.0 if any condition is active or pending (fast-path guard)")
     stale = _col("stale", 3, "1.0 while the STALE alarm is raised")
+    heard = _col("heard", 7, "time of the latest reading without a value (zone, event), NaN "
+                 "if none: a heartbeat for the stale timer, kept apart from `last_time` (the "
+                 "rate of rise is between values)")
 
     @classmethod
     def create(cls, n: int, *, now: float = np.nan) -> EngineState:
         """Fresh state; pass `now` so never-heard sensors go stale `stale_s` after start."""
         hot = _rows(n)
-        hot[:, 0], hot[:, 1] = np.nan, now
+        hot[:, 0], hot[:, 1], hot[:, 7] = np.nan, now, np.nan
         return cls(
             active=np.zeros((n, N_COND), np.bool_),
             on_since=np.full((n, N_COND), np.nan),

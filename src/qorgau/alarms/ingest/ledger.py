@@ -87,6 +87,7 @@ class Ledger:
         self.dirty = np.zeros(n, bool)
         self.frame = frame  # the last frame this ledger holds (or has written)
         self.tail: deque[tuple[int, int, int]] = deque()  # (frame, hour, offset) since first
+        self.starts: dict[str, int] = {}  # the tail's first offset in each hour (the mark's)
         self.marked: int | None = -1  # replay_from as last written (-1: not written)
         self.live = False  # this process ingests the site (`runtime.resume` has run)
         self.owner: str | None = None  # who this process is, when it owns the site
@@ -126,7 +127,7 @@ class Ledger:
         moves the runtime's time cursor. Returns the devices touched."""
         n = len(self.accepted)
         if self.deferred:
-            self.tail.extend((frame, h, offset) for h, offset in at)
+            self._extend([(frame, h, offset) for h, offset in at])
         values = ~np.isnan(V)
         parts = [_aggregate(I[m], T[m], V[m], late) for m, late in
                  ((values & ~L, False), (values & L, True)) if m.any()]
@@ -210,16 +211,26 @@ class Ledger:
         if start is None and self.marked is None and not wrote and \
                 self.until - now > self.lease_s / 2:
             return
+        popped = False
         while self.tail and (start is None or self.tail[0][0] < start):
             self.tail.popleft()
-        at: dict[str, int] = {}
-        for _f, h, offset in self.tail:
-            at.setdefault(str(h), offset)
+            popped = True
+        if popped:  # the first frame still pending moved on (a group written): walk once
+            self.starts = {}
+            self._extend([], rebuild=True)
         if not sqlbulk.write_mark(db, site_id=site_id, owner=self.owner, committed=self.frame,
-                                  replay_from=start, tail=at, until=now + self.lease_s):
+                                  replay_from=start, tail=self.starts,
+                                  until=now + self.lease_s):
             self.owner = None
             raise LostOwnership(f"site {site_id}: its ingest ledger was taken over")
         self.marked, self.until = start, now + self.lease_s
+
+    def _extend(self, entries: list[tuple[int, int, int]], *, rebuild: bool = False) -> None:
+        """Frames onto the tail, keeping each hour's first offset: the mark is written in
+        every batch, and walking a tail of a few seconds' frames each time cost ~0.5 ms."""
+        self.tail.extend(entries)
+        for _f, h, offset in (self.tail if rebuild else entries):
+            self.starts.setdefault(str(h), offset)
 
     def replay(self, db: Session, rt: SiteRuntime, store: SegmentStore) -> int:
         """After a rebuild: the committed frames whose roll-ups and counters were not yet
@@ -233,7 +244,7 @@ class Ledger:
         if mark.replay_from is None:
             return 0
         at = {int(h): int(o) for h, o in mark.tail.items()}
-        self.tail.extend((mark.replay_from, h, o) for h, o in sorted(at.items()))
+        self._extend([(mark.replay_from, h, o) for h, o in sorted(at.items())])
         done, gone = 0, []
         for number, rows in _whole(store.frames_since(rt.site_id, at, mark.replay_from,
                                                       mark.committed_frame)):
