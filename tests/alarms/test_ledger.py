@@ -357,3 +357,131 @@ def test_a_clean_stop_writes_everything_and_hands_the_site_back(db, mine, tmp_pa
     assert nxt.sites[mine.site_id].ledger.deferred
     db.expire_all()
     assert db.get(IngestMark, mine.site_id).owner == "web"
+
+
+def _counted(db, device_id: int) -> tuple[int, int]:
+    db.expire_all()
+    n_roll = db.scalar(select(func.sum(Rollup.n)).where(Rollup.device_id == device_id))
+    return db.get(Device, device_id).n_accepted, n_roll
+
+
+def test_a_guest_writing_its_own_window_does_not_make_a_replay_count_twice(
+        db, mine, tmp_path, monkeypatch):
+    """A second process (a guest) writes a device's counters with the dedup window it built
+    before the owner's readings: the row's window no longer shows the owner's written
+    reading. A replay skips it by the frame the row says it includes, not by the window."""
+    monkeypatch.setattr(ledger, "GROUP_DEVICES", 2)  # CH4-1 and CO-1 in different groups
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    owner = core.Processor(store, flush_s=20, owner="web-1")
+    guest = core.Processor(store, flush_s=20, owner="web-2")
+    t = time.time()
+    owner.handle_raw(db, _doc(mine.site_id, [{"d": "CH4-1", "s": 0, "t": t - 5, "v": 0.1},
+                                             {"d": "CO-1", "s": 0, "t": t - 5, "v": 1.0}]),
+                     source="t", now=t)
+    guest.handle_raw(db, _doc(mine.site_id, [{"d": "W-2", "s": 0, "t": t - 4, "v": 0.0}]),
+                     source="t", now=t)
+    assert not guest.sites[mine.site_id].ledger.deferred
+    rt = owner.sites[mine.site_id]
+    owner.flush(db, rt, float(rt.ledger.due[rt.index["CH4-1"] % rt.ledger.k]) + 0.01)
+    db.commit()  # CH4-1's group written, CO-1's pending: the replay starts at that frame
+    assert _counted(db, mine.devices["CH4-1"]) == (1, 1)
+    guest.handle_raw(db, _doc(mine.site_id, [{"d": "CH4-1", "s": 1, "t": t - 3, "v": 0.2}]),
+                     source="t", now=t)
+    again = core.Processor(store, flush_s=20, owner="web-1")  # the owner restarted
+    again.handle_raw(db, _doc(mine.site_id, [{"d": "FAN-1", "s": 0, "t": t - 2, "v": 1.0}]),
+                     source="t", now=t)
+    again.flush(db, again.runtime(db, mine.site_id), t, every=True)
+    db.commit()
+    assert _counted(db, mine.devices["CH4-1"]) == (2, 2)
+    assert _counted(db, mine.devices["CO-1"]) == (1, 1)
+
+
+def test_a_site_the_timer_built_long_ago_is_rebuilt_before_its_first_batch(
+        db, mine, tmp_path, monkeypatch):
+    """A web process's timer builds a runtime for every site; another process ingests and
+    dies with rows pending. When a batch later reaches the web process it replays with the
+    windows as they are now, not as the timer read them."""
+    monkeypatch.setattr(ledger, "GROUP_DEVICES", 2)
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    web = core.Processor(store, flush_s=20, owner="web")
+    work = core.Processor(store, flush_s=20, owner="worker")
+    t = time.time()
+    worker.tick(db, web, now=t)
+    assert not web.sites[mine.site_id].ledger.live
+    work.handle_raw(db, _doc(mine.site_id, [{"d": "CH4-1", "s": 0, "t": t - 5, "v": 0.1},
+                                            {"d": "CO-1", "s": 0, "t": t - 5, "v": 1.0}]),
+                    source="t", now=t)
+    rt = work.sites[mine.site_id]
+    work.flush(db, rt, float(rt.ledger.due[rt.index["CH4-1"] % rt.ledger.k]) + 0.01)
+    db.commit()
+    web.handle_raw(db, _doc(mine.site_id, [{"d": "FAN-1", "s": 0, "t": t - 1, "v": 1.0}]),
+                   source="t", now=t + 100)  # the worker's lease has run out
+    assert web.sites[mine.site_id].ledger.deferred
+    web.flush(db, web.sites[mine.site_id], t + 100, every=True)
+    db.commit()
+    assert _counted(db, mine.devices["CH4-1"]) == (1, 1)
+    assert _counted(db, mine.devices["CO-1"]) == (1, 1)
+
+
+def test_a_frame_stored_by_an_owner_whose_site_was_taken_is_never_replayed(db, mine,
+                                                                           tmp_path):
+    """An owner stalls past its lease; its next batch is stored, refused and rolled back
+    (never acknowledged). Frames are numbered in the claim's epoch, so that frame numbers
+    below the new owner's: a later replay does not take it, and the broker's redelivery is
+    counted and evaluated as new."""
+    store = SegmentStore(tmp_path / "seg", fsync=False)
+    old = core.Processor(store, flush_s=20, owner="old")
+    t = time.time()
+    old.handle_raw(db, _doc(mine.site_id, [{"d": "CO-1", "s": 0, "t": t - 9, "v": 1.0}]),
+                   source="t", now=t)
+    new = core.Processor(store, flush_s=20, owner="new")
+    for s in (0, 1):
+        new.handle_raw(db, _doc(mine.site_id, [{"d": "CH4-1", "s": s, "t": t - 8 + s,
+                                                "v": 0.1}]), source="t", now=t + 100)
+    with pytest.raises(ledger.LostOwnership):
+        old.handle_raw(db, _doc(mine.site_id, [{"d": "CO-1", "s": 1, "t": t - 6, "v": 9.9}]),
+                       source="t", now=t + 1)
+    db.rollback()
+    new.handle_raw(db, _doc(mine.site_id, [{"d": "FAN-1", "s": 0, "t": t - 5, "v": 1.0}]),
+                   source="t", now=t + 100)
+    restarted = core.Processor(store, flush_s=20, owner="new")
+    restarted.handle_raw(db, _doc(mine.site_id, [{"d": "W-1", "s": 0, "t": t - 4, "v": 0.0}]),
+                         source="t", now=t + 100)
+    r = restarted.handle_raw(db, _doc(mine.site_id, [{"d": "CO-1", "s": 1, "t": t - 6,
+                                                      "v": 9.9}]), source="t", now=t + 100)
+    assert (r.accepted, r.duplicates) == (1, 0)
+    restarted.flush(db, restarted.sites[mine.site_id], t + 100, every=True)
+    db.commit()
+    assert _counted(db, mine.devices["CO-1"]) == (2, 2)
+
+
+def test_a_frame_that_could_not_be_written_is_cut_off_and_later_frames_read(tmp_path):
+    """A write that fails half way (here the kernel's file-size limit: EFBIG, as a full disk
+    gives ENOSPC) leaves no torn frame behind, so the frames appended after it are read and
+    replayed."""
+    import resource
+    import signal
+
+    store = SegmentStore(tmp_path / "seg", fsync=True)
+    t = time.time()
+
+    def frame(n: int, s0: int, number: int) -> list:
+        return store.append(7, np.arange(n), np.arange(s0, s0 + n), np.full(n, t),
+                            np.ones(n), number)
+
+    (h, first), = frame(3, 0, 1)
+    size = store.path(7, t).stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    before = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, hard))
+    try:
+        with pytest.raises(OSError):
+            frame(1000, 100, 2)  # ~28 KB: cut at the limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, before)
+    assert store.path(7, t).stat().st_size == size
+    frame(2, 200, 3)
+    assert sorted(store.read(7, t - 1, t + 1)["seq"].tolist()) == [0, 1, 2, 200, 201]
+    got = store.frames_since(7, {h: first}, 1, 3)
+    assert [n for n, _rows in got] == [1, 3]

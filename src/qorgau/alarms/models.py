@@ -55,6 +55,9 @@ class Device(CreatedMixin, Base):
     # exact dedup window below last_seq (ingest/order.py): NULL = every sequence in it stored
     seq_window: Mapped[bytes | None] = mapped_column(LargeBinary)
     seq_floor: Mapped[int] = mapped_column(BigInteger, default=-1, server_default="-1")
+    # the last segment frame of the site's ledger owner that the counters and roll-ups
+    # include (ingest/ledger.py: a replay skips frames up to it)
+    ledger_frame: Mapped[int | None] = mapped_column(BigInteger)
     last_seen_at: Mapped[datetime | None]
     last_value: Mapped[float | None] = mapped_column(Float)
     n_accepted: Mapped[int] = mapped_column(Integer, default=0)

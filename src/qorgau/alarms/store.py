@@ -17,11 +17,13 @@ from before it are still read.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import os
 import struct
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -64,12 +66,8 @@ class SegmentStore:
                 part = rows[hours == h]
                 path = self.path(site_id, float(h) * 3600)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "ab") as f:
-                    at.append((h, f.tell()))
-                    f.write(HEADER.pack(MAGIC, len(part), frame) + part.tobytes())
-                    f.flush()
-                    if self.fsync:
-                        os.fsync(f.fileno())
+                at.append((h, _write_frame(path, HEADER.pack(MAGIC, len(part), frame)
+                                           + part.tobytes(), self.fsync)))
                 self.bytes_written += HEADER.size + part.nbytes
         return at
 
@@ -110,16 +108,58 @@ class SegmentStore:
         rows = rows[np.sort(first)]
         return rows[np.argsort(rows["t"], kind="stable")]
 
-    def purge(self, *, keep_days: float, now: float | None = None) -> int:
-        """Retention: delete segment files older than keep_days. Returns files removed."""
-        cutoff = (now or time.time()) - keep_days * 86400
-        removed = 0
+    def purge(self, *, keep_days: float, now: float | None = None,
+              hold: Collection[tuple[int, int]] = ()) -> tuple[int, list[Path]]:
+        """Retention (`retention.py`): delete the hour files whose readings are all older than
+        keep_days (0 or less: keep everything), except those in `hold` — (site, hour) that an
+        ingest mark points into, which a replay after a crash reads whatever their age.
+        Returns (files removed, files past retention kept for a mark)."""
+        if keep_days <= 0:
+            return 0, []
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        removed, held = 0, []
         for path in self.root.glob("*/*.seg"):
-            stamp = time.mktime(time.strptime(path.stem, "%Y%m%d%H")) - time.timezone
-            if stamp + 3600 < cutoff:
-                path.unlink()
-                removed += 1
-        return removed
+            key = _site_hour(path)
+            if key is None or (key[1] + 1) * 3600 > cutoff:
+                continue
+            if key in hold:
+                log.warning("segment file %s is past retention but an ingest mark still points "
+                            "into it: kept for the replay", path)
+                held.append(path)
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed, held
+
+
+def _write_frame(path: Path, data: bytes, fsync: bool) -> int:
+    """Append one frame (fsync'ed if asked); returns its offset. A write that fails (disk
+    full, I/O error) is cut off again: a torn frame would hide every frame written after it
+    from each read and replay of the file."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        offset = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if fsync:
+                os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, offset)
+            raise
+        return offset
+    finally:
+        os.close(fd)
+
+
+def _site_hour(path: Path) -> tuple[int, int] | None:
+    """(site, hour since the epoch) of a segment file; None for a file not named like one."""
+    try:
+        stamp = calendar.timegm(time.strptime(path.stem, "%Y%m%d%H"))
+        return int(path.parent.name), stamp // 3600
+    except ValueError:
+        return None
 
 
 def _frames(data: bytes) -> list[np.ndarray]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+# Readings up to 7 days old are still accepted (alarms/constants.MAX_PAST_S) into their hour's
+# segment file and minute's roll-up: a shorter retention would purge what is still written to.
+MIN_TELEMETRY_RETENTION_DAYS = 8
+_RETENTION = ("alarm_raw_retention_days", "alarm_rollup_retention_days",
+              "alarm_dead_letter_retention_days")
 
 
 class Settings(BaseSettings):
@@ -48,7 +53,31 @@ class Settings(BaseSettings):
         5.0, ge=0, le=300, description="How often each device's 1-minute roll-up and counters "
         "(accepted, last reading) are written to the database; 0 = in every ingest batch. "
         "Readings are durable in the segment files before that (alarms/ingest/ledger.py)")
+    alarm_raw_retention_days: int = Field(
+        90, description="Days raw readings (segment hour files) are kept; 0 or empty = forever, "
+        f"else at least {MIN_TELEMETRY_RETENTION_DAYS} (alarms/retention.py)")
+    alarm_rollup_retention_days: int = Field(
+        1095, description="Days 1-minute roll-ups are kept; 0 or empty = forever, else at least "
+        f"{MIN_TELEMETRY_RETENTION_DAYS}")
+    alarm_dead_letter_retention_days: int = Field(
+        30, description="Days rejected ingest input (dead letters) is kept; 0 or empty = forever")
     default_language: str = "ru"
+
+    @field_validator(*_RETENTION, mode="before")
+    @classmethod
+    def _empty_keeps_forever(cls, value: object) -> object:
+        return 0 if value is None or (isinstance(value, str) and not value.strip()) else value
+
+    @field_validator(*_RETENTION)
+    @classmethod
+    def _retention_days(cls, value: int, info: ValidationInfo) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (keep forever) or a number of days, not negative")
+        if 0 < value < MIN_TELEMETRY_RETENTION_DAYS and info.field_name != _RETENTION[2]:
+            raise ValueError("must be 0 (keep forever) or at least "
+                             f"{MIN_TELEMETRY_RETENTION_DAYS} days: readings up to 7 days old "
+                             "are still written")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -150,8 +150,12 @@ class Processor:
                 res: Result) -> Callable[[], None]:
         """Everything of one site's batch up to (not including) the commit; returns what to do
         after the commit."""
+        had = self.sites.get(site.id)
         rt = self.runtime(db, site.id)
         if not rt.ledger.live:
+            if rt is had:  # built by the timer tick, maybe long ago: windows as of then
+                self.sites.pop(site.id)
+                rt = self.runtime(db, site.id)
             runtime.resume(db, rt, self.store, self.owner, now)
         rejects = list(p.rejects)
         getter = rt.index.get
@@ -234,6 +238,8 @@ class Processor:
                 if not rt.ledger.deferred:
                     continue
                 with self._locks[site_id]:
+                    if self.sites.get(site_id) is not rt:  # dropped or rebuilt meanwhile
+                        continue
                     try:
                         written += self.flush(db, rt, time.time(), every=True)
                         sqlbulk.release(db, site_id=site_id, owner=self.owner)

@@ -39,7 +39,6 @@ whole site. `flush_s` = 0 writes every touched device in every batch."""
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -62,6 +61,10 @@ GROUP_DEVICES = 512  # devices written together by one flush
 # with 50,000 devices: groups falling due faster than written snowballed into 3-s batches)
 MAX_GROUPS = 2
 LEASE_MIN_S = 30.0  # a site's owner holds it this long after its last mark write or renewal
+# frame numbers: owner epoch above these bits, the epoch's own count below; each claim starts
+# an epoch above the mark's committed frame, so a frame an owner stores after its lease was
+# taken (refused, never acknowledged) numbers below everything the new owner replays
+EPOCH_BITS = 40
 
 
 class LostOwnership(RuntimeError):
@@ -114,11 +117,11 @@ class Ledger:
         return True
 
     def next_frame(self) -> int:
-        """A number above every earlier frame of the site (wall-clock ns, kept increasing);
+        """A number above every earlier frame of the site (the claim's epoch, counted up);
         0 for a process that does not own the site (no replay takes its frames)."""
         if not self.deferred:
             return 0
-        self.frame = max(self.frame + 1, time.time_ns())
+        self.frame += 1
         return self.frame
 
     def add(self, rt: SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
@@ -165,14 +168,15 @@ class Ledger:
             due = due[np.argsort(self.due[due], kind="stable")[:most]]
         written = 0
         for g in due.tolist():
-            written += self._write(db, rt, g)
+            written += self._write(db, rt, g, self.frame if self.deferred else None)
             self.due[g] = now + self.flush_s
         if len(due) == self.k:  # all at once (after a replay, a pause): staggered again
             self.due = now + self.flush_s * (np.arange(self.k) + 1) / self.k
             self.replayed = False
         return written
 
-    def _write(self, db: Session, rt: SiteRuntime, g: int) -> int:
+    def _write(self, db: Session, rt: SiteRuntime | Retired, g: int, stamp: int | None
+               ) -> int:
         if self.first[g] < 0:
             return 0
         ids = rt.device_ids
@@ -193,7 +197,7 @@ class Ledger:
             db, ids=ids[devs].tolist(), accepted=self.accepted[devs].tolist(),
             last_seq=w.high[devs].tolist(), floor=w.floor[devs].tolist(),
             window=[w.stored(j) for j in devs.tolist()] if w.bits else [None] * len(devs),
-            seen=_nones(self.seen[devs]), value=_nones(self.value[devs]))
+            seen=_nones(self.seen[devs]), value=_nones(self.value[devs]), frame=stamp)
         self.rows[g], self.first[g] = [], -1
         self.accepted[devs], self.dirty[devs] = 0, False
         self.seen[devs] = self.value[devs] = np.nan
@@ -239,7 +243,7 @@ class Ledger:
             IngestMark.site_id == rt.site_id)).one_or_none()  # as written, not as cached
         if mark is None:
             return 0
-        self.frame = max(self.frame, mark.committed_frame)
+        self.frame = max(self.frame, (mark.committed_frame >> EPOCH_BITS) + 1 << EPOCH_BITS)
         self.marked = mark.replay_from
         if mark.replay_from is None:
             return 0
@@ -266,9 +270,13 @@ class Ledger:
         calls a duplicate what a device's written row already holds (its window was written
         with its counters and roll-ups, after the frame) and a frame stored twice (a batch
         retried after a crash): neither is counted again."""
+        ahead = number > rt.written[I]  # not in the device's row yet
+        I, rows = I[ahead], rows[ahead]
         p = np.argsort(I, kind="stable")
         new = np.zeros(len(I), bool)
-        new[p] = rt.seqs.decide(I[p], rows["seq"][p]) == O.NEW
+        # beyond the window: the floor as last written moved past it (another process
+        # wrote the row), yet the reading was acknowledged and is in no count: new
+        new[p] = rt.seqs.decide(I[p], rows["seq"][p]) != O.DUP
         I, rows = I[new], rows[new]
         p = np.argsort(I, kind="stable")
         late = np.zeros(len(I), bool)
@@ -285,6 +293,7 @@ class Retired:
     site_id: int
     seqs: O.SeqWindow
     last_t: np.ndarray
+    written: np.ndarray
     device_ids: np.ndarray
     scope: dict[int, tuple[int, str]]
     position: dict[int, int]
@@ -309,7 +318,7 @@ def _write_retired(db: Session, site_id: int, parts: list[tuple[int, np.ndarray]
         if (j >= 0).any():
             done += led._replay_frame(side, number, j[j >= 0], rows[j >= 0])
     for g in range(led.k):
-        led._write(db, side, g)
+        led._write(db, side, g, frame)
     return done
 
 

@@ -122,12 +122,14 @@ class SeqWindow:
         return out
 
 
-def cursors(rows: Sequence[Any]) -> tuple[SeqWindow, np.ndarray]:
-    """The dedup window and the time cursor (latest in-time reading, -inf if none) of devices
-    as their `alarm_device` rows hold them."""
+def cursors(rows: Sequence[Any]) -> tuple[SeqWindow, np.ndarray, np.ndarray]:
+    """The dedup window, the time cursor (latest in-time reading, -inf if none) and the last
+    ledger frame written (-1 if none) of devices as their `alarm_device` rows hold them."""
     return (SeqWindow.load([d.last_seq for d in rows], [d.seq_floor for d in rows],
                            [d.seq_window for d in rows]),
-            np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf for d in rows]))
+            np.array([ts(d.last_seen_at) if d.last_seen_at else -math.inf for d in rows]),
+            np.array([-1 if d.ledger_frame is None else d.ledger_frame for d in rows],
+                     np.int64))
 
 
 def in_time(i: np.ndarray, t: np.ndarray, last_t: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ class SiteRuntime:
     index: dict[str, int]
     seqs: SeqWindow  # exact (device, sequence) dedup
     last_t: np.ndarray  # time of each device's latest evaluated (not late) reading
+    written: np.ndarray  # the last ledger frame each device's row includes, as built
     engine: AlarmEngine
     forecasts: dict[int, Forecast]
     ledger: Ledger  # roll-ups and counters not yet written

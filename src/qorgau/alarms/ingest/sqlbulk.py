@@ -37,8 +37,8 @@ ON CONFLICT (device_id, minute) DO UPDATE SET
 _SET_LAST = "vlast = excluded.vlast"  # late readings keep the minute's last value instead
 
 _PG_COUNTERS = """
-UPDATE alarm_device AS a SET n_accepted = a.n_accepted + u.acc, last_seq = u.seq,
-  seq_floor = u.floor, seq_window = u.win,
+UPDATE alarm_device AS a SET ledger_frame = coalesce(%s::bigint, a.ledger_frame),
+  n_accepted = a.n_accepted + u.acc, last_seq = u.seq, seq_floor = u.floor, seq_window = u.win,
   last_seen_at = coalesce('epoch'::timestamptz + u.seen * interval '1 microsecond',
                           a.last_seen_at),
   last_value = coalesce(u.val, a.last_value)
@@ -48,7 +48,8 @@ FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bytea[],
 WHERE a.id = u.id"""
 
 _LITE_COUNTERS = """
-UPDATE alarm_device SET n_accepted = n_accepted + ?, last_seq = ?, seq_floor = ?,
+UPDATE alarm_device SET ledger_frame = coalesce(?, ledger_frame),
+  n_accepted = n_accepted + ?, last_seq = ?, seq_floor = ?,
   seq_window = ?, last_seen_at = coalesce(?, last_seen_at),
   last_value = coalesce(?, last_value) WHERE id = ?"""
 
@@ -128,9 +129,10 @@ def upsert_rollups(db: Session, *, device: np.ndarray, minute: np.ndarray,
 
 def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_seq: list[int],
                     floor: list[int], window: list[bytes | None], seen: list[float | None],
-                    value: list[float | None]) -> None:
+                    value: list[float | None], frame: int | None = None) -> None:
     """Accepted counts, the dedup window (`order.SeqWindow`) and the last reading of the
-    ledger's devices."""
+    ledger's devices; `frame`: the owner's last frame they now include (None: a guest's
+    counts, which no replay takes: the stored frame stays)."""
     cur = _cursor(db)
     known = [k for k, s in enumerate(seen) if s is not None]
     at = np.array([seen[k] for k in known], np.float64)
@@ -138,10 +140,11 @@ def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_se
     for k, s in zip(known, micros(at).tolist() if _pg(db) else lite_time(at), strict=True):
         stamps[k] = s
     if _pg(db):
-        cur.execute(_PG_COUNTERS, [ids, accepted, last_seq, floor, window, stamps, value])
+        cur.execute(_PG_COUNTERS, [frame, ids, accepted, last_seq, floor, window, stamps,
+                                   value])
         return
-    cur.executemany(_LITE_COUNTERS, list(zip(accepted, last_seq, floor, window, stamps, value,
-                                             ids, strict=True)))
+    cur.executemany(_LITE_COUNTERS, list(zip([frame] * len(ids), accepted, last_seq, floor,
+                                             window, stamps, value, ids, strict=True)))
 
 
 def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
