@@ -115,6 +115,38 @@ def test_stale_detected_by_tick_and_cleared_by_next_reading(fast: bool) -> None:
     assert feed(engine, [0], [45.0], [0.31]) == [(0, 45.0, "STALE", 0, 0.31)]
 
 
+def test_readings_without_a_value_are_a_heartbeat_and_clear_stale(fast: bool) -> None:
+    """`heard` (a wearable's zone or event): the stale timer counts from it, an active STALE
+    clears at the first one, and no value is evaluated (the rate of rise stays between
+    values)."""
+    table = SensorTable.create(2, stale_s=30.0, ror_per_min=1.0)
+    engine = AlarmEngine(table, fast=fast, exposure=False, now=0.0)
+    feed(engine, [0], [0.0], [0.3])
+    assert len(engine.heard(np.array([0, 1, 0]), np.array([20.0, 25.0, 40.0]))) == 0
+    assert len(engine.tick(54.0)) == 0  # heard at 40 and 25: neither silent for 30 s
+    assert engine.tick(55.0)["sensor"].tolist() == [1]
+    assert engine.tick(70.0)["sensor"].tolist() == [0]
+    ev = engine.heard(np.array([1, 0, 0]), np.array([80.0, 90.0, 95.0]))
+    assert ev[["sensor", "time", "kind", "transition"]].tolist() == [
+        (1, 80.0, Kind.STALE, 0), (0, 90.0, Kind.STALE, 0)]  # at each one's first reading
+    assert np.isnan(ev["value"]).all() and len(engine.heard(np.array([0]), [96.0])) == 0
+    assert engine.state.last_time[0] == 0.0 and engine.state.last_value[0] == 0.3
+    # 1.0 in 120 s since the last value is 0.5/min (from the heartbeat at 96 it would be 2.5)
+    assert feed(engine, [0], [120.0], [1.3]) == []
+    assert len(engine.tick(109.0)) == 0 and engine.tick(110.0)["sensor"].tolist() == [1]
+    assert len(engine.tick(149.0)) == 0 and engine.tick(150.0)["sensor"].tolist() == [0]
+
+
+def test_a_snapshot_puts_back_what_heard_changed() -> None:
+    engine = AlarmEngine(SensorTable.create(1, stale_s=30.0), now=0.0)
+    engine.tick(30.0)
+    snap = engine.snapshot(np.array([0]))
+    assert len(engine.heard(np.array([0]), np.array([40.0]))) == 1
+    engine.restore(snap)
+    assert engine.state.stale[0] == 1.0 and np.isnan(engine.state.heard[0])
+    assert len(AlarmEngine(SensorTable.create(1, stale_s=30.0)).tick(1e9)) == 0  # never heard
+
+
 def test_methane_while_fan_off_is_a_combo_alarm(fast: bool) -> None:
     table = SensorTable.create(2)
     engine = AlarmEngine(table, fast=fast, rules=(methane_fan_rule(0, 1),))

@@ -27,7 +27,7 @@ from qorgau.core.db import utcnow
 if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import DevInfo
 
-LS_KINDS = {"HI", "HIHI", "LO", "LOLO", "COMBO", "STEL", "FALL", "SOS", "NO_MOTION"}
+LS_KINDS = {"HI", "HIHI", "LO", "LOLO", "COMBO", "STEL", "FALL", "SOS", "NO_MOTION", "STALE"}
 
 
 @dataclass

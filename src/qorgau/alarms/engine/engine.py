@@ -123,18 +123,39 @@ class AlarmEngine:
         (`hot` columns 4–6 and the exposure's 7) are left out: a snapshot taken before the
         first batch holds them unfilled, and restoring that would stick."""
         st, ex = self.state, self.state.exposure
-        return [st.active, st.on_since, st.off_since, st.hot[:, :4], ex.hot[:, :7],
+        return [st.active, st.on_since, st.off_since, st.hot[:, :4], st.hot[:, 7:], ex.hot[:, :7],
                 *(getattr(ex, k) for k in EXPOSURE_ARRAYS), self.device_active]
 
     def tick(self, now: float) -> np.ndarray:
-        """Timer: raise STALE for every sensor silent for ≥ stale_s (at time `now`)."""
+        """Timer: raise STALE for every sensor silent for ≥ stale_s (at time `now`): neither a
+        value (`process`) nor any other reading (`heard`) since."""
         st, lim = self.state, self.table.stale_s
-        silent = (st.stale == 0.0) & (now - st.last_time >= lim)  # NaN limit/time → False
+        last = np.fmax(st.last_time, st.heard)  # NaN only if both are
+        silent = (st.stale == 0.0) & (now - last >= lim)  # NaN limit/time → False
         idx = np.flatnonzero(silent)
         st.stale[idx] = 1.0
         n = len(idx)
         return make_events(idx.astype(np.uint32), np.full(n, now), np.full(n, Kind.STALE),
                            np.full(n, Transition.RAISE), st.last_value[idx])
+
+    def heard(self, sensor: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """Sensors heard at `time` (time-sorted within each sensor) by readings of any kind, a
+        wearable's zone or event as much as a value: the stale timer counts from the latest,
+        and an active STALE clears at the first (its event carries no value). Evaluates
+        nothing else; call it before `process` with the same readings so a clear is stamped
+        with the first of them."""
+        s, t = np.asarray(sensor, np.int64), np.asarray(time, np.float64)
+        st = self.state
+        if not len(s):
+            return np.empty(0, EVENT_DTYPE)
+        was = st.stale[s] != 0.0
+        back, first = np.unique(s[was], return_index=True)  # first reading of each
+        at = t[was][first]
+        np.fmax.at(st.heard, s, t)  # the heard column is a strided view: updated in place
+        st.stale[back] = 0.0
+        n = len(back)
+        return make_events(back.astype(np.uint32), at, np.full(n, Kind.STALE),
+                           np.full(n, Transition.CLEAR), np.full(n, np.nan))
 
     def device_events(self, sensor: np.ndarray, time: np.ndarray, code: np.ndarray) -> np.ndarray:
         """Wearable events → FALL/SOS/NO_MOTION raise (once until RESET), RESET → clears."""

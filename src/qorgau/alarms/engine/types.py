@@ -146,7 +146,7 @@ class EngineState:
     The fields every reading touches live in one row of `hot` (one cache line per sensor);
     `last_value`, `last_time`, `busy` and `stale` are writable column views of it. Columns
     4–6 cache the table's quiet band and rate limit next to them (filled by the fast kernel);
-    column 7, `heard`, is the latest reading without a value (`AlarmEngine.heard`).
+    column 7, `heard`, is when the sensor was last heard by any reading (`AlarmEngine.heard`).
     """
 
     active: np.ndarray  # (n, N_COND) bool: limit/ROR condition raised
@@ -159,9 +159,9 @@ class EngineState:
     last_time = _col("last_time", 1, "time of the last reading (or engine start)")
     busy = _col("busy", 2, "1.0 if any condition is active or pending (fast-path guard)")
     stale = _col("stale", 3, "1.0 while the STALE alarm is raised")
-    heard = _col("heard", 7, "time of the latest reading without a value (zone, event), NaN "
-                 "if none: a heartbeat for the stale timer, kept apart from `last_time` (the "
-                 "rate of rise is between values)")
+    heard = _col("heard", 7, "time the sensor was last heard (`AlarmEngine.heard`: any reading, "
+                 "also one without a value), NaN if never; kept apart from `last_time`, "
+                 "which the rate of rise measures between values")
 
     @classmethod
     def create(cls, n: int, *, now: float = np.nan) -> EngineState:

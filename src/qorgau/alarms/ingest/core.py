@@ -348,7 +348,12 @@ def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray
     after the in-time readings of the same message, against the engine's state then)."""
     values = ~np.isnan(V) & (E == 0)
     now = values & ~L
+    # every reading in time is the device's heartbeat: a wearable sending only zones or
+    # events is not lost, and its next one clears STALE (first, so that clear has its time)
+    beat = rt.engine.heard(I[~L], T[~L])
     ev = rt.engine.process(I[now].astype(np.uint32), T[now], V[now])
+    if len(beat):
+        ev = np.concatenate([beat, ev])
     # a late wearable event still raises (a fall is a fall); a late RESET clears nothing
     dev = (E != 0) & ~(L & (E == DeviceCode.RESET))
     if dev.any():
