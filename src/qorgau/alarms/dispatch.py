@@ -257,6 +257,9 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
         counts["fallback"] += _fallback(db, row, rec, body)
     else:
         counts["sent"] += 1
+        from qorgau.alarms.records import delivery_succeeded
+
+        delivery_succeeded(db, row, rec)  # the site's NOTIFY_FAILED may return to normal
     db.commit()
 
 
@@ -274,11 +277,9 @@ def _secret(db: Session, row: Notification) -> str:
 
 def _fallback(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any]) -> int:
     """Failed delivery: raise its own alarm (NOTIFY_FAILED) and try the fallback channel."""
-    from qorgau.alarms.records import raise_system_alarm
+    from qorgau.alarms.records import delivery_failed
 
-    raise_system_alarm(db, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
-                       region_code=rec.region_code, kind="NOTIFY_FAILED",
-                       message=f"{row.channel} to {row.target} failed: {row.error}"[:300])
+    delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
     channel = notify.FALLBACK.get(row.channel, "sms")
     alt = db.scalar(select(Contact).where(Contact.site_id == rec.site_id,
                                           Contact.channel == channel))

@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from qorgau.alarms import constants as C
-from qorgau.alarms.dispatch import Notice
+from qorgau.alarms.dispatch import Context, Notice, plan
 from qorgau.alarms.engine import AlarmState
-from qorgau.alarms.models import AlarmRecord, Device
+from qorgau.alarms.engine.isa import HIDDEN
+from qorgau.alarms.models import AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import apply, dt, ts
 from qorgau.core.db import utcnow
@@ -33,19 +34,25 @@ LS_KINDS = {"HI", "HIHI", "LO", "LOLO", "COMBO", "STEL", "FALL", "SOS", "NO_MOTI
 @dataclass
 class Change:
     rec: AlarmRecord
-    what: str  # raise | clear
+    what: str  # raise | clear | update (an active system alarm counted a repeat)
 
 
 def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmRecord | None:
-    """The condition's open occurrence. Its id is asked as a Core statement on the session's
-    connection after a flush (what autoflush would do); the row comes from the identity map
-    when this session has it (a raise and its clear in one batch). The common answer, none,
-    costs no ORM query."""
+    """The condition's occurrence that follows its process state: the active one, else a
+    hidden one (shelved, suppressed, out of service: its machine tracks the condition and
+    annunciates nothing). None when the open ones have all returned to normal and wait for
+    acknowledgement (rtn_unack): a raise then starts a new occurrence, each excursion its own
+    record. The ids are asked as a Core statement on the session's connection after a flush
+    (what autoflush would do); the row comes from the identity map when this session has it
+    (a raise and its clear in one batch). The common answer, none, costs no ORM query."""
     db.flush()
     c = _OCC.c
-    stmt = select(c.id).where(c.kind == kind, c.open.is_(True), c.site_id == site_id)
+    stmt = select(c.id, c.active, c.state).where(c.kind == kind, c.open.is_(True),
+                                                 c.site_id == site_id)
     stmt = stmt.where(c.device_id.is_(None) if device_id is None else c.device_id == device_id)
-    rec_id = db.connection().execute(stmt.order_by(c.id.desc()).limit(1)).scalar()
+    rows = db.connection().execute(stmt.order_by(c.id.desc())).all()
+    rec_id = next((r.id for r in rows if r.active), None) or next(
+        (r.id for r in rows if r.state in HIDDEN), None)
     return None if rec_id is None else db.get(AlarmRecord, rec_id)
 
 
@@ -65,6 +72,8 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
     if raised:
         if rec is not None and rec.active:
             return None  # replayed raise
+        # none open, or only ones back to normal awaiting acknowledgement: a new occurrence
+        # (those stay open in rtn_unack); a hidden one takes the raise without annunciating
         # queried before the occurrence is pending: a new one goes in as one INSERT with its
         # final state, beside its first transition (this is the life-safety record's path)
         first_wait = delays(db, dev.site_id).escalation[0]
@@ -99,23 +108,80 @@ def track_peak(rec: AlarmRecord, value: float) -> None:
 
 
 def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_code: str,
-                       kind: str, message: str) -> AlarmRecord:
-    """Site-level alarm without a device (e.g. NOTIFY_FAILED); one open occurrence per kind."""
+                       kind: str, message: str) -> Change:
+    """Site-level alarm without a device (e.g. NOTIFY_FAILED). While its occurrence is active,
+    a repeat only counts (`value`) and updates the message: Change "update". Otherwise a new
+    occurrence is raised ("raise"; "update" when a hidden one takes it silently)."""
     rec = _open(db, None, kind, site_id)
     now = ts(utcnow())
     if rec is not None and rec.active:
-        rec.message = message
-        return rec
+        rec.value = (rec.value or 1) + 1
+        rec.message = f"{rec.value:.0f}× {message}"[:300]
+        return Change(rec, "update")
     if rec is None:
         rec = AlarmRecord(device_id=None, site_id=site_id, enterprise_id=enterprise_id,
                           region_code=region_code, kind=kind, priority=C.PRIORITY.get(kind, 2),
                           life_safety=False, state="normal", active=False, open=True,
-                          raised_at=dt(now), message=message)
+                          raised_at=dt(now), message=message[:300], value=1.0)
         db.add(rec)
         db.flush()
     apply(db, rec, None, trigger_fn="process", active=True, time=now)
+    rec.cleared_at = None
+    if rec.state != AlarmState.UNACK:
+        return Change(rec, "update")  # shelved or out of service: no annunciation
     rec.next_escalation_at = dt(now + delays(db, site_id).escalation[0])
-    return rec
+    return Change(rec, "raise")
+
+
+def clear_system_alarm(db: Session, *, site_id: int, kind: str) -> Change | None:
+    """The site-level condition is over: its active occurrence returns to normal through the
+    ISA machine (acknowledged → normal, closed; unacknowledged → rtn_unack, which still
+    escalates until acknowledged). None when none is active."""
+    rec = _open(db, None, kind, site_id)
+    if rec is None or not rec.active:
+        return None
+    now = ts(utcnow())
+    apply(db, rec, None, trigger_fn="process", active=False, time=now)
+    rec.cleared_at = dt(now)
+    return Change(rec, "clear")
+
+
+NOTIFY_FAILED = "NOTIFY_FAILED"
+FAILING_WINDOW = timedelta(hours=24)  # a contact's deliveries looked at to call it failing
+
+
+def delivery_failed(db: Session, row: Notification, rec: AlarmRecord) -> Change:
+    """A notification could not be delivered: the site's NOTIFY_FAILED is raised (a new
+    occurrence, announced like any alarm) or, while active, counts one more failure."""
+    change = raise_system_alarm(db, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
+                                region_code=rec.region_code, kind=NOTIFY_FAILED,
+                                message=f"{row.channel} to {row.target} failed: {row.error}")
+    if change.what == "raise":
+        plan(db, [notice(change.rec, "raise")], Context())
+    return change
+
+
+def delivery_succeeded(db: Session, row: Notification, rec: AlarmRecord) -> Change | None:
+    """A notification went out: the site's active NOTIFY_FAILED returns to normal unless a
+    contact of the site is still failing (its latest delivery in the window failed), so one
+    broken address next to working ones keeps it active instead of raising it anew with every
+    notice. A removed contact no longer holds it."""
+    nf = _open(db, None, NOTIFY_FAILED, rec.site_id)
+    if nf is None or not nf.active or _contact_failing(db, rec.site_id):
+        return None
+    return clear_system_alarm(db, site_id=rec.site_id, kind=NOTIFY_FAILED)
+
+
+def _contact_failing(db: Session, site_id: int) -> bool:
+    N, A = Notification, AlarmRecord
+    latest = (select(func.max(N.id)).join(A, A.id == N.alarm_id)
+              .join(Contact, and_(Contact.site_id == site_id, Contact.channel == N.channel,
+                                  Contact.target == N.target))
+              .where(A.site_id == site_id, N.status.in_(("sent", "failed")),
+                     N.at >= utcnow() - FAILING_WINDOW)
+              .group_by(N.channel, N.target))
+    return db.scalar(select(N.id).where(N.id.in_(latest), N.status == "failed").limit(1)
+                     ) is not None
 
 
 def notice(rec: AlarmRecord, what: str, targets: list[str] | None = None) -> Notice:
@@ -126,23 +192,28 @@ def notice(rec: AlarmRecord, what: str, targets: list[str] | None = None) -> Not
 
 
 def escalations(db: Session, now: datetime) -> list[Notice]:
-    """Unacknowledged alarms past their deadline go one tier up (then remind at the top)."""
+    """Unacknowledged alarms past their deadline go one tier up, then are reminded every
+    reminder interval at the top tier, until acknowledged: active or already back to normal
+    (rtn_unack), since nobody has seen it yet either way."""
     out: list[Notice] = []
     stmt = select(AlarmRecord).where(AlarmRecord.open.is_(True),
                                      AlarmRecord.next_escalation_at <= now,
-                                     AlarmRecord.state == AlarmState.UNACK.value)
+                                     AlarmRecord.state.in_(_UNSEEN))
     for rec in db.scalars(stmt.with_for_update(skip_locked=True)
                           if db.get_bind().dialect.name == "postgresql" else stmt):
         d = delays(db, rec.site_id)  # per-site times, edited on the routing page
         if rec.tier <= len(d.escalation):
-            rec.tier += 1
-            wait = d.escalation[min(rec.tier - 1, len(d.escalation) - 1)]
+            rec.tier += 1  # the top tier's first reminder comes one reminder interval on
+            wait = d.escalation[rec.tier - 1] if rec.tier <= len(d.escalation) else d.reminder
             out.append(notice(rec, "escalate"))
         else:
             wait = d.reminder
             out.append(notice(rec, f"remind{int(ts(now))}"))
         rec.next_escalation_at = now + timedelta(seconds=wait)
     return out
+
+
+_UNSEEN = (AlarmState.UNACK.value, AlarmState.RTN_UNACK.value)
 
 
 def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
