@@ -41,12 +41,17 @@ def test_positions_are_a_heartbeat_and_silence_is_a_life_safety_stale(client, db
     assert _occurrences(db, mine, "W-1") == []
     (never,) = _occurrences(db, mine, "W-2")  # the other wearable, never heard: lost
     assert never.active and never.life_safety
+    (gas,) = _occurrences(db, mine, "CH4-1")  # a silent gas detector: its zone unmeasured
+    assert gas.life_safety and gas.priority == 2
+    (fan,) = _occurrences(db, mine, "FAN-1")
+    assert not fan.life_safety and fan.priority == 3
     last = t0 + 180
     worker.tick(db, proc, now=last + 59.5)
     assert _occurrences(db, mine, "W-1") == []
     worker.tick(db, proc, now=last + 60.0)  # silent for stale_s: the timer, no message
     (lost,) = _occurrences(db, mine, "W-1")
     assert lost.active and lost.life_safety and lost.state == "unacknowledged"
+    assert lost.priority == 1  # a lone worker's lost signal: contacts taking only P1 get it
     assert abs(ts(lost.raised_at) - (last + 60.0)) < 1e-3
     assert db.scalar(select(Notification.id).where(Notification.alarm_id == lost.id))
     _send(client, mine, "W-1", {"z": "SAFE"}, last + 75.0)  # signal back

@@ -81,7 +81,7 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
             rec = AlarmRecord(device_id=dev.id, site_id=dev.site_id,
                               enterprise_id=dev.enterprise_id, region_code=dev.region_code,
                               zone_code=dev.zone_code, kind=kind,
-                              priority=C.PRIORITY.get(kind, 3),
+                              priority=priority(dev, kind),
                               life_safety=dev.life_safety and kind in LS_KINDS,
                               state=AlarmState.NORMAL.value, active=False, open=True,
                               raised_at=dt(t), value=value, peak=value)
@@ -99,6 +99,16 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
     apply(db, rec, None, trigger_fn="process", active=False, time=t)
     rec.cleared_at = dt(t)
     return Change(rec, "clear")
+
+
+def priority(dev: Device | DevInfo, kind: str) -> int:
+    """ISA priority of a device's condition. A lost signal is low priority for a fan or a
+    thermometer, but a lone worker's wearable going silent is the emergency lone-worker
+    monitoring exists for (1), and a silent gas detector leaves its zone unmeasured (2):
+    contacts that take only P1/P2 still get them."""
+    if kind == "STALE" and dev.life_safety:
+        return 1 if dev.kind == "wearable" else 2
+    return C.PRIORITY.get(kind, 3)
 
 
 def track_peak(rec: AlarmRecord, value: float) -> None:
