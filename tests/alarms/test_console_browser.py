@@ -63,3 +63,74 @@ def test_danger_signal_reaches_the_console_banner(live: str, db, mine) -> None:
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.screenshot(path=str(ARTIFACTS / f"alarms-console-phone-{lang}.png"),
                             full_page=True)
+
+
+def _scene(db, mine, proc, as_) -> None:
+    """Two open withdrawals (L1 by a HIHI, L2 from the console) and a completed one."""
+    from qorgau.alarms import positioning
+
+    osh = as_("osh_krg")
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -40), ("W-2", {"z": "L2"}, -40),
+                                    ("CO-1", 3.0, -40)]), source="test")
+    positioning.broadcast(db=db, actor=osh, site_id=mine.site_id, zones=["L2"])
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -35)]), source="test")  # done
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -30)]), source="test")  # orders L1 out
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "L2"}, -25)]), source="test")
+    positioning.broadcast(db=db, actor=osh, site_id=mine.site_id, zones=["L2"])
+
+
+def _tile(code: str) -> str:
+    return ("[...document.querySelectorAll('#sensors a.sensor')].find(a => "
+            f"a.querySelector('.code').textContent === '{code}').querySelector('.val')"
+            ".textContent")
+
+
+def test_console_sensors_and_withdrawals_stay_live(live: str, db, mine, proc, as_) -> None:
+    """Without a reload: a new sensor value shows within the refresh interval; a wearer
+    reaching safety moves the withdrawal count at once (the hub's withdrawal event); every
+    open withdrawal is shown, completed ones collapsed; phone and desktop, kk / ru / en."""
+    from playwright.sync_api import sync_playwright
+
+    from livesite import CHROMIUM, CHROMIUM_ARGS, login
+
+    _scene(db, mine, proc, as_)
+    url = f"/alarms/sites/{mine.site_id}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with phone_page(live, "inspector.krg") as page:
+        page.goto(f"{live}/lang/en?next={url}")
+        wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
+        assert page.locator("[data-withdrawal]").count() == 2
+        assert page.locator("#withdrawals-done summary").is_visible()
+        assert not page.locator("#withdrawals-done li").first.is_visible()  # collapsed
+        assert page.evaluate(_tile("CO-1")).startswith("3 ")
+        page.evaluate("() => { window.notReloaded = true; }")
+        proc.handle_raw(db, mine.batch([("CO-1", 3.1, 0)]), source="test")
+        wait_js(page, f"({_tile('CO-1')}).startsWith('3.1 ')", 8)
+        assert page.evaluate("window.notReloaded === true")
+        for lang in ("kk", "ru", "en"):
+            page.goto(f"{live}/lang/{lang}?next={url}")
+            wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=str(ARTIFACTS / f"alarms-console-live-phone-{lang}.png"),
+                            full_page=True)
+        page.evaluate("() => { window.notReloaded = true; }")
+        l1 = page.locator("[data-withdrawal]").last  # the older one: L1, W-1 inside
+        assert l1.locator("h2 .inside").inner_text() == "1" and "W-1" in l1.inner_text()
+        proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, 0)]), source="test")
+        wait_js(page, "document.querySelectorAll('[data-withdrawal]').length === 1", 2)
+        assert page.evaluate("window.notReloaded === true")
+        assert page.locator("#withdrawals-done summary").inner_text().endswith("(2)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            login(page, live, "inspector.krg")
+            for lang in ("kk", "ru", "en"):
+                page.goto(f"{live}/lang/{lang}?next={url}")
+                wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
+                page.locator("#withdrawals-done summary").click()
+                assert page.locator("#withdrawals-done li").first.is_visible()
+                page.screenshot(path=str(ARTIFACTS / f"alarms-console-live-desktop-{lang}.png"),
+                                full_page=True)
+        finally:
+            browser.close()

@@ -69,3 +69,109 @@ def test_sse_stream_pushes_alarm(client_as, db, mine, proc):
     with c.stream("GET", f"/api/v1/alarms/stream?site_id={mine.site_id}&max_s=1") as r:
         body = b"".join(r.iter_bytes())
     assert b"event: lifesafety" in body and b'"kind":"HIHI"' in body
+
+
+def _withdrawal_pushes(since: int) -> list[dict]:
+    from qorgau.alarms.notify import HUB
+
+    return [m for m in list(HUB.recent)[since:] if m.get("type") == "withdrawal"]
+
+
+def test_wearer_reaching_safety_pushes_the_new_count(db, mine, proc, as_):
+    """Through the ingest processor: positions, a HIHI that orders L1 out, then one wearer's
+    reading in the safe zone is pushed to the console with the count committed."""
+    from qorgau.alarms.live import visible
+    from qorgau.alarms.models import Withdrawal
+    from qorgau.alarms.notify import HUB
+    from qorgau.core.db import get_sessionmaker
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3), ("W-2", {"z": "L1"}, -3)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -2)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert w is not None and w.inside == 2
+    n = len(HUB.recent)
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -1)]), source="test")
+    pushes = _withdrawal_pushes(n)
+    assert [(m["id"], m["inside"], m["total"]) for m in pushes] == [(w.id, 1, 2)]
+    assert pushes[0]["site_id"] == mine.site_id
+    with get_sessionmaker()() as other:  # what was pushed is committed
+        assert other.get(Withdrawal, w.id).inside == 1
+    assert visible(pushes[0], as_("osh_krg")) and not visible(pushes[0], as_("inspector_ala"))
+    n = len(HUB.recent)
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, 0)]), source="test")
+    assert _withdrawal_pushes(n) == []  # the count did not move: nothing pushed
+
+
+def test_two_open_withdrawals_both_shown(client, db, world, mine, proc):
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3), ("W-2", {"z": "L2"}, -3)]),
+                    source="test")
+    csrf = _login(client, world, "osh_krg")
+    for zone in ("L1", "L2"):
+        r = client.post(f"/alarms/sites/{mine.site_id}/withdraw",
+                        data={"zones": [zone], "csrf_token": csrf}, follow_redirects=False)
+        assert "error" not in r.headers["location"]
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    boxes = re.findall(r'data-withdrawal="(\d+)">\s*<h2>.*?class="inside">(\d+)<.*?</section>',
+                       live, re.S)
+    assert len(boxes) == 2 and all(inside == "1" for _id, inside in boxes)
+    sections = live.split('data-withdrawal="')[1:]
+    assert "W-2" in sections[0] and "L2" in sections[0]  # the newer first
+    assert "W-1" in sections[1] and "L1" in sections[1]  # the older one still shown
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -1)]), source="test")
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    assert live.count('data-withdrawal="') == 1 and "W-2" in live.split("<details")[0]
+    done = live.split('id="withdrawals-done"')[1].split("</details>")[0]
+    assert f"№{boxes[1][0]}" in done  # completed: collapsed
+
+
+def test_late_entrant_is_counted_and_ordered_out(db, mine, proc):
+    """W-2 walks into L1 after the HIHI ordered it out: counted inside and sent the command
+    through the outbox; a replay orders nobody twice; going back in after safety counts again."""
+    from qorgau.alarms.models import Notification, Withdrawal
+    from qorgau.alarms.notify import DEVICE_LOG, HUB
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5), ("W-2", {"z": "L2"}, -5)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -4)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert [p["device"] for p in w.people] == ["W-1"] and w.zones == ["L1"]
+    sent = len(DEVICE_LOG)
+    n = len(HUB.recent)
+    late = mine.batch([("W-2", {"z": "L1"}, -3)])
+    proc.handle_raw(db, late, source="test")
+    db.refresh(w)
+    assert w.inside == 2 and sorted(p["device"] for p in w.people) == ["W-1", "W-2"]
+    assert [p.get("entered_at") is not None for p in w.people] == [False, True]
+    orders = select(Notification).where(Notification.alarm_id == w.alarm_id,
+                                        Notification.target == "W-2")
+    rows = list(db.scalars(orders))
+    # tried at once (sent, or failed where no command transport is registered)
+    assert [r.channel for r in rows] == ["device"] and rows[0].status != "pending"
+    assert {c for c, _s in list(DEVICE_LOG)[sent:]} == {"W-2"}
+    assert [m["inside"] for m in _withdrawal_pushes(n)] == [2]
+    proc.handle_raw(db, late, source="test")  # redelivered: a duplicate, no second order
+    assert len(list(db.scalars(orders))) == 1
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -2)]), source="test")
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "L1"}, -1)]), source="test")
+    db.refresh(w)
+    assert w.inside == 2 and len(list(db.scalars(orders))) == 2  # back in: ordered again
+
+
+def test_late_entrant_of_a_console_order_is_commanded(client, db, world, mine, proc):
+    """An order from the console's button has no alarm: the newcomer is commanded directly."""
+    from qorgau.alarms.models import Withdrawal
+    from qorgau.alarms.notify import DEVICE_LOG
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    csrf = _login(client, world, "osh_krg")
+    client.post(f"/alarms/sites/{mine.site_id}/withdraw",
+                data={"zones": ["L1", "L2"], "csrf_token": csrf}, follow_redirects=False)
+    sent = len(DEVICE_LOG)
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "L2"}, -1)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    db.refresh(w)
+    assert w.inside == 2 and {c for c, _s in list(DEVICE_LOG)[sent:]} == {"W-2"}
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    assert re.search(r'class="inside">2<', live) and "W-2" in live
+    assert "вошёл после приказа" in live  # marked as having walked in after the order

@@ -22,6 +22,7 @@ from qorgau.core.roles import PERMISSIONS
 from qorgau.core.security import scoped
 from qorgau.core.web import FormActorDep, PageActorDep, register_nav, render
 from qorgau.registry import service as registry
+from qorgau.registry.models import Worker
 
 router = APIRouter(include_in_schema=False)
 register_nav(N_("Alarms"), "/alarms", PERMISSIONS[C.READ], order=45)
@@ -62,6 +63,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
     by_state = {s: [a for a in alarms if a.state == s] for s in STATE_ORDER}
     history = [a for a in service.list_alarms(db=db, actor=actor, site_id=site.id, limit=60)
                if not a.open][:20]
+    withdrawals = positioning.withdrawal_status(db=db, actor=actor, site_id=site.id)
     end = utcnow()
     trends = {}
     for d in devices:
@@ -73,11 +75,21 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "trends": trends, "errors": service.ingest_errors(db=db, actor=actor,
                                                               site_id=site.id),
             "presence": positioning.presence(db=db, actor=actor, site_id=site.id),
-            "withdrawals": positioning.withdrawal_status(db=db, actor=actor, site_id=site.id),
+            "withdrawals": withdrawals, "workers": _worker_names(db, actor, withdrawals),
             "can_ack": actor.can(C.ACKNOWLEDGE), "can_withdraw": actor.can(C.WITHDRAW),
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
             "processes": health.processes(db),
             "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS}
+
+
+def _worker_names(db: DbDep, actor: Any, withdrawals: list[dict[str, Any]]) -> dict[int, str]:
+    """Names of the people still inside open withdrawals, for the rescue team (scoped)."""
+    ids = {p["worker_id"] for w in withdrawals if not w["completed_at"] for p in w["people"]
+           if p.get("worker_id") and not p.get("safe_at")}
+    if not ids:
+        return {}
+    stmt = scoped(select(Worker), Worker, actor).where(Worker.id.in_(ids))
+    return {w.id: f"{w.last_name} {w.first_name[:1]}." for w in db.scalars(stmt)}
 
 
 def _sparkline(values: list[float], w: int = 120, h: int = 28) -> str:
@@ -103,7 +115,8 @@ def console(request: Request, site_id: int, db: DbDep, actor: PageActorDep,
 @router.get("/alarms/sites/{site_id}/live", response_class=HTMLResponse)
 def console_fragment(request: Request, site_id: int, db: DbDep,
                      actor: PageActorDep) -> HTMLResponse:
-    """The alarm lists and withdrawal panel, re-fetched by the console on every live event."""
+    """Sensor tiles, alarm lists and withdrawal panel, re-fetched by the console on every live
+    event and every few seconds (sensor values are written every `alarm_flush_s`)."""
     actor.require(C.READ)
     return render(request, "alarms/_live.html", _console_ctx(db, actor, site_id), actor=actor)
 

@@ -4,6 +4,7 @@ their devices and are tracked to a safe zone, the count still inside shown live 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,30 +25,105 @@ def safe_zones(site: Site) -> set[str]:
     return {str(z["code"]) for z in site.zones or [] if z.get("kind") == "safe"}
 
 
-def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> list[Withdrawal]:
-    """Move a wearer; tick off open withdrawals when they reach a safe zone."""
+@dataclass
+class Moves:
+    """What one position reading did to open withdrawals: those whose count inside moved
+    (pushed to the console after the commit) and people who walked into an affected zone
+    after the order (they get the withdraw command)."""
+
+    moved: list[Withdrawal] = field(default_factory=list)
+    entered: list[tuple[Withdrawal, Device, datetime]] = field(default_factory=list)
+
+
+def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
+    """Move a wearer; tick off open withdrawals when they reach a safe zone, add them to
+    those whose zones they walk into."""
     row = db.get(Presence, dev.id)
+    current = row is None or at >= row.at  # an older reading is not where they are now
     if row is None:
         row = Presence(device_id=dev.id, site_id=dev.site_id, enterprise_id=dev.enterprise_id,
                        region_code=dev.region_code, zone_code=zone, at=at)
         db.add(row)
-    elif at >= row.at:
+    elif current:
         row.zone_code, row.at = zone, at
     site = db.get(Site, dev.site_id)
-    changed = []
-    if zone in safe_zones(site):
-        for w in db.scalars(select(Withdrawal).where(Withdrawal.site_id == dev.site_id,
-                                                     Withdrawal.completed_at.is_(None))):
-            people = [dict(p) for p in w.people]
-            for p in people:
-                if p["device_id"] == dev.id and p.get("safe_at") is None:
-                    p["safe_at"] = at.isoformat()
-            w.people = people
-            w.inside = sum(1 for p in people if p.get("safe_at") is None)
-            if w.inside == 0:
-                w.completed_at = at
-            changed.append(w)
-    return changed
+    safe = zone in safe_zones(site)
+    out = Moves()
+    if not safe and not current:
+        return out
+    for w in db.scalars(select(Withdrawal).where(Withdrawal.site_id == dev.site_id,
+                                                 Withdrawal.completed_at.is_(None))):
+        if safe:
+            _reach_safety(w, dev, at, out)
+        elif zone in w.zones:
+            _enter(db, w, dev, zone, at, out)
+    return out
+
+
+def _reach_safety(w: Withdrawal, dev: Device, at: datetime, out: Moves) -> None:
+    people = [dict(p) for p in w.people]
+    for p in people:
+        if p["device_id"] == dev.id and p.get("safe_at") is None:
+            p["safe_at"] = at.isoformat()
+    w.people = people
+    inside = sum(1 for p in people if p.get("safe_at") is None)
+    if inside != w.inside:
+        out.moved.append(w)
+    w.inside = inside
+    if w.inside == 0:
+        w.completed_at = at
+
+
+def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
+           out: Moves) -> None:
+    """A wearer in a zone under the order who is not counted inside: counted (a newcomer, or
+    someone who went back in after reaching safety) and ordered out."""
+    people = [dict(p) for p in w.people]
+    mine = next((p for p in people if p["device_id"] == dev.id), None)
+    if mine is not None and mine.get("safe_at") is None:
+        return
+    if mine is None:
+        # the ingest runtime's device facts do not carry the wearer: read it (rare)
+        worker_id = db.scalar(select(Device.worker_id).where(Device.id == dev.id))
+        mine = {"device_id": dev.id, "device": dev.code, "worker_id": worker_id}
+        people.append(mine)
+    mine.update(zone=zone, safe_at=None, entered_at=at.isoformat())
+    w.people = people
+    w.inside = sum(1 for p in people if p.get("safe_at") is None)
+    out.moved.append(w)
+    out.entered.append((w, dev, at))
+    audit.record(db, actor=SYSTEM_ACTOR, action="alarms.withdrawal.entered",
+                 object_type="withdrawal", object_id=w.id,
+                 after={"device": dev.code, "zone": zone, "inside": w.inside})
+
+
+def order_entrants(db: Session, entered: list[tuple[Withdrawal, Device, datetime]]
+                   ) -> tuple[list[int], list[str]]:
+    """The withdraw command for people who walked in after the order, planned like the
+    start's: a pending device-channel notification of the withdrawal's alarm (the outbox,
+    deduplicated: a replayed reading orders nobody twice) — only the device channel, the
+    contacts were told when the alarm was raised. An order without an alarm (the console's
+    button) has no outbox row to hang on: those devices are commanded directly, as
+    `broadcast` does. Returns (notification ids to deliver, device codes to command)."""
+    from qorgau.alarms import dispatch, records
+    from qorgau.alarms.models import AlarmRecord
+
+    wanted, direct = [], []
+    for w, dev, at in entered:
+        rec = db.get(AlarmRecord, w.alarm_id) if w.alarm_id else None
+        if rec is None:
+            direct.append(dev.code)
+            continue
+        n = records.notice(rec, f"enter{w.id}@{at.timestamp():.3f}", [dev.code])
+        wanted.append((dispatch.Message([n], rec.tier, rec.life_safety), "device", dev.code))
+    ids = [i for i in dispatch.dedup(db, wanted) if i is not None] if wanted else []
+    return ids, direct
+
+
+def hub_message(w: Withdrawal) -> dict[str, Any]:
+    """The live console's withdrawal event; scope columns for the SSE filter (`live.py`)."""
+    return {"type": "withdrawal", "id": w.id, "inside": w.inside, "total": len(w.people),
+            "enterprise_id": w.enterprise_id, "region_code": w.region_code}
 
 
 def who_is_in(db: Session, site_id: int, zones: list[str]) -> list[Presence]:
@@ -109,19 +185,20 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     for t in targets if rec is None else []:
         notify.send_device(t, "WITHDRAW", {"site_id": site.id}, "")
     dispatch.deliver(db, [r.id for r in rows])
-    notify.HUB.publish(site.id, {"type": "withdrawal", "id": w.id, "inside": w.inside,
-                                 "enterprise_id": site.enterprise_id,
-                                 "region_code": site.region_code})
+    notify.HUB.publish(site.id, hub_message(w))
     return w
 
 
 def withdrawal_status(*, db: Session, actor: Actor, site_id: int) -> list[dict[str, Any]]:
     actor.require(C.READ)
+    """Every open withdrawal of the site (however many) and the latest completed ones."""
     stmt = scoped(select(Withdrawal), Withdrawal, actor).where(Withdrawal.site_id == site_id)
+    rows = {w.id: w for w in db.scalars(stmt.where(Withdrawal.completed_at.is_(None)))}
+    rows.update((w.id, w) for w in db.scalars(stmt.order_by(Withdrawal.id.desc()).limit(20)))
     return [{"id": w.id, "zones": w.zones, "inside": w.inside, "total": len(w.people),
              "people": w.people, "started_at": w.started_at, "completed_at": w.completed_at,
              "alarm_id": w.alarm_id}
-            for w in db.scalars(stmt.order_by(Withdrawal.id.desc()).limit(20))]
+            for w in sorted(rows.values(), key=lambda w: -w.id)]
 
 
 def presence(*, db: Session, actor: Actor, site_id: int) -> dict[str, int]:

@@ -189,13 +189,17 @@ class Processor:
         rows = dispatch.plan(db, notices, dispatch.context(db, {site.id}, notices)) if notices \
             else []
         ls_ids = set(res.life_safety_ids[n_ls:])
+        moves, res.moves = res.moves, positioning.Moves()
+        orders = positioning.order_entrants(db, moves.entered) if moves.entered else ([], [])
+        pushes = list({w.id: positioning.hub_message(w) for w in moves.moved}.values())
         # a batch that raised a life-safety alarm leaves the ledger's due groups to the next
         # one: its record should not wait for hundreds of roll-up and counter rows (what must
         # be written now — a guest's rows, a replay's — the ledger writes whatever `most` says)
         self.flush(db, rt, now, most=0 if ls_ids else ledger.MAX_GROUPS)
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
-        return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids)
+        return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids,
+                                          pushes, orders)
 
     def _bookkeeping(self, db: Session, rt: runtime.SiteRuntime, site: Site, new: tuple,
                      dup_dev: np.ndarray, rejects: list[tuple[str, str, str]], source: str,
@@ -325,20 +329,28 @@ class Processor:
             notices += apply_late(db, rt, lev, res)
         records.update_peaks(db, site.id, rt.device_ids, rt.position, I, T, V)
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
-            positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
+            m = positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
+            res.moves.moved += m.moved
+            res.moves.entered += m.entered
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], res)
         return notices
 
     def _after_commit(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
                       T: np.ndarray, notices: list[dispatch.Notice], rows: list[Any],
-                      ls_ids: set[int]) -> None:
+                      ls_ids: set[int], pushes: list[dict[str, Any]],
+                      orders: tuple[list[int], list[str]]) -> None:
         for n in notices:
             notify.HUB.publish(site.id, {"type": "alarm", "id": n.alarm_id, "kind": n.kind,
                                          "life_safety": n.life_safety, "what": n.what,
                                          "message": n.message, "priority": n.priority})
-        fast = [r.id for r in rows if r.alarm_id in ls_ids]
-        if fast:  # life-safety fast path: deliver now, not on the next tick
+        for msg in pushes:  # withdrawal counts moved by position readings, now committed
+            notify.HUB.publish(site.id, msg)
+        # life-safety fast path, and late entrants' withdraw commands: now, not on a tick
+        fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders[0]
+        if fast:
             dispatch.deliver(db, fast)
+        for code in orders[1]:
+            notify.send_device(code, "WITHDRAW", {"site_id": site.id}, "")
         heartbeat(db, rt, I, T)
 
 

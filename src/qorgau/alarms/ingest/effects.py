@@ -39,6 +39,9 @@ class Result:
     # occurrences changed by this batch, held so the session's (weak) identity map keeps
     # them for the peak update after the events (else it asks the database for them again)
     held: list[AlarmRecord] = field(default_factory=list)
+    # a site's position readings (taken by the processor before the next site's): what they
+    # did to open withdrawals, for the console push and the late entrants' orders
+    moves: positioning.Moves = field(default_factory=positioning.Moves)
 
 
 @dataclass

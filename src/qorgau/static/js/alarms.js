@@ -1,5 +1,6 @@
 // Alarm console: live feed over SSE, a WebAudio beep for life-safety alarms (no audio file),
-// and a re-fetch of the alarm lists / withdrawal panel on every event.
+// and a re-fetch of the sensor tiles / alarm lists / withdrawal panel on every event and
+// every 5 s.
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -34,15 +35,38 @@
     }
   }
 
+  function typing() {
+    // a form being filled in (a shelve reason) is not wiped by a refresh
+    var el = document.activeElement;
+    return el && live.contains(el) && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName);
+  }
+
   function refresh() {
     // Coalesce bursts of events into one fetch.
     if (pending) { return; }
     pending = setTimeout(function () {
       pending = null;
+      if (typing()) { refresh(); return; }
       window.qorgauFetch("/alarms/sites/" + site + "/live").then(function (r) {
         return r.ok ? r.text() : null;
-      }).then(function (html) { if (html !== null) { live.innerHTML = html; } });
+      }).then(function (html) {
+        if (html === null || typing()) { return; }
+        var done = document.getElementById("withdrawals-done");
+        var opened = done && done.open;
+        live.innerHTML = html;
+        done = document.getElementById("withdrawals-done");
+        if (done && opened) { done.open = true; }
+      });
     }, 150);
+  }
+
+  // the count still inside, at once; the fragment (people, completion) follows
+  function withdrawal(data) {
+    var box = live.querySelector('[data-withdrawal="' + Number(data.id) + '"]');
+    var n = box && box.querySelector("h2 .inside");
+    if (n) { n.textContent = String(data.inside); }
+    var total = box && box.querySelector("h2 .total");
+    if (total && data.total !== undefined) { total.textContent = String(data.total); }
   }
 
   function show(data, lifeSafety) {
@@ -73,7 +97,8 @@
   es.addEventListener("lifesafety", function (e) { show(JSON.parse(e.data), true); refresh(); });
   es.addEventListener("alarm", function (e) { show(JSON.parse(e.data), false); refresh(); });
   es.addEventListener("danger", function (e) { danger(JSON.parse(e.data)); refresh(); });
-  es.addEventListener("withdrawal", function () { refresh(); });
-  // Without events too: a worker or sentinel that went silent sends none.
-  setInterval(refresh, 15000);
+  es.addEventListener("withdrawal", function (e) { withdrawal(JSON.parse(e.data)); refresh(); });
+  // Without events too: sensor values and trends (written every few seconds, no event of
+  // their own), and a worker or sentinel that went silent sends none.
+  setInterval(refresh, 5000);
 })();
