@@ -8,7 +8,9 @@ import os
 import socket
 import threading
 import time
+import uuid
 from typing import Annotated
+from urllib.parse import urlparse
 
 import numpy as np
 import orjson
@@ -78,7 +80,16 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
               seconds: Annotated[int, typer.Option()] = 60,
               to: Annotated[str, typer.Option(help="http | mqtt | nats | inprocess")] = "inprocess",
               scenario: Annotated[list[str] | None, typer.Option(help=", ".join(SCENARIOS))] = None,
-              url: str = "", seed: int = 1) -> None:
+              url: str = "", seed: int = 1,
+              gateway: Annotated[str, typer.Option(
+                  envvar="QORGAU_SIM_GATEWAY", help="send as this gateway of the simulated "
+                  "mine (mqtt: its broker account; http: default a new one)")] = "",
+              gateway_key: Annotated[str, typer.Option(envvar="QORGAU_SIM_GATEWAY_KEY")] = "",
+              username: Annotated[str, typer.Option(
+                  envvar="QORGAU_MQTT_USERNAME", help="mqtt: the ingest account of the "
+                  "simulator's worker")] = "",
+              password: Annotated[str, typer.Option(  # nosec B107 - "" = none given
+                  envvar="QORGAU_MQTT_PASSWORD")] = "") -> None:
     """Stream a simulated Karaganda mine in real time; print ground truth and measurements."""
     from qorgau.alarms import simulate
     from qorgau.core.db import get_sessionmaker
@@ -90,28 +101,42 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
     with get_sessionmaker()() as db:
         site = simulate.ensure_site(db)
         devices = simulate.ensure_devices(db, site, filler=max(0, rate - 11))
-        gw = simulate.gateway(db, site) if to == "http" else ("", "")
+        gw = (gateway, gateway_key) if gateway else (
+            simulate.gateway(db, site) if to == "http" else ("", ""))
+        before = _accepted(db, site.id)
+        seqs = simulate.next_seqs(db, site.id)
     std = {c: q for c, q in devices.items() if not c.startswith("F-")}
     filler = [c for c in devices if c.startswith("F-")][: max(0, rate - 11)]
-    stream = Stream(std, default_scenarios(names, seconds), seed)
-    send = _sender(to, site.id, gw, url)
-    t0 = time.time()
+    stream = Stream(std, default_scenarios(names, seconds), seed, seq=seqs)
+    send, close = _sender(to, site.id, gw, url, (username, password), seqs)
+    t0, sent = time.time(), 0
     for k in range(seconds):
         rows = stream.second(k, t0 + k)
-        doc = {"site_id": site.id, "readings": rows}
-        send(doc, filler, k, t0 + k)
+        sent += send({"site_id": site.id, "readings": rows}, filler, k, t0 + k)
         time.sleep(max(0.0, t0 + k + 1 - time.time()))
-    time.sleep(3 if to in ("mqtt", "nats") else 0)
-    if to == "inprocess":
-        from qorgau.alarms.ingest.core import processor
-
-        processor().close()
+    close()
     with get_sessionmaker()() as db:
         result = simulate.evaluate(db, site.id, t0, stream.truth(t0))
-    typer.echo(json.dumps({"site_id": site.id, "truth": stream.truth(t0), **result}, indent=1))
+        accepted = _accepted(db, site.id) - before
+    typer.echo(json.dumps({"site_id": site.id, "readings_sent": sent,
+                           "readings_accepted": accepted, **result}, indent=1))
 
 
-def _sender(to: str, site_id: int, gw: tuple[str, str], url: str):
+def _accepted(db, site_id: int) -> int:
+    """The ingest's accepted-readings counters of the site's devices, summed (http, nats: the
+    serving process writes them every few seconds, so a run's last ones may not show yet)."""
+    from sqlalchemy import func, select
+
+    from qorgau.alarms.models import Device
+
+    return int(db.scalar(select(func.sum(Device.n_accepted)).where(
+        Device.site_id == site_id)) or 0)
+
+
+def _sender(to: str, site_id: int, gw: tuple[str, str], url: str, ingest: tuple[str, str],
+            seqs: dict[str, int]):
+    """(send, close): send(doc, filler, k, t) delivers one second and returns its readings;
+    close() once the run is over, when what was sent has been processed."""
     from qorgau.core.config import get_settings
     from qorgau.core.db import get_sessionmaker
 
@@ -121,18 +146,25 @@ def _sender(to: str, site_id: int, gw: tuple[str, str], url: str):
         if not filler:
             return None
         v = np.random.default_rng(k).normal(3.0, 0.3, len(filler)).round(3)
-        return {"site_id": site_id, "d": filler, "s": [k] * len(filler),
+        return {"site_id": site_id, "d": filler, "s": [seqs.get(c, 0) + k for c in filler],
                 "t": [t] * len(filler), "v": v.tolist()}
+
+    def docs(doc, filler, k, t) -> list[dict]:
+        return [d for d in (doc, filler_doc(filler, k, t)) if d]
+
+    def n(ds: list[dict]) -> int:
+        return sum(len(d.get("readings", d.get("s", []))) for d in ds)
 
     if to == "inprocess":
         from qorgau.alarms.ingest.core import processor
 
         def send(doc, filler, k, t):
+            ds = docs(doc, filler, k, t)
             with get_sessionmaker()() as db:
-                for d in (doc, filler_doc(filler, k, t)):
-                    if d:
-                        processor().handle_raw(db, d, source="simulate")
-        return send
+                for d in ds:
+                    processor().handle_raw(db, d, source="simulate")
+            return n(ds)
+        return send, lambda: processor().close()
     if to == "http":
         import httpx
 
@@ -140,34 +172,14 @@ def _sender(to: str, site_id: int, gw: tuple[str, str], url: str):
                               headers={"x-gateway": gw[0], "x-gateway-key": gw[1]})
 
         def send(doc, filler, k, t):
-            for d in (doc, filler_doc(filler, k, t)):
-                if d:
-                    client.post("/api/v1/alarms/ingest", content=orjson.dumps(d),
-                                headers={"content-type": "application/json"})
-        return send
+            ds = docs(doc, filler, k, t)
+            for d in ds:
+                client.post("/api/v1/alarms/ingest", content=orjson.dumps(d),
+                            headers={"content-type": "application/json"})
+            return n(ds)
+        return send, client.close
     if to == "mqtt":
-        import paho.mqtt.client as mqtt
-
-        from qorgau.alarms.ingest.mqtt import MqttSource
-        from qorgau.alarms.worker import drain
-
-        src = MqttSource(url or s.mqtt_url, client_id="qorgau-sim-worker")
-        threading.Thread(target=drain, args=(src,), daemon=True).start()
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        pub.connect("127.0.0.1", int((url or s.mqtt_url).rsplit(":", 1)[1]))
-        pub.loop_start()
-
-        def send(doc, filler, k, t):
-            by_dev: dict[str, list] = {}
-            for r in doc["readings"]:
-                by_dev.setdefault(r["d"], []).append(r)
-            for dev, rows in by_dev.items():
-                pub.publish(f"qorgau/{site_id}/{dev}/telemetry",
-                            orjson.dumps({"site_id": site_id, "readings": rows}), qos=1)
-            f = filler_doc(filler, k, t)
-            if f:
-                pub.publish(f"qorgau/{site_id}/filler/telemetry", orjson.dumps(f), qos=1)
-        return send
+        return _mqtt_sender(site_id, gw, url or s.mqtt_url, ingest, docs, n)
     if to == "nats":
         from qorgau.alarms.ingest import nats as ni
 
@@ -175,10 +187,87 @@ def _sender(to: str, site_id: int, gw: tuple[str, str], url: str):
             range(ni.PARTITIONS)))), daemon=True).start()
 
         def send(doc, filler, k, t):
-            docs = [(site_id, orjson.dumps(d)) for d in (doc, filler_doc(filler, k, t)) if d]
-            asyncio.run(ni.publish(url or s.nats_url, docs))
-        return send
+            ds = docs(doc, filler, k, t)
+            asyncio.run(ni.publish(url or s.nats_url, [(site_id, orjson.dumps(d)) for d in ds]))
+            return n(ds)
+        return send, lambda: time.sleep(3)
     raise typer.BadParameter("to must be http, mqtt, nats or inprocess")
+
+
+def _mqtt_sender(site_id: int, gw: tuple[str, str], url: str, ingest: tuple[str, str],
+                 docs, n):
+    """Publishes as the gateway (a broker with an ACL lets it write only its own site's
+    topics) and runs a worker on the ingest account, as `qorgau alarms worker` does. Refused
+    credentials stop the run at once, not after minutes of messages the broker dropped."""
+    from qorgau.alarms.ingest.mqtt import MqttSource
+    from qorgau.alarms.worker import drain
+
+    pub = _mqtt_publisher(url, gw)
+    src = MqttSource(url, username=ingest[0] or None, password=ingest[1] or None,
+                     client_id="qorgau-sim-worker")
+    if not src.connected.wait(10):
+        src.close()
+        pub.loop_stop()
+        raise typer.BadParameter(f"{url}: the broker refused the ingest account or its "
+                                 "subscription (--username/--password)")
+    worker = threading.Thread(target=drain, args=(src,), daemon=True, name="sim-mqtt-worker")
+    worker.start()
+    pending: list = []  # QoS 1 publishes the broker has not acknowledged yet
+
+    def send(doc, filler, k, t):
+        by_dev: dict[str, list] = {}
+        for r in doc["readings"]:
+            by_dev.setdefault(r["d"], []).append(r)
+        out = [(f"qorgau/{site_id}/{dev}/telemetry", {"site_id": site_id, "readings": rows})
+               for dev, rows in by_dev.items()]
+        out += [(f"qorgau/{site_id}/filler/telemetry", d) for d in docs(doc, filler, k, t)[1:]]
+        pending[:] = [m for m in pending if not m.is_published()]
+        pending.extend(pub.publish(topic, orjson.dumps(d), qos=1) for topic, d in out)
+        return n([d for _t, d in out])
+
+    def close() -> None:
+        for m in pending:
+            m.wait_for_publish(10)
+        _settled(src)
+        src.closed = True  # the worker ends after its group, acknowledged while connected
+        worker.join(30)
+        src.close()
+        pub.loop_stop()
+        pub.disconnect()
+    return send, close
+
+
+def _mqtt_publisher(url: str, gw: tuple[str, str]):
+    import paho.mqtt.client as mqtt
+
+    u = urlparse(url)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                      client_id=f"qorgau-sim-{uuid.uuid4().hex[:6]}")
+    if gw[0]:
+        pub.username_pw_set(gw[0], gw[1])
+    answer: list = []
+    pub.on_connect = lambda c, userdata, flags, reason, props=None: answer.append(reason)
+    pub.connect(u.hostname or "127.0.0.1", u.port or 1883)
+    pub.loop_start()
+    end = time.time() + 10
+    while not answer and time.time() < end:
+        time.sleep(0.05)
+    if not answer or answer[0].is_failure:
+        pub.loop_stop()
+        why = answer[0] if answer else "no answer"
+        raise typer.BadParameter(f"{url}: the broker refused the gateway's credentials "
+                                 f"(--gateway/--gateway-key): {why}")
+    return pub
+
+
+def _settled(src, quiet_s: float = 1.0, most_s: float = 30.0) -> None:
+    """Until the worker's queue has stayed empty for quiet_s (the broker hands on what it
+    acknowledged within milliseconds), at most most_s."""
+    end, since = time.time() + most_s, time.time()
+    while time.time() < end and time.time() - since < quiet_s:
+        if src.urgent_waiting() or src._bulk:
+            since = time.time()
+        time.sleep(0.05)
 
 
 @app.command("simulate")

@@ -5,6 +5,7 @@ device signals from their start time. Everything is a pure function of (seed, t)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,10 @@ class Scenario:
             return base
         n = self.name
         if n in ("methane_buildup", "ventilation_failure_ch4"):
-            return base + self.params.get("rate_per_min", 0.03) * dt / 60.0
+            # max_rise: the build-up levels off (ventilation restored) below the limit, so the
+            # predictive warning it may raise is a false one; unbounded by default
+            rise = self.params.get("rate_per_min", 0.03) * dt / 60.0
+            return base + min(rise, self.params.get("max_rise", math.inf))
         if n == "ventilation_failure":
             return 0.0
         if n == "co_fire":
@@ -79,7 +83,8 @@ class Stream:
             if sc.name == "worker_fall" and int(t_rel) == int(sc.start):
                 s = self.seq.get(sc.device, 0)
                 self.seq[sc.device] = s + 1
-                rows.append({"d": sc.device, "s": s, "t": t_abs, "e": "FALL"})
+                # at the fall's own time (its ground truth), not the start of its second
+                rows.append({"d": sc.device, "s": s, "t": t_abs + sc.start - t_rel, "e": "FALL"})
         return rows
 
     def truth(self, t0: float) -> list[dict[str, Any]]:

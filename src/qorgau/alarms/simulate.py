@@ -5,17 +5,20 @@ false-warning rate measured against threshold-only alarms. `simulate()` is the d
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import service
-from qorgau.alarms.models import AlarmRecord, Contact, Device
+from qorgau.alarms.ingest.runtime import FORECAST_HORIZON_S
+from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device
 from qorgau.alarms.scenarios import MINE_ZONES, STANDARD_DEVICES, Scenario, Stream
 from qorgau.alarms.schemas import ContactIn, DeviceIn, GatewayIn
+from qorgau.alarms.service import dt
 from qorgau.core.pagination import PageParams
 from qorgau.core.security import SYSTEM_ACTOR
 from qorgau.registry import service as registry
@@ -69,30 +72,132 @@ def gateway(db: Session, site: Any) -> tuple[str, str]:
     return gw.name, key
 
 
-def evaluate(db: Session, site_id: int, since: float, truth: list[dict[str, Any]]) -> dict:
-    """Lead time of FORECAST over HI per CH4 device, and warnings without a real danger."""
-    from qorgau.alarms.service import dt
+def next_seqs(db: Session, site_id: int) -> dict[str, int]:
+    """Each device's next sequence number: a run continues where the last one stopped, or
+    the exact dedup drops its readings as duplicates of the last run's."""
+    return {c: s + 1 for c, s in db.execute(select(Device.code, Device.last_seq).where(
+        Device.site_id == site_id))}
 
-    recs = list(db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == site_id,
-                                                     AlarmRecord.raised_at >= dt(since))))
-    codes = {d.id: d.code for d in db.scalars(select(Device).where(Device.site_id == site_id))}
-    first: dict[tuple[str, str], float] = {}
-    for r in recs:
-        key = (codes.get(r.device_id, ""), r.kind)
-        first[key] = min(first.get(key, 1e18), r.raised_at.timestamp())
-    danger = {t["device"] for t in truth if t["real_danger"]}
-    leads, detect = [], []
-    for t in truth:
-        hi = first.get((t["device"], "HI")) or first.get((t["device"], "COMBO"))
-        fc = first.get((t["device"], "FORECAST"))
-        if hi and fc and fc < hi:
-            leads.append(hi - fc)
-        alarm = min((v for (d, _k), v in first.items() if d == t["device"]), default=None)
-        if t["real_danger"] and alarm:
-            detect.append(alarm - t["began_at"])
-    false = [d for (d, k) in first if k == "FORECAST" and d not in danger]
-    return {"alarms": len(recs), "forecast_lead_s": leads, "false_warnings": len(false),
-            "detection_delay_s": detect}
+
+def feed(db: Session, site_id: int, stream: Stream, t0: float, seconds: int, *,
+         proc: Any = None, batch_s: int = 10) -> int:
+    """`seconds` of the stream from t0, as fast as the processor takes them: the clock is the
+    readings' own, and the site's timers (STALE) tick at each batch's end on that clock, so a
+    half-hour scenario runs in seconds. Returns the readings sent."""
+    from qorgau.alarms.ingest.core import processor
+    from qorgau.alarms.worker import _tick_site
+
+    proc = proc or processor()
+    batch: list[dict[str, Any]] = []
+    sent = 0
+    for k in range(seconds):
+        batch += stream.second(k, t0 + k)
+        if (k + 1) % batch_s and k + 1 < seconds:
+            continue
+        proc.handle_raw(db, {"site_id": site_id, "readings": batch}, source="simulate")
+        sent, batch = sent + len(batch), []
+        _tick_site(db, proc, site_id, t0 + k + 1)
+    return sent
+
+
+# What the measurements count (docs/alarms.md, "Telemetry simulator"):
+THRESHOLD_KINDS = ("HI", "HIHI")  # the threshold-only alarms the forecast is measured against
+NOT_DETECTION = ("FORECAST", "STALE")  # a warning, a silent sensor: not a detected danger
+
+
+def evaluate(db: Session, site_id: int, since: float, truth: list[dict[str, Any]],
+             until: float | None = None) -> dict[str, Any]:
+    """What the alarm system raised in [since, until] against the ground truth.
+
+    - per truth entry: the first raise of each alarm kind on its device at or after the
+      danger began (seconds after), and how many raises;
+    - forecast_lead_s: per CH4 danger, its first HI minus the first FORECAST between the
+      danger's start and that HI (> 0: the warning came first);
+    - false warnings: a FORECAST raise (a warning) is false when its device is not in HI or
+      HIHI at any time within FORECAST_HORIZON_S after it, i.e. the 1 % it predicted did not
+      come; reported as a count, a rate per warning and a rate per CH4 device-hour."""
+    until = time.time() if until is None else until
+    ev = _transitions(db, site_id, since, until)
+    raises: dict[tuple[str, str], list[float]] = {}
+    for code, kind, trig, at in ev:
+        if trig == "raise":
+            raises.setdefault((code, kind), []).append(at)
+    per = [_against(t, raises) for t in truth]
+    leads = [p["alarms"]["HI"] - p["alarms"]["FORECAST"] for p in per if p["real_danger"]
+             and p["alarms"].get("FORECAST", math.inf) < p["alarms"].get("HI", -math.inf)]
+    delays = [min(v for k, v in p["alarms"].items() if k not in NOT_DETECTION) for p in per
+              if p["real_danger"] and set(p["alarms"]) - set(NOT_DETECTION)]
+    warnings, false, pending = _false_warnings(ev, until)
+    judged = warnings - pending
+    ch4 = db.scalar(select(func.count()).select_from(Device).where(
+        Device.site_id == site_id, Device.quantity == "CH4", Device.enabled.is_(True))) or 0
+    device_h = ch4 * max(0.0, until - since) / 3600.0
+    return {"alarms": sum(1 for _d, _k, tr, _a in ev if tr == "raise"), "truth": per,
+            "forecast_lead_s": [round(x, 1) for x in leads],
+            "detection_delay_s": [round(x, 1) for x in delays],
+            "forecast_warnings": warnings, "pending_warnings": pending, "false_warnings": false,
+            "false_warning_rate": round(false / judged, 3) if judged else None,
+            "false_warnings_per_device_hour": round(false / device_h, 3) if device_h else None,
+            "definitions": DEFINITIONS}
+
+
+def _against(t: dict[str, Any], raises: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
+    """A truth entry with the alarms raised on its device from when its danger began: the
+    first raise of each kind (seconds after the start) and how many raises."""
+    # stored times are rounded to the microsecond: a raise at the start may read back before it
+    got = {k: [max(0.0, a - t["began_at"]) for a in at if a >= t["began_at"] - 1e-3]
+           for (d, k), at in raises.items() if d == t["device"]}
+    got = {k: v for k, v in got.items() if v}
+    return {**t, "alarms": {k: round(v[0], 1) for k, v in got.items()},
+            "raises": {k: len(v) for k, v in got.items()}}
+
+
+DEFINITIONS = {
+    "forecast_lead_s": "per CH4 danger: first HI minus the first FORECAST after the danger "
+                       "began (seconds the predictive warning came before the threshold alarm)",
+    "false_warnings": f"FORECAST warnings whose device was not in HI/HIHI within "
+                      f"{FORECAST_HORIZON_S:g} s (the horizon) after the warning",
+    "pending_warnings": "warnings whose horizon had not passed at the end of the run, "
+                        "no HI yet: neither true nor false",
+    "false_warning_rate": "false_warnings / (forecast_warnings - pending_warnings), "
+                          "null when no warning was judged",
+    "false_warnings_per_device_hour": "false_warnings per CH4 detector-hour of the run",
+    "detection_delay_s": "per real danger: seconds from its start to the first alarm on its "
+                         "device other than FORECAST or STALE",
+}
+
+
+def _transitions(db: Session, site_id: int, since: float,
+                 until: float) -> list[tuple[str, str, str, float]]:
+    """(device code, kind, raise | clear, time) of the site's device alarms, in time order."""
+    stmt = (select(Device.code, AlarmRecord.kind, AlarmEvent.trigger, AlarmEvent.at)
+            .join(AlarmRecord, AlarmRecord.id == AlarmEvent.alarm_id)
+            .join(Device, Device.id == AlarmRecord.device_id)
+            .where(AlarmRecord.site_id == site_id, AlarmEvent.at >= dt(since),
+                   AlarmEvent.at <= dt(until), AlarmEvent.trigger.in_(("raise", "clear")))
+            .order_by(AlarmEvent.at, AlarmEvent.id))
+    return [(c, k, tr, at.timestamp()) for c, k, tr, at in db.execute(stmt)]
+
+
+def _false_warnings(ev: list[tuple[str, str, str, float]],
+                    until: float) -> tuple[int, int, int]:
+    """(warnings, false, pending): a warning is true when its device is in HI/HIHI at some
+    time within the horizon after it (raised then, or raised before and not yet cleared)."""
+    spans: dict[tuple[str, str], list[list[float]]] = {}  # [raise, clear] per device × kind
+    for code, kind, trig, at in ev:
+        s = spans.setdefault((code, kind), [])
+        if trig == "raise":
+            s.append([at, math.inf])
+        elif s and s[-1][1] == math.inf:
+            s[-1][1] = at
+    warned = [(code, at) for code, kind, trig, at in ev if kind == "FORECAST" and
+              trig == "raise"]
+    true = [any(a <= at + FORECAST_HORIZON_S and b >= at for k in THRESHOLD_KINDS
+                for a, b in spans.get((code, k), [])) for code, at in warned]
+    late = [at + FORECAST_HORIZON_S > until for _code, at in warned]
+    false = sum(1 for ok, lt in zip(true, late, strict=True) if not ok and not lt)
+    pending = sum(1 for ok, lt in zip(true, late, strict=True) if not ok and lt)
+    return len(warned), false, pending
 
 
 def simulate(*, db: Session, seed: int, scale: str, truth_dir: pathlib.Path) -> dict[str, int]:
