@@ -165,7 +165,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = max(limiter.total_tokens, get_settings().max_concurrent_requests + 8)
     jobs.start_background()
     bridge = _danger_bridge(get_settings().danger_bridge_url)
+    commands = _device_commands()
     yield
+    if commands is not None:
+        commands.close()
     if bridge is not None:
         bridge.close()
     jobs.stop_background()
@@ -182,6 +185,21 @@ def _danger_bridge(url: str) -> Any:
     from qorgau.alarms.ingest.mqtt import DangerBridge
 
     return DangerBridge(url)
+
+
+def _device_commands() -> Any:
+    """Withdraw orders this process delivers (the console's button, its tick's outbox) go to
+    the wearables over the MQTT broker when the ingest uses one (`QORGAU_QUEUE=mqtt`,
+    `QORGAU_MQTT_URL` with the ingest account's credentials in it). Without one the device
+    channel only logs and records the command as not delivered (docs/alarms.md)."""
+    from qorgau.core.config import get_settings
+
+    s = get_settings()
+    if s.queue != "mqtt":
+        return None
+    from qorgau.alarms.ingest.mqtt import CommandPublisher
+
+    return CommandPublisher(s.mqtt_url)
 
 
 def create_app() -> FastAPI:

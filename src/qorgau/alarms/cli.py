@@ -49,11 +49,17 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
             range(nats_ingest.PARTITIONS))
         n = asyncio.run(nats_ingest.run(url or s.nats_url, parts, seconds=seconds or None))
     elif source == "mqtt":
-        from qorgau.alarms.ingest.mqtt import MqttSource
+        from qorgau.alarms.ingest.mqtt import CommandPublisher, MqttSource
 
         src = MqttSource(url or s.mqtt_url, username=username or None,
                          password=password or None, client_id="qorgau-alarms-worker")
-        n = drain(src, seconds=seconds or None)
+        # withdraw orders this worker delivers go to the wearables over the same broker
+        commands = CommandPublisher(url or s.mqtt_url, username=username or None,
+                                    password=password or None)
+        try:
+            n = drain(src, seconds=seconds or None)
+        finally:
+            commands.close()
     else:
         raise typer.BadParameter("source must be nats or mqtt")
     typer.echo(json.dumps({"batches": n}))

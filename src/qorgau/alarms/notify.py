@@ -113,14 +113,46 @@ def send_sms(target: str, subject: str, body: dict[str, Any], secret: str) -> No
 
 
 DEVICE_LOG: deque[tuple[str, str]] = deque(maxlen=5000)
-DEVICE_SENDERS: list[Callable[[str, str], None]] = []  # e.g. MQTT command publisher
+# (site_id, device, subject, body) -> None, raises DeliveryError unless the transport took it;
+# registered by a process with an MQTT broker (ingest.mqtt.CommandPublisher)
+DeviceSender = Callable[[int, str, str, dict[str, Any]], None]
+DEVICE_SENDERS: list[DeviceSender] = []
+NO_DEVICE_TRANSPORT = "device: no command transport (MQTT) in this process; logged only"
 
 
-def send_device(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
-    """Command to a wearable ("withdraw"); every registered transport gets it, and the log."""
+def command_device(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
+    """The device channel: a command to a wearable ("withdraw"), logged, then given to every
+    registered transport; delivered if one took it. Without any (the embedded default has
+    no broker) it is only logged, and that is a DeliveryError: the row is not "sent", the
+    NOTIFY_FAILED alarm and the fallback tell people instead."""
     DEVICE_LOG.append((target, subject))
-    for sender in DEVICE_SENDERS:
-        sender(target, subject)
+    senders = list(DEVICE_SENDERS)
+    if not senders:
+        raise DeliveryError(NO_DEVICE_TRANSPORT)
+    try:
+        site_id = int(body["site_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeliveryError("device: no site in the command") from exc
+    errors = []
+    for sender in senders:
+        try:
+            sender(site_id, target, subject, body)
+        except DeliveryError as exc:
+            errors.append(str(exc))
+    if len(errors) == len(senders):
+        raise DeliveryError("; ".join(errors))
+
+
+def send_device(target: str, subject: str, body: dict[str, Any], secret: str) -> bool:
+    """A command sent directly, outside the outbox (an order without an alarm): False, and a
+    warning in the log, when no transport took it. Orders with an alarm go through
+    `dispatch` (channel "device"), where the outcome is recorded."""
+    try:
+        command_device(target, subject, body, secret)
+    except DeliveryError as exc:
+        log.warning("withdraw command to %s not delivered: %s", target, exc)
+        return False
+    return True
 
 
 def send_inapp(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
@@ -129,6 +161,6 @@ def send_inapp(target: str, subject: str, body: dict[str, Any], secret: str) -> 
 
 CHANNELS: dict[str, Callable[[str, str, dict[str, Any], str], None]] = {
     "inapp": send_inapp, "webhook": send_webhook, "email": send_email, "sms": send_sms,
-    "device": send_device,
+    "device": command_device,
 }
 FALLBACK = {"webhook": "sms", "email": "sms", "sms": "email", "inapp": "sms", "device": "sms"}

@@ -282,24 +282,107 @@ class DangerBridge:
         self.client.disconnect()
 
 
-def publish_command(client: mqtt.Client, site_id: int) -> Callable[[str, str], None]:
-    """Device command sender (withdraw orders) on `qorgau/<site>/<device>/command`."""
-    return lambda device, text: client.publish(f"qorgau/{site_id}/{device}/command", text, qos=1)
+COMMAND_ACK_S = 2.0  # a broker on the LAN acknowledges in milliseconds
+
+
+def command_topic(site_id: int, device: str) -> str:
+    return f"qorgau/{site_id}/{device}/command"
+
+
+class CommandPublisher:
+    """Device commands (withdraw orders) from this process to the wearables' gateways, on
+    `qorgau/<site>/<device>/command` with the ingest account (the ACL of `broker_files`: it
+    writes commands, only the site's gateways read them). Registered as a transport of the
+    device channel (`notify.DEVICE_SENDERS`) while open. MQTT 5, so the PUBACK says whether
+    the broker took the command for a subscriber: a gateway should subscribe with a
+    persistent session, so that a command waits at the broker while it reconnects."""
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 ack_timeout_s: float = COMMAND_ACK_S) -> None:
+        from qorgau.alarms import notify
+
+        u = urlparse(url)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
+                                  client_id=f"qorgau-commands-{uuid.uuid4().hex[:6]}")
+        if username or u.username:  # given, or in the URL (mqtt://user:secret@host:port)
+            self.client.username_pw_set(username or u.username, password or u.password)
+        self.ack_timeout_s = ack_timeout_s
+        self.ready = threading.Event()
+        self._lock = threading.Lock()
+        self._acks: dict[int, Any] = {}  # mid → PUBACK reason code
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *_a: self.ready.clear()
+        self.client.on_publish = self._on_publish
+        self.client.connect_async(u.hostname or "127.0.0.1", u.port or 1883, keepalive=30)
+        self.client.loop_start()
+        notify.DEVICE_SENDERS.append(self.send)
+
+    def _on_connect(self, client, userdata, flags, reason_code, props=None) -> None:
+        if not reason_code.is_failure:
+            self.ready.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, props=None) -> None:
+        with self._lock:  # called before the message counts as published (paho)
+            self._acks[mid] = reason_code
+
+    def send(self, site_id: int, device: str, subject: str, body: dict[str, Any]) -> None:
+        """Publish the command (QoS 1) and wait for the broker's PUBACK: returns only when
+        the broker took it for a subscriber, else raises DeliveryError."""
+        from qorgau.alarms.notify import DeliveryError
+
+        if not device or any(ch in device for ch in "/+#"):
+            raise DeliveryError(f"device: {device!r} is not a topic level")
+        if not self.client.is_connected():
+            raise DeliveryError("device: command broker not connected")
+        topic = command_topic(site_id, device)
+        info = self.client.publish(topic, orjson.dumps(command(site_id, device, subject, body)),
+                                   qos=1)
+        try:
+            info.wait_for_publish(self.ack_timeout_s)
+        except (ValueError, RuntimeError) as exc:
+            raise DeliveryError(f"device: {exc}") from exc
+        with self._lock:
+            code = self._acks.pop(info.mid, None)
+        if not info.is_published() or code is None:
+            raise DeliveryError(f"device: no PUBACK for {topic} in {self.ack_timeout_s} s")
+        if code.is_failure or code.value == NO_MATCHING_SUBSCRIBERS:
+            raise DeliveryError(f"device: broker refused {topic}: {code}")
+
+    def close(self) -> None:
+        from qorgau.alarms import notify
+
+        if self.send in notify.DEVICE_SENDERS:
+            notify.DEVICE_SENDERS.remove(self.send)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK: taken, but no gateway subscribed: dropped
+
+
+def command(site_id: int, device: str, subject: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The command message a gateway passes to the wearable."""
+    return {"command": "withdraw", "site_id": site_id, "device": device,
+            "alarm_id": body.get("alarm_id"), "zone": body.get("zone"), "text": subject,
+            "at": time.time()}
 
 
 def broker_files(directory: Path, *, ingest: tuple[str, str],
                  gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
     """Mosquitto password file (mosquitto_passwd) and ACL: the ingest user reads all
-    telemetry and writes commands and danger signals (sentinel), each gateway (name, key,
-    site) writes only its site's telemetry."""
+    telemetry and danger signals and writes commands and danger signals (sentinel), each
+    gateway (name, key, site) writes only its site's telemetry and reads only its site's
+    commands."""
     directory.mkdir(parents=True, exist_ok=True)
     pw, acl = directory / "passwd", directory / "acl"
     pw.write_text("")
     for user, secret in [ingest, *[(g, k) for g, k, _ in gateways]]:
         # B603/B607: a fixed argument list, no shell; mosquitto_passwd from PATH like the broker
         subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)  # nosec B603 B607
-    lines = [f"user {ingest[0]}", "topic read qorgau/#", "topic write qorgau/+/+/command",
-             "topic write qorgau/+/danger", "topic read $SYS/#", ""]
+    # reads telemetry and danger signals only: a site's commands are read by its gateways
+    lines = [f"user {ingest[0]}", "topic read qorgau/+/+/telemetry", "topic read qorgau/+/danger",
+             "topic write qorgau/+/+/command", "topic write qorgau/+/danger",
+             "topic read $SYS/#", ""]
     for g, _k, site in gateways:
         lines += [f"user {g}", f"topic write qorgau/{site}/+/telemetry",
                   f"topic read qorgau/{site}/+/command", ""]
