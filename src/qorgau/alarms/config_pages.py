@@ -1,5 +1,6 @@
 """Alarm configuration pages for people who do not program: a device's limits, a site's
-escalation tiers and times, and each person's own channels and quiet hours.
+escalation tiers and times and its work shifts, and each person's own channels and quiet
+hours.
 
 A rejected form comes back with status 422, the entered values kept and the error next to
 the field it names; a permission or scope failure is a 403 / 404, never a form error."""
@@ -7,6 +8,7 @@ the field it names; a permission or scope failure is a 403 / 404, never a form e
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -15,7 +17,14 @@ from pydantic import ValidationError
 
 from qorgau.alarms import constants as C
 from qorgau.alarms import routing, service
-from qorgau.alarms.schemas import ContactIn, ContactPatch, DevicePatch, EscalationIn, Limits
+from qorgau.alarms.schemas import (
+    ContactIn,
+    ContactPatch,
+    DevicePatch,
+    EscalationIn,
+    Limits,
+    ShiftsIn,
+)
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError, RuleViolation
 from qorgau.core.i18n import gettext as _
@@ -45,6 +54,11 @@ _RULES = {
     "an SMS target is a phone number": N_("An SMS target is a phone number (+7 …)"),
     "not an account of this": N_("Not an account of this enterprise or its region"),
     "must be a finite number": N_("Enter a number"),
+    "not a time of day": N_("Enter each time as HH:MM, from 00:00 to 23:59"),
+    "give at least one shift start": N_("Give at least one shift start time"),
+    "a shift start time is given twice": N_("A shift start time is given twice"),
+    "shifts a day": N_("At most 6 shifts a day"),
+    "shifts must be at least": N_("Shifts must start at least 4 hours apart"),
 }
 _TYPES = {
     "greater_than_equal": (N_("Must be at least %(n)s"), "ge"),
@@ -153,7 +167,9 @@ def _routing_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "people": routing.people(db=db, actor=actor, site_id=site.id) if can else [],
             "can_configure": can, "roles": ROLES, "channels": CHANNELS,
             "priorities": PRIORITIES, "hhmm": routing.hhmm, "errors": {}, "new": {},
-            "esc_errors": {}, "trail": routing.site_changes(db=db, site_id=site.id)}
+            "esc_errors": {}, "trail": routing.site_changes(db=db, site_id=site.id),
+            "shifts": routing.get_shifts(db=db, actor=actor, site_id=site.id),
+            "shift_errors": {}}
 
 
 @router.get("/alarms/sites/{site_id}/routing", response_class=HTMLResponse)
@@ -180,6 +196,26 @@ async def escalation_save(request: Request, site_id: int, db: DbDep,
         ctx = _routing_ctx(db, actor, site_id)
         ctx["policy"] = {k: form.get(k, "") for k in keys}
         ctx.update(esc_errors=form_errors(exc), esc_reason=form.get("reason", ""))
+        return render(request, "alarms/routing.html", ctx, actor=actor, status_code=422)
+    return RedirectResponse(f"/alarms/sites/{site_id}/routing?saved=1", status_code=303)
+
+
+@router.post("/alarms/sites/{site_id}/shifts", response_model=None)
+async def shifts_save(request: Request, site_id: int, db: DbDep,
+                      actor: FormActorDep) -> RedirectResponse | HTMLResponse:
+    """The site's shift starts, typed as "08:00, 20:00" (commas, semicolons or spaces)."""
+    actor.require(C.CONFIGURE)
+    form = await request.form()
+    typed = str(form.get("shift_starts", "")).strip()
+    try:
+        data = ShiftsIn(shift_starts=[t for t in re.split(r"[,;\s]+", typed) if t],
+                        reason=str(form.get("reason", "")).strip())
+        routing.set_shifts(db=db, actor=actor, site_id=site_id, data=data)
+    except (ValidationError, RuleViolation) as exc:
+        db.rollback()
+        ctx = _routing_ctx(db, actor, site_id)
+        ctx.update(shift_errors=form_errors(exc), shift_typed=typed,
+                   shift_reason=form.get("reason", ""))
         return render(request, "alarms/routing.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/alarms/sites/{site_id}/routing?saved=1", status_code=303)
 

@@ -54,6 +54,10 @@ MAX_FUTURE_S = 300.0
 MAX_PAST_S = 7 * 86400.0
 ESCALATION_S = (60.0, 180.0, 600.0)  # tier 1 → 2 → 3 → 4 when nobody acknowledges
 REMINDER_S = 120.0
+# Work shifts (local HH:MM starts): the TWA dose and STEL excursion counts restart at each.
+DEFAULT_SHIFTS = ("00:00", "08:00", "16:00")  # three 8-h shifts
+MAX_SHIFTS = 6
+MIN_SHIFT_MINUTES = 4 * 60  # shorter "shifts" would reset doses before a TWA could build up
 RESOLUTION_LABELS = {"real": N_("real"), "false": N_("false"), "test": N_("test"),
                      "dispatched": N_("dispatched")}
 

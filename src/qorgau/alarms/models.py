@@ -189,8 +189,9 @@ class Contact(CreatedMixin, Base):
 
 
 class EscalationPolicy(CreatedMixin, Base):
-    """Per-site escalation: seconds unacknowledged before tier 1→2, 2→3, 3→4, then reminders.
-    Sites without a row use the product defaults (ESCALATION_S, REMINDER_S)."""
+    """Per-site escalation: seconds unacknowledged before tier 1→2, 2→3, 3→4, then reminders;
+    and the site's work shifts (exposure doses restart at each). Sites without a row use the
+    product defaults (ESCALATION_S, REMINDER_S, DEFAULT_SHIFTS)."""
 
     __tablename__ = "alarm_escalation"
     __scope__ = SCOPE
@@ -202,6 +203,8 @@ class EscalationPolicy(CreatedMixin, Base):
     tier3_after_s: Mapped[int] = mapped_column(Integer)
     tier4_after_s: Mapped[int] = mapped_column(Integer)
     reminder_s: Mapped[int] = mapped_column(Integer)
+    # local "HH:MM" starts of the site's work shifts, sorted; NULL = C.DEFAULT_SHIFTS
+    shift_starts: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -35,6 +35,8 @@ from qorgau.alarms.schemas import (
     GatewayOut,
     ResolveIn,
     ShelveIn,
+    ShiftsIn,
+    ShiftsOut,
     WithdrawIn,
 )
 from qorgau.core.db import utcnow
@@ -124,6 +126,20 @@ def get_escalation(site_id: int, db: DbDep, actor: ActorDep) -> Any:
 def set_escalation(site_id: int, data: EscalationIn, db: DbDep, actor: ActorDep) -> Any:
     """Replace the site's escalation times (a new revision, audited with the reason)."""
     return routing.set_policy(db=db, actor=actor, site_id=site_id, data=data)
+
+
+@router.get("/sites/{site_id}/shifts", response_model=ShiftsOut)
+def get_shifts(site_id: int, db: DbDep, actor: ActorDep) -> Any:
+    """The site's shift starts (local time, UTC+5): TWA doses and STEL excursion counts
+    restart at each."""
+    return routing.get_shifts(db=db, actor=actor, site_id=site_id)
+
+
+@router.put("/sites/{site_id}/shifts", response_model=ShiftsOut)
+def set_shifts(site_id: int, data: ShiftsIn, db: DbDep, actor: ActorDep) -> Any:
+    """Replace the site's shift starts ("HH:MM", at least one, no repeats, at least 4 h
+    apart; stored sorted): a new revision, audited with the reason."""
+    return routing.set_shifts(db=db, actor=actor, site_id=site_id, data=data)
 
 
 @router.get("/my-channels", response_model=list[ContactOut])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
@@ -15,7 +16,13 @@ from pydantic import (
     model_validator,
 )
 
-from qorgau.alarms.constants import LIMIT_FIELDS, QUANTITIES, RESOLUTIONS
+from qorgau.alarms.constants import (
+    LIMIT_FIELDS,
+    MAX_SHIFTS,
+    MIN_SHIFT_MINUTES,
+    QUANTITIES,
+    RESOLUTIONS,
+)
 
 DeviceKind = Literal["gas", "dust", "temperature", "ventilation", "seismic", "wearable"]
 
@@ -311,6 +318,44 @@ class EscalationIn(Strict):
     tier4_after_s: int = Field(ge=10, le=12 * 3600)
     reminder_s: int = Field(ge=30, le=3600)
     reason: str = Field(min_length=3, max_length=300)
+
+
+_HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+
+
+class ShiftsIn(Strict):
+    """Local start times (HH:MM) of a site's work shifts; stored sorted."""
+
+    shift_starts: list[str]
+    reason: str = Field(min_length=3, max_length=300)
+
+    @field_validator("shift_starts")
+    @classmethod
+    def times_of_day(cls, v: list[str]) -> list[str]:
+        minutes = []
+        for text in v:
+            m = _HHMM.fullmatch(text.strip())
+            if m is None:
+                raise ValueError(f"not a time of day (HH:MM, 00:00-23:59): {text!r}")
+            minutes.append(int(m[1]) * 60 + int(m[2]))
+        if not minutes:
+            raise ValueError("give at least one shift start time")
+        if len(set(minutes)) < len(minutes):
+            raise ValueError("a shift start time is given twice")
+        if len(minutes) > MAX_SHIFTS:
+            raise ValueError(f"at most {MAX_SHIFTS} shifts a day")
+        minutes.sort()
+        gaps = [(b - a) % 1440 for a, b in zip(minutes, minutes[1:] + minutes[:1], strict=True)]
+        if len(minutes) > 1 and min(gaps) < MIN_SHIFT_MINUTES:
+            raise ValueError(f"shifts must be at least {MIN_SHIFT_MINUTES // 60} h apart")
+        return [f"{m // 60:02d}:{m % 60:02d}" for m in minutes]
+
+
+class ShiftsOut(BaseModel):
+    """A site's shift starts (local time, UTC+5); `revision` 0 = product defaults."""
+
+    shift_starts: list[str]
+    revision: int
 
 
 class WithdrawIn(Strict):

@@ -1,6 +1,7 @@
 """The alarm worker: consumes a transport, runs the processor, and a scheduler tick every
-second for the timers — stale sensors / lost heartbeats, escalation and reminders, shelve
-expiry, pending notifications — so they fire on time, not when the next message comes.
+second for the timers — stale sensors / lost heartbeats, shift starts (exposure doses reset),
+escalation and reminders, shelve expiry, pending notifications — so they fire on time, not
+when the next message comes.
 
 Crash-safe: all state that matters is in the database (dedup cursors, occurrences, pending
 notifications) and the segment store; the engine state is rebuilt from it on start."""
@@ -16,7 +17,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import dispatch, notify, records
+from qorgau.alarms import constants as C
+from qorgau.alarms import dispatch, notify, records, routing, shifts
+from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
 from qorgau.alarms.ingest.effects import Result, apply_events
@@ -35,8 +38,10 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
     done = {"stale": 0, "escalated": 0, "unshelved": 0, "sent": 0}
     try:
         site_ids = set(db.scalars(select(Device.site_id).distinct()))
+        schedules = routing.shift_schedules(db)
         for site_id in site_ids:
-            done["stale"] += _tick_site(db, proc, site_id, now)
+            starts = schedules.get(site_id, C.DEFAULT_SHIFTS)
+            done["stale"] += _tick_site(db, proc, site_id, now, starts)
         notices = records.escalations(db, at)
         if notices:
             dispatch.plan(db, notices, dispatch.Context())
@@ -57,15 +62,18 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
 TICK_GROUPS = 8  # ledger groups a tick writes per site (no batch waits on it as on a batch's)
 
 
-def _tick_site(db: Session, proc: Processor, site_id: int, now: float) -> int:
-    """A site's timers (stale sensors, lost heartbeats) and its ledger's due devices, in one
-    commit; returns the events. A failed commit drops the runtime, whose ledger thought the
-    rows written: it is rebuilt, with a replay, from what did commit."""
+def _tick_site(db: Session, proc: Processor, site_id: int, now: float,
+               starts: tuple[str, ...] = C.DEFAULT_SHIFTS) -> int:
+    """A site's timers (stale sensors, lost heartbeats, a shift start: TWA clears, doses
+    restart) and its ledger's due devices, in one commit; returns the events. A failed commit
+    drops the runtime, whose ledger thought the rows written: it is rebuilt, with a replay,
+    from what did commit (and resets again: its shift starts are rebuilt too)."""
     with proc._locks[site_id]:
         notices, ev = [], []
         try:
             rt = proc.adopt(db, proc.runtime(db, site_id), now)
-            ev = rt.engine.tick(now)
+            ev = canonical(np.concatenate([rt.engine.tick(now),
+                                           shifts.reset_due(rt.engine, starts, now)]))
             if len(ev):
                 notices = apply_events(db, rt, db.get(Site, site_id), ev, Result())
                 dispatch.plan(db, notices, dispatch.context(db, {site_id}))

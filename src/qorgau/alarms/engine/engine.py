@@ -15,6 +15,7 @@ from . import kernel, reference
 from .types import (
     EVENT_DTYPE,
     EXPOSURE_ARRAYS,
+    SHIFT_S,
     EngineState,
     Kind,
     SensorTable,
@@ -175,13 +176,23 @@ class AlarmEngine:
         return _rows(rows)
 
     def reset_shift(self, now: float, sensors: np.ndarray | None = None) -> np.ndarray:
-        """Start a new 8-h shift: clear TWA alarms, zero doses and excursion counts."""
+        """Start a new shift at `now` (the shift's start): a raised TWA clears, stamped `now`
+        (the new shift's dose starts at zero), the dose and the STEL excursion and breach
+        counts restart. The STEL window itself runs on: a 15-min mean is physical, not per
+        shift, so a STEL raised at the boundary clears when the mean falls.
+
+        A reading before `now` whose held value reaches past it is integrated only when the
+        next reading comes; the dose starts at minus that part, so the new shift's dose is
+        exactly ∫ c dt from `now` (it may read negative until the next reading)."""
         ex = self.state.exposure
-        idx = np.arange(len(self.table)) if sensors is None else np.asarray(sensors)
+        idx = np.arange(len(self.table)) if sensors is None else np.asarray(sensors, np.int64)
         was = idx[ex.twa_active[idx] != 0.0]
         ev = make_events(was.astype(np.uint32), np.full(len(was), now), np.full(len(was), Kind.TWA),
-                         np.full(len(was), Transition.CLEAR), ex.dose[was] / 28800.0)
-        ex.dose[idx], ex.twa_active[idx], ex.shift_start[idx] = 0.0, 0.0, now
+                         np.full(len(was), Transition.CLEAR), ex.dose[was] / SHIFT_S)
+        lt = ex.last_time[idx]
+        held = np.clip(np.fmin(lt + self.max_hold_s, now) - lt, 0.0, None)  # NaN: none held
+        ex.dose[idx] = -np.nan_to_num(ex.last_value[idx] * held)
+        ex.twa_active[idx], ex.shift_start[idx] = 0.0, now
         ex.excursions[idx], ex.breaches[idx], ex.last_excursion[idx] = 0, 0, np.nan
         return ev
 

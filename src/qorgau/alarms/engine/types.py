@@ -200,7 +200,7 @@ class ExposureState:
 
     last_value = _col("last_value", 0, "last reading")
     last_time = _col("last_time", 1, "time of the last reading")
-    dose = _col("dose", 2, "∫ c dt since shift start (unit·s)")
+    dose = _col("dose", 2, "∫ c dt since shift start (unit·s; see AlarmEngine.reset_shift)")
     open_dose = _col("open_dose", 3, "∫ c dt inside the current, still open bucket")
     bucket = _col("bucket", 4, "index of the current one-minute bucket, -1 = none")
     twa_active = _col("twa_active", 5, "1.0 while the TWA alarm is raised")

@@ -2,7 +2,8 @@
 
 Rebuilt from the database when a site's devices change (`IngestMark.devices_rev`) and after a
 restart: open active alarms are put back into the engine state so a condition that is still
-true is not raised twice, and one that cleared while the worker was down clears; readings
+true is not raised twice, and one that cleared while the worker was down clears (an active TWA
+at the next shift start, `shifts.py`: the doses themselves start again at zero); readings
 whose roll-ups and counters had not reached the database are replayed into the ledger from
 the segment files (`ledger.py`)."""
 
@@ -155,11 +156,15 @@ def _combo_rules(rows: list[Device]) -> tuple:
 def _restore_active(db: Session, engine: AlarmEngine, idx: dict[int, int]) -> None:
     cond = {k.name: c for c, k in enumerate(COND_KINDS)}
     dev_kinds = {"FALL": 0, "SOS": 1, "NO_MOTION": 2}
-    stmt = select(AlarmRecord.device_id, AlarmRecord.kind).where(
+    stmt = select(AlarmRecord.device_id, AlarmRecord.kind, AlarmRecord.raised_at).where(
         AlarmRecord.device_id.in_(list(idx)), AlarmRecord.active.is_(True))
-    for device_id, kind in db.execute(stmt):
+    ex = engine.state.exposure
+    for device_id, kind, raised_at in db.execute(stmt):
         i = idx[device_id]
-        if kind in cond:
+        if kind == "TWA":  # its shift began before its raise: cleared at the next shift start
+            ex.twa_active[i] = 1.0
+            ex.shift_start[i] = min(ex.shift_start[i], ts(raised_at))
+        elif kind in cond:
             engine.state.active[i, cond[kind]] = True
             engine.state.busy[i] = 1.0
         elif kind == "STALE":
