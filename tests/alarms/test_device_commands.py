@@ -327,3 +327,27 @@ def test_no_fallback_is_counted_and_left_to_notify_failed(db, as_, mine, proc):
     assert rec.id in failed and all(_fallbacks(db, i, "webhook") == [] for i in failed)
     assert METRICS.counts["notify_no_fallback"] - before == len(failed)
     assert _alarm(db, mine, "NOTIFY_FAILED").active
+
+
+def test_an_order_with_no_transport_is_failed_at_once_not_retried() -> None:
+    """Retrying cannot create a transport, and each retry's backoff would hold up the
+    life-safety deliveries after it (people's SMS and calls): one attempt. A transport that
+    refuses is tried again, with backoff only between attempts."""
+    from qorgau.alarms import dispatch, notify
+
+    calls: list[float] = []
+
+    def none(*_a) -> None:
+        calls.append(time.perf_counter())
+        raise notify.Undeliverable("no transport")
+
+    assert dispatch.retry(none, "W-1") == "no transport" and len(calls) == 1
+    calls.clear()
+
+    def refused(*_a) -> None:
+        calls.append(time.perf_counter())
+        raise notify.DeliveryError("refused")
+
+    t0 = time.perf_counter()
+    assert dispatch.retry(refused, "W-1", attempts=3, backoff_s=0.05) == "refused"
+    assert len(calls) == 3 and time.perf_counter() - t0 < 0.05 + 0.1 + 0.1

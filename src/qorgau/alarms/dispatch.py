@@ -216,16 +216,19 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
-    """Call `send` up to `attempts` times with exponential backoff; '' on success, else the
-    last error."""
+    """Call `send` up to `attempts` times with exponential backoff between them; '' on
+    success, else the last error. No retry when there is no way to deliver at all."""
     err = ""
     for i in range(attempts):
+        if i:
+            time.sleep(backoff_s * 2 ** (i - 1))
         try:
             send(*args)
             return ""
+        except notify.Undeliverable as exc:
+            return str(exc)
         except notify.DeliveryError as exc:
             err = str(exc)
-            time.sleep(backoff_s * (2**i))
     return err
 
 

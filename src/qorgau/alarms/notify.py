@@ -28,6 +28,11 @@ class DeliveryError(Exception):
     pass
 
 
+class Undeliverable(DeliveryError):
+    """No way to deliver in this process (no transport): trying again cannot help, and a
+    retry's backoff would hold up the life-safety deliveries after it."""
+
+
 class Hub:
     """In-process pub/sub for the live console. Publishing is thread-safe; subscribers are
     asyncio queues of SSE handlers. Subscribers in other processes poll the database."""
@@ -128,7 +133,7 @@ def command_device(target: str, subject: str, body: dict[str, Any], secret: str)
     DEVICE_LOG.append((target, subject))
     senders = list(DEVICE_SENDERS)
     if not senders:
-        raise DeliveryError(NO_DEVICE_TRANSPORT)
+        raise Undeliverable(NO_DEVICE_TRANSPORT)
     try:
         site_id = int(body["site_id"])
     except (KeyError, TypeError, ValueError) as exc:
