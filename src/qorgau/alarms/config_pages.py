@@ -111,7 +111,8 @@ def _device_ctx(db: DbDep, actor: Any, device_id: int) -> dict[str, Any]:
     return {"d": dev, "site": site, "fields": fields, "labels": C.LIMIT_LABELS,
             "values": {f: dev.limits.get(f, "") for f in fields},
             "form": {"calibrated_on": dev.calibrated_on or "",
-                     "calibration_due": dev.calibration_due or "", "enabled": dev.enabled},
+                     "calibration_due": dev.calibration_due or "", "enabled": dev.enabled,
+                     "latching": dev.latching},
             "errors": {}, "can_configure": actor.can(C.CONFIGURE), "units": C.UNITS,
             "defaults": service.default_limits(site.kind, dev.quantity),
             "trail": routing.changes(db=db, object_type="alarm_device", object_ids=[dev.id]),
@@ -142,6 +143,7 @@ async def device_save(request: Request, device_id: int, db: DbDep,
         limits = Limits(**kept, **{k: v for k, v in shown.items() if v})
         patch = DevicePatch(limits=limits, reason=str(form.get("reason", "")).strip(),
                             enabled=form.get("enabled") == "on",
+                            latching=form.get("latching") == "on",
                             calibrated_on=form.get("calibrated_on") or None,
                             calibration_due=form.get("calibration_due") or None)
         service.update_device(db=db, actor=actor, device_id=dev.id, data=patch)
@@ -151,7 +153,8 @@ async def device_save(request: Request, device_id: int, db: DbDep,
         ctx.update(values=shown, errors=form_errors(exc), reason=form.get("reason", ""),
                    form={"calibrated_on": form.get("calibrated_on", ""),
                          "calibration_due": form.get("calibration_due", ""),
-                         "enabled": form.get("enabled") == "on"})
+                         "enabled": form.get("enabled") == "on",
+                         "latching": form.get("latching") == "on"})
         return render(request, "alarms/device.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/alarms/devices/{dev.id}?saved=1", status_code=303)
 

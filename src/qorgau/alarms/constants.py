@@ -46,6 +46,9 @@ PRIORITY = {"HIHI": 1, "LOLO": 1, "COMBO": 1, "FALL": 1, "SOS": 1, "NO_MOTION": 
             "NOTIFY_FAILED": 2}
 # Conditions that order withdrawal of people when raised by a life-safety device.
 LIFE_SAFETY_KINDS = frozenset({"HIHI", "LOLO", "COMBO", "FALL", "SOS", "NO_MOTION"})
+# A latching device latches its danger (priority 1) conditions; warnings (HI, LO), rate of
+# rise, forecasts and lost signal return to normal by themselves.
+LATCHING_KINDS = LIFE_SAFETY_KINDS
 
 # Ingest bounds.
 MAX_BATCH_READINGS = 20_000

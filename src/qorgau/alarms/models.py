@@ -50,6 +50,12 @@ class Device(CreatedMixin, Base):
     installation_id: Mapped[int | None]
     worker_id: Mapped[int | None]  # wearable: who wears it
     enabled: Mapped[bool] = mapped_column(default=True)
+    # ISA-18.2: danger alarms stay latched after clearing until an operator resets them
+    latching: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # out of service (maintenance, calibration): who, since when, why; None = in service
+    oos_since: Mapped[datetime | None]
+    oos_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    oos_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     revision: Mapped[int] = mapped_column(default=1)
     last_seq: Mapped[int] = mapped_column(Integer, default=-1)
     # exact dedup window below last_seq (ingest/order.py): NULL = every sequence in it stored
@@ -94,6 +100,7 @@ class AlarmRecord(Base):
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=3)
     life_safety: Mapped[bool] = mapped_column(default=False)
+    latching: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     state: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)  # process condition
     open: Mapped[bool] = mapped_column(default=True)  # not yet resolved/normal

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from qorgau.alarms import config_pages, health, kpis, positioning, service, store
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device
-from qorgau.alarms.schemas import AckIn, ResolveIn, ShelveIn
+from qorgau.alarms.schemas import AckIn, ReasonIn, ResolveIn, ShelveIn
 from qorgau.core.db import utcnow
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError
@@ -78,6 +78,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "withdrawals": withdrawals, "workers": _worker_names(db, actor, withdrawals),
             "can_ack": actor.can(C.ACKNOWLEDGE), "can_withdraw": actor.can(C.WITHDRAW),
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
+            "out_of_service": [d for d in devices if d.oos_since is not None],
             "processes": health.processes(db),
             "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS}
 
@@ -151,12 +152,35 @@ def alarm_action(alarm_id: int, db: DbDep, actor: FormActorDep,
         elif action == "resolve":
             service.resolve(db=db, actor=actor, alarm_id=rec.id,
                             data=ResolveIn(resolution=resolution, note=reason))
+        elif action in _REASONED:
+            _REASONED[action](db=db, actor=actor, alarm_id=rec.id, data=ReasonIn(reason=reason))
         else:
             return _back(rec.site_id, "unknown action")
     except (DomainError, ValidationError) as exc:
         db.rollback()
         return _back(rec.site_id, _msg(exc))
     return _back(rec.site_id)
+
+
+_REASONED = {"unshelve": service.unshelve, "reset": service.reset,
+             "suppress": service.suppress, "unsuppress": service.unsuppress}
+
+
+@router.post("/alarms/devices/{device_id}/service")
+def device_service(device_id: int, db: DbDep, actor: FormActorDep,
+                   action: Annotated[str, Form(max_length=10)],
+                   reason: Annotated[str, Form(max_length=300)] = "") -> RedirectResponse:
+    """The console's out-of-service / return-to-service buttons (action "out" / "back")."""
+    dev = service.get_device(db=db, actor=actor, device_id=device_id)
+    fn = {"out": service.remove_from_service, "back": service.return_to_service}.get(action)
+    if fn is None:
+        return _back(dev.site_id, "unknown action")
+    try:
+        fn(db=db, actor=actor, device_id=dev.id, data=ReasonIn(reason=reason))
+    except (DomainError, ValidationError) as exc:
+        db.rollback()
+        return _back(dev.site_id, _msg(exc))
+    return _back(dev.site_id)
 
 
 @router.post("/alarms/sites/{site_id}/withdraw")

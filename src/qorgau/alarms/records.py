@@ -93,7 +93,8 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         if rec.id is None:
             db.add(rec)
             db.flush()  # callers need its id (withdrawal, notices)
-        return Change(rec, "raise")
+        # a hidden occurrence (shelved, suppressed, out of service) takes it silently
+        return Change(rec, "raise" if rec.state == AlarmState.UNACK else "update")
     if rec is None or not rec.active:
         return None  # clear of a condition we never saw raised (or replayed clear)
     apply(db, rec, None, trigger_fn="process", active=False, time=t)

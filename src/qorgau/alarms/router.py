@@ -33,6 +33,7 @@ from qorgau.alarms.schemas import (
     EscalationOut,
     GatewayIn,
     GatewayOut,
+    ReasonIn,
     ResolveIn,
     ShelveIn,
     ShiftsIn,
@@ -65,6 +66,20 @@ def get_device(device_id: int, db: DbDep, actor: ActorDep) -> Any:
 @router.patch("/devices/{device_id}", response_model=DeviceOut)
 def update_device(device_id: int, data: DevicePatch, db: DbDep, actor: ActorDep) -> Any:
     return service.update_device(db=db, actor=actor, device_id=device_id, data=data)
+
+
+@router.post("/devices/{device_id}/out-of-service", response_model=DeviceOut)
+def device_out_of_service(device_id: int, data: ReasonIn, db: DbDep, actor: ActorDep) -> Any:
+    """Take every alarm of the device out of service (configure right, with a reason): no
+    annunciation and no notification, life-safety included, until it is returned."""
+    return service.remove_from_service(db=db, actor=actor, device_id=device_id, data=data)
+
+
+@router.post("/devices/{device_id}/return-to-service", response_model=DeviceOut)
+def device_return_to_service(device_id: int, data: ReasonIn, db: DbDep,
+                             actor: ActorDep) -> Any:
+    """Return the device's alarms: an active condition is unacknowledged again."""
+    return service.return_to_service(db=db, actor=actor, device_id=device_id, data=data)
 
 
 @router.get("/devices/{device_id}/history")
@@ -240,6 +255,29 @@ def ack(alarm_id: int, data: AckIn, db: DbDep, actor: ActorDep) -> Any:
 @router.post("/{alarm_id}/shelve", response_model=AlarmOut)
 def shelve(alarm_id: int, data: ShelveIn, db: DbDep, actor: ActorDep) -> Any:
     return service.shelve(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/unshelve", response_model=AlarmOut)
+def unshelve(alarm_id: int, data: ReasonIn, db: DbDep, actor: ActorDep) -> Any:
+    """Bring a shelved alarm back before its shelf time runs out."""
+    return service.unshelve(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/reset", response_model=AlarmOut)
+def reset(alarm_id: int, data: ReasonIn, db: DbDep, actor: ActorDep) -> Any:
+    """Reset a latched alarm whose condition has cleared (it returns to normal)."""
+    return service.reset(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/suppress", response_model=AlarmOut)
+def suppress(alarm_id: int, data: ReasonIn, db: DbDep, actor: ActorDep) -> Any:
+    """Suppress by design (configure right; never a life-safety alarm)."""
+    return service.suppress(db=db, actor=actor, alarm_id=alarm_id, data=data)
+
+
+@router.post("/{alarm_id}/unsuppress", response_model=AlarmOut)
+def unsuppress(alarm_id: int, data: ReasonIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.unsuppress(db=db, actor=actor, alarm_id=alarm_id, data=data)
 
 
 @router.post("/{alarm_id}/resolve", response_model=AlarmOut)

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -99,6 +100,7 @@ class DeviceIn(Strict):
     calibration_due: date | None = None
     installation_id: int | None = None
     worker_id: int | None = None
+    latching: StrictBool = False  # true/false only: "yes" or 1 is a 422 naming the field
 
     @model_validator(mode="after")
     def quantity_fits(self) -> DeviceIn:
@@ -118,11 +120,12 @@ class DevicePatch(Strict):
     calibrated_on: date | None = None
     calibration_due: date | None = None
     enabled: bool | None = None
+    latching: StrictBool | None = None
     reason: str = Field(min_length=3, max_length=300)
 
     # Only an explicit null reaches this (defaults are not validated): a device always has
     # limits (an empty object switches every check off), a zone ("" for none) and a state.
-    @field_validator("limits", "zone_code", "enabled")
+    @field_validator("limits", "zone_code", "enabled", "latching")
     @classmethod
     def not_null(cls, v: object) -> object:
         if v is None:
@@ -143,6 +146,10 @@ class DeviceOut(BaseModel):
     calibrated_on: date | None
     calibration_due: date | None
     enabled: bool
+    latching: bool
+    oos_since: datetime | None
+    oos_by: str
+    oos_reason: str
     revision: int
     last_seen_at: datetime | None
     last_value: float | None
@@ -171,6 +178,7 @@ class AlarmOut(BaseModel):
     kind: str
     priority: int
     life_safety: bool
+    latching: bool
     state: str
     active: bool
     open: bool
@@ -199,6 +207,19 @@ class AlarmEventOut(BaseModel):
 
 class AckIn(Strict):
     note: str = Field("", max_length=300)
+
+
+class ReasonIn(Strict):
+    """An operator action that needs a reason (reset, unshelve, suppress, out of service)."""
+
+    reason: str = Field(min_length=3, max_length=300)
+
+    @field_validator("reason")
+    @classmethod
+    def not_blank(cls, v: str) -> str:
+        if len(v.strip()) < 3:
+            raise ValueError("give a reason of at least 3 characters")
+        return v.strip()
 
 
 class ShelveIn(Strict):

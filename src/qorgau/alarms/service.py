@@ -1,5 +1,6 @@
 """Alarm operations: devices and their limits, gateways, contacts, alarm occurrences and the
-operator actions on them (acknowledge, shelve, resolve). No HTTP here."""
+operator actions on them (acknowledge, shelve / unshelve, reset a latched alarm, suppress by
+design, take a device's alarms out of service and back, resolve). No HTTP here."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from qorgau.alarms.schemas import (
     DeviceIn,
     DevicePatch,
     GatewayIn,
+    ReasonIn,
     ResolveIn,
     ShelveIn,
 )
@@ -51,7 +53,7 @@ from qorgau.registry import service as registry
 from qorgau.registry import service as registry_service
 
 DEVICE_FIELDS = ["code", "kind", "quantity", "zone_code", "limits", "life_safety",
-                 "calibrated_on", "calibration_due", "enabled", "revision"]
+                 "calibrated_on", "calibration_due", "enabled", "latching", "revision"]
 
 
 def default_limits(site_kind: str, quantity: str) -> dict[str, float]:
@@ -91,7 +93,7 @@ def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
                  limits=limits, life_safety=data.quantity in LIFE_SAFETY_GASES
                  or data.kind == "wearable", calibrated_on=data.calibrated_on,
                  calibration_due=data.calibration_due, installation_id=data.installation_id,
-                 worker_id=data.worker_id, created_by=actor.label)
+                 worker_id=data.worker_id, latching=data.latching, created_by=actor.label)
     db.add(dev)
     db.flush()
     audit.record(db, actor=actor, action="alarms.device.create", object_type="alarm_device",
@@ -192,14 +194,36 @@ def dt(t: float) -> datetime:
 def machine(rec: AlarmRecord) -> Alarm:
     """The ISA-18.2 state machine loaded with the occurrence's stored state."""
     until = ts(rec.shelved_until) if rec.shelved_until else math.nan
-    return Alarm(life_safety=rec.life_safety, state=AlarmState(rec.state), active=rec.active,
-                 shelved_until=until)
+    return Alarm(life_safety=rec.life_safety, latching=bool(rec.latching),
+                 state=AlarmState(rec.state), active=rec.active, shelved_until=until)
+
+
+_DEV = Device.__table__
+_DEVICE_STATE = select(_DEV.c.latching, _DEV.c.oos_since, _DEV.c.oos_by, _DEV.c.oos_reason)
+
+
+def _first_raise(db: Session, rec: AlarmRecord, m: Alarm, t: float) -> None:
+    """A raise of an occurrence in normal (a new one) takes its device's configuration: the
+    latching of its danger conditions, and out of service, which hides the occurrence before
+    the raise (an audited removal: no annunciation, no notification). One Core row by primary
+    key on the session's connection (the raise path's caller has flushed)."""
+    row = db.connection().execute(_DEVICE_STATE.where(_DEV.c.id == rec.device_id)).first()
+    if row is None:
+        return
+    rec.latching = m.latching = bool(row.latching) and rec.kind in C.LATCHING_KINDS
+    if row.oos_since is not None:
+        m.remove_from_service(row.oos_by or "system", t,
+                              reason=f"device out of service: {row.oos_reason}")
 
 
 def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, **kw: Any) -> Any:
-    """Run one trigger on the state machine, store the new state and the AlarmEvent row."""
+    """Run one trigger on the state machine, store the new state and the AlarmEvent row of
+    every transition it made (a new occurrence of a device out of service: two)."""
     m = machine(rec)
     try:
+        if (trigger_fn == "process" and kw.get("active") and rec.device_id is not None
+                and rec.state == AlarmState.NORMAL):
+            _first_raise(db, rec, m, kw["time"])
         tr = getattr(m, trigger_fn)(**kw)
     except LifeSafetyViolation as exc:
         raise LifeSafetyRefused(str(exc), field="reason") from exc
@@ -207,12 +231,12 @@ def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, **kw: An
         raise TransitionRefused(str(exc)) from exc
     rec.active = m.active
     rec.shelved_until = dt(m.shelved_until) if not math.isnan(m.shelved_until) else None
-    if tr is not None:
-        rec.state = tr.to.value
+    rec.state = m.state.value
+    for t in m.history:
         db.add(AlarmEvent(alarm=rec, enterprise_id=rec.enterprise_id,
-                          region_code=rec.region_code, frm=tr.frm.value, to=tr.to.value,
-                          trigger=tr.trigger, actor=tr.actor, at=dt(tr.time),
-                          reason=tr.reason[:300]))
+                          region_code=rec.region_code, frm=t.frm.value, to=t.to.value,
+                          trigger=t.trigger, actor=t.actor, at=dt(t.time),
+                          reason=t.reason[:300]))
     if rec.state == AlarmState.NORMAL and not rec.active:
         rec.open, rec.next_escalation_at = False, None
     return tr
@@ -283,6 +307,117 @@ def shelve(*, db: Session, actor: Actor, alarm_id: int, data: ShelveIn) -> Alarm
     rec.next_escalation_at = None
     return _commit_action(db, actor, rec, "shelve", before,
                           {"reason": data.reason, "until": expiry.isoformat()})
+
+
+def _back_in_view(db: Session, rec: AlarmRecord, now: datetime) -> None:
+    """An alarm brought back from hiding while its condition is active is unacknowledged
+    again: it escalates from now like a fresh raise (records.shelve_expiry does the same)."""
+    if rec.state == AlarmState.UNACK:
+        rec.next_escalation_at = now + timedelta(seconds=routing.delays(db, rec.site_id)
+                                                 .escalation[0])
+
+
+def unshelve(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
+    """Bring a shelved alarm back before its shelf time runs out."""
+    rec = _operator(actor, alarm_id, db)
+    before, now = rec.state, utcnow()
+    apply(db, rec, None, trigger_fn="unshelve", actor=actor.label, time=ts(now),
+          reason=data.reason)
+    _back_in_view(db, rec, now)
+    return _commit_action(db, actor, rec, "unshelve", before, {"reason": data.reason})
+
+
+def reset(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
+    """Reset a latched alarm whose condition has cleared: it returns to normal (closed)."""
+    rec = _operator(actor, alarm_id, db)
+    before, now = rec.state, utcnow()
+    apply(db, rec, None, trigger_fn="reset", actor=actor.label, time=ts(now),
+          reason=data.reason)
+    return _commit_action(db, actor, rec, "reset", before, {"reason": data.reason})
+
+
+def suppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
+    """Suppressed by design: a configure-right decision with its reason (the product has no
+    plant-state signal to suppress on by rule). The condition's later raises stay hidden
+    until unsuppressed; life-safety alarms are refused by the machine."""
+    actor.require(C.CONFIGURE)
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    before, now = rec.state, utcnow()
+    apply(db, rec, None, trigger_fn="suppress", actor=actor.label, time=ts(now),
+          reason=data.reason)
+    rec.next_escalation_at = None
+    return _commit_action(db, actor, rec, "suppress", before, {"reason": data.reason})
+
+
+def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
+    actor.require(C.CONFIGURE)
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    before, now = rec.state, utcnow()
+    apply(db, rec, None, trigger_fn="unsuppress", actor=actor.label, time=ts(now),
+          reason=data.reason)
+    _back_in_view(db, rec, now)
+    return _commit_action(db, actor, rec, "unsuppress", before, {"reason": data.reason})
+
+
+def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
+    return list(db.scalars(select(AlarmRecord).where(AlarmRecord.device_id == dev.id,
+                                                     AlarmRecord.open.is_(True))
+                           .order_by(AlarmRecord.id)))
+
+
+def remove_from_service(*, db: Session, actor: Actor, device_id: int,
+                        data: ReasonIn) -> Device:
+    """Take every alarm of a device out of service (maintenance, calibration), life-safety
+    ones included: ISA-18.2's explicit, audited removal. Its open occurrences go out of
+    service now, new ones from their first raise; none is annunciated or notified until the
+    device is returned. The console and the KPIs show the device while it is out."""
+    actor.require(C.CONFIGURE)
+    dev = get_device(db=db, actor=actor, device_id=device_id)
+    if dev.oos_since is not None:
+        raise Conflict("the device's alarms are already out of service")
+    now = utcnow()
+    dev.oos_since, dev.oos_by, dev.oos_reason = now, actor.label[:200], data.reason
+    ids = []
+    for rec in _device_open(db, dev):
+        if rec.state != AlarmState.OUT_OF_SERVICE:
+            apply(db, rec, None, trigger_fn="remove_from_service", actor=actor.label,
+                  time=ts(now), reason=data.reason)
+            rec.next_escalation_at = None
+            ids.append(rec.id)
+    return _commit_device(db, actor, dev, "out_of_service", data.reason, ids)
+
+
+def return_to_service(*, db: Session, actor: Actor, device_id: int, data: ReasonIn) -> Device:
+    """Return a device's alarms: an active condition is unacknowledged again (escalating
+    from now), a cleared one returns to normal."""
+    actor.require(C.CONFIGURE)
+    dev = get_device(db=db, actor=actor, device_id=device_id)
+    if dev.oos_since is None:
+        raise Conflict("the device's alarms are in service")
+    now = utcnow()
+    dev.oos_since, dev.oos_by, dev.oos_reason = None, "", ""
+    ids = []
+    for rec in _device_open(db, dev):
+        if rec.state == AlarmState.OUT_OF_SERVICE:
+            apply(db, rec, None, trigger_fn="return_to_service", actor=actor.label,
+                  time=ts(now), reason=data.reason)
+            _back_in_view(db, rec, now)
+            ids.append(rec.id)
+    return _commit_device(db, actor, dev, "return_to_service", data.reason, ids)
+
+
+def _commit_device(db: Session, actor: Actor, dev: Device, action: str, reason: str,
+                   alarm_ids: list[int]) -> Device:
+    audit.record(db, actor=actor, action=f"alarms.device.{action}", object_type="alarm_device",
+                 object_id=dev.id, after={"reason": reason, "alarms": alarm_ids})
+    events.emit(db, type=f"alarms.device.{action}", object_type="alarm_device",
+                object_id=dev.id, payload={"alarms": alarm_ids}, region_code=dev.region_code,
+                enterprise_id=dev.enterprise_id)
+    db.commit()
+    from qorgau.alarms import notify  # live console update (in-process SSE hub)
+
+    notify.HUB.publish(dev.site_id, {"type": "device", "id": dev.id, "service": action})
+    return dev
 
 
 def resolve(*, db: Session, actor: Actor, alarm_id: int, data: ResolveIn) -> AlarmRecord:

@@ -86,11 +86,11 @@ class Alarm:
         to = AlarmState.ACKED if self.state == AlarmState.UNACK else AlarmState.NORMAL
         return self._go(to, "ack", actor, time)
 
-    def reset(self, actor: str, time: float) -> TransitionRecord:
+    def reset(self, actor: str, time: float, *, reason: str = "") -> TransitionRecord:
         """Operator reset of a latched alarm whose process has cleared."""
         if self.state != AlarmState.LATCHED or self.active:
             raise InvalidTransition(f"reset in state {self.state} (active={self.active})")
-        return self._go(AlarmState.NORMAL, "reset", actor, time)
+        return self._go(AlarmState.NORMAL, "reset", actor, time, reason)
 
     def shelve(self, actor: str, time: float, *, expiry: float, reason: str) -> TransitionRecord:
         self._may_hide("shelve")
@@ -101,8 +101,8 @@ class Alarm:
         self.shelved_until = expiry
         return self._go(AlarmState.SHELVED, "shelve", actor, time, reason)
 
-    def unshelve(self, actor: str, time: float) -> TransitionRecord:
-        return self._unhide(AlarmState.SHELVED, "unshelve", actor, time)
+    def unshelve(self, actor: str, time: float, *, reason: str = "") -> TransitionRecord:
+        return self._unhide(AlarmState.SHELVED, "unshelve", actor, time, reason)
 
     def tick(self, now: float) -> TransitionRecord | None:
         """Timer: a shelved alarm returns when its shelf time expires."""
@@ -115,8 +115,8 @@ class Alarm:
         self._may_hide("suppress")
         return self._go(AlarmState.SUPPRESSED, "suppress", actor, time, reason)
 
-    def unsuppress(self, actor: str, time: float) -> TransitionRecord:
-        return self._unhide(AlarmState.SUPPRESSED, "unsuppress", actor, time)
+    def unsuppress(self, actor: str, time: float, *, reason: str = "") -> TransitionRecord:
+        return self._unhide(AlarmState.SUPPRESSED, "unsuppress", actor, time, reason)
 
     def remove_from_service(self, actor: str, time: float, *, reason: str) -> TransitionRecord:
         """Maintenance (also allowed for life-safety alarms, under management of change)."""
@@ -127,8 +127,10 @@ class Alarm:
         self.shelved_until = math.nan
         return self._go(AlarmState.OUT_OF_SERVICE, "remove_from_service", actor, time, reason)
 
-    def return_to_service(self, actor: str, time: float) -> TransitionRecord:
-        return self._unhide(AlarmState.OUT_OF_SERVICE, "return_to_service", actor, time)
+    def return_to_service(self, actor: str, time: float, *, reason: str = ""
+                          ) -> TransitionRecord:
+        return self._unhide(AlarmState.OUT_OF_SERVICE, "return_to_service", actor, time,
+                            reason)
 
     def _may_hide(self, what: str) -> None:
         if self.life_safety:
@@ -136,12 +138,13 @@ class Alarm:
         if self.state in HIDDEN:
             raise InvalidTransition(f"{what} in state {self.state}")
 
-    def _unhide(self, frm: AlarmState, trigger: str, actor: str, time: float) -> TransitionRecord:
+    def _unhide(self, frm: AlarmState, trigger: str, actor: str, time: float,
+                reason: str = "") -> TransitionRecord:
         if self.state != frm:
             raise InvalidTransition(f"{trigger} in state {self.state}")
         self.shelved_until = math.nan
         to = AlarmState.UNACK if self.active else AlarmState.NORMAL
-        return self._go(to, trigger, actor, time)
+        return self._go(to, trigger, actor, time, reason)
 
     def _go(self, to: AlarmState, trigger: str, actor: str, time: float,
             reason: str = "") -> TransitionRecord:

@@ -53,7 +53,14 @@
         if (html === null || typing()) { return; }
         var done = document.getElementById("withdrawals-done");
         var opened = done && done.open;
+        // an alarm's "more actions" an operator opened stays open across the refresh
+        var more = Array.prototype.map.call(
+          live.querySelectorAll("details.more-actions[open]"), function (d) { return d.id; });
         live.innerHTML = html;
+        more.forEach(function (id) {
+          var d = document.getElementById(id);
+          if (d) { d.open = true; }
+        });
         done = document.getElementById("withdrawals-done");
         if (done && opened) { done.open = true; }
       });
