@@ -61,6 +61,15 @@ def test_latched_alarm_stays_after_clear_until_reset(db, mine, proc, client_as):
     hihi, hi = _rec(db, mine, "CO-1", "HIHI"), _rec(db, mine, "CO-1", "HI")
     assert hihi.latching and not hihi.active and hihi.state == "latched" and hihi.open
     assert hi.state == "rtn_unack"  # a warning returns by itself
+    # nobody acknowledged it before it latched: it keeps going up the tiers until reset
+    from datetime import timedelta
+
+    from qorgau.alarms import records
+    from qorgau.core.db import utcnow
+
+    up = records.escalations(db, utcnow() + timedelta(hours=1))
+    db.commit()
+    assert hihi.id in [n.alarm_id for n in up] and _rec(db, mine, "CO-1", "HIHI").tier == 2
     r = c.post(f"{API}/{hihi.id}/reset", json={})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
     r = c.post(f"{API}/{hihi.id}/reset", json={"reason": "zone checked, CO gone"})

@@ -204,8 +204,8 @@ def notice(rec: AlarmRecord, what: str, targets: list[str] | None = None) -> Not
 
 def escalations(db: Session, now: datetime) -> list[Notice]:
     """Unacknowledged alarms past their deadline go one tier up, then are reminded every
-    reminder interval at the top tier, until acknowledged: active or already back to normal
-    (rtn_unack), since nobody has seen it yet either way."""
+    reminder interval at the top tier, until acknowledged: active, already back to normal
+    (rtn_unack) or latched, since nobody has seen it yet either way."""
     out: list[Notice] = []
     stmt = select(AlarmRecord).where(AlarmRecord.open.is_(True),
                                      AlarmRecord.next_escalation_at <= now,
@@ -224,7 +224,9 @@ def escalations(db: Session, now: datetime) -> list[Notice]:
     return out
 
 
-_UNSEEN = (AlarmState.UNACK.value, AlarmState.RTN_UNACK.value)
+# latched counts when it latched unacknowledged: an acknowledgement clears the deadline, and
+# a latched alarm cannot be acknowledged, only reset (which closes it)
+_UNSEEN = (AlarmState.UNACK.value, AlarmState.RTN_UNACK.value, AlarmState.LATCHED.value)
 
 
 def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
