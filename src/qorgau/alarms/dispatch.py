@@ -3,20 +3,22 @@
 `Notice`s (an alarm raised, escalated, reminded) go through the stages to `Notification` rows
 planned in the alarm's own transaction (status "pending": an outbox, so a crash never loses
 one), and are sent by `deliver`. Life-safety notices take the fast path: they skip grouping and
-flood suppression and are delivered right after the commit, not on the next tick.
+flood suppression and are delivered right after the commit, not on the next tick. During an
+alarm flood at a site, other raises are planned but "held" on the external channels, and the
+site's contacts get a periodic flood summary instead (`flood_summaries`, on the timer tick).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +29,11 @@ from qorgau.core.db import utcnow
 
 log = logging.getLogger("qorgau.alarms.dispatch")
 FLOOD_PER_10MIN = 10  # EEMUA 191: more than 10 alarms in 10 min per operator is a flood
+HOLD_CHANNELS = frozenset({"sms", "email", "webhook"})  # in-app and device orders never held
+FLOOD_SUMMARY_S = 300  # a flood summary every 5 min (Alertmanager's group_interval)
+FLOOD_GRACE_S = 5.0  # a slot is summed up this long after it ends: batches still committing
+FLOOD_LOOKBACK_S = 1800  # held rows the tick looks at; a slot older is not summed up late
+FLOOD_EPISODE_MAX_S = 86400  # a closing summary counts at most a day of one flood
 RETRIES = 3
 # a claim older than this is taken to be a dead sender's: three tries of a 3-s channel
 # timeout take ~10 s, a chunk of CLAIM_CHUNK rows ~100 s at worst
@@ -70,6 +77,33 @@ class Message:
 
 
 @dataclass
+class Held(Message):
+    """Non-life-safety raises at a site in flood: planned per alarm, the in-app row goes out
+    (the console shows each alarm live), the external rows stay "held" (`HOLD_CHANNELS`) and
+    are counted in the site's flood summary instead."""
+
+    reason: str = ""
+
+
+@dataclass
+class Summary(Message):
+    """A site's flood summary to one contact; `tag` keys it (a slot or the flood's end), so
+    redundant workers plan it once. `notices[0]` is the latest alarm it counts (the row's
+    alarm: a webhook's body is that alarm's)."""
+
+    tag: str = ""
+    text: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.tag
+
+    @property
+    def subject(self) -> str:
+        return self.text
+
+
+@dataclass
 class Context:
     stale_devices: set[int] = field(default_factory=set)  # open STALE alarm
     silenced_devices: set[int] = field(default_factory=set)  # disabled / maintenance
@@ -95,17 +129,43 @@ def silence(notices: list[Notice], ctx: Context) -> list[Notice]:
 
 def group(notices: list[Notice], ctx: Context) -> list[Message]:
     """Life-safety: one message each (fast path). Others: one message per (site, tier, what);
-    during a flood at a site, only a summary is sent for non-life-safety alarms."""
+    during a flood at a site its non-life-safety raises past the flood limit (`flooding`) are
+    `Held`: not sent on the external channels, summed up by `flood_summaries`."""
     out = [Message([n], n.tier, True) for n in notices if n.life_safety]
-    buckets: dict[tuple[int, int, str], list[Notice]] = defaultdict(list)
+    held = flooding(notices, ctx)
+    buckets: dict[tuple[int, int, str, bool], list[Notice]] = defaultdict(list)
     for n in notices:
         if not n.life_safety:
-            buckets[(n.site_id, n.tier, n.what)].append(n)
-    for (site, tier, _what), items in buckets.items():
-        if ctx.recent_by_site.get(site, 0) > FLOOD_PER_10MIN:
+            hold = n.what == "raise" and n.alarm_id in held
+            buckets[(n.site_id, n.tier, n.what, hold)].append(n)
+    for (site, tier, _what, hold), items in buckets.items():
+        recent = ctx.recent_by_site.get(site, 0)
+        if recent > FLOOD_PER_10MIN:
             ctx.counters["flood_grouped"] += len(items)
-        out.append(Message(items, tier, False))
+        if hold:
+            ctx.counters["flood_held"] += len(items)
+            why = f"held: alarm flood, {recent} alarms in 10 min at the site; in its summary"
+            out.append(Held(items, tier, False, why))
+        else:
+            out.append(Message(items, tier, False))
     return out
+
+
+def flooding(notices: list[Notice], ctx: Context) -> set[int]:
+    """Alarm ids of the non-life-safety raises to hold. A site's raises are numbered in the
+    order they came, after its alarms of the last 10 min that came before this batch
+    (`recent_by_site` counts this batch's too): past FLOOD_PER_10MIN a raise is held, so the
+    first ten go out as usual and the flood is summed up."""
+    raises = [n for n in notices if n.what == "raise"]
+    in_batch = Counter(n.site_id for n in raises)
+    seen: Counter[int] = Counter()
+    held: set[int] = set()
+    for n in raises:
+        seen[n.site_id] += 1
+        before = max(0, ctx.recent_by_site.get(n.site_id, 0) - in_batch[n.site_id])
+        if not n.life_safety and before + seen[n.site_id] > FLOOD_PER_10MIN:
+            held.add(n.alarm_id)
+    return held
 
 
 def site_contacts(db: Session, site_ids: set[int]) -> dict[int, list[Contact]]:
@@ -174,8 +234,9 @@ class Planned:
 
 
 def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Planned]:
-    """Run the stages and add pending Notification rows (not committed)."""
-    msgs = group(silence(inhibit(notices, ctx), ctx), ctx)
+    """Run the stages and add pending Notification rows (not committed); a held alarm's
+    external rows are added "held" (`_hold`) and not returned (nothing to deliver)."""
+    msgs = _per_alarm(group(silence(inhibit(notices, ctx), ctx), ctx))
     if not msgs:
         return []
     contacts = site_contacts(db, {m.notices[0].site_id for m in msgs})
@@ -187,12 +248,43 @@ def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Planned]:
         targets += [("device", t) for n in msg.notices for t in n.targets]
         wanted += [(msg, channel, target) for channel, target in targets]
     rows: list[Planned] = []
-    for (msg, _c, _t), row_id in zip(wanted, dedup(db, wanted), strict=True):
+    held: dict[int, str] = {}
+    for (msg, channel, _t), row_id in zip(wanted, dedup(db, wanted), strict=True):
         if row_id is None:
             ctx.counters["deduplicated"] += 1
-            continue
-        rows.append(Planned(row_id, msg.notices[0].alarm_id))
+        elif isinstance(msg, Held) and channel in HOLD_CHANNELS:
+            held[row_id] = f"{msg.reason}: {msg.subject}"[:300]
+        else:
+            rows.append(Planned(row_id, msg.notices[0].alarm_id))
+    _hold(db, held)
     return rows
+
+
+def _per_alarm(msgs: list[Message]) -> list[Message]:
+    """A held group as one message per alarm: each alarm gets its rows (its in-app notice on
+    the console, its held rows with the reason on its notification list)."""
+    out: list[Message] = []
+    for m in msgs:
+        if isinstance(m, Held) and len(m.notices) > 1:
+            out += [Held([n], m.tier, False, m.reason) for n in m.notices]
+        else:
+            out.append(m)
+    return out
+
+
+def _hold(db: Session, held: dict[int, str]) -> None:
+    """Mark planned rows "held" with their reason (in the plan's transaction, so no sender
+    ever sees them pending). `claimed_at` takes the time held: the (status, claimed_at) index
+    then finds a site's recent held rows for its summary."""
+    if not held:
+        return
+    t = Notification.__table__
+    stmt = update(t).where(t.c.id == bindparam("row_id")).values(
+        status="held", error=bindparam("why"), claimed_at=t.c.at)
+    db.connection().execute(stmt, [{"row_id": k, "why": v} for k, v in held.items()])
+    from qorgau.alarms.ingest.core import METRICS
+
+    METRICS.counts["flood_held"] += len(held)
 
 
 def _claim(db: Session, ids: list[int]) -> list[int]:
@@ -352,8 +444,6 @@ def context(db: Session, site_ids: set[int], notices: list[Notice] | None = None
     """Dispatch context for the sites of a batch: stale/silenced devices, recent alarm counts.
     Not queried when every notice is life-safety: those pass inhibit, silence and flood
     grouping untouched (the fast path), so a raise's record is not kept waiting for it."""
-    from sqlalchemy import func
-
     from qorgau.alarms.models import Device
 
     ctx = Context()
@@ -364,8 +454,158 @@ def context(db: Session, site_ids: set[int], notices: list[Notice] | None = None
         AlarmRecord.active.is_(True))))
     ctx.silenced_devices = set(db.scalars(select(Device.id).where(
         Device.site_id.in_(site_ids), Device.enabled.is_(False))))
-    since = utcnow() - timedelta(minutes=10)
-    ctx.recent_by_site = dict(db.execute(select(AlarmRecord.site_id, func.count()).where(
-        AlarmRecord.site_id.in_(site_ids), AlarmRecord.raised_at >= since)
-        .group_by(AlarmRecord.site_id)).all())
+    ctx.recent_by_site = recent_counts(db, site_ids, utcnow())
     return ctx
+
+
+def recent_counts(db: Session, site_ids: set[int], now: datetime) -> dict[int, int]:
+    """Alarms per site in the 10 min up to `now`: raised then, or come in then (a gateway's
+    buffered readings after a reboot raise alarms dated earlier: they flood people now)."""
+    since = now - timedelta(minutes=10)
+    A = AlarmRecord
+    return dict(db.execute(select(A.site_id, func.count()).where(
+        A.site_id.in_(sorted(site_ids)), or_(A.raised_at >= since, A.ingested_at >= since))
+        .group_by(A.site_id)).all())
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """A held notification row with what its summary counts."""
+
+    id: int
+    at: datetime
+    channel: str
+    target: str
+    tier: int
+    alarm_id: int
+    site_id: int
+    enterprise_id: int
+    region_code: str
+    priority: int
+    device_id: int | None
+
+
+def flood_summaries(db: Session, now: datetime) -> int:
+    """The timer tick's flood summaries, in their own commit (a failure is logged, never
+    raised: the tick's other timers go on). Each site with held rows gets, per contact held
+    for, one summary per FLOOD_SUMMARY_S slot once the slot is over, and a closing one once
+    the flood is (its last held slot over and at most FLOOD_PER_10MIN alarms in 10 min).
+    Pending rows keyed by slot or flood end: `deliver` sends them, once whatever the number
+    of workers. Returns the rows planned."""
+    try:
+        n = _plan_summaries(db, now)
+        db.commit()
+    except Exception:
+        log.exception("flood summaries failed")
+        db.rollback()
+        return 0
+    if n:
+        from qorgau.alarms.ingest.core import METRICS
+
+        METRICS.counts["flood_summaries"] += n
+    return n
+
+
+def _plan_summaries(db: Session, now: datetime) -> int:
+    by_site: dict[int, list[HeldRow]] = defaultdict(list)
+    for r in _held_rows(db, None, now - timedelta(seconds=FLOOD_LOOKBACK_S)):
+        by_site[r.site_id].append(r)
+    if not by_site:
+        return 0
+    over = _slot(now - timedelta(seconds=FLOOD_GRACE_S))  # slots before it are over
+    ended = [s for s, rows in by_site.items() if _slot(rows[-1].at) < over]
+    recent = recent_counts(db, set(ended), now) if ended else {}
+    due: dict[str, list[HeldRow]] = {}  # tag → the rows it sums up
+    for site, rows in by_site.items():
+        for r in rows:
+            if _slot(r.at) < over:
+                due.setdefault(f"flood:{site}:{_slot(r.at)}", []).append(r)
+        if site in ended and recent.get(site, 0) <= FLOOD_PER_10MIN:
+            due[f"flood-end:{site}:{max(r.id for r in rows)}"] = rows
+    if not due:
+        return 0
+    keys = {_key(tag, r.channel, r.target) for tag, rows in due.items() for r in rows}
+    have = set(db.scalars(select(Notification.dedup_key).where(
+        Notification.dedup_key.in_(sorted(keys)))))
+    wanted: list[tuple[Message, str, str]] = []
+    for tag, rows in due.items():
+        if all(_key(tag, r.channel, r.target) in have for r in rows):
+            continue
+        if tag.startswith("flood-end:"):
+            rows = _episode(db, rows[0].site_id, now)
+        wanted += _summaries(db, tag, rows)
+    return sum(1 for row_id in dedup(db, wanted) if row_id is not None) if wanted else 0
+
+
+def _held_rows(db: Session, site_id: int | None, since: datetime) -> list[HeldRow]:
+    """Held rows since then (every site's, or one's), oldest first; the (status, claimed_at)
+    index finds them."""
+    N, A = Notification, AlarmRecord
+    stmt = (select(N.id, N.claimed_at, N.channel, N.target, N.tier, A.id, A.site_id,
+                   A.enterprise_id, A.region_code, A.priority, A.device_id)
+            .join(A, A.id == N.alarm_id)
+            .where(N.status == "held", N.claimed_at >= since).order_by(N.claimed_at, N.id))
+    if site_id is not None:
+        stmt = stmt.where(A.site_id == site_id)
+    return [HeldRow(*r) for r in db.execute(stmt).tuples()]
+
+
+def _episode(db: Session, site_id: int, now: datetime) -> list[HeldRow]:
+    """The site's held rows of its last flood: back from the newest, until a gap of more than
+    10 min (no flood can last across it without holding anything)."""
+    rows = _held_rows(db, site_id, now - timedelta(seconds=FLOOD_EPISODE_MAX_S))
+    start = len(rows) - 1
+    while start > 0 and rows[start].at - rows[start - 1].at <= timedelta(minutes=10):
+        start -= 1
+    return rows[start:]
+
+
+def _summaries(db: Session, tag: str, rows: list[HeldRow]) -> list[tuple[Message, str, str]]:
+    """One summary per contact held for: its alarms by priority and the top devices."""
+    from qorgau.alarms.models import Device
+    from qorgau.alarms.routing import LOCAL_UTC_OFFSET
+    from qorgau.registry.models import Site
+
+    r0 = rows[-1]
+    site = db.get(Site, r0.site_id)
+    name = site.name if site is not None else f"site {r0.site_id}"
+    codes = dict(db.execute(select(Device.id, Device.code).where(
+        Device.id.in_(sorted({r.device_id for r in rows if r.device_id})))).all())
+    t0, t1 = (r.at + LOCAL_UTC_OFFSET for r in (rows[0], rows[-1]))
+    if tag.startswith("flood-end:"):
+        head = f"[FLOOD OVER] {name}: held during the flood {t0:%d.%m %H:%M}–{t1:%H:%M}"
+        tail = "Alarms go out one by one again"
+    else:
+        s0 = datetime.fromtimestamp(_slot(r0.at) * FLOOD_SUMMARY_S, UTC) + LOCAL_UTC_OFFSET
+        end = s0 + timedelta(seconds=FLOOD_SUMMARY_S)
+        head = f"[FLOOD] {name}: held {s0:%H:%M}–{end:%H:%M}"
+        tail = "Life-safety alarms still go out one by one; each alarm is on the console"
+    contacts: dict[tuple[str, str, int], dict[int, HeldRow]] = defaultdict(dict)
+    for r in rows:
+        contacts[(r.channel, r.target, r.tier)][r.alarm_id] = r  # one per alarm
+    out: list[tuple[Message, str, str]] = []
+    for (channel, target, tier), alarms in contacts.items():
+        text = _summary_text(head, list(alarms.values()), codes, tail)
+        last = max(alarms.values(), key=lambda r: r.id)
+        n = Notice(last.alarm_id, last.site_id, last.enterprise_id, last.region_code, "FLOOD",
+                   min(r.priority for r in alarms.values()), False, tier, "flood", text,
+                   last.device_id)
+        out.append((Summary([n], tier, False, tag=tag, text=text), channel, target))
+    return out
+
+
+def _summary_text(head: str, alarms: list[HeldRow], codes: dict[int, str], tail: str) -> str:
+    by_priority = Counter(r.priority for r in alarms)
+    top = Counter(codes.get(r.device_id or 0, "site") for r in alarms).most_common(3)
+    prio = ", ".join(f"P{p}: {k}" for p, k in sorted(by_priority.items()))
+    devices = ", ".join(f"{code} ×{k}" for code, k in top)
+    return f"{head} (UTC+5): {len(alarms)} alarms ({prio}); top: {devices}. {tail}"[:300]
+
+
+def _slot(at: datetime) -> int:
+    return int(at.timestamp() // FLOOD_SUMMARY_S)
+
+
+def _key(tag: str, channel: str, target: str) -> str:
+    """A row's dedup key, as `dedup` makes it."""
+    return f"{tag}:{channel}:{target}"[:120]
