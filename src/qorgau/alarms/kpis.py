@@ -1,95 +1,229 @@
-"""Alarm-system KPIs after EEMUA 191 / ISA-18.2, per site or region over a window.
+"""Alarm-system KPIs after EEMUA 191 / ISA-18.2, per site or region over [now - hours, now].
 
-- alarms per operator per hour (target ≤ 6 "very likely acceptable", ≤ 12 manageable)
-  and the peak per 10 minutes (≤ 10); one operator console per site is assumed;
-- % of 10-min periods in flood (> 10 alarms per operator);
-- top-10 contributors (device × condition);
-- chattering: the same device × condition raised ≥ 3 times within 1 minute;
-- stale (open STALE alarms) and standing (active for more than 24 h) alarms.
+Operators: every site in the caller's scope (narrowed to the chosen region or site) that has
+alarm devices is an operator position with OPERATORS_PER_SITE console operators (one: each site
+has one alarm console), whether or not it raised anything; a quiet site still shares the load.
+
+- alarms: annunciated raises (ISA transitions to unacknowledged by "raise"), counted the same
+  whether a condition's excursions share one occurrence record or each have their own; raises
+  of a shelved, suppressed or out-of-service alarm are not annunciated and not counted;
+- per operator per hour (≤ 6 very likely acceptable, ≤ 12 manageable);
+- 10-minute periods from the window's start: the peak is the most alarms one operator had in
+  one period (≤ 10); % time in flood = operator-periods with more than 10 / all of them (< 1 %);
+- top-10 contributors: site × device × condition, with their share of the load;
+- chattering: one site × device × condition raised ≥ 3 times within 60 s;
+- standing: annunciated alarms whose condition is active now (not shelved, suppressed or out
+  of service); stale: standing ones annunciated for more than 24 h (since their latest
+  transition to unacknowledged: a raise, or an unshelve while active);
+- silent: active STALE alarms (devices that stopped reporting);
+- out_of_service: devices whose alarms are out of service now (an explicit, audited removal:
+  none of their alarms is annunciated or notified).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms.constants import READ
+from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Device
 from qorgau.core.db import utcnow
-from qorgau.core.security import Actor, scoped
+from qorgau.core.errors import NotFound
+from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.registry.models import Site
 
-FLOOD = 10
+FLOOD = 10  # more alarms than this per operator in one period is a flood
 BUCKET_S = 600
+CHATTER_N, CHATTER_S = 3, 60.0
+STALE_AFTER = timedelta(hours=24)
+OPERATORS_PER_SITE = 1
+_HIDDEN = sorted(s.value for s in HIDDEN)
 
 
 def compute(*, db: Session, actor: Actor, site_id: int | None = None,
-            region: str | None = None, hours: int = 24) -> dict[str, Any]:
+            region: str | None = None, hours: int = 24,
+            now: datetime | None = None) -> dict[str, Any]:
     actor.require(READ)
-    now = utcnow()
+    now = now or utcnow()
     since = now - timedelta(hours=hours)
-    stmt = scoped(select(AlarmEvent.at, AlarmRecord.device_id, AlarmRecord.kind,
-                         AlarmRecord.site_id).join(AlarmRecord,
-                                                   AlarmRecord.id == AlarmEvent.alarm_id),
-                  AlarmRecord, actor).where(AlarmEvent.at >= since,
-                                            AlarmEvent.trigger == "raise")
     if site_id is not None:
-        stmt = stmt.where(AlarmRecord.site_id == site_id)
-    if region:
-        stmt = stmt.where(AlarmRecord.region_code == region)
-    raises = db.execute(stmt).all()
-    sites = {r.site_id for r in raises} or ({site_id} if site_id else set())
-    operators = max(1, len(sites))
+        _check_site(db, actor, site_id)
+    raises = db.execute(_narrow(
+        select(AlarmEvent.at, AlarmRecord.site_id, AlarmRecord.device_id, AlarmRecord.kind)
+        .join(AlarmRecord, AlarmRecord.id == AlarmEvent.alarm_id)
+        .where(AlarmEvent.trigger == "raise", AlarmEvent.at >= since, AlarmEvent.at <= now),
+        actor, site_id, region)).all()
+    held = _open_counts(db, actor, site_id, region, now)
+    site_ids = (_console_sites(db, actor, site_id, region) | {r.site_id for r in raises}
+                | set(held) | ({site_id} if site_id is not None else set()))
+    names = _site_names(db, site_ids)
+    ops = {s: OPERATORS_PER_SITE for s in site_ids}
+    periods = max(1, hours * 3600 // BUCKET_S)
     buckets: Counter[tuple[int, int]] = Counter(
-        (r.site_id, int(r.at.timestamp() // BUCKET_S)) for r in raises)
-    n_buckets = max(1, hours * 3600 // BUCKET_S) * operators
-    top = Counter((r.device_id, r.kind) for r in raises).most_common(10)
-    names = dict(db.execute(select(Device.id, Device.code).where(
-        Device.id.in_([d for (d, _k), _n in top if d is not None]))).all())
+        (r.site_id, min(periods - 1, int((r.at - since).total_seconds() // BUCKET_S)))
+        for r in raises)
+    per_site = _per_site(raises, buckets, ops)
+    sites = sorted((_site_row(s, names.get(s, str(s)), ops[s], per_site[s], held.get(s),
+                              hours, periods) for s in site_ids), key=_worst_first)
+    operators = sum(ops.values())
+    flooded = sum(ops[s] * per_site[s]["flooded"] for s in site_ids)
+    devices = _device_codes(db, raises)
     return {
-        "window_hours": hours, "operators": operators, "alarms": len(raises),
-        "per_operator_hour": round(len(raises) / operators / hours, 2),
-        "peak_per_10min": max(buckets.values(), default=0),
-        "pct_time_in_flood": round(100.0 * sum(1 for n in buckets.values() if n > FLOOD)
-                                   / n_buckets, 2),
-        "top10": [{"device": names.get(d, "site"), "kind": k, "count": n}
-                  for (d, k), n in top],
-        "chattering": _chattering(raises, names),
-        "stale": _open_count(db, actor, site_id, region, kind="STALE"),
-        "standing": _open_count(db, actor, site_id, region, older_than=now - timedelta(
-            hours=24)),
-        "life_safety_open": _open_count(db, actor, site_id, region, life_safety=True),
+        "window_hours": hours, "since": since, "until": now, "operators": operators,
+        "alarms": len(raises),
+        "per_operator_hour": _rate(len(raises), operators, hours),
+        "peak_per_10min": _num(max((c / ops[s] for (s, _b), c in buckets.items()), default=0)),
+        "pct_time_in_flood": round(100.0 * flooded / (operators * periods), 2)
+        if operators else 0.0,
+        "top10": _top10(raises, names, devices),
+        "chattering": _chattering(raises, names, devices),
+        **{k: sum(h[k] for h in held.values()) for k in _HELD},
+        "sites": sites,
     }
 
 
-def _chattering(raises: list[Any], names: dict[int, str]) -> list[dict[str, Any]]:
-    times: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for r in raises:
-        times[(r.device_id, r.kind)].append(r.at.timestamp())
-    out = []
-    for (d, k), ts in times.items():
-        ts.sort()
-        if any(ts[i + 2] - ts[i] <= 60 for i in range(len(ts) - 2)):
-            out.append({"device": names.get(d, str(d)), "kind": k, "count": len(ts)})
-    return sorted(out, key=lambda x: -x["count"])[:10]
-
-
-def _open_count(db: Session, actor: Actor, site_id: int | None, region: str | None, *,
-                kind: str | None = None, older_than: Any = None,
-                life_safety: bool | None = None) -> int:
-    stmt = scoped(select(AlarmRecord.id), AlarmRecord, actor).where(
-        AlarmRecord.open.is_(True), AlarmRecord.active.is_(True))
+def _narrow(stmt: Select[Any], actor: Actor, site_id: int | None,
+            region: str | None, model: Any = AlarmRecord) -> Select[Any]:
+    """The caller's scope, then the chosen site or region."""
+    stmt = scoped(stmt, model, actor)
     if site_id is not None:
-        stmt = stmt.where(AlarmRecord.site_id == site_id)
+        stmt = stmt.where(model.site_id == site_id)
     if region:
-        stmt = stmt.where(AlarmRecord.region_code == region)
-    if kind:
-        stmt = stmt.where(AlarmRecord.kind == kind)
-    if older_than is not None:
-        stmt = stmt.where(AlarmRecord.raised_at < older_than)
-    if life_safety is not None:
-        stmt = stmt.where(AlarmRecord.life_safety.is_(life_safety))
-    return len(db.scalars(stmt).all())
+        stmt = stmt.where(model.region_code == region)
+    return stmt
+
+
+def _check_site(db: Session, actor: Actor, site_id: int) -> None:
+    site = db.get(Site, site_id)
+    if site is None or not in_scope(site, actor):
+        raise NotFound("site not found")
+
+
+def _console_sites(db: Session, actor: Actor, site_id: int | None,
+                   region: str | None) -> set[int]:
+    """Sites with alarm devices: each has an alarm console, so operators, alarms or not."""
+    return set(db.scalars(_narrow(select(Device.site_id).distinct(), actor, site_id, region,
+                                  Device)))
+
+
+def _site_names(db: Session, site_ids: set[int]) -> dict[int, str]:
+    if not site_ids:
+        return {}
+    return dict(db.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
+
+
+def _device_codes(db: Session, raises: list[Any]) -> dict[int, str]:
+    ids = {r.device_id for r in raises if r.device_id is not None}
+    if not ids:
+        return {}
+    return dict(db.execute(select(Device.id, Device.code).where(Device.id.in_(ids))).all())
+
+
+_HELD = ("standing", "stale", "silent", "life_safety_open", "out_of_service")
+
+
+def _open_counts(db: Session, actor: Actor, site_id: int | None, region: str | None,
+                 now: datetime) -> dict[int, Counter[str]]:
+    """Per site: standing, stale, silent (STALE) and life-safety alarms active now."""
+    annunciated = select(func.max(AlarmEvent.at)).where(
+        AlarmEvent.alarm_id == AlarmRecord.id, AlarmEvent.to == "unacknowledged"
+    ).scalar_subquery()
+    rows = db.execute(_narrow(
+        select(AlarmRecord.site_id, AlarmRecord.kind, AlarmRecord.life_safety,
+               AlarmRecord.state, AlarmRecord.raised_at, annunciated.label("since"))
+        .where(AlarmRecord.open.is_(True), AlarmRecord.active.is_(True)),
+        actor, site_id, region)).all()
+    out: dict[int, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        c = out[r.site_id]
+        standing = r.state not in _HIDDEN
+        c["standing"] += standing
+        c["stale"] += standing and (r.since or r.raised_at) < now - STALE_AFTER
+        c["silent"] += r.kind == "STALE"
+        c["life_safety_open"] += bool(r.life_safety)
+    for s, n in db.execute(_narrow(select(Device.site_id, func.count()).where(
+            Device.oos_since.is_not(None)).group_by(Device.site_id),
+            actor, site_id, region, Device)).all():
+        out[s]["out_of_service"] += n
+    return out
+
+
+def _per_site(raises: list[Any], buckets: Counter[tuple[int, int]],
+              ops: dict[int, int]) -> dict[int, Counter[str]]:
+    """Per site: alarms, the busiest period's count and the periods in flood (per operator)."""
+    out: dict[int, Counter[str]] = defaultdict(Counter)
+    for r in raises:
+        out[r.site_id]["alarms"] += 1
+    for (s, _b), c in buckets.items():
+        out[s]["peak"] = max(out[s]["peak"], c)
+        out[s]["flooded"] += c / ops[s] > FLOOD
+    return out
+
+
+def _site_row(s: int, name: str, ops: int, counts: Counter[str], held: Counter[str] | None,
+              hours: int, periods: int) -> dict[str, Any]:
+    h = held or Counter()
+    return {"site_id": s, "site": name, "operators": ops, "alarms": counts["alarms"],
+            "per_operator_hour": _rate(counts["alarms"], ops, hours),
+            "peak_per_10min": _num(counts["peak"] / ops),
+            "pct_time_in_flood": round(100.0 * counts["flooded"] / periods, 2),
+            **{k: h[k] for k in _HELD}}
+
+
+def _worst_first(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (-row["pct_time_in_flood"], -row["per_operator_hour"], -row["peak_per_10min"],
+            -row["stale"], -row["standing"], -row["silent"], row["site"], row["site_id"])
+
+
+def _rate(n: int, operators: int, hours: int) -> float:
+    return round(n / operators / hours, 2) if operators else 0.0
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def _label(site_id: int, device_id: int | None, kind: str, names: dict[int, str],
+           devices: dict[int, str]) -> dict[str, Any]:
+    """Device codes repeat from mine to mine (CH4-1): always with the site."""
+    return {"site_id": site_id, "site": names.get(site_id, str(site_id)),
+            "device": "" if device_id is None else devices.get(device_id, str(device_id)),
+            "kind": kind}
+
+
+def _top10(raises: list[Any], names: dict[int, str],
+           devices: dict[int, str]) -> list[dict[str, Any]]:
+    counts = Counter((r.site_id, r.device_id, r.kind) for r in raises)
+    rows = [{**_label(s, d, k, names, devices), "count": n,
+             "pct": round(100.0 * n / len(raises), 1)} for (s, d, k), n in counts.items()]
+    return sorted(rows, key=lambda x: (-x["count"], x["site"], x["device"], x["kind"]))[:10]
+
+
+def _chattering(raises: list[Any], names: dict[int, str],
+                devices: dict[int, str]) -> list[dict[str, Any]]:
+    """Conditions raised CHATTER_N times within CHATTER_S s: count = raises in the window,
+    per_minute = the most raises within any CHATTER_S s."""
+    times: dict[tuple[int, int | None, str], list[float]] = defaultdict(list)
+    for r in raises:
+        times[(r.site_id, r.device_id, r.kind)].append(r.at.timestamp())
+    out = []
+    for (s, d, k), ts in times.items():
+        most = _most_within(sorted(ts), CHATTER_S)
+        if most >= CHATTER_N:
+            out.append({**_label(s, d, k, names, devices), "count": len(ts),
+                        "per_minute": most})
+    return sorted(out, key=lambda x: (-x["count"], x["site"], x["device"], x["kind"]))[:10]
+
+
+def _most_within(ts: list[float], span: float) -> int:
+    most, lo = 0, 0
+    for hi, t in enumerate(ts):
+        while t - ts[lo] > span:
+            lo += 1
+        most = max(most, hi - lo + 1)
+    return most
