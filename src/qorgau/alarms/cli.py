@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -79,6 +80,45 @@ def sentinel(url: str = "", username: str = "", password: str = "",  # nosec B10
     load_all_models()
     DangerScreen(url or get_settings().mqtt_url, username=username or None,
                  password=password or None).run(seconds or None)
+
+
+@app.command("broker-config")
+def broker_config(
+        out: Annotated[Path, typer.Option(help="directory of Mosquitto's password_file "
+                                          "(passwd) and acl_file (acl)")],
+        ingest_user: Annotated[str, typer.Option(
+            envvar="QORGAU_MQTT_USERNAME", help="the ingest account (workers, sentinel, "
+            "web processes); default: the user in QORGAU_MQTT_URL")] = "",
+        ingest_password: Annotated[str, typer.Option(  # nosec B107 - "" = none given
+            envvar="QORGAU_MQTT_PASSWORD", help="default: the password in "
+            "QORGAU_MQTT_URL")] = "") -> None:
+    """Write Mosquitto's password file and ACL from the database: every gateway with its
+    current key (writes its site's telemetry, reads its site's commands) and the ingest
+    account. Each file is replaced atomically; then reload the broker: kill -HUP <pid>."""
+    from qorgau.alarms.ingest.mqtt import mosquitto_hash, write_broker_files
+    from qorgau.alarms.service import broker_accounts
+    from qorgau.core.config import get_settings
+    from qorgau.core.db import get_sessionmaker
+    from qorgau.core.models import load_all_models
+
+    u = urlparse(get_settings().mqtt_url)
+    user, secret = ingest_user or u.username or "", ingest_password or u.password or ""
+    if not user or not secret or any(c in user for c in ": \t\n"):
+        raise typer.BadParameter("the ingest account needs a name (no ':' or spaces) and a "
+                                 "password: --ingest-user/--ingest-password or QORGAU_MQTT_URL")
+    load_all_models()
+    with get_sessionmaker()() as db:
+        gateways, no_hash = broker_accounts(db)
+    if clash := [g for g in gateways if g[0] == user]:
+        typer.echo(f"skipped: gateway {clash[0][0]!r} has the ingest account's name", err=True)
+        gateways = [g for g in gateways if g[0] != user]
+    for name in no_hash:
+        typer.echo(f"skipped: gateway {name!r} has no broker hash (key issued before it was "
+                   "kept): rotate its key", err=True)
+    pw, acl = write_broker_files(out, ingest=(user, mosquitto_hash(secret)), gateways=gateways)
+    typer.echo(json.dumps({"password_file": str(pw), "acl_file": str(acl),
+                           "gateways": len(gateways), "skipped": len(no_hash)}))
+    typer.echo("reload Mosquitto to apply: kill -HUP $(pidof mosquitto)", err=True)
 
 
 @simulate_app.command()

@@ -22,11 +22,12 @@ from qorgau.alarms.schemas import (
     ContactPatch,
     DevicePatch,
     EscalationIn,
+    GatewayIn,
     Limits,
     ShiftsIn,
 )
 from qorgau.core.deps import DbDep
-from qorgau.core.errors import DomainError, RuleViolation
+from qorgau.core.errors import Conflict, DomainError, RuleViolation
 from qorgau.core.i18n import gettext as _
 from qorgau.core.labels import N_
 from qorgau.core.web import FormActorDep, PageActorDep, render
@@ -247,6 +248,59 @@ def contact_remove(contact_id: int, db: DbDep, actor: FormActorDep,
                    site_id: Annotated[int, Form()]) -> RedirectResponse:
     routing.remove_contact(db=db, actor=actor, contact_id=contact_id)
     return RedirectResponse(f"/alarms/sites/{site_id}/routing?saved=1", status_code=303)
+
+
+# --- a site's gateways and their keys ---------------------------------------------------------
+
+def _gateways_page(request: Request, db: DbDep, actor: Any, site_id: int, *,
+                   issued: tuple[str, str] | None = None, errors: dict[str, str] | None = None,
+                   name: str = "", status_code: int = 200) -> HTMLResponse:
+    """The page; `issued` (name, key) shows a new key once: never cached, never stored."""
+    site = registry.get_site(db=db, actor=actor, site_id=site_id)  # 404 outside the scope
+    gws = service.list_gateways(db=db, actor=actor, site_id=site.id)
+    resp = render(request, "alarms/gateways.html", {
+        "site": site, "gateways": gws, "issued": issued, "errors": errors or {}, "name": name,
+        "can_configure": actor.can(C.CONFIGURE), "hhmm": routing.hhmm,
+        "trail": routing.changes(db=db, object_type="alarm_gateway",
+                                 object_ids=[g.id for g in gws])},
+        actor=actor, status_code=status_code)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.get("/alarms/sites/{site_id}/gateways", response_class=HTMLResponse)
+def gateways_page(request: Request, site_id: int, db: DbDep,
+                  actor: PageActorDep) -> HTMLResponse:
+    actor.require(C.READ)
+    return _gateways_page(request, db, actor, site_id)
+
+
+@router.post("/alarms/sites/{site_id}/gateways", response_model=None)
+async def gateway_add(request: Request, site_id: int, db: DbDep,
+                      actor: FormActorDep) -> HTMLResponse:
+    actor.require(C.CONFIGURE)
+    name = str((await request.form()).get("name", "")).strip()
+    try:
+        gw, key = service.create_gateway(db=db, actor=actor,
+                                         data=GatewayIn(site_id=site_id, name=name))
+    except (ValidationError, RuleViolation, Conflict) as exc:
+        db.rollback()
+        errs = ({"name": _("This name is taken")} if isinstance(exc, Conflict)
+                else form_errors(exc))
+        if isinstance(exc, ValidationError) and any(
+                e["type"] == "string_pattern_mismatch" for e in exc.errors()):
+            errs["name"] = _("Only lowercase Latin letters, digits, - and _")
+        return _gateways_page(request, db, actor, site_id, errors=errs, name=name,
+                              status_code=409 if isinstance(exc, Conflict) else 422)
+    return _gateways_page(request, db, actor, site_id, issued=(gw.name, key),
+                          status_code=201)
+
+
+@router.post("/alarms/gateways/{gateway_id}/rotate", response_model=None)
+def gateway_rotate(request: Request, gateway_id: int, db: DbDep,
+                   actor: FormActorDep) -> HTMLResponse:
+    gw, key = service.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
+    return _gateways_page(request, db, actor, gw.site_id, issued=(gw.name, key))
 
 
 # --- each person's own channels ---------------------------------------------------------------

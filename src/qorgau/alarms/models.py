@@ -72,7 +72,10 @@ class Device(CreatedMixin, Base):
 
 
 class Gateway(CreatedMixin, Base):
-    """A site gateway with its own ingest credential (stored as a SHA-256 digest)."""
+    """A site gateway with its own ingest credential: the key is stored as a SHA-256 digest
+    (HTTP ingest) and as a Mosquitto password hash (`broker_hash`, `$7$`), both made when the
+    key is issued, so the broker configuration is written from the database (NULL: a key
+    issued before the broker hash was kept; rotate it to give the gateway MQTT access)."""
 
     __tablename__ = "alarm_gateway"
     __scope__ = SCOPE
@@ -82,6 +85,7 @@ class Gateway(CreatedMixin, Base):
     region_code: Mapped[str] = mapped_column(String(5))
     name: Mapped[str] = mapped_column(String(64), unique=True)
     key_digest: Mapped[str] = mapped_column(String(64))
+    broker_hash: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class AlarmRecord(Base):

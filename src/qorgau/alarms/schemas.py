@@ -169,6 +169,17 @@ class GatewayOut(BaseModel):
     key: str  # shown once
 
 
+class GatewayInfo(BaseModel):
+    """A gateway without its key; `mqtt`: its broker hash is stored (broker-config lists it)."""
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    site_id: int
+    name: str
+    created_at: datetime
+    created_by: str
+    mqtt: bool
+
+
 class AlarmOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int

@@ -3,7 +3,8 @@
 The client is created with `manual_ack=True` and a persistent session (clean_session=False):
 a PUBACK is sent only after the processor has committed the reading (segment fsync + DB), so
 a message the broker considers delivered is durable here. Gateways authenticate to the broker
-with their own credentials; `broker_files` writes a Mosquitto password file and an ACL that
+with their own credentials; `write_broker_files` (`qorgau alarms broker-config`, from the
+hashes stored when each key is issued) writes a Mosquitto password file and an ACL that
 lets each gateway publish only under its own site. Mosquitto drops QoS 1 messages beyond
 `max_queued_messages` for a subscriber: raise it, watch `$SYS/broker/publish/messages/dropped`,
 and sequence gaps per device (both in /api/v1/alarms/metrics).
@@ -21,8 +22,12 @@ comes in a site batch (bulk lane) after newer ones came on its own topic is a la
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import logging
-import subprocess
+import os
+import secrets
 import sys
 import threading
 import time
@@ -367,24 +372,71 @@ def command(site_id: int, device: str, subject: str, body: dict[str, Any]) -> di
             "at": time.time()}
 
 
-def broker_files(directory: Path, *, ingest: tuple[str, str],
-                 gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
-    """Mosquitto password file (mosquitto_passwd) and ACL: the ingest user reads all
-    telemetry and danger signals and writes commands and danger signals (sentinel), each
-    gateway (name, key, site) writes only its site's telemetry and reads only its site's
-    commands."""
+MOSQUITTO_ITERATIONS = 101  # mosquitto_passwd's default; keys are 192 random bits anyway
+
+
+def mosquitto_hash(secret: str, *, salt: bytes | None = None,
+                   iterations: int = MOSQUITTO_ITERATIONS) -> str:
+    """A Mosquitto 2 password-file hash (`$7$`: PBKDF2-HMAC-SHA512, 12-byte salt), as
+    mosquitto_passwd writes it: made when a key is issued, the only time its plaintext
+    exists, so the broker configuration can be written later from the database."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations)
+    return (f"$7${iterations}${base64.b64encode(salt).decode()}$"
+            f"{base64.b64encode(digest).decode()}")
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
+    """Write beside `path` and rename over it: Mosquitto, reloading on SIGHUP, reads either
+    the old file or the new one, never half of one. An existing file keeps its owner, group
+    and mode (the broker's group must still be able to read it)."""
+    old = path.stat() if path.exists() else None
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, old.st_mode & 0o777 if old else mode)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if old is not None:
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, old.st_uid, old.st_gid)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def write_broker_files(directory: Path, *, ingest: tuple[str, str],
+                       gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
+    """Mosquitto password file and ACL from hashes (`mosquitto_hash`), each replaced
+    atomically: the ingest user (name, hash) reads all telemetry and danger signals and
+    writes commands and danger signals (sentinel), each gateway (name, hash, site) writes
+    only its site's telemetry and reads only its site's commands."""
     directory.mkdir(parents=True, exist_ok=True)
     pw, acl = directory / "passwd", directory / "acl"
-    pw.write_text("")
-    for user, secret in [ingest, *[(g, k) for g, k, _ in gateways]]:
-        # B603/B607: a fixed argument list, no shell; mosquitto_passwd from PATH like the broker
-        subprocess.run(["mosquitto_passwd", "-b", str(pw), user, secret], check=True)  # nosec B603 B607
+    accounts = [ingest, *[(g, h) for g, h, _ in gateways]]
+    _write_atomic(pw, "".join(f"{user}:{h}\n" for user, h in accounts))
     # reads telemetry and danger signals only: a site's commands are read by its gateways
     lines = [f"user {ingest[0]}", "topic read qorgau/+/+/telemetry", "topic read qorgau/+/danger",
              "topic write qorgau/+/+/command", "topic write qorgau/+/danger",
              "topic read $SYS/#", ""]
-    for g, _k, site in gateways:
+    for g, _h, site in gateways:
         lines += [f"user {g}", f"topic write qorgau/{site}/+/telemetry",
                   f"topic read qorgau/{site}/+/command", ""]
-    acl.write_text("\n".join(lines))
+    _write_atomic(acl, "\n".join(lines))
     return pw, acl
+
+
+def broker_files(directory: Path, *, ingest: tuple[str, str],
+                 gateways: list[tuple[str, str, int]]) -> tuple[Path, Path]:
+    """`write_broker_files` from plaintext secrets (ingest (name, password), gateways (name,
+    key, site)): for tests and first set-ups; `qorgau alarms broker-config` writes them from
+    the hashes stored in the database."""
+    return write_broker_files(
+        directory, ingest=(ingest[0], mosquitto_hash(ingest[1])),
+        gateways=[(g, mosquitto_hash(k), site) for g, k, site in gateways])

@@ -1,0 +1,244 @@
+"""A gateway created in the product connects over MQTT: its key's Mosquitto hash ($7$) is kept
+when the key is issued, `qorgau alarms broker-config` writes the password file and ACL from
+the database, and a key rotated in the API or on the page stops working on the broker after the
+configuration is rewritten and Mosquitto reloaded (SIGHUP). Against a Mosquitto of the test's
+own, on a free port."""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from alarms.test_brokers import _free_port, _wait
+from alarms.test_pages import _login
+from qorgau.alarms import service
+from qorgau.alarms.ingest.mqtt import mosquitto_hash, write_broker_files
+from qorgau.alarms.models import Gateway
+from qorgau.cli import app
+from qorgau.core.audit import AuditEntry
+
+INGEST = ["--ingest-user", "ingest", "--ingest-password", "ingest-pw"]
+
+
+def _broker_config(out: Path):
+    res = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(out), *INGEST])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+@pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="no mosquitto_passwd")
+def test_hash_is_the_one_mosquitto_passwd_writes(tmp_path):
+    pw = tmp_path / "pw"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(pw), "gw", "s3cret-key"], check=True)
+    line = pw.read_text().strip()
+    _user, h = line.split(":", 1)
+    _, seven, iterations, salt, _digest = h.split("$")
+    assert seven == "7"
+    ours = mosquitto_hash("s3cret-key", salt=base64.b64decode(salt), iterations=int(iterations))
+    assert ours == h
+    assert mosquitto_hash("s3cret-key") != mosquitto_hash("s3cret-key")  # salted each time
+
+
+def test_files_replaced_atomically_keeping_mode(tmp_path):
+    pw, acl = write_broker_files(tmp_path, ingest=("ingest", "$7$h"),
+                                 gateways=[("gw-a", "$7$a", 7)])
+    pw.chmod(0o600)
+    write_broker_files(tmp_path, ingest=("ingest", "$7$h"), gateways=[("gw-b", "$7$b", 8)])
+    assert pw.read_text() == "ingest:$7$h\ngw-b:$7$b\n"
+    assert "user gw-b\ntopic write qorgau/8/+/telemetry\ntopic read qorgau/8/+/command" in (
+        acl.read_text())
+    assert "gw-a" not in acl.read_text()
+    assert pw.stat().st_mode & 0o777 == 0o600 and acl.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acl", "passwd"]  # no temp left
+
+
+def test_cli_skips_gateways_without_hash_and_the_ingest_name(db, as_, mine, tmp_path):
+    from qorgau.alarms.schemas import GatewayIn
+
+    osh = as_("osh_krg")
+    clash, _k = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+        site_id=mine.site_id, name="ingest"))
+    old, _k = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+        site_id=mine.site_id, name=f"old-{mine.site_id}"))
+    old.broker_hash = None  # a key issued before the hash was kept
+    db.commit()
+    res = _broker_config(tmp_path)
+    users = [ln.split(":")[0] for ln in (tmp_path / "passwd").read_text().splitlines()]
+    assert users.count("ingest") == 1 and mine.gateway in users and old.name not in users
+    assert f"gateway '{old.name}' has no broker hash" in res.output
+    assert "gateway 'ingest' has the ingest account's name" in res.output
+    assert "kill -HUP" in res.output
+    bad = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(tmp_path),
+                                   "--ingest-user", "in gest", "--ingest-password", "x"])
+    assert bad.exit_code != 0
+    db.delete(clash)
+    db.commit()
+
+
+def test_rotate_api_scope_rights_and_audit(db, client_as, mine):
+    gw = db.scalar(select(Gateway).where(Gateway.name == mine.gateway))
+    url = f"/api/v1/alarms/gateways/{gw.id}/rotate"
+    assert client_as("osh_ala").post(url).status_code == 404  # another enterprise's
+    assert client_as("inspector_krg").post(url).status_code == 403  # reads, cannot configure
+    listed = client_as("inspector_krg").get(f"/api/v1/alarms/sites/{mine.site_id}/gateways")
+    assert listed.status_code == 200
+    row = next(g for g in listed.json() if g["name"] == mine.gateway)
+    assert row["mqtt"] is True and "key" not in row and "broker_hash" not in row
+    r = client_as("osh_krg").post(url)
+    assert r.status_code == 200 and r.json()["key"] != mine.key
+    db.expire_all()
+    assert service.gateway_for(db, name=mine.gateway, key=mine.key) is None  # HTTP: at once
+    assert service.gateway_for(db, name=mine.gateway, key=r.json()["key"]) is not None
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.gateway.rotate",
+                                              AuditEntry.object_id == str(gw.id)))
+    assert client_as("osh_ala").get(
+        f"/api/v1/alarms/sites/{mine.site_id}/gateways").status_code in (404, 422)
+
+
+def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
+    csrf = _login(client, world, "osh_krg")
+    url = f"/alarms/sites/{mine.site_id}/gateways"
+    page = client.get(url)
+    gw0 = db.scalar(select(Gateway).where(Gateway.name == mine.gateway))
+    assert page.status_code == 200 and mine.gateway in page.text
+    assert f'action="/alarms/gateways/{gw0.id}/rotate"' in page.text  # the button
+    bad = client.post(url, data={"name": "Bad Name", "csrf_token": csrf})
+    assert bad.status_code == 422 and 'id="e-name"' in bad.text
+    taken = client.post(url, data={"name": mine.gateway, "csrf_token": csrf})
+    assert taken.status_code == 409 and 'id="e-name"' in taken.text
+    name = f"ui-{mine.site_id}"
+    r = client.post(url, data={"name": name, "csrf_token": csrf})
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+    gw = db.scalar(select(Gateway).where(Gateway.name == name))
+    key = r.text.split('id="issued-key">')[1].split("<")[0]
+    assert service.gateway_for(db, name=name, key=key) is not None and gw.broker_hash
+    assert key not in client.get(url).text  # shown once
+    r = client.post(f"/alarms/gateways/{gw.id}/rotate", data={"csrf_token": csrf})
+    new = r.text.split('id="issued-key">')[1].split("<")[0]
+    assert r.status_code == 200 and new != key
+    db.expire_all()
+    assert service.gateway_for(db, name=name, key=new) is not None
+    assert "gateway.rotate" in client.get(url).text  # the change history
+    assert client.post(f"/alarms/gateways/{gw.id}/rotate").status_code == 403  # no CSRF
+    client.cookies.clear()
+    _login(client, world, "inspector_krg")
+    assert "/rotate" not in client.get(url).text  # reads, no button
+
+
+# --- against Mosquitto -----------------------------------------------------------------------
+
+class Broker:
+    """Own Mosquitto reading the files broker-config writes; reload = SIGHUP."""
+
+    def __init__(self, out: Path) -> None:
+        self.port = _free_port()
+        conf = out / "mosquitto.conf"
+        conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n"
+                        f"allow_anonymous false\npassword_file {out / 'passwd'}\n"
+                        f"acl_file {out / 'acl'}\npersistence false\n")
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert _wait(lambda: socket.socket().connect_ex(("127.0.0.1", self.port)) == 0, 5)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(5)
+
+
+def _connect(port: int, user: str, key: str) -> tuple[mqtt.Client, bool]:
+    """(client, accepted) once the broker answered the CONNECT (MQTT 5)."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.username_pw_set(user, key)
+    answer: list = []
+    c.on_connect = lambda cl, u, f, reason, p=None: answer.append(reason)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    assert _wait(lambda: bool(answer), 5)
+    ok = not answer[0].is_failure
+    if not ok:
+        c.loop_stop()
+    return c, ok
+
+
+class Ingest:
+    """The ingest account reading all telemetry, as the worker does."""
+
+    def __init__(self, port: int) -> None:
+        self.got: list[str] = []
+        self.ready = threading.Event()
+        self.dropped = 0
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.c.on_disconnect = lambda *_a: setattr(self, "dropped", self.dropped + 1)
+        self.c.username_pw_set("ingest", "ingest-pw")
+        self.c.on_connect = lambda c, *_a: c.subscribe("qorgau/+/+/telemetry", 1)
+        self.c.on_subscribe = lambda *_a: self.ready.set()
+        self.c.on_message = lambda c, u, m: self.got.append(m.payload.decode())
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+        assert self.ready.wait(5)
+
+
+def _accepted(port: int, user: str, key: str) -> bool:
+    c, ok = _connect(port, user, key)
+    if ok:
+        c.loop_stop()
+        c.disconnect()
+    return ok
+
+
+def _publish(c: mqtt.Client, site_id: int, text: str) -> None:
+    c.publish(f"qorgau/{site_id}/CH4-1/telemetry", text, qos=1).wait_for_publish(5)
+
+
+@pytest.mark.brokers
+def test_gateway_from_the_api_connects_rotation_takes_effect_on_reload(
+        db, client_as, mine, new_mines, tmp_path):
+    other = new_mines()
+    osh = client_as("osh_krg")
+    r = osh.post("/api/v1/alarms/gateways", json={"site_id": mine.site_id,
+                                                  "name": f"api-gw-{mine.site_id}"})
+    assert r.status_code == 201
+    gw_id, name, key = r.json()["id"], r.json()["name"], r.json()["key"]
+    _broker_config(tmp_path)
+    broker = Broker(tmp_path)
+    try:
+        ingest = Ingest(broker.port)
+        gw, ok = _connect(broker.port, name, key)
+        assert ok
+        _publish(gw, mine.site_id, "own-site")
+        _publish(gw, other.site_id, "other-site")  # ACL: dropped by the broker
+        _publish(gw, mine.site_id, "own-site-2")
+        assert _wait(lambda: "own-site-2" in ingest.got, 5)
+        assert ingest.got == ["own-site", "own-site-2"]
+        assert not _accepted(broker.port, name, "wrong-key")
+
+        new = osh.post(f"/api/v1/alarms/gateways/{gw_id}/rotate").json()["key"]
+        assert _accepted(broker.port, name, key)  # the broker has not been told yet
+        _broker_config(tmp_path)
+        gone = threading.Event()
+        gw.on_disconnect = lambda *_a: gone.set()
+        broker.proc.send_signal(signal.SIGHUP)
+        assert _wait(lambda: not _accepted(broker.port, name, key), 5)  # old key refused
+        assert gone.wait(5)  # and its open connection closed by the reload
+        gw2, ok = _connect(broker.port, name, new)
+        assert ok
+        _publish(gw2, mine.site_id, "after-rotation")
+        assert _wait(lambda: "after-rotation" in ingest.got, 5)
+        assert ingest.dropped == 0  # the ingest account (same password) stays connected
+        assert not _accepted(broker.port, name, "wrong-key")
+        for c in (gw, gw2, ingest.c):
+            c.loop_stop()
+            c.disconnect()
+    finally:
+        broker.stop()
