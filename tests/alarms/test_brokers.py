@@ -13,13 +13,16 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Collection
 
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import func, select
 
+from alarms.receivers import SmtpReceiver, WebhookReceiver
 from qorgau.alarms.models import AlarmRecord, Device, Notification, Rollup
+from qorgau.alarms.schemas import ContactIn
 
 pytestmark = pytest.mark.brokers
 
@@ -41,7 +44,8 @@ def _wait(pred, timeout=20.0, every=0.1):
 
 @pytest.fixture
 def mosquitto(tmp_path, mine):
-    """Own Mosquitto on a free port: password file + ACL per gateway, bigger queues."""
+    """Own Mosquitto on a free port: password file + ACL per gateway, bigger queues; every
+    packet logged to mosquitto.log (the crash test reads the redeliveries there)."""
     from qorgau.alarms.ingest.mqtt import broker_files
 
     port = _free_port()
@@ -50,13 +54,72 @@ def mosquitto(tmp_path, mine):
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"user {getpass.getuser()}\n"  # do not drop to 'mosquitto': tmp is 0700
                     f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {pw}\n"
-                    f"acl_file {acl}\nmax_queued_messages 100000\npersistence false\n")
+                    f"acl_file {acl}\nmax_queued_messages 100000\npersistence false\n"
+                    f"log_type all\nlog_dest file {tmp_path / 'mosquitto.log'}\n")
     proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     assert _wait(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 5)
     yield port
     proc.send_signal(signal.SIGTERM)
     proc.wait(5)
+
+
+@pytest.fixture
+def receivers(monkeypatch):
+    """A webhook endpoint that checks signatures and an SMTP server (QORGAU_SMTP_*)."""
+    hook, smtp = WebhookReceiver(secret=f"whsec-{uuid.uuid4().hex}").start(), SmtpReceiver()
+    monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(smtp.port))
+    yield hook, smtp
+    hook.stop()
+    smtp.stop()
+
+
+def _contacts(db, as_, site_id: int, hook: WebhookReceiver) -> tuple[str, str]:
+    """The site's tier-1 dispatchers on webhook (signed), SMS and e-mail: (phone, mailbox)."""
+    from qorgau.alarms import service
+
+    phone, mailbox = f"+7702{site_id:07d}", f"dispatch-{site_id}@shakhta.kz"
+    for channel, target, secret in (("webhook", hook.url, hook.secret), ("sms", phone, ""),
+                                    ("email", mailbox, "")):
+        service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+            site_id=site_id, tier=1, role="dispatcher", channel=channel, target=target,
+            secret=secret))
+    return phone, mailbox
+
+
+def _delivered_everywhere(db, rec: AlarmRecord, hook: WebhookReceiver, smtp: SmtpReceiver,
+                          phone: str, mailbox: str, sms: Collection | None = None) -> None:
+    """The alarm's raise was sent to each channel once and arrived with the subject its row
+    records (the contact's language): the webhook signed with the contact's secret, the mail
+    at the mail server, the SMS in the driver's log (`sms`: when this process sent it)."""
+    want = {("webhook", hook.url), ("sms", phone), ("email", mailbox),
+            ("inapp", f"site:{rec.site_id}")}
+    assert _wait(lambda: _raise_rows(db, rec.id).keys() == want and all(
+        st == "sent" for st, _s in _raise_rows(db, rec.id).values()), 20), \
+        _raise_rows(db, rec.id)
+    subject = {ch: subj for (ch, _t), (_st, subj) in _raise_rows(db, rec.id).items()}
+    assert subject["email"].startswith(f"[P{rec.priority}") and rec.kind in subject["email"]
+    body = hook.verified(rec.id)[0]
+    assert (body["subject"], body["kind"], body["site_id"]) == (
+        subject["webhook"], rec.kind, rec.site_id)
+    assert all(ok for ok, _b in hook.hits)  # nothing unsigned or signed with another key
+    mails = [m for m in smtp.to(mailbox) if m.msg["Subject"] == subject["email"]]
+    assert mails and mails[0].msg["To"] == mailbox
+    if sms is not None:
+        assert (phone, subject["sms"]) in list(sms)
+
+
+def _raise_rows(db, alarm_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """(channel, target) → (status, subject) of the alarm's raise notifications; {} when a
+    target has two rows (a replay planned it again)."""
+    db.expire_all()
+    rows = db.execute(select(Notification.channel, Notification.target, Notification.status,
+                             Notification.error)
+                      .where(Notification.alarm_id == alarm_id,
+                             Notification.dedup_key.startswith("raise:"))).all()
+    out = {(c, t): (st, subj) for c, t, st, subj in rows}
+    return out if len(out) == len(rows) else {}
 
 
 def _publisher(port, user, pw):
@@ -67,11 +130,13 @@ def _publisher(port, user, pw):
     return c
 
 
-def test_mqtt_readings_alarm_notification(db, mine, proc, mosquitto):
+def test_mqtt_readings_alarm_notification(db, as_, mine, proc, mosquitto, receivers):
     from qorgau.alarms import notify
     from qorgau.alarms.ingest.mqtt import MqttSource
     from qorgau.alarms.worker import drain
 
+    hook, smtp = receivers
+    phone, mailbox = _contacts(db, as_, mine.site_id, hook)
     src = MqttSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw")
     assert src.connected.wait(5)
     th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 8}, daemon=True)
@@ -92,6 +157,7 @@ def test_mqtt_readings_alarm_notification(db, mine, proc, mosquitto):
     assert _wait(lambda: db.scalar(select(Notification.status).where(
         Notification.alarm_id == hihi.id, Notification.channel == "inapp")) == "sent")
     assert any(m.get("id") == hihi.id for m in notify.HUB.recent)
+    _delivered_everywhere(db, hihi, hook, smtp, phone, mailbox, notify.SMS_LOG)
     db.expire_all()
     assert db.get(Device, mine.devices["CH4-1"]).n_accepted == 5
     src.close()
@@ -134,7 +200,11 @@ def jetstream(monkeypatch):
     asyncio.run(drop())
 
 
-def test_nats_readings_alarm_notification(db, mine, proc, jetstream):
+def test_nats_readings_alarm_notification(db, as_, mine, proc, jetstream, receivers):
+    from qorgau.alarms import notify
+
+    hook, smtp = receivers
+    phone, mailbox = _contacts(db, as_, mine.site_id, hook)
     now = time.time()
     docs = [(mine.site_id, orjson.dumps(mine.batch([("CO-1", 10.0 + 20 * i, -5 + i)])))
             for i in range(4)]
@@ -148,6 +218,7 @@ def test_nats_readings_alarm_notification(db, mine, proc, jetstream):
                                                AlarmRecord.kind == "HIHI"))
     assert db.scalar(select(Notification.status).where(
         Notification.alarm_id == hihi.id, Notification.channel == "inapp")) == "sent"
+    _delivered_everywhere(db, hihi, hook, smtp, phone, mailbox, notify.SMS_LOG)
     assert now > 0
 
 
@@ -185,6 +256,7 @@ def test_nats_unacked_deliveries_are_taken_over_in_order(db, mine, proc, jetstre
     assert dev.last_seq == total_msgs * per_msg - 1
 
 
+@pytest.mark.slow
 def test_kill_9_worker_mid_stream_loses_nothing(db, db_url, mine, jetstream, tmp_path):
     """At-least-once with dedup: every published reading is accepted exactly once in the
     counters, and the alarm raised in the stream (in the first group, which the kill may
@@ -232,3 +304,115 @@ def test_kill_9_worker_mid_stream_loses_nothing(db, db_url, mine, jetstream, tmp
     hihi = db.scalar(select(func.count()).select_from(AlarmRecord).where(
         AlarmRecord.device_id == dev.id, AlarmRecord.kind == "HIHI"))
     assert hihi == 1
+
+
+WORKER_CLIENT_ID = "qorgau-alarms-worker"  # `qorgau alarms worker --source mqtt` (cli.py)
+
+
+def _worker_session(port: int) -> None:
+    """The worker's persistent session at the broker, as a deployed worker's first start left
+    it: the subscription exists, so QoS 1 messages queue whether a worker is connected or not."""
+    from qorgau.alarms.ingest.mqtt import TOPIC
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=WORKER_CLIENT_ID,
+                    clean_session=False)
+    c.username_pw_set("ingest", "ingest-pw")
+    subscribed = threading.Event()
+    c.on_subscribe = lambda *_a: subscribed.set()
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    c.subscribe(TOPIC, 1)
+    assert subscribed.wait(5)
+    c.disconnect()
+    c.loop_stop()
+
+
+@pytest.mark.slow
+def test_kill_9_mqtt_worker_mid_stream_loses_nothing(db, db_url, as_, mine, mosquitto,
+                                                      receivers, tmp_path):
+    """The MQTT worker SIGKILLed while a gateway publishes (QoS 1), then restarted. The
+    guarantee is between worker and broker: the worker PUBACKs a message only after its
+    commit, and its persistent session (clean_session=False, fixed client id) makes
+    Mosquitto redeliver what was received but not acknowledged, and keep what was published
+    while no worker ran. Every published reading is counted once in the device counters and
+    the roll-ups (replays dropped by the dedup), and the HIHI raised in the stream exists once,
+    with one notification per contact, delivered."""
+    hook, smtp = receivers
+    phone, mailbox = _contacts(db, as_, mine.site_id, hook)
+    total_msgs, per_msg = 1500, 10
+    total, t0 = total_msgs * per_msg, time.time() - 600
+    docs = [orjson.dumps({"site_id": mine.site_id, "readings": [
+        {"s": m * per_msg + j, "t": t0 + (m * per_msg + j) / 100,
+         "v": 80.0 if 250 <= m < 260 else 3.0} for j in range(per_msg)]})
+        for m in range(total_msgs)]
+    _worker_session(mosquitto)
+    # the ledger as deployed (roll-ups and counters every second); the worker sends e-mail
+    # to the test's SMTP server (QORGAU_SMTP_* of this process) and webhooks to its endpoint
+    env = {**os.environ, "QORGAU_VAR_DIR": str(tmp_path), "QORGAU_ALARM_FLUSH_S": "1"}
+    cmd = [sys.executable, "-c", "from qorgau.alarms.cli import app; app()", "worker",
+           "--source", "mqtt", "--url", f"mqtt://127.0.0.1:{mosquitto}", "--username",
+           "ingest", "--password", "ingest-pw", "--seconds", "60"]
+    dev_id = mine.devices["CO-1"]
+
+    def accepted() -> int:
+        db.expire_all()
+        return db.get(Device, dev_id).n_accepted
+
+    def rolled() -> int:
+        return db.scalar(select(func.coalesce(func.sum(Rollup.n), 0))
+                         .where(Rollup.device_id == dev_id))
+
+    def stored() -> int:  # readings in the segment files (fsync'ed before the PUBACK)
+        return sum(f.stat().st_size for f in tmp_path.glob("alarms/segments/*/*.seg")) // 28
+
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    acked: set[int] = set()  # PUBACKs the gateway received from the broker
+    pub.on_publish = lambda c, u, mid, rc=None, props=None: acked.add(mid)
+    sent: list[int] = []
+
+    def publish(part: list[bytes], pause: float) -> None:
+        for doc in part:
+            sent.append(pub.publish(f"qorgau/{mine.site_id}/CO-1/telemetry", doc, qos=1).mid)
+            time.sleep(pause)
+
+    w = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the stream starts while the worker loads; once it is taking readings, the rest comes
+    # at ~300 messages/s, so the stream outlasts the kill and goes on while no worker runs
+    publish(docs[:100], 0)
+    gateway = threading.Thread(target=publish, args=(docs[100:], 0.003), daemon=True)
+    try:
+        assert _wait(lambda: stored() >= 500, 30, every=0.01), "the worker took no reading"
+        gateway.start()
+        # killed just after the HIHI excursion: its messages may be committed but not acked
+        assert _wait(lambda: stored() >= 2_700, 30, every=0.01), stored()
+        os.kill(w.pid, signal.SIGKILL)
+        w.wait()
+        mid, published = accepted(), len(sent)
+        assert mid < total and published < total_msgs, "the kill came after the stream"
+        time.sleep(1.0)  # the gateway keeps publishing; the broker queues for the session
+        log = open(tmp_path / "worker2.log", "w")  # noqa: SIM115
+        w = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+        gateway.join(30)
+        assert _wait(lambda: len(sent) == total_msgs and acked >= set(sent), 20)
+        ok = _wait(lambda: accepted() == total and rolled() == total, 40)
+        assert ok, f"accepted {accepted()}, rolled up {rolled()} of {total} (kill at {mid})"
+        _delivered_everywhere(db, _hihi(db, dev_id), hook, smtp, phone, mailbox)
+        # mid-stream: the broker sent the restarted worker again (DUP) what the killed one
+        # had received and not acknowledged
+        log_text = (tmp_path / "mosquitto.log").read_text()
+        assert f"Sending PUBLISH to {WORKER_CLIENT_ID} (d1, q1" in log_text
+    finally:
+        w.kill()
+        w.wait()
+        pub.loop_stop()
+    dev = db.get(Device, dev_id)
+    assert (dev.n_accepted, dev.last_seq) == (total, total - 1)
+    assert rolled() == total  # every reading in the roll-ups, none twice
+    assert db.scalar(select(func.count()).select_from(AlarmRecord).where(
+        AlarmRecord.device_id == dev_id, AlarmRecord.kind == "HIHI")) == 1
+
+
+def _hihi(db, device_id: int) -> AlarmRecord:
+    db.expire_all()
+    return db.scalar(select(AlarmRecord).where(AlarmRecord.device_id == device_id,
+                                               AlarmRecord.kind == "HIHI"))

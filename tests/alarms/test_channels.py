@@ -1,0 +1,94 @@
+"""The e-mail channel against a real SMTP server: a life-safety alarm reaches the contact's
+mailbox with its subject; with the mail server down the delivery fails, NOTIFY_FAILED is
+raised and the fallback channel tells the same person. Readings go through the processor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from alarms.receivers import Mail, SmtpReceiver, closed_port
+from qorgau.alarms import notify, service
+from qorgau.alarms.models import AlarmRecord, Notification
+from qorgau.alarms.schemas import ContactIn
+
+MAILBOX = "dispatch@shakhta.kz"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    server = SmtpReceiver()
+    monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(server.port))
+    yield server
+    server.stop()
+
+
+def _methane_hihi(db, mine, proc) -> AlarmRecord:
+    """Two CH4 readings far over the limit: a life-safety HIHI, delivered on the fast path."""
+    proc.handle_raw(db, mine.batch([("CH4-1", 3.0, -2), ("CH4-1", 3.1, -1)]), source="test")
+    db.expire_all()
+    hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                               AlarmRecord.kind == "HIHI"))
+    assert hihi is not None and hihi.life_safety
+    return hihi
+
+
+def _fields(mail: Mail) -> dict:
+    """The machine fields: the JSON block of the body (after a text line, if any)."""
+    text = mail.msg.get_content()
+    return json.loads(text if text.startswith("{") else text[text.index("\n{"):])
+
+
+def _alarm_id(mail: Mail) -> int:
+    return _fields(mail)["alarm_id"]
+
+
+def _rows(db, alarm_id: int, channel: str) -> list[Notification]:
+    return list(db.scalars(select(Notification).where(
+        Notification.alarm_id == alarm_id, Notification.channel == channel)
+        .order_by(Notification.id)))
+
+
+def test_life_safety_alarm_is_emailed(db, as_, mine, proc, smtp):
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="email", target=MAILBOX))
+    hihi = _methane_hihi(db, mine, proc)
+    # delivered after the commit, before handle_raw returned (the HI before it has its own)
+    (mail,) = [m for m in smtp.to(MAILBOX) if _alarm_id(m) == hihi.id]
+    (row,) = _rows(db, hihi.id, "email")
+    assert (row.status, row.target) == ("sent", MAILBOX)
+    assert mail.rcpt == [MAILBOX] and mail.msg["To"] == MAILBOX
+    # the subject the row records (in the contact's language): priority, life-safety, kind
+    assert mail.msg["Subject"] == row.error
+    assert row.error.startswith("[P1 ") and "HIHI" in row.error and "CH4-1" in row.error
+    assert mail.sender == mail.msg["From"] == "alarms@qorgau.kz"
+    body = _fields(mail)
+    assert (body["alarm_id"], body["kind"], body["life_safety"]) == (hihi.id, "HIHI", True)
+    assert body["value"] >= 3.0
+
+
+def test_smtp_down_fails_over_to_sms(db, as_, mine, proc, monkeypatch):
+    monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(closed_port()))
+    osh = as_("osh_krg")
+    phone = f"+7701{mine.site_id:07d}"
+    for channel, target in (("email", MAILBOX), ("sms", phone)):
+        service.add_contact(db=db, actor=osh, data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target,
+            name="Aigerim Bekova"))
+    sms_before = len(notify.SMS_LOG)
+    hihi = _methane_hihi(db, mine, proc)
+    (mail,) = _rows(db, hihi.id, "email")
+    assert mail.status == "failed" and mail.error.startswith("smtp:")
+    nf = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                             AlarmRecord.kind == "NOTIFY_FAILED"))
+    assert nf is not None and nf.active and MAILBOX in nf.message
+    # the same person is told by SMS that the e-mail did not go out: a row of its own
+    fallback = [r for r in _rows(db, hihi.id, "sms") if r.dedup_key.startswith(f"fb:{mail.id}:")]
+    assert [(r.status, r.target) for r in fallback] == [("sent", phone)]
+    # its text names the address that failed and the alarm (the direct SMS names neither)
+    texts = [s for t, s in list(notify.SMS_LOG)[sms_before:] if t == phone]
+    assert any(MAILBOX in s and "HIHI" in s for s in texts), texts
