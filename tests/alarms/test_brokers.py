@@ -84,7 +84,7 @@ def _contacts(db, as_, site_id: int, hook: WebhookReceiver) -> tuple[str, str]:
                                     ("email", mailbox, "")):
         service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
             site_id=site_id, tier=1, role="dispatcher", channel=channel, target=target,
-            secret=secret))
+            secret=secret, lang="en"))  # the subject compared with the English record
     return phone, mailbox
 
 

@@ -54,7 +54,8 @@ def _rows(db, alarm_id: int, channel: str) -> list[Notification]:
 
 def test_life_safety_alarm_is_emailed(db, as_, mine, proc, smtp):
     service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
-        site_id=mine.site_id, tier=1, role="dispatcher", channel="email", target=MAILBOX))
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="email", target=MAILBOX,
+        lang="en"))  # the subject compared with the English record
     hihi = _methane_hihi(db, mine, proc)
     # delivered after the commit, before handle_raw returned (the HI before it has its own)
     (mail,) = [m for m in smtp.to(MAILBOX) if _alarm_id(m) == hihi.id]
@@ -78,7 +79,7 @@ def test_smtp_down_fails_over_to_sms(db, as_, mine, proc, monkeypatch):
     for channel, target in (("email", MAILBOX), ("sms", phone)):
         service.add_contact(db=db, actor=osh, data=ContactIn(
             site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target,
-            name="Aigerim Bekova"))
+            name="Aigerim Bekova", lang="en"))
     sms_before = len(notify.SMS_LOG)
     hihi = _methane_hihi(db, mine, proc)
     (mail,) = _rows(db, hihi.id, "email")

@@ -76,7 +76,7 @@ def _site(db, as_, mine, hook: Hook) -> str:
                                   (2, "sms", phone.replace("+7705", "+7706"))]:
         service.add_contact(db=db, actor=osh, data=ContactIn(
             site_id=mine.site_id, tier=tier, role="dispatcher", channel=channel,
-            target=target, secret="s3cret"))
+            target=target, secret="s3cret", lang="en"))  # subjects matched in English
     return phone
 
 

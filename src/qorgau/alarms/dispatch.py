@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import notify
+from qorgau.alarms import notify, texts
 from qorgau.alarms.models import AlarmRecord, Contact, Notification
 from qorgau.core.db import utcnow
 
@@ -55,6 +55,7 @@ class Notice:
     message: str
     device_id: int | None = None
     targets: list[str] = field(default_factory=list)  # device commands (withdraw)
+    fields: dict[str, Any] = field(default_factory=dict)  # its text's fields (`texts`)
 
 
 @dataclass
@@ -74,6 +75,14 @@ class Message:
         if len(self.notices) == 1:
             return f"[P{n.priority}{' LIFE-SAFETY' if n.life_safety else ''}] {n.message}"
         return f"[P{n.priority}] {len(self.notices)} alarms at site {n.site_id}"
+
+    def subject_in(self, lang: str) -> str:
+        """The subject in a contact's language (`subject` is the English record's)."""
+        n = self.notices[0]
+        if len(self.notices) > 1:
+            return texts.group_subject(n.priority, len(self.notices), n.site_id, lang)
+        return texts.subject(n.fields, n.priority, n.life_safety, lang) if n.fields \
+            else self.subject
 
 
 @dataclass
@@ -191,11 +200,14 @@ def routes(db: Session, msg: Message, contacts: dict[int, list[Contact]] | None 
             and (msg.life_safety or not quiet_now(c))]
 
 
-def dedup(db: Session, wanted: list[tuple[Message, str, str]]) -> list[int | None]:
+def dedup(db: Session, wanted: list[tuple[Message, str, str]],
+          langs: dict[tuple[int, str, str], str] | None = None) -> list[int | None]:
     """Add the pending row for each (message, channel, target) unless that message was
     already planned for that target (redundant workers, replays): one multi-row INSERT …
     ON CONFLICT DO NOTHING on the unique `dedup_key`, so two workers racing cannot both plan
-    one. Returns each new row's id, None where it was planned before (or twice here)."""
+    one. Returns each new row's id, None where it was planned before (or twice here). The
+    row keeps the subject it is sent with: in the language of the contact at that address
+    (`langs`: (site, channel, target) → lang), else the English record's."""
     at = utcnow()
     keys = [f"{msg.key}:{channel}:{target}"[:120] for msg, channel, target in wanted]
     values, seen = [], set()
@@ -207,7 +219,8 @@ def dedup(db: Session, wanted: list[tuple[Message, str, str]]) -> list[int | Non
         values.append({"dedup_key": key, "alarm_id": n0.alarm_id,
                        "enterprise_id": n0.enterprise_id, "region_code": n0.region_code,
                        "channel": channel, "target": target, "tier": msg.tier,
-                       "status": "pending", "error": msg.subject[:300], "attempts": 0,
+                       "status": "pending", "attempts": 0,
+                       "error": _subject(msg, (langs or {}).get((n0.site_id, channel, target))),
                        "at": at})
     conn = db.connection()  # a Core statement: the rows are not ORM objects of this session
     # executemany with RETURNING: one compiled statement, cached (a multi-row VALUES was
@@ -216,6 +229,14 @@ def dedup(db: Session, wanted: list[tuple[Message, str, str]]) -> list[int | Non
     rows = conn.execute(_DEDUP_INSERT[conn.dialect.name == "postgresql"], values).all()
     new: dict[str, int] = {key: row_id for key, row_id in rows}
     return [new.pop(key, None) for key in keys]  # pop: a key twice here is one row
+
+
+def _subject(msg: Message, lang: str | None) -> str:
+    """A flood summary keeps its own text; an address with no contact (the site's console,
+    a wearable) the English record's."""
+    if lang is None or isinstance(msg, Summary):
+        return msg.subject[:300]
+    return msg.subject_in(lang)[:300]
 
 
 _DEDUP_INSERT = {
@@ -249,7 +270,8 @@ def plan(db: Session, notices: list[Notice], ctx: Context) -> list[Planned]:
         wanted += [(msg, channel, target) for channel, target in targets]
     rows: list[Planned] = []
     held: dict[int, str] = {}
-    for (msg, channel, _t), row_id in zip(wanted, dedup(db, wanted), strict=True):
+    langs = {(c.site_id, c.channel, c.target): c.lang for cs in contacts.values() for c in cs}
+    for (msg, channel, _t), row_id in zip(wanted, dedup(db, wanted, langs), strict=True):
         if row_id is None:
             ctx.counters["deduplicated"] += 1
         elif isinstance(msg, Held) and channel in HOLD_CHANNELS:
@@ -343,6 +365,8 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
     row = db.get(Notification, row_id)
     rec = db.get(AlarmRecord, row.alarm_id)
     body = _body(rec)
+    if row.channel in ("webhook", "email", "sms"):  # the text in the contact's language
+        body |= texts.webhook_fields(rec, _lang(db, row, rec))
     secret = _secret(db, row)
     row.attempts = RETRIES
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
@@ -363,6 +387,12 @@ def _body(rec: AlarmRecord) -> dict[str, Any]:
     return {"alarm_id": rec.id, "site_id": rec.site_id, "kind": rec.kind, "state": rec.state,
             "priority": rec.priority, "life_safety": rec.life_safety, "zone": rec.zone_code,
             "value": rec.value, "raised_at": rec.raised_at.isoformat(), "message": rec.message}
+
+
+def _lang(db: Session, row: Notification, rec: AlarmRecord) -> str | None:
+    return db.scalar(select(Contact.lang).where(
+        Contact.site_id == rec.site_id, Contact.target == row.target,
+        Contact.channel == row.channel).limit(1))
 
 
 def _secret(db: Session, row: Notification) -> str:
@@ -431,7 +461,8 @@ def _fallback_send(db: Session, row: Notification, rec: AlarmRecord, body: dict[
                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
                       channel=c.channel, target=c.target, tier=c.tier, attempts=1,
                       status="sent", error="")
-    subject = f"[fallback: {row.channel} to {row.target} failed] {body['message']}"
+    subject = texts.fallback_subject(texts.fields(rec), row.channel, row.target, c.lang)
+    body = {**body, **texts.webhook_fields(rec, c.lang)}
     try:
         notify.CHANNELS[c.channel](c.target, subject, body, c.secret)
     except notify.DeliveryError as exc:

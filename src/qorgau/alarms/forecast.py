@@ -54,7 +54,8 @@ def _device(db: Session, rt: SiteRuntime, j: int, fc: Forecast, T: list[float],
         dev = rt.devices[j]
         text = (f"CH4 at {dev.code} ({dev.zone_code}) predicted to reach "
                 f"{fc.high:g} % within {max(1, round(eta / 60))} min")
-        change = records.on_condition(db, dev, "FORECAST", warn, t, v, text=text)
+        change = records.on_condition(db, dev, "FORECAST", warn, t, v, text=text, detail={
+            "limit": fc.high, "minutes": max(1, round(eta / 60))})
         if change is not None and change.what == "raise":
             res.alarms += 1
             out.append(records.notice(change.rec, "raise"))

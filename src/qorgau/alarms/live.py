@@ -19,13 +19,15 @@ import orjson
 from fastapi import Request
 from sqlalchemy import func, select
 
+from qorgau.alarms import texts
 from qorgau.alarms.models import SCOPE, AlarmEvent, AlarmRecord
 from qorgau.alarms.notify import HUB
 from qorgau.core.db import get_sessionmaker
+from qorgau.core.middleware import pick_language
 from qorgau.core.security import Actor, ScopeSpec, in_scope, scoped
 
 
-def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:
+def _batch(actor: Actor, site_id: int | None, after: int, lang: str = "ru") -> list[dict]:
     with get_sessionmaker()() as db:
         if after < 0:
             after = int(db.scalar(select(func.coalesce(func.max(AlarmEvent.id), 0))) or 0) - 50
@@ -39,7 +41,7 @@ def _batch(actor: Actor, site_id: int | None, after: int) -> list[dict]:
                  "zone": r.zone_code, "priority": r.priority, "life_safety": r.life_safety,
                  "frm": e.frm, "to": e.to, "trigger": e.trigger, "actor": e.actor,
                  "at": e.at.isoformat(), "message": r.message, "value": r.value,
-                 "tier": r.tier}
+                 "tier": r.tier, "text": texts.line(texts.fields(r), lang)}
                 for e, r in rows]
 
 
@@ -67,10 +69,11 @@ async def events(request: Request, actor: Actor, site_id: int | None,
     cursor = int(last) if last and last.isdigit() else -1
     q = HUB.subscribe(site_id)
     end = time.monotonic() + max_s if max_s else float("inf")
+    lang = pick_language(request)  # each subscriber's texts in its own language
     try:
         yield b"retry: 2000\n\n"
         while time.monotonic() < end:
-            rows = await asyncio.to_thread(_batch, actor, site_id, cursor)
+            rows = await asyncio.to_thread(_batch, actor, site_id, cursor, lang)
             for row in rows:
                 cursor = row["event_id"]
                 kind = "lifesafety" if row["life_safety"] and row["to"] == "unacknowledged" \

@@ -108,7 +108,10 @@ class AlarmRecord(Base):
     state: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)  # process condition
     open: Mapped[bool] = mapped_column(default=True)  # not yet resolved/normal
-    message: Mapped[str] = mapped_column(String(300), default="")
+    message: Mapped[str] = mapped_column(String(300), default="")  # the English record
+    # what the text is rendered from in each reader's language (alarms/texts.py): device code
+    # and quantity, value, a forecast's limit and minutes, a failed notice's channel/target
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     value: Mapped[float | None] = mapped_column(Float)
     peak: Mapped[float | None] = mapped_column(Float)
     raised_at: Mapped[datetime]
@@ -193,6 +196,7 @@ class Contact(CreatedMixin, Base):
     min_priority: Mapped[int] = mapped_column(Integer, default=3)
     name: Mapped[str] = mapped_column(String(120), default="")  # the person, for people
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    lang: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")  # kk|ru|en
     # Quiet hours, minutes after local midnight (may wrap past midnight): no non-life-safety
     # notice goes to this channel then; life-safety always does. The console still shows all.
     quiet_start: Mapped[int | None] = mapped_column(Integer)

@@ -98,7 +98,9 @@ def send_email(target: str, subject: str, body: dict[str, Any], secret: str) -> 
     port = int(os.environ.get("QORGAU_SMTP_PORT", "25"))
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "alarms@qorgau.kz", target, subject
-    msg.set_content(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    # the text in the contact's language first, the machine fields after it
+    fields = orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
+    msg.set_content(f"{body['text']}\n\n{fields}" if body.get("text") else fields)
     try:
         with smtplib.SMTP(host, port, timeout=3) as smtp:
             smtp.send_message(msg)

@@ -3,6 +3,7 @@ KPI dashboard. The configuration pages (limits, tiers, channels) are in config_p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -10,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from qorgau.alarms import config_pages, health, kpis, positioning, service, store
+from qorgau.alarms import config_pages, health, kpis, positioning, service, store, texts
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.schemas import AckIn, ReasonIn, ResolveIn, ShelveIn
 from qorgau.core.db import utcnow
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import DomainError
+from qorgau.core.i18n import get_language
 from qorgau.core.labels import N_
 from qorgau.core.roles import PERMISSIONS
 from qorgau.core.security import scoped
@@ -80,7 +82,15 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
             "out_of_service": [d for d in devices if d.oos_since is not None],
             "processes": health.processes(db),
-            "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS}
+            "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS,
+            "say": _say(devices), "kind_texts": texts.labels_for()}
+
+
+def _say(devices: list[Device]) -> Callable[[AlarmRecord], str]:
+    """An alarm's text in the viewer's language (`texts`), from its fields and its device."""
+    by_id = {d.id: d for d in devices}
+    lang = get_language()
+    return lambda a: texts.describe(texts.fields(a, by_id.get(a.device_id)), lang)
 
 
 def _worker_names(db: DbDep, actor: Any, withdrawals: list[dict[str, Any]]) -> dict[int, str]:
@@ -198,7 +208,9 @@ def withdraw(site_id: int, db: DbDep, actor: FormActorDep,
 def alarm_detail(request: Request, alarm_id: int, db: DbDep,
                  actor: PageActorDep) -> HTMLResponse:
     rec = service.get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    dev = db.get(Device, rec.device_id) if rec.device_id else None
     ctx = {"a": rec, "events": service.alarm_history(db=db, actor=actor, alarm_id=rec.id),
+           "say": _say([dev] if dev else []),
            "notes": service.notifications(db=db, actor=actor, alarm_id=rec.id),
            "states": STATE_LABELS}
     return render(request, "alarms/alarm.html", ctx, actor=actor)

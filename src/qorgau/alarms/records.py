@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import and_, bindparam, func, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from qorgau.alarms import constants as C
+from qorgau.alarms import texts
 from qorgau.alarms.dispatch import Context, Notice, plan
 from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.engine.isa import HIDDEN
@@ -66,8 +67,11 @@ def message(dev: Device | DevInfo, kind: str, value: float | None) -> str:
 
 
 def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t: float,
-                 value: float | None, *, text: str | None = None) -> Change | None:
-    """Apply one engine event to the device's occurrence of that condition."""
+                 value: float | None, *, text: str | None = None,
+                 detail: dict[str, Any] | None = None) -> Change | None:
+    """Apply one engine event to the device's occurrence of that condition. `text` replaces
+    the English record's message, `detail` adds to the fields its texts are rendered from in
+    each reader's language (`texts`)."""
     rec = _open(db, dev.id, kind, dev.site_id)
     if raised:
         if rec is not None and rec.active:
@@ -86,6 +90,8 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
                               state=AlarmState.NORMAL.value, active=False, open=True,
                               raised_at=dt(t), value=value, peak=value)
         rec.message = (text or message(dev, kind, value))[:300]
+        rec.detail = {"device": dev.code, "quantity": dev.quantity, "value": value,
+                      **(detail or {})}
         apply(db, rec, None, trigger_fn="process", active=True, time=t)
         rec.open, rec.cleared_at = True, None
         if rec.state == AlarmState.UNACK:
@@ -119,7 +125,8 @@ def track_peak(rec: AlarmRecord, value: float) -> None:
 
 
 def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_code: str,
-                       kind: str, message: str) -> Change:
+                       kind: str, message: str, detail: dict[str, Any] | None = None
+                       ) -> Change:
     """Site-level alarm without a device (e.g. NOTIFY_FAILED). While its occurrence is active,
     a repeat only counts (`value`) and updates the message: Change "update". Otherwise a new
     occurrence is raised ("raise"; "update" when a hidden one takes it silently)."""
@@ -128,12 +135,13 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
     if rec is not None and rec.active:
         rec.value = (rec.value or 1) + 1
         rec.message = f"{rec.value:.0f}× {message}"[:300]
+        rec.detail = detail  # the latest one's (its count is `value`)
         return Change(rec, "update")
     if rec is None:
         rec = AlarmRecord(device_id=None, site_id=site_id, enterprise_id=enterprise_id,
                           region_code=region_code, kind=kind, priority=C.PRIORITY.get(kind, 2),
                           life_safety=False, state="normal", active=False, open=True,
-                          raised_at=dt(now), message=message[:300], value=1.0)
+                          raised_at=dt(now), message=message[:300], value=1.0, detail=detail)
         db.add(rec)
         db.flush()
     apply(db, rec, None, trigger_fn="process", active=True, time=now)
@@ -166,7 +174,9 @@ def delivery_failed(db: Session, row: Notification, rec: AlarmRecord) -> Change:
     occurrence, announced like any alarm) or, while active, counts one more failure."""
     change = raise_system_alarm(db, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
                                 region_code=rec.region_code, kind=NOTIFY_FAILED,
-                                message=f"{row.channel} to {row.target} failed: {row.error}")
+                                message=f"{row.channel} to {row.target} failed: {row.error}",
+                                detail={"channel": row.channel, "target": row.target,
+                                        "error": row.error[:200]})
     if change.what == "raise":
         plan(db, [notice(change.rec, "raise")], Context())
     return change
@@ -199,7 +209,7 @@ def notice(rec: AlarmRecord, what: str, targets: list[str] | None = None) -> Not
     return Notice(alarm_id=rec.id, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
                   region_code=rec.region_code, kind=rec.kind, priority=rec.priority,
                   life_safety=rec.life_safety, tier=rec.tier, what=what, message=rec.message,
-                  device_id=rec.device_id, targets=targets or [])
+                  device_id=rec.device_id, targets=targets or [], fields=texts.fields(rec))
 
 
 def escalations(db: Session, now: datetime) -> list[Notice]:

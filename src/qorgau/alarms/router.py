@@ -24,6 +24,7 @@ from qorgau.alarms.schemas import (
     AlarmEventOut,
     AlarmOut,
     ContactIn,
+    ContactLangIn,
     ContactOut,
     ContactPatch,
     DeviceIn,
@@ -133,6 +134,12 @@ def rotate_gateway_key(gateway_id: int, db: DbDep, actor: ActorDep) -> Any:
 def add_contact(data: ContactIn, db: DbDep, actor: ActorDep) -> Any:
     """Add a contact to one of a site's escalation tiers (audited)."""
     return routing.add_contact(db=db, actor=actor, data=data)
+
+
+@router.put("/contacts/{contact_id}/lang", response_model=ContactOut)
+def set_contact_lang(contact_id: int, data: ContactLangIn, db: DbDep, actor: ActorDep) -> Any:
+    """The language the contact's SMS, e-mail and webhook texts are in (kk, ru, en; audited)."""
+    return routing.set_contact_lang(db=db, actor=actor, contact_id=contact_id, data=data)
 
 
 @router.delete("/contacts/{contact_id}", status_code=204, response_class=Response)

@@ -16,16 +16,18 @@ from qorgau.accounts import service as accounts
 from qorgau.alarms import constants as C
 from qorgau.alarms.exceptions import ContactNotFound
 from qorgau.alarms.models import Contact, EscalationPolicy
-from qorgau.alarms.schemas import ContactIn, ContactPatch, EscalationIn, ShiftsIn
+from qorgau.alarms.schemas import ContactIn, ContactLangIn, ContactPatch, EscalationIn, ShiftsIn
 from qorgau.core import audit
+from qorgau.core.config import get_settings
 from qorgau.core.db import utcnow
 from qorgau.core.errors import RuleViolation
+from qorgau.core.i18n import LANGUAGES
 from qorgau.core.roles import Role
 from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.registry import service as registry
 
 CONTACT_FIELDS = ["site_id", "tier", "role", "channel", "target", "min_priority", "name",
-                  "user_id", "quiet_start", "quiet_end"]
+                  "user_id", "quiet_start", "quiet_end", "lang"]
 POLICY_FIELDS = ["tier2_after_s", "tier3_after_s", "tier4_after_s", "reminder_s", "revision"]
 SHIFT_FIELDS = ["shift_starts", "revision"]
 LOCAL_UTC_OFFSET = timedelta(hours=5)  # Kazakhstan keeps one time zone, UTC+5, since 2024
@@ -203,13 +205,37 @@ def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
         raise RuleViolation("not an account of this enterprise or its region's inspectors",
                             field="user_id")
     qs, qe = data.minutes()
-    c = Contact(**data.model_dump(exclude={"quiet_start", "quiet_end"}), quiet_start=qs,
+    c = Contact(**data.model_dump(exclude={"quiet_start", "quiet_end", "lang"}), quiet_start=qs,
                 quiet_end=qe, enterprise_id=s.enterprise_id, region_code=s.region_code,
-                created_by=actor.label)
+                created_by=actor.label, lang=data.lang or _default_lang(db, data.user_id))
     db.add(c)
     db.flush()
     audit.record(db, actor=actor, action="alarms.contact.create", object_type="alarm_contact",
                  object_id=c.id, after=audit.snapshot(c, CONTACT_FIELDS))
+    db.commit()
+    return c
+
+
+def _default_lang(db: Session, user_id: int | None) -> str:
+    """A contact's language when none is given: its account's, else the product's default
+    (regions have no language of their own)."""
+    a = accounts.get_user_actor(db=db, user_id=user_id) if user_id is not None else None
+    lang = (a.extra.get("language") if a is not None else None) or \
+        get_settings().default_language
+    return lang if lang in LANGUAGES else "ru"
+
+
+def set_contact_lang(*, db: Session, actor: Actor, contact_id: int, data: ContactLangIn
+                     ) -> Contact:
+    """Change the language a contact's alarm texts are in (audited with the reason); the
+    next notification planned for it is in that language."""
+    actor.require(C.CONFIGURE)
+    c = _contact(db, actor, contact_id)
+    before = audit.snapshot(c, CONTACT_FIELDS)
+    c.lang = data.lang
+    audit.record(db, actor=actor, action="alarms.contact.revise", object_type="alarm_contact",
+                 object_id=c.id, before=before,
+                 after={**audit.snapshot(c, CONTACT_FIELDS), "reason": data.reason})
     db.commit()
     return c
 
@@ -228,6 +254,11 @@ def _contact(db: Session, actor: Actor, contact_id: int) -> Contact:
     if c is None or not in_scope(c, actor):
         raise ContactNotFound()
     return c
+
+
+def contact_site(*, db: Session, actor: Actor, contact_id: int) -> int:
+    """The site of a contact in the caller's scope (404 outside it)."""
+    return _contact(db, actor, contact_id).site_id
 
 
 def remove_contact(*, db: Session, actor: Actor, contact_id: int) -> None:
@@ -257,6 +288,7 @@ def update_my_contact(*, db: Session, actor: Actor, contact_id: int, data: Conta
     before = audit.snapshot(c, CONTACT_FIELDS)
     c.target = data.target
     c.quiet_start, c.quiet_end = data.minutes()
+    c.lang = data.lang or c.lang
     audit.record(db, actor=actor, action="alarms.contact.revise", object_type="alarm_contact",
                  object_id=c.id, before=before, after=audit.snapshot(c, CONTACT_FIELDS))
     db.commit()

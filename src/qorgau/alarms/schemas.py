@@ -25,6 +25,7 @@ from qorgau.alarms.constants import (
     RESOLUTIONS,
 )
 
+Lang = Literal["kk", "ru", "en"]
 DeviceKind = Literal["gas", "dust", "temperature", "ventilation", "seismic", "wearable"]
 
 
@@ -284,12 +285,23 @@ class ContactIn(QuietHours):
     min_priority: int = Field(3, ge=1, le=3)
     name: str = Field("", max_length=120)
     user_id: int | None = None
+    # the language its alarm texts are in; none given: the linked account's, else the product's
+    lang: Lang | None = None
 
 
 class ContactPatch(QuietHours):
-    """What a person may change on their own channel: where it goes and when it is quiet."""
+    """What a person may change on their own channel: where it goes, when it is quiet and
+    the language of its alarm texts (unchanged when not given)."""
 
     target: str = Field(min_length=3, max_length=300)
+    lang: Lang | None = None
+
+
+class ContactLangIn(Strict):
+    """The language a contact's alarm texts are in, with the reason for the change."""
+
+    lang: Lang
+    reason: str = Field("", max_length=300)
 
 
 LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -308,6 +320,7 @@ class ContactOut(BaseModel):
     min_priority: int
     name: str
     user_id: int | None
+    lang: str
     # "HH:MM" local wall-clock time: a JSON Schema `time` would demand a UTC offset.
     quiet_start: LocalTime | None
     quiet_end: LocalTime | None

@@ -95,7 +95,8 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
         name = Kind(kind).name
         v = None if value != value else value
         text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"
-        change = records.on_condition(db, dev, name, bool(transition), t, v, text=text)
+        change = records.on_condition(db, dev, name, bool(transition), t, v, text=text,
+                                      detail={"late": f"{dt(t):%Y-%m-%d %H:%M:%S}"})
         if change is None or change.what != "raise":
             continue
         res.alarms += 1

@@ -6,6 +6,8 @@
   var root = document.getElementById("console");
   if (!root) { return; }
   var site = root.getAttribute("data-site");
+  // kind labels in the page's language: a danger signal comes as fields, not as a text
+  var kinds = JSON.parse(root.getAttribute("data-kinds") || "{}");
   var state = document.getElementById("livestate");
   var banner = document.getElementById("banner");
   var live = document.getElementById("live");
@@ -82,7 +84,11 @@
   }
 
   function announce(data, lifeSafety) {
-    banner.textContent = (lifeSafety ? "⚠ " : "") + data.kind + ": " + data.message;
+    // an alarm's text in this console's language (the stream's `text`), else the kind's
+    // label with the signal's own symbols ("CH4-1 (L1): CH4 1.8 ≥ 1.5")
+    var text = data.text || (data.kind + " · " + (kinds[data.kind] || data.kind) + ": " +
+      data.message);
+    banner.textContent = (lifeSafety ? "⚠ " : "") + text;
     banner.classList.remove("hidden");
     banner.classList.toggle("ls", !!lifeSafety);
     beep(lifeSafety ? 6 : 1);

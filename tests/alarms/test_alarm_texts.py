@@ -1,0 +1,200 @@
+"""Alarm texts in the reader's language: the console (list, live fragment, detail page) and the
+live feed in the viewer's kk / ru / en, SMS, e-mail and webhook texts in the contact's `lang`;
+the stored record message stays the English audit record."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from qorgau.alarms import live, notify, service
+from qorgau.alarms.models import AlarmRecord, Contact
+from qorgau.alarms.schemas import ContactIn
+from qorgau.core.audit import AuditEntry
+
+from .test_pages import _login
+
+RECORD = "CH4 HIHI at CH4-1 (L1) = 1.8 %"
+PHRASES = {"kk": "Апат (өте жоғары): CH4 1,8 % — CH4-1, L1 аймағы",
+           "ru": "Авария (очень высокий): CH4 1,8 % — CH4-1, зона L1",
+           "en": "Alarm (high-high): CH4 1.8 % — CH4-1, zone L1"}
+
+
+def _hihi(db, mine, proc) -> AlarmRecord:
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -1)]), source="test")
+    db.expire_all()
+    return db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                               AlarmRecord.kind == "HIHI"))
+
+
+def test_console_shows_the_alarm_in_the_viewers_language(client, db, world, mine, proc):
+    rec = _hihi(db, mine, proc)
+    assert rec.message == RECORD  # the record is not rewritten
+    _login(client, world, "osh_krg")
+    for lang, phrase in PHRASES.items():
+        for url in (f"/alarms/sites/{mine.site_id}", f"/alarms/sites/{mine.site_id}/live",
+                    f"/alarms/{rec.id}"):
+            page = client.get(f"{url}?lang={lang}")
+            assert page.status_code == 200 and phrase in page.text, (lang, url)
+            assert "HIHI" in page.text  # the code stays beside the words
+            others = [p for k, p in PHRASES.items() if k != lang]
+            assert not any(p in page.text for p in others), (lang, url)
+    console = client.get(f"/alarms/sites/{mine.site_id}?lang=ru").text
+    assert "Предупреждение (высокий)" in console  # the danger signal's labels for the script
+    db.expire_all()
+    assert db.get(AlarmRecord, rec.id).message == RECORD
+
+
+def test_live_feed_text_per_subscriber_language(db, as_, mine, proc):
+    rec = _hihi(db, mine, proc)
+    osh = as_("osh_krg")
+    for lang, phrase in PHRASES.items():
+        rows = [r for r in live._batch(osh, mine.site_id, 0, lang) if r["alarm_id"] == rec.id]
+        assert rows and all(r["text"] == f"HIHI · {phrase}" for r in rows), lang
+        assert rows[0]["message"] == RECORD and rows[0]["kind"] == "HIHI"
+
+
+class Hook:
+    """A real webhook receiver on a local port."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                hook.bodies.append(json.loads(raw))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+class Smtp(socketserver.ThreadingTCPServer):
+    """A real SMTP server on a local port: enough of the protocol for smtplib."""
+
+    daemon_threads = allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.mails: list[bytes] = []
+        super().__init__(("127.0.0.1", 0), _SmtpSession)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class _SmtpSession(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"220 test\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                self.server.mails.append(data)
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def receivers(monkeypatch) -> Iterator[tuple[Hook, Smtp]]:
+    hook, smtp = Hook(), Smtp()
+    monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(smtp.server_address[1]))
+    yield hook, smtp
+    for s in (hook.server, smtp):
+        s.shutdown()
+        s.server_close()
+
+
+def _wait(cond, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_notifications_in_each_contacts_language(db, as_, mine, proc, receivers):
+    hook, smtp = receivers
+    osh = as_("osh_krg")
+    phone = f"+7701{mine.site_id:07d}"
+    for channel, target, lang in (("sms", phone, "kk"), ("webhook", hook.url, "ru"),
+                                  ("email", "dispatch@mine.kz", "ru")):
+        service.add_contact(db=db, actor=osh, data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target,
+            lang=lang))
+    before = len(notify.SMS_LOG)
+    rec = _hihi(db, mine, proc)  # life-safety: delivered right after the commit
+    sms = [s for t, s in list(notify.SMS_LOG)[before:] if t == phone]
+    assert f"[P1 ӨМІРГЕ ҚАУІП] HIHI · {PHRASES['kk']}" in sms  # the HI warning came too
+    assert "[P2 ӨМІРГЕ ҚАУІП] HI · Ескерту (жоғары): CH4 1,8 % — CH4-1, L1 аймағы" in sms
+    assert _wait(lambda: len(hook.bodies) == 2 and len(smtp.mails) == 2)
+    body = next(b for b in hook.bodies if b["kind"] == "HIHI")
+    assert body["subject"] == f"[P1 УГРОЗА ЖИЗНИ] HIHI · {PHRASES['ru']}"
+    assert body["text"] == f"HIHI · {PHRASES['ru']}" and body["lang"] == "ru"
+    # machine fields stay as they were, with the structured ones beside them
+    assert (body["kind"], body["value"], body["device"], body["quantity"], body["unit"],
+            body["zone"], body["message"]) == ("HIHI", 1.8, "CH4-1", "CH4", "%", "L1", RECORD)
+    mails = {str(make_header(decode_header(m["Subject"]))): m
+             for m in map(message_from_bytes, smtp.mails)}
+    mail = mails[body["subject"]]
+    assert mail.get_payload(decode=True).decode().startswith(f"HIHI · {PHRASES['ru']}")
+    db.expire_all()
+    assert db.get(AlarmRecord, rec.id).message == RECORD
+
+
+def test_contact_language_validated_defaulted_and_audited(client, client_as, db, world, mine):
+    api = client_as("osh_krg")
+    r = api.post("/api/v1/alarms/contacts", json={
+        "site_id": mine.site_id, "tier": 1, "role": "dispatcher", "channel": "sms",
+        "target": "+77010000001"})
+    assert r.status_code == 201 and r.json()["lang"] == "ru"  # the product's default
+    cid = r.json()["id"]
+    r = api.put(f"/api/v1/alarms/contacts/{cid}/lang", json={"lang": "de"})
+    assert r.status_code == 422 and "lang" in r.text
+    r = api.put(f"/api/v1/alarms/contacts/{cid}/lang", json={"lang": "kk", "reason": "kk crew"})
+    assert r.status_code == 200 and r.json()["lang"] == "kk"
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.contact.revise",
+                                               AuditEntry.object_id == str(cid)))
+    assert (entry.diff["before"]["lang"], entry.diff["after"]["lang"],
+            entry.diff["after"]["reason"]) == ("ru", "kk", "kk crew")
+    # another enterprise's officer cannot change it
+    assert client_as("osh_ala").put(f"/api/v1/alarms/contacts/{cid}/lang",
+                                    json={"lang": "en"}).status_code == 404
+    # the routing page: shown, changed, a bad value named
+    csrf = _login(client, world, "osh_krg")
+    page = client.get(f"/alarms/sites/{mine.site_id}/routing?lang=ru").text
+    assert "Язык текстов тревог" in page and "Қазақша" in page
+    r = client.post(f"/alarms/contacts/{cid}/lang", data={"lang": "en", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    db.expire_all()
+    assert db.get(Contact, cid).lang == "en"
+    r = client.post(f"/alarms/contacts/{cid}/lang?lang=en",
+                    data={"lang": "xx", "csrf_token": csrf})
+    assert r.status_code == 422 and "Choose one of the offered values" in r.text
+    r = client.post(f"/alarms/sites/{mine.site_id}/contacts?lang=en", data={
+        "tier": "1", "role": "dispatcher", "channel": "sms", "target": "+77010000002",
+        "lang": "fr", "csrf_token": csrf})
+    assert r.status_code == 422 and 'id="e-lang"' in r.text
