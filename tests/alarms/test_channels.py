@@ -93,3 +93,24 @@ def test_smtp_down_fails_over_to_sms(db, as_, mine, proc, monkeypatch):
     # its text names the address that failed and the alarm (the direct SMS names neither)
     texts = [s for t, s in list(notify.SMS_LOG)[sms_before:] if t == phone]
     assert any(MAILBOX in s and "HIHI" in s for s in texts), texts
+
+
+def test_a_webhook_is_signed_with_its_own_sites_secret(db, as_, world, new_mines, proc) -> None:
+    """Two sites' dispatch systems behind one receiver URL, each with its own secret: each
+    site's alarm is signed with that site's secret, never the other's (the secret was looked
+    up by channel and address only, so one site could sign with another's)."""
+    from alarms.receivers import WebhookReceiver
+
+    first, second = new_mines(), new_mines()
+    hook = WebhookReceiver(secret="whsec-second-site").start()
+    try:
+        for m, secret in ((first, "whsec-first-site"), (second, hook.secret)):
+            service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+                site_id=m.site_id, tier=1, role="dispatcher", channel="webhook",
+                target=hook.url, secret=secret, lang="en"))
+        rec = _methane_hihi(db, second, proc)
+        assert len(hook.verified(rec.id)) == 1, hook.hits
+        (row,) = _rows(db, rec.id, "webhook")
+        assert row.status == "sent"
+    finally:
+        hook.stop()

@@ -367,7 +367,7 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
     body = _body(rec)
     if row.channel in ("webhook", "email", "sms"):  # the text in the contact's language
         body |= texts.webhook_fields(rec, _lang(db, row, rec))
-    secret = _secret(db, row)
+    secret = _secret(db, row, rec)
     row.attempts = RETRIES
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
     row.status = "sent" if not err else "failed"
@@ -395,9 +395,12 @@ def _lang(db: Session, row: Notification, rec: AlarmRecord) -> str | None:
         Contact.channel == row.channel).limit(1))
 
 
-def _secret(db: Session, row: Notification) -> str:
-    c = db.scalar(select(Contact.secret).where(Contact.target == row.target,
-                                               Contact.channel == row.channel))
+def _secret(db: Session, row: Notification, rec: AlarmRecord) -> str:
+    """The signing secret of the alarm's site's contact: two organisations may post to one
+    receiver URL, each with its own secret, and must never sign with the other's."""
+    c = db.scalar(select(Contact.secret).where(
+        Contact.site_id == rec.site_id, Contact.target == row.target,
+        Contact.channel == row.channel).order_by(Contact.id).limit(1))
     return c or ""
 
 
