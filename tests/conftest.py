@@ -99,6 +99,8 @@ WORLD_USERS = [
     ("osh_krg", "employer_osh", "enterprise", "KZ-35", "mine_krg"),
     ("osh_ala", "employer_osh", "enterprise", "KZ-75", "build_ala"),
     ("worker_krg", "worker", "enterprise", "KZ-35", "mine_krg"),
+    ("dispatcher_krg", "dispatcher", "enterprise", "KZ-35", "mine_krg"),
+    ("rescue_krg", "mine_rescue", "mine_rescue", "KZ-35", None),
     ("insurer", "insurer", "insurer", None, None),
     ("hospital", "hospital_clerk", "hospital", "KZ-35", None),
 ]

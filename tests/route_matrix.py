@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 ROLES = ["admin", "analyst", "inspector_krg", "inspector_ala", "akimat_krg", "mchs_krg",
-         "industry", "osh_krg", "osh_ala", "worker_krg", "insurer", "hospital"]
+         "industry", "osh_krg", "osh_ala", "worker_krg", "insurer", "hospital",
+         "dispatcher_krg", "rescue_krg"]
 # Roles that must never see the Karaganda mine's enterprise-scoped data.
 OUTSIDE_MINE = {"inspector_ala", "osh_ala", "insurer", "hospital"}
 PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")

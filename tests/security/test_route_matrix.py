@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import World
-from route_matrix import OUTSIDE_MINE, observe
+from route_matrix import OUTSIDE_MINE, PARAM, observe
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -76,3 +76,25 @@ def test_every_route_is_in_the_reviewed_matrix(matrix: dict[str, dict[str, int]]
     gone = sorted(set(expected) - set(matrix))
     assert not new, f"routes missing from the reviewed matrix: {new}"
     assert not gone, f"routes in the matrix that no longer exist: {gone}"
+
+
+# The roles that answer alarms without configuring them: every GET right pinned route by route.
+RESPONDERS = ("dispatcher_krg", "rescue_krg")
+
+
+def _stable(path: str) -> bool:
+    """Addressed by nothing or by the mine's enterprise/site only: the same answer whatever
+    other tests created (an id 1 of anything else may be anyone's)."""
+    names = PARAM.findall(path)
+    return all("enterprise" in n or "site" in n or not n.endswith("_id") for n in names)
+
+
+def test_responder_roles_read_exactly_what_was_reviewed(
+        matrix: dict[str, dict[str, int]]) -> None:
+    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    changed = {f"{route} {role}": (expected[route].get(role), status)
+               for route, row in matrix.items()
+               if route in expected and _stable(route.split(" ", 1)[1])
+               for role, status in row.items() if role in RESPONDERS
+               and status != expected[route].get(role)}
+    assert changed == {}

@@ -95,6 +95,15 @@ def _org_specs(db: Session) -> list[tuple[str, str, str, str | None, int | None,
             "Industrial safety committee (MES), Karaganda region",
         ),
         (
+            "rescue.krg",
+            "Daniyar Zhumabekov",
+            "mine_rescue",
+            "KZ-35",
+            None,
+            Role.MINE_RESCUE,
+            "Militarised mine rescue unit (MES), Karaganda region",
+        ),
+        (
             "industry",
             "Saule Tulegenova",
             "industry_ministry",
@@ -142,6 +151,17 @@ def _org_specs(db: Session) -> list[tuple[str, str, str, str | None, int | None,
                 mine.region_code,
                 mine.id,
                 Role.WORKER,
+                mine.name,
+            )
+        )
+        specs.append(
+            (
+                "dispatcher.mine",
+                "Yelena Pak",
+                "enterprise",
+                mine.region_code,
+                mine.id,
+                Role.SHIFT_DISPATCHER,
                 mine.name,
             )
         )

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from qorgau.core.labels import N_
-from qorgau.core.roles import Role, grant
+from qorgau.core.roles import READ_SITE, Role, grant
 
+# The people who answer alarms act on them without being able to reconfigure them: a mine's
+# shift dispatcher (its enterprise) acknowledges, shelves, resolves and withdraws people; a
+# mine rescue unit (its region) reads and acknowledges life-safety alarms only. Limits,
+# devices, contacts, escalation and shifts stay with the OSH officer (CONFIGURE).
+_RESPONDERS = {Role.SHIFT_DISPATCHER, Role.MINE_RESCUE}
 READ = grant("alarms.read", {Role.EMPLOYER_OSH, Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR,
-                             Role.MINISTRY_ANALYST, Role.INDUSTRY_OFFICER, Role.ADMIN})
+                             Role.MINISTRY_ANALYST, Role.INDUSTRY_OFFICER, Role.ADMIN,
+                             *_RESPONDERS})
+grant(READ_SITE, _RESPONDERS)  # the consoles name their site; no registry right beyond that
 CONFIGURE = grant("alarms.configure", {Role.EMPLOYER_OSH, Role.ADMIN})
-ACKNOWLEDGE = grant("alarms.acknowledge", {Role.EMPLOYER_OSH, Role.ADMIN})
-WITHDRAW = grant("alarms.withdraw", {Role.EMPLOYER_OSH, Role.ADMIN})
+# Acknowledge any alarm / only a life-safety one (what mine rescue is called out for).
+ACKNOWLEDGE = grant("alarms.acknowledge", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
+ACKNOWLEDGE_LIFE_SAFETY = grant("alarms.acknowledge.life_safety",
+                                {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN,
+                                 Role.MINE_RESCUE})
+# Shelve / unshelve, reset a latched alarm, resolve: the site's operators.
+OPERATE = grant("alarms.operate", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
+WITHDRAW = grant("alarms.withdraw", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
 INGEST = grant("alarms.ingest", {Role.SYSTEM, Role.ADMIN})
 
 # Device kind → the quantities it may measure (one device = one measured channel).

@@ -79,6 +79,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "presence": positioning.presence(db=db, actor=actor, site_id=site.id),
             "withdrawals": withdrawals, "workers": _worker_names(db, actor, withdrawals),
             "can_ack": actor.can(C.ACKNOWLEDGE), "can_withdraw": actor.can(C.WITHDRAW),
+            "can_ack_ls": actor.can(C.ACKNOWLEDGE_LIFE_SAFETY), "can_operate": actor.can(C.OPERATE),
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
             "out_of_service": [d for d in devices if d.oos_since is not None],
             "processes": health.processes(db),

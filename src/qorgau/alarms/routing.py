@@ -173,17 +173,17 @@ def set_shifts(*, db: Session, actor: Actor, site_id: int, data: ShiftsIn) -> di
 # --- contacts (escalation tiers) --------------------------------------------------------------
 
 def people(*, db: Session, actor: Actor, site_id: int) -> list[tuple[int, str]]:
-    """Accounts a contact may belong to: the enterprise's OSH officers and workers, and the
-    region's inspectors (id, name)."""
+    """Accounts a contact may belong to: the enterprise's OSH officers, shift dispatchers and
+    workers, and the region's inspectors and mine rescue units (id, name)."""
     s = site(db, actor, site_id)
-    out = [(i, n or u) for role in (Role.EMPLOYER_OSH, Role.WORKER)
+    out = [(i, n or u) for role in (Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.WORKER)
            for i, u, n in accounts.enterprise_users(db=db, enterprise_id=s.enterprise_id,
                                                     role=role)]
-    for role in (Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR):
+    for role in (Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR, Role.MINE_RESCUE):
         for uid in accounts.region_user_ids(db=db, region_code=s.region_code, role=role):
             a = accounts.get_user_actor(db=db, user_id=uid)
             if a is not None:
-                out.append((uid, a.name))
+                out.append((uid, a.extra.get("full_name") or a.name))
     return out
 
 
@@ -196,6 +196,17 @@ def _check_target(channel: str, target: str) -> None:
         raise RuleViolation("an SMS target is a phone number (+7 …)", field="target")
 
 
+# A contact's routing role named like the user role of the people who hold it.
+RESPONDER_ROLES = {Role.SHIFT_DISPATCHER.value, Role.MINE_RESCUE.value}
+
+
+def _check_role(db: Session, user_id: int | None, role: str) -> None:
+    """A dispatcher's or mine rescue account is told in that role, not as another one."""
+    linked = accounts.get_user_actor(db=db, user_id=user_id) if user_id is not None else None
+    if linked is not None and linked.role.value in RESPONDER_ROLES and linked.role != role:
+        raise RuleViolation(f"this account is a {linked.role.value} contact", field="role")
+
+
 def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
     actor.require(C.CONFIGURE)
     s = site(db, actor, data.site_id)
@@ -204,6 +215,7 @@ def add_contact(*, db: Session, actor: Actor, data: ContactIn) -> Contact:
                                                                     site_id=s.id)):
         raise RuleViolation("not an account of this enterprise or its region's inspectors",
                             field="user_id")
+    _check_role(db, data.user_id, data.role)
     qs, qe = data.minutes()
     c = Contact(**data.model_dump(exclude={"quiet_start", "quiet_end", "lang"}), quiet_start=qs,
                 quiet_end=qe, enterprise_id=s.enterprise_id, region_code=s.region_code,

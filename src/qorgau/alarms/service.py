@@ -312,7 +312,7 @@ def alarm_history(*, db: Session, actor: Actor, alarm_id: int) -> list[AlarmEven
 
 
 def _operator(actor: Actor, alarm_id: int, db: Session) -> AlarmRecord:
-    actor.require(C.ACKNOWLEDGE)
+    actor.require(C.OPERATE)
     return get_alarm(db=db, actor=actor, alarm_id=alarm_id)
 
 
@@ -331,7 +331,11 @@ def _commit_action(db: Session, actor: Actor, rec: AlarmRecord, action: str,
 
 
 def acknowledge(*, db: Session, actor: Actor, alarm_id: int, data: AckIn) -> AlarmRecord:
-    rec = _operator(actor, alarm_id, db)
+    """Mine rescue acknowledges life-safety alarms only (403 on any other in its region)."""
+    actor.require(C.ACKNOWLEDGE_LIFE_SAFETY)
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    if not rec.life_safety:
+        actor.require(C.ACKNOWLEDGE)
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="ack", actor=actor.label, time=ts(now))
     rec.acked_at, rec.acked_by, rec.next_escalation_at = now, actor.label, None

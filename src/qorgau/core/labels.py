@@ -14,6 +14,8 @@ ROLE_LABELS = {
     "emergency_inspector": N_("Industrial safety inspector"),
     "industry_officer": N_("Industry ministry officer"),
     "employer_osh": N_("Employer OSH officer"),
+    "dispatcher": N_("Mine shift dispatcher"),
+    "mine_rescue": N_("Mine rescue unit"),
     "insurer": N_("Insurer"),
     "hospital_clerk": N_("Hospital clerk"),
     "worker": N_("Worker"),

@@ -12,6 +12,10 @@ class Role(StrEnum):
     EMERGENCY_INSPECTOR = "emergency_inspector"
     INDUSTRY_OFFICER = "industry_officer"
     EMPLOYER_OSH = "employer_osh"
+    # A mine's dispatch room: acts on the enterprise's alarms, configures nothing.
+    SHIFT_DISPATCHER = "dispatcher"
+    # A militarised mine rescue unit (VGSCh) serving a region's mines: life-safety alarms.
+    MINE_RESCUE = "mine_rescue"
     INSURER = "insurer"
     HOSPITAL_CLERK = "hospital_clerk"
     WORKER = "worker"
@@ -33,7 +37,9 @@ REACH: dict[Role, Reach] = {
     Role.LABOUR_INSPECTOR: Reach.REGION,
     Role.AKIMAT: Reach.REGION,
     Role.EMERGENCY_INSPECTOR: Reach.REGION,
+    Role.MINE_RESCUE: Reach.REGION,
     Role.EMPLOYER_OSH: Reach.ENTERPRISE,
+    Role.SHIFT_DISPATCHER: Reach.ENTERPRISE,
     Role.WORKER: Reach.ENTERPRISE,
     Role.INSURER: Reach.ORGANISATION,
     Role.HOSPITAL_CLERK: Reach.ORGANISATION,
@@ -47,7 +53,8 @@ ORG_KINDS: dict[str, set[Role]] = {
     "akimat": {Role.AKIMAT},
     "emergency_ministry": {Role.EMERGENCY_INSPECTOR},
     "industry_ministry": {Role.INDUSTRY_OFFICER},
-    "enterprise": {Role.EMPLOYER_OSH, Role.WORKER},
+    "enterprise": {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.WORKER},
+    "mine_rescue": {Role.MINE_RESCUE},
     "insurer": {Role.INSURER},
     "hospital": {Role.HOSPITAL_CLERK},
     "state_system": {Role.SYSTEM},
@@ -56,6 +63,7 @@ ORG_KINDS: dict[str, set[Role]] = {
 READ_REGISTRY = "registry.read"
 WRITE_REGISTRY = "registry.write"
 WRITE_SITES = "registry.sites.write"
+READ_SITE = "registry.site.read"  # one site by id, in scope (domains add their operators)
 READ_WORKERS = "registry.workers.read"
 MANAGE_USERS = "accounts.manage"
 READ_AUDIT = "audit.read"
@@ -74,6 +82,7 @@ _ALL_READERS = {
 # Domains add their own permissions with grant(); core only lists its own.
 PERMISSIONS: dict[str, set[Role]] = {
     READ_REGISTRY: set(_ALL_READERS),
+    READ_SITE: set(_ALL_READERS),
     WRITE_REGISTRY: {Role.ADMIN, Role.SYSTEM},
     WRITE_SITES: {Role.ADMIN, Role.EMPLOYER_OSH},
     READ_WORKERS: {Role.ADMIN, Role.LABOUR_INSPECTOR, Role.EMPLOYER_OSH, Role.MINISTRY_ANALYST},

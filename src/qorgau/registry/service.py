@@ -12,7 +12,13 @@ from qorgau.core import audit
 from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.identifiers import iin_birth_date, iin_sex
 from qorgau.core.pagination import PageParams, paginate
-from qorgau.core.roles import READ_REGISTRY, READ_WORKERS, WRITE_REGISTRY, WRITE_SITES
+from qorgau.core.roles import (
+    READ_REGISTRY,
+    READ_SITE,
+    READ_WORKERS,
+    WRITE_REGISTRY,
+    WRITE_SITES,
+)
 from qorgau.core.security import Actor, iin_hash, in_scope, mask_iin, scoped
 from qorgau.registry import headcount as headcount_module
 from qorgau.registry.exceptions import DuplicateBin, EnterpriseNotFound
@@ -203,7 +209,7 @@ def list_sites(
 
 
 def get_site(*, db: Session, actor: Actor, site_id: int) -> Site:
-    actor.require(READ_REGISTRY)
+    actor.require(READ_SITE)
     site = db.get(Site, site_id)
     if site is None or not in_scope(site, actor):
         raise NotFound("site not found")
