@@ -166,7 +166,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     jobs.start_background()
     bridge = _danger_bridge(get_settings().danger_bridge_url)
     commands = _device_commands()
+    beats = _ingest_health() if jobs.background_enabled() else None
     yield
+    if beats is not None:
+        beats.close()
     if commands is not None:
         commands.close()
     if bridge is not None:
@@ -185,6 +188,15 @@ def _danger_bridge(url: str) -> Any:
     from qorgau.alarms.ingest.mqtt import DangerBridge
 
     return DangerBridge(url)
+
+
+def _ingest_health() -> Any:
+    """This process's health row for its HTTP ingest (queue depth, lag, shed batches), written
+    every 2 s once it has taken a batch, so its console shows the load and a dead web process
+    shows as silent (alarms/ingest/admission.py)."""
+    from qorgau.alarms.ingest.admission import Beats
+
+    return Beats().start()
 
 
 def _device_commands() -> Any:

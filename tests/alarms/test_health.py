@@ -25,13 +25,26 @@ def _row(db, name: str) -> IngestProcess | None:
     return db.scalar(select(IngestProcess).where(IngestProcess.name == name))
 
 
+class _OneBatch:
+    """A source that hands out one batch, then nothing (a worker loop with an idle queue)."""
+
+    name = "test"
+
+    def __init__(self, site_id: int, doc: dict) -> None:
+        self.items = [(site_id, doc, lambda: None)]
+
+    def fetch(self, timeout: float) -> list:
+        out, self.items = self.items, []
+        if not out:
+            time.sleep(timeout)
+        return out
+
+
 def test_worker_reports_while_running_and_stopped_after(db, mine, proc) -> None:
-    from qorgau.alarms.ingest.inprocess import InProcessSource
     from qorgau.alarms.worker import drain
 
-    src = InProcessSource()
-    src.put(mine.batch([("CO-1", 3.0, -1)]), mine.site_id)
-    name = health.Heartbeat("worker", "inprocess").name  # the name drain's heartbeat takes
+    src = _OneBatch(mine.site_id, mine.batch([("CO-1", 3.0, -1)]))
+    name = health.Heartbeat("worker", "test").name  # the name drain's heartbeat takes
     t = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 3.0,
                                                                   "tick_every_s": 0.2})
     t.start()
@@ -39,7 +52,7 @@ def test_worker_reports_while_running_and_stopped_after(db, mine, proc) -> None:
     assert _wait(lambda: (r := _row(db, name)) is not None and r.state == "running"
                  and r.counts.get("accepted", 0) >= 1, 10)
     row = _row(db, name)
-    assert row.kind == "worker" and row.source == "inprocess"
+    assert row.kind == "worker" and row.source == "test"
     assert health.status(row) == "running"
     t.join(10)
     row = _row(db, name)

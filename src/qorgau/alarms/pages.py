@@ -66,6 +66,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
     history = [a for a in service.list_alarms(db=db, actor=actor, site_id=site.id, limit=60)
                if not a.open][:20]
     withdrawals = positioning.withdrawal_status(db=db, actor=actor, site_id=site.id)
+    procs = health.processes(db)  # the load strip: this site's and each process's
     end = utcnow()
     trends = {}
     for d in devices:
@@ -82,7 +83,7 @@ def _console_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "can_ack_ls": actor.can(C.ACKNOWLEDGE_LIFE_SAFETY), "can_operate": actor.can(C.OPERATE),
             "can_configure": actor.can(C.CONFIGURE), "states": STATE_LABELS,
             "out_of_service": [d for d in devices if d.oos_since is not None],
-            "processes": health.processes(db),
+            "processes": procs, "site_load": health.site_load(procs, site.id),
             "units": C.UNITS, "kind_labels": C.KIND_LABELS, "resolutions": C.RESOLUTIONS,
             "say": _say(devices), "kind_texts": texts.labels_for()}
 

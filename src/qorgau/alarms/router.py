@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from qorgau.alarms import health, kpis, live, positioning, routing, service, store
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
+from qorgau.alarms.ingest.admission import ADMISSION
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.schemas import (
     AckIn,
@@ -205,13 +206,19 @@ def list_alarms(db: DbDep, actor: ActorDep, site_id: int | None = None,
 @router.get("/metrics")
 def metrics(db: DbDep, actor: ActorDep) -> Any:
     """Ingest counters, queue depth, lag, shed counts of this process (overload is never
-    silent), and `processes`: the health of every alarm worker and danger sentinel, each
-    `running`, `stopped` or `silent` (no heartbeat: killed, hung or cut off), with `warn` set
-    when it is silent, lagging or the broker dropped its messages."""
+    silent; in a process that takes HTTP ingest, depth and lag are its batches in progress and
+    `http_ingest` is its own entry, live), and `processes`: the health of every alarm worker,
+    danger sentinel and web process taking HTTP ingest, each `running`, `stopped` or `silent`
+    (no heartbeat: killed, hung or cut off), with shed batches, the broker's dropped messages,
+    per-site load (`sites`, the caller's sites only) and `warn` set when it is silent, lagging,
+    near its bound, shed a batch in the last 10 minutes or the broker dropped messages."""
     actor.require(READ)
-    return {"counts": dict(METRICS.counts), "queue_depth": METRICS.queue_depth,
-            "lag_s": METRICS.lag_s, "last_batch_at": METRICS.last_batch_at,
-            "processes": health.processes(db)}
+    procs = health.visible(db, actor, health.processes(db))
+    own = next((p for p in procs if p["name"] == ADMISSION.heartbeat.name), None)
+    depth, lag = (own["queue_depth"], own["lag_s"]) if own else (METRICS.queue_depth,
+                                                                 METRICS.lag_s)
+    return {"counts": dict(METRICS.counts), "queue_depth": depth, "lag_s": lag,
+            "last_batch_at": METRICS.last_batch_at, "http_ingest": own, "processes": procs}
 
 
 @router.get("/kpis")

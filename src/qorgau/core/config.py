@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         5.0, ge=0, le=300, description="How often each device's 1-minute roll-up and counters "
         "(accepted, last reading) are written to the database; 0 = in every ingest batch. "
         "Readings are durable in the segment files before that (alarms/ingest/ledger.py)")
+    alarm_ingest_max_batches: int = Field(
+        16, ge=1, description="HTTP ingest batches in progress at once per process; one more is "
+        "answered 503 + Retry-After and counted as shed (alarms/ingest/admission.py). Below "
+        "max_concurrent_requests, so ingest is shed before it waits at the process's gate")
+    alarm_ingest_max_readings: int = Field(
+        100_000, ge=1, description="Readings of HTTP ingest batches in progress at once per "
+        "process; a batch that would pass it is shed likewise (one batch alone always goes in)")
     alarm_raw_retention_days: int = Field(
         90, description="Days raw readings (segment hour files) are kept; 0 or empty = forever, "
         f"else at least {MIN_TELEMETRY_RETENTION_DAYS} (alarms/retention.py)")

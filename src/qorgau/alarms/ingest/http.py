@@ -3,7 +3,9 @@
 Authenticated by a gateway credential (X-Gateway + X-Gateway-Key, bound to one site) or by a
 system account / admin with `alarms.ingest`. The response comes after the commit, so a 200
 means every accepted reading is durable; a retry of the same batch is answered with
-duplicates instead of accepted (idempotent on device + sequence).
+duplicates instead of accepted (idempotent on device + sequence). Past the bound of work in
+progress (`admission.py`) a batch is answered 503 + Retry-After before anything of it is stored,
+and counted as shed: overload shows as latency or a counted 503, never as a silent drop.
 
 The handler is async (it reads the raw body), so every database call goes through the
 threadpool: a blocking call on the event loop that waits for a pooled connection would stall
@@ -19,6 +21,7 @@ from fastapi.responses import JSONResponse
 from qorgau.alarms import constants as C
 from qorgau.alarms import service
 from qorgau.alarms.ingest import sentinel
+from qorgau.alarms.ingest.admission import ADMISSION, RETRY_AFTER_S, extent
 from qorgau.alarms.ingest.core import dead_letter, processor
 from qorgau.alarms.ingest.ledger import LostOwnership
 from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
@@ -40,8 +43,28 @@ async def _reject(db, status: int, reason: str, detail: str, site_id: int | None
                         status_code=status)
 
 
+async def _process(db, doc: object, site_id: int | None) -> object:
+    try:
+        return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                       site_id=site_id)
+    except LostOwnership:  # the site's ledger went to another process meanwhile: nothing of
+        await run_in_threadpool(db.rollback)  # this batch committed; once more, as a guest
+        return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                       site_id=site_id)
+
+
+def _shed(n: int) -> JSONResponse:
+    msg = f"ingest is over its bound of work in progress; {n} readings not taken, send again"
+    return JSONResponse({"detail": [{"loc": [], "msg": msg, "type": "shed"}]}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _int(x: object) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
 @router.post("/ingest", response_model=IngestResult,
-             responses={401: {}, 413: {}, 422: {}})
+             responses={401: {}, 413: {}, 422: {}, 503: {}})
 async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object:
     gw_name = request.headers.get("x-gateway")
     site_id = None
@@ -63,14 +86,20 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
         return await _reject(db, status, exc.reason, exc.detail, site_id)
     if site_id is not None and site_of(doc) not in (None, site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
-    await run_in_threadpool(sentinel.screen, site_id, doc)  # the console hears it first
+    # the console hears of a danger reading first, also from a batch shed below (the latch
+    # keeps its retry from announcing it twice)
+    await run_in_threadpool(sentinel.screen, site_id, doc)
+    n, oldest = extent(doc)
+    load_site = site_id if site_id is not None else _int(site_of(doc))
+    token = ADMISSION.enter(load_site, n, oldest)
+    if token is None:  # over the bound: nothing stored, the gateway sends it again
+        await run_in_threadpool(ADMISSION.beat)
+        return _shed(n)
     try:
-        res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
-                                      site_id=site_id)
-    except LostOwnership:  # the site's ledger went to another process meanwhile: nothing of
-        await run_in_threadpool(db.rollback)  # this batch committed; once more, as a guest
-        res = await run_in_threadpool(processor().handle_raw, db, doc, source="http",
-                                      site_id=site_id)
+        res = await _process(db, doc, site_id)
+    finally:
+        ADMISSION.leave(token)
+    await run_in_threadpool(ADMISSION.beat)
     body = IngestResult(accepted=res.accepted, duplicates=res.duplicates,
                         rejected=res.rejected, alarms=res.alarms)
     status = 422 if res.accepted == 0 and res.duplicates == 0 and res.rejected else 200
