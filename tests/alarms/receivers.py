@@ -116,11 +116,19 @@ def signature_ok(secret: str, body: bytes, header: str, tolerance_s: int = 300) 
 @dataclass
 class WebhookReceiver:
     """Answers 200 to a correctly signed POST and 401 to anything else (so a bad signature
-    fails the delivery); records every request as (signature valid, JSON body)."""
+    fails the delivery); records every request as (signature valid, JSON body). Without a
+    secret it takes every POST (contacts without one)."""
 
-    secret: str
+    secret: str | None = None
     hits: list[tuple[bool, dict[str, Any]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [b for _ok, b in list(self.hits)]
+
+    def subjects(self) -> list[str]:
+        return [b["subject"] for b in self.bodies]
 
     @property
     def url(self) -> str:
@@ -136,7 +144,8 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                ok = signature_ok(rec.secret, raw, self.headers.get("X-Qorgau-Signature", ""))
+                ok = rec.secret is None or signature_ok(
+                    rec.secret, raw, self.headers.get("X-Qorgau-Signature", ""))
                 rec.hits.append((ok, json.loads(raw)))
                 self.send_response(200 if ok else 401)
                 self.end_headers()

@@ -4,18 +4,14 @@ the stored record message stays the English audit record."""
 
 from __future__ import annotations
 
-import json
-import socketserver
-import threading
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.header import decode_header, make_header
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
+from alarms.receivers import SmtpReceiver, WebhookReceiver
 from qorgau.alarms import live, notify, service
 from qorgau.alarms.models import AlarmRecord, Contact
 from qorgau.alarms.schemas import ContactIn
@@ -63,67 +59,14 @@ def test_live_feed_text_per_subscriber_language(db, as_, mine, proc):
         assert rows[0]["message"] == RECORD and rows[0]["kind"] == "HIHI"
 
 
-class Hook:
-    """A real webhook receiver on a local port."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                hook.bodies.append(json.loads(raw))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-class Smtp(socketserver.ThreadingTCPServer):
-    """A real SMTP server on a local port: enough of the protocol for smtplib."""
-
-    daemon_threads = allow_reuse_address = True
-
-    def __init__(self) -> None:
-        self.mails: list[bytes] = []
-        super().__init__(("127.0.0.1", 0), _SmtpSession)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class _SmtpSession(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        self.wfile.write(b"220 test\r\n")
-        while line := self.rfile.readline():
-            verb = line[:4].upper()
-            if verb == b"DATA":
-                self.wfile.write(b"354 go on\r\n")
-                data = b""
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.mails.append(data)
-                self.wfile.write(b"250 queued\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
 @pytest.fixture
-def receivers(monkeypatch) -> Iterator[tuple[Hook, Smtp]]:
-    hook, smtp = Hook(), Smtp()
+def receivers(monkeypatch) -> Iterator[tuple[WebhookReceiver, SmtpReceiver]]:
+    hook, smtp = WebhookReceiver().start(), SmtpReceiver()
     monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("QORGAU_SMTP_PORT", str(smtp.server_address[1]))
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(smtp.port))
     yield hook, smtp
-    for s in (hook.server, smtp):
-        s.shutdown()
-        s.server_close()
+    hook.stop()
+    smtp.stop()
 
 
 def _wait(cond, seconds: float = 10.0) -> bool:
@@ -156,8 +99,7 @@ def test_notifications_in_each_contacts_language(db, as_, mine, proc, receivers)
     # machine fields stay as they were, with the structured ones beside them
     assert (body["kind"], body["value"], body["device"], body["quantity"], body["unit"],
             body["zone"], body["message"]) == ("HIHI", 1.8, "CH4-1", "CH4", "%", "L1", RECORD)
-    mails = {str(make_header(decode_header(m["Subject"]))): m
-             for m in map(message_from_bytes, smtp.mails)}
+    mails = {str(make_header(decode_header(m.msg["Subject"]))): m.msg for m in smtp.mails}
     mail = mails[body["subject"]]
     assert mail.get_payload(decode=True).decode().startswith(f"HIHI · {PHRASES['ru']}")
     db.expire_all()

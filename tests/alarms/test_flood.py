@@ -6,17 +6,16 @@ one; life-safety alarms go out at once; redundant workers send each summary once
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
+from alarms.receivers import WebhookReceiver
 from qorgau.alarms import dispatch, notify, service, worker
 from qorgau.alarms.dispatch import Context, Notice, flooding, group
 from qorgau.alarms.ingest import core
@@ -29,40 +28,14 @@ SIZES = [3, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 2]  # 30 alarms over 12 batches
 _phones = itertools.count(1)
 
 
-class Hook:
-    """A real webhook receiver on a local port: every POST body, as JSON."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                hook.bodies.append(json.loads(raw))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def subjects(self) -> list[str]:
-        return [b["subject"] for b in self.bodies]
-
-
 @pytest.fixture
-def hook() -> Iterator[Hook]:
-    h = Hook()
+def hook() -> Iterator[WebhookReceiver]:
+    h = WebhookReceiver().start()
     yield h
-    h.server.shutdown()
-    h.server.server_close()
+    h.stop()
 
 
-def _site(db, as_, mine, hook: Hook) -> str:
+def _site(db, as_, mine, hook: WebhookReceiver) -> str:
     """30 thermometers (HI is not life-safety), an SMS and a webhook contact on tier 1, an SMS
     contact on tier 2; returns the tier-1 phone number."""
     osh = as_("osh_krg")
