@@ -8,7 +8,8 @@ The worker's timer tick calls `reset_due` for each site's engine: every sensor w
 began before the latest start is reset, stamped at that start. So a tick resets once per
 boundary, and a tick after a pause or a restart that missed one resets late, but once. What
 the engine's shift start is after a rebuild: `runtime.build` (the build time, or the raise
-time of a TWA occurrence still active in the database)."""
+time of a TWA occurrence still active in the database), then `runtime.seed_exposure` (the
+latest start, with the dose since it rebuilt)."""
 
 from __future__ import annotations
 

@@ -106,6 +106,20 @@ class AlarmEngine:
             parts.append(self._combos(sensor, time, value))
         return canonical(np.concatenate(parts))
 
+    def seed_exposure(self, sensor: np.ndarray, time: np.ndarray, value: np.ndarray) -> None:
+        """Rebuild the dose and the STEL window from readings this engine did not see (a
+        restart, a rebuild; time-sorted within each sensor), integrated exactly as `process`
+        does, but raising and clearing nothing: the TWA/STEL flags, the STEL excursion counts
+        and the events stay as they were (the caller restores the flags from its records)."""
+        ex = self.state.exposure
+        keep = (ex.twa_active.copy(), ex.stel_active.copy(), ex.excursions.copy(),
+                ex.last_excursion.copy(), ex.breaches.copy())
+        run = kernel.exposure_fast if self.fast else reference.exposure_reference
+        run(self.table, ex, np.asarray(sensor, np.uint32), np.asarray(time, np.float64),
+            np.asarray(value, np.float64), max_hold_s=self.max_hold_s)
+        (ex.twa_active[:], ex.stel_active[:], ex.excursions[:], ex.last_excursion[:],
+         ex.breaches[:]) = keep
+
     def snapshot(self, sensors: np.ndarray) -> Snapshot:
         """What processing readings of `sensors` can change, to put back with `restore`: their
         rows of every per-sensor array, and the rules' state. (A copy of the whole engine took

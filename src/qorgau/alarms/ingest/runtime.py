@@ -3,9 +3,10 @@
 Rebuilt from the database when a site's devices change (`IngestMark.devices_rev`) and after a
 restart: open active alarms are put back into the engine state so a condition that is still
 true is not raised twice, and one that cleared while the worker was down clears (an active TWA
-at the next shift start, `shifts.py`: the doses themselves start again at zero); readings
+at the next shift start, `shifts.py`; an active STEL when its 15-min mean falls); readings
 whose roll-ups and counters had not reached the database are replayed into the ledger from
-the segment files (`ledger.py`)."""
+the segment files (`ledger.py`), and the TWA doses since the shift start and the STEL windows
+are rebuilt from the roll-ups and the segment files (`seed_exposure`)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ import numpy as np
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from qorgau.alarms import constants as C
+from qorgau.alarms import shifts
 from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
 from qorgau.alarms.ingest.ledger import Ledger
 from qorgau.alarms.ingest.order import SeqWindow, cursors
-from qorgau.alarms.models import AlarmRecord, Device, IngestMark
-from qorgau.alarms.service import ts
+from qorgau.alarms.models import AlarmRecord, Device, EscalationPolicy, IngestMark, Rollup
+from qorgau.alarms.service import dt, ts
 from qorgau.alarms.store import SegmentStore
 
 FORECAST_WINDOW_S, FORECAST_STEP_S, FORECAST_HORIZON_S = 180.0, 10.0, 600.0
@@ -138,7 +141,85 @@ def resume(db: Session, rt: SiteRuntime, store: SegmentStore, owner: str, now: f
         rt.engine.state.last_time[got] = rt.last_t[got]
         val = got[~np.isnan(rt.ledger.value[got])]
         rt.engine.state.last_value[val] = rt.ledger.value[val]
+    seed_exposure(db, rt, store, now)
     rt.ledger.live = True
+
+
+SEED_EXACT_S = 16 * 60  # replayed reading by reading: the 15-min STEL window and the open minute
+SEED_MAX_BYTES = 64 << 20  # segment files beyond this: the STEL window from roll-ups as well
+
+
+def seed_exposure(db: Session, rt: SiteRuntime, store: SegmentStore, now: float) -> None:
+    """The TWA dose since the site's current shift start and the STEL window, rebuilt into a
+    fresh engine (a restart, a device edit) instead of starting at zero. Up to 16 min before
+    `now`: the 1-minute roll-ups (database, and the ledger's not yet written), each fed to the
+    engine as one reading of its mean at the minute's start; the last 16 min: the exact
+    readings from the segment files. The engine integrates both as it integrates live readings
+    (`AlarmEngine.seed_exposure`, raising nothing). Minute resolution: the rebuilt dose differs
+    from the live one by at most one minute of the value at each change of level or gap, so a
+    TWA raise comes within about a minute of its time without the restart (docs/alarms.md)."""
+    eng = rt.engine
+    ex, table = eng.state.exposure, eng.table
+    start = shifts.latest_start(_starts(db, rt.site_id), now)
+    # a TWA raised in an earlier shift keeps that shift's start: the tick clears it (shifts.py)
+    old = (ex.twa_active != 0.0) & (ex.shift_start < start)
+    sensors = np.flatnonzero((~np.isnan(table.twa_limit) | ~np.isnan(table.stel_limit))
+                             & (ex.bucket < 0) & ~old)
+    if not len(sensors):
+        return
+    ex.shift_start[sensors] = start
+    cut = math.floor(now / 60.0) * 60.0 - SEED_EXACT_S
+    hours = range(int(cut // 3600), int((now + C.MAX_FUTURE_S) // 3600) + 1)
+    size = sum(p.stat().st_size for h in hours if (p := store.path(rt.site_id, h * 3600.0))
+               .exists())
+    cut = max(cut, start) if size <= SEED_MAX_BYTES else math.inf
+    i, m, mean = _minutes(db, rt, sensors, start - eng.max_hold_s, min(cut, now))
+    before = m * 60.0 < start  # only the last of them counts, held into the shift
+    last = np.flatnonzero(before & ~np.r_[before[1:] & (i[1:] == i[:-1]), False])
+    eng.seed_exposure(i[last], m[last] * 60.0, mean[last])
+    lt, lv = ex.last_time[sensors], ex.last_value[sensors]
+    held = np.clip(np.fmin(lt + eng.max_hold_s, start) - lt, 0.0, None)  # as reset_shift
+    ex.dose[sensors] = -np.nan_to_num(lv * held)
+    t, v, j = m[~before] * 60.0, mean[~before], i[~before]
+    if cut < math.inf:
+        rows = store.read(rt.site_id, cut, now + C.MAX_FUTURE_S + 1.0)
+        k = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+        mine = np.isin(k, sensors)
+        j, t, v = np.r_[j, k[mine]], np.r_[t, rows["t"][mine]], np.r_[v, rows["v"][mine]]
+    order = np.lexsort((t, j))
+    eng.seed_exposure(j[order], t[order], v[order])
+
+
+def _minutes(db: Session, rt: SiteRuntime, sensors: np.ndarray, lo: float, hi: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(device index, minute, mean value) of the sensors' roll-ups in [lo, hi): the database's
+    and the ledger's pending ones together, by device and minute."""
+    ids = rt.device_ids[sensors].tolist()
+    stmt = select(Rollup.device_id, Rollup.minute, Rollup.n, Rollup.vsum).where(
+        Rollup.device_id.in_(ids), Rollup.minute >= dt(math.floor(lo / 60.0) * 60.0),
+        Rollup.minute < dt(hi))
+    got = db.execute(stmt).all()
+    i = np.array([rt.position[r[0]] for r in got], np.int64)
+    m = np.array([round(ts(r[1]) / 60.0) for r in got], np.int64)
+    n = np.array([r[2] for r in got], np.float64)
+    vsum = np.array([r[3] for r in got], np.float64)
+    pending = [p for g in rt.ledger.rows for p in g]
+    if pending:
+        p = np.concatenate(pending)
+        p = p[np.isin(p["dev"], sensors) & (p["minute"] * 60.0 >= math.floor(lo / 60.0) * 60.0)
+              & (p["minute"] * 60.0 < hi)]
+        i, m = np.r_[i, p["dev"]], np.r_[m, p["minute"]]
+        n, vsum = np.r_[n, p["n"]], np.r_[vsum, p["vsum"]]
+    key, inv = np.unique((i << 32) | m, return_inverse=True)
+    total_n = np.bincount(inv, n, len(key))
+    mean = np.bincount(inv, vsum, len(key)) / np.maximum(total_n, 1.0)
+    return key >> 32, key & 0xFFFFFFFF, mean
+
+
+def _starts(db: Session, site_id: int) -> tuple[str, ...]:
+    got = db.scalar(select(EscalationPolicy.shift_starts).where(
+        EscalationPolicy.site_id == site_id))
+    return tuple(got) if got else C.DEFAULT_SHIFTS
 
 
 def _combo_rules(rows: list[Device]) -> tuple:
@@ -164,6 +245,8 @@ def _restore_active(db: Session, engine: AlarmEngine, idx: dict[int, int]) -> No
         if kind == "TWA":  # its shift began before its raise: cleared at the next shift start
             ex.twa_active[i] = 1.0
             ex.shift_start[i] = min(ex.shift_start[i], ts(raised_at))
+        elif kind == "STEL":  # clears at the first minute whose 15-min mean is at the limit
+            ex.stel_active[i] = True
         elif kind in cond:
             engine.state.active[i, cond[kind]] = True
             engine.state.busy[i] = 1.0
