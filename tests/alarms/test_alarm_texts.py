@@ -140,3 +140,24 @@ def test_contact_language_validated_defaulted_and_audited(client, client_as, db,
         "tier": "1", "role": "dispatcher", "channel": "sms", "target": "+77010000002",
         "lang": "fr", "csrf_token": csrf})
     assert r.status_code == 422 and 'id="e-lang"' in r.text
+
+
+def test_withdraw_command_text_fits_a_wearable_screen(monkeypatch):
+    """The command carries the code and the screen text in the site's language (the
+    deployment default, ru), at most 40 characters in every language, the zone kept."""
+    from qorgau.alarms import texts
+    from qorgau.alarms.ingest.mqtt import command
+
+    cmd = command(7, "W-1", "[P1 LIFE-SAFETY] CH4 HIHI", {"zone": "L1", "quantity": "CH4"})
+    assert (cmd["command"], cmd["code"], cmd["lang"], cmd["display"]) == (
+        "withdraw", "WITHDRAW", "ru", "ВЫХОД! Метан. Покиньте зону L1")
+    assert texts.withdraw_display("CH4", "L1", "kk") == "ШЫҒУ! Метан. L1 аймағынан шығыңыз"
+    assert texts.withdraw_display("CH4", "L1", "en") == "EXIT! Methane. Leave zone L1"
+    for lang in ("kk", "ru", "en"):
+        for q in ("CH4", "CO", "H2S", "O2", None):
+            for zone in ("L1", "LONGWALL-12", "Z" * 40, None):
+                shown = texts.withdraw_display(q, zone, lang)
+                assert 0 < len(shown) <= texts.DISPLAY_MAX, (lang, q, zone, shown)
+    # a zone too long with its gas still keeps the zone (the danger goes first)
+    assert texts.withdraw_display("H2S", "LONGWALL-12", "ru") == \
+        "ВЫХОД! Покиньте зону LONGWALL-12"

@@ -143,6 +143,9 @@ def test_withdraw_command_reaches_the_gateway_after_puback(db, mine, proc, broke
         assert topic == f"qorgau/{mine.site_id}/W-1/command"
         assert (cmd["command"], cmd["device"], cmd["alarm_id"], cmd["zone"]) == (
             "withdraw", "W-1", rec.id, "L1")
+        # the machine code, and the screen's text in the site's language (ru), short
+        assert (cmd["code"], cmd["lang"], cmd["display"]) == (
+            "WITHDRAW", "ru", "ВЫХОД! Метан. Покиньте зону L1")
         assert {t for t, _ in gw.got} == {topic}  # W-2 is at the shaft station: no order
         time.sleep(0.3)
         assert nosy.got == []
@@ -210,6 +213,13 @@ def test_console_withdraw_in_a_web_process_with_mqtt(db, as_, mine, proc, broker
         assert [(r.target, r.status) for r in _rows(db, rec.id, "device")] == [("W-2", "sent")]
         assert _wait(lambda: gw.got, 5)
         assert gw.got[0][0] == f"qorgau/{mine.site_id}/W-2/command"
+        # the wearer's own zone (L2), not the alarm's (L1)
+        assert gw.got[0][1]["display"] == "ВЫХОД! Метан. Покиньте зону L2"
+        # the button's order with no alarm: the code and the wearer's zone too
+        positioning.broadcast(db=db, actor=as_("osh_krg"), site_id=mine.site_id, zones=["L2"])
+        assert _wait(lambda: len(gw.got) == 2, 5)
+        assert (gw.got[1][1]["code"], gw.got[1][1]["display"]) == (
+            "WITHDRAW", "ВЫХОД! Покиньте зону L2")
     finally:
         pub.close()
         gw.close()

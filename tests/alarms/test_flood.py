@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -221,3 +221,50 @@ def test_the_eleventh_alarm_in_ten_minutes_is_held_life_safety_never():
     assert [n.alarm_id for m in held for n in m.notices] == [4, 5]
     assert [n.alarm_id for m in msgs if m.life_safety for n in m.notices] == [6]
     assert ctx.counters["flood_held"] == 2
+
+
+def test_summaries_and_held_reasons_in_the_readers_language(db, as_, mine, proc, hook, client,
+                                                            client_as, world):
+    """A kk contact's summary is in Kazakh, an en one's in English; the webhook body carries
+    the same machine part in any language; a held row says why, on its page and in the API."""
+    phone = _site(db, as_, mine, hook)  # en: SMS and webhook
+    kk_phone = phone.replace("+7705", "+7707")
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms", target=kk_phone,
+        lang="kk"))
+    ids = _flood(db, mine, proc, phone)
+    later = utcnow() + timedelta(seconds=dispatch.FLOOD_SUMMARY_S + 6)
+    dispatch.flood_summaries(db, later)
+    _deliver_all(db)
+    en = next(s for s in _sms(phone) if s.startswith("[FLOOD]"))
+    kk = next(s for s in _sms(kk_phone) if s.startswith("[FLOOD]"))
+    assert ": held " in en and "Life-safety alarms still go out" in en
+    assert "ұсталды" in kk and "дабылдар саны:" in kk and "консольде" in kk
+    assert "held" not in kk and "alarms" not in kk
+    n = _held_count(en)
+    assert f"дабылдар саны: {n} (" in kk and "T-" in kk and "P2: " in kk
+    body = next(b for b in hook.bodies if b["subject"].startswith("[FLOOD]"))
+    assert (body["type"], body["kind"], body["phase"], body["site_id"], body["lang"]) == (
+        "flood_summary", "FLOOD", "slot", mine.site_id, "en")
+    assert body["count"] == sum(body["by_priority"].values()) and body["count"] >= 1
+    assert set(body["by_priority"]) == {"P2"} and body["text"] == body["subject"]
+    assert body["top_devices"][0]["device"].startswith("T-") and body["from"] < body["to"]
+    assert {b["type"] for b in hook.bodies} == {"flood_summary", "alarm"}
+    # why a row was held: the flood at the site, since when, on the API and the alarm page
+    api = client_as("osh_krg")
+    rows = api.get(f"/api/v1/alarms/{ids[-1]}/notifications?lang=ru").json()
+    sms = next(r for r in rows if r["channel"] == "sms" and r["target"] == phone)
+    assert sms["status"] == "held" and sms["error"].startswith("held: alarm flood")
+    assert sms["reason"].startswith("Задержано: лавина тревог на объекте с ")
+    assert f"{sms['alarms_in_10_min']} тревог за 10 мин" in sms["reason"]
+    since, at = (datetime.fromisoformat(sms[k]) for k in ("flood_since", "at"))
+    assert at - timedelta(minutes=11) < since <= at
+    inapp = next(r for r in rows if r["channel"] == "inapp")
+    assert inapp["status"] == "sent" and inapp["reason"] is None
+    from .test_pages import _login
+
+    _login(client, world, "osh_krg")
+    for lang, phrase in (("kk", "Ұсталды: объектіде"), ("ru", "Задержано: лавина тревог"),
+                         ("en", "Held: alarm flood at the site since")):
+        page = client.get(f"/alarms/{ids[-1]}?lang={lang}")
+        assert page.status_code == 200 and phrase in page.text, lang

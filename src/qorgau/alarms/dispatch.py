@@ -11,6 +11,7 @@ site's contacts get a periodic flood summary instead (`flood_summaries`, on the 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -34,6 +35,10 @@ FLOOD_SUMMARY_S = 300  # a flood summary every 5 min (Alertmanager's group_inter
 FLOOD_GRACE_S = 5.0  # a slot is summed up this long after it ends: batches still committing
 FLOOD_LOOKBACK_S = 1800  # held rows the tick looks at; a slot older is not summed up late
 FLOOD_EPISODE_MAX_S = 86400  # a closing summary counts at most a day of one flood
+FLOOD_SUMMARY = "flood_summary"  # a summary webhook's `type` (an alarm's is "alarm")
+# a held row's reason, the English record; `held_reasons` reads its count back
+HELD_WHY = "held: alarm flood, {n} alarms in 10 min at the site; in its summary"
+_HELD_N = re.compile(r"^held: alarm flood, (\d+) alarms in 10 min")
 RETRIES = 3
 # a claim older than this is taken to be a dead sender's: three tries of a 3-s channel
 # timeout take ~10 s, a chunk of CLAIM_CHUNK rows ~100 s at worst
@@ -98,10 +103,12 @@ class Held(Message):
 class Summary(Message):
     """A site's flood summary to one contact; `tag` keys it (a slot or the flood's end), so
     redundant workers plan it once. `notices[0]` is the latest alarm it counts (the row's
-    alarm: a webhook's body is that alarm's)."""
+    alarm). `detail` is its machine part (`type` flood_summary, counts), stored on the row:
+    a webhook's body is that, whatever the contact's language."""
 
     tag: str = ""
     text: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -153,7 +160,7 @@ def group(notices: list[Notice], ctx: Context) -> list[Message]:
             ctx.counters["flood_grouped"] += len(items)
         if hold:
             ctx.counters["flood_held"] += len(items)
-            why = f"held: alarm flood, {recent} alarms in 10 min at the site; in its summary"
+            why = HELD_WHY.format(n=recent)
             out.append(Held(items, tier, False, why))
         else:
             out.append(Message(items, tier, False))
@@ -221,7 +228,7 @@ def dedup(db: Session, wanted: list[tuple[Message, str, str]],
                        "channel": channel, "target": target, "tier": msg.tier,
                        "status": "pending", "attempts": 0,
                        "error": _subject(msg, (langs or {}).get((n0.site_id, channel, target))),
-                       "at": at})
+                       "detail": msg.detail if isinstance(msg, Summary) else None, "at": at})
     conn = db.connection()  # a Core statement: the rows are not ORM objects of this session
     # executemany with RETURNING: one compiled statement, cached (a multi-row VALUES was
     # compiled again for every plan); SQLAlchemy sends it as multi-row INSERTs
@@ -365,8 +372,14 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
     row = db.get(Notification, row_id)
     rec = db.get(AlarmRecord, row.alarm_id)
     body = _body(rec)
-    if row.channel in ("webhook", "email", "sms"):  # the text in the contact's language
+    if row.detail and row.detail.get("type") == FLOOD_SUMMARY:  # its own machine part
+        body = {"alarm_id": rec.id, "site_id": rec.site_id, "kind": "FLOOD", **row.detail,
+                "text": row.error}
+    elif row.channel in ("webhook", "email", "sms"):  # the text in the contact's language
         body |= texts.webhook_fields(rec, _lang(db, row, rec))
+    elif row.channel == "device":  # the wearable's code and screen text (the site's language)
+        zone = _wearer_zone(db, rec.site_id, row.target) or rec.zone_code
+        body |= texts.withdraw_command(texts.fields(rec).get("quantity"), zone)
     secret = _secret(db, row, rec)
     row.attempts = RETRIES
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
@@ -384,9 +397,19 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
 
 
 def _body(rec: AlarmRecord) -> dict[str, Any]:
-    return {"alarm_id": rec.id, "site_id": rec.site_id, "kind": rec.kind, "state": rec.state,
+    return {"type": "alarm", "alarm_id": rec.id, "site_id": rec.site_id, "kind": rec.kind,
+            "state": rec.state,
             "priority": rec.priority, "life_safety": rec.life_safety, "zone": rec.zone_code,
             "value": rec.value, "raised_at": rec.raised_at.isoformat(), "message": rec.message}
+
+
+def _wearer_zone(db: Session, site_id: int, device: str) -> str | None:
+    """Where the wearer is now: the zone their screen tells them to leave (an order may
+    cover other zones than the alarm's)."""
+    from qorgau.alarms.models import Device, Presence
+
+    return db.scalar(select(Presence.zone_code).join(Device, Device.id == Presence.device_id)
+                     .where(Device.site_id == site_id, Device.code == device).limit(1))
 
 
 def _lang(db: Session, row: Notification, rec: AlarmRecord) -> str | None:
@@ -594,8 +617,46 @@ def _episode(db: Session, site_id: int, now: datetime) -> list[HeldRow]:
     return rows[start:]
 
 
+def held_reasons(db: Session, site_id: int, rows: list[Notification],
+                 lang: str | None = None) -> dict[int, dict[str, Any]]:
+    """Why each held row was held, by row id: the flood at its site since its first held row
+    (back from this one, until a gap of more than 10 min, as `_episode`), the alarms in
+    10 min the row's record names, and that text in `lang` (UTC+5 time)."""
+    from qorgau.alarms.routing import LOCAL_UTC_OFFSET
+
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if row.status != "held" or row.claimed_at is None:
+            continue
+        since = _flood_since(db, site_id, row.claimed_at)
+        m = _HELD_N.match(row.error or "")
+        n = int(m.group(1)) if m else None
+        local = since + LOCAL_UTC_OFFSET
+        shown = f"{local:%d.%m %H:%M}" if row.claimed_at - since >= timedelta(hours=12) \
+            else f"{local:%H:%M}"
+        out[row.id] = {"flood_since": since, "alarms_in_10_min": n,
+                       "text": texts.held_reason(shown, n, lang)}
+    return out
+
+
+def _flood_since(db: Session, site_id: int, at: datetime) -> datetime:
+    N, A = Notification, AlarmRecord
+    times = list(db.scalars(
+        select(N.claimed_at).join(A, A.id == N.alarm_id)
+        .where(A.site_id == site_id, N.status == "held", N.claimed_at <= at,
+               N.claimed_at >= at - timedelta(seconds=FLOOD_EPISODE_MAX_S))
+        .order_by(N.claimed_at.desc())))
+    since = at
+    for t in times:
+        if since - t > timedelta(minutes=10):
+            break
+        since = min(since, t)
+    return since
+
+
 def _summaries(db: Session, tag: str, rows: list[HeldRow]) -> list[tuple[Message, str, str]]:
-    """One summary per contact held for: its alarms by priority and the top devices."""
+    """One summary per contact held for: its alarms by priority and the top devices, in the
+    contact's language, with its machine part (`Summary.detail`)."""
     from qorgau.alarms.models import Device
     from qorgau.alarms.routing import LOCAL_UTC_OFFSET
     from qorgau.registry.models import Site
@@ -605,35 +666,42 @@ def _summaries(db: Session, tag: str, rows: list[HeldRow]) -> list[tuple[Message
     name = site.name if site is not None else f"site {r0.site_id}"
     codes = dict(db.execute(select(Device.id, Device.code).where(
         Device.id.in_(sorted({r.device_id for r in rows if r.device_id})))).all())
-    t0, t1 = (r.at + LOCAL_UTC_OFFSET for r in (rows[0], rows[-1]))
-    if tag.startswith("flood-end:"):
-        head = f"[FLOOD OVER] {name}: held during the flood {t0:%d.%m %H:%M}–{t1:%H:%M}"
-        tail = "Alarms go out one by one again"
+    over = tag.startswith("flood-end:")
+    if over:
+        t0, t1 = rows[0].at, rows[-1].at
+        shown = {"start": f"{t0 + LOCAL_UTC_OFFSET:%d.%m %H:%M}",
+                 "end": f"{t1 + LOCAL_UTC_OFFSET:%H:%M}"}
     else:
-        s0 = datetime.fromtimestamp(_slot(r0.at) * FLOOD_SUMMARY_S, UTC) + LOCAL_UTC_OFFSET
-        end = s0 + timedelta(seconds=FLOOD_SUMMARY_S)
-        head = f"[FLOOD] {name}: held {s0:%H:%M}–{end:%H:%M}"
-        tail = "Life-safety alarms still go out one by one; each alarm is on the console"
+        t0 = datetime.fromtimestamp(_slot(r0.at) * FLOOD_SUMMARY_S, UTC)
+        t1 = t0 + timedelta(seconds=FLOOD_SUMMARY_S)
+        shown = {"start": f"{t0 + LOCAL_UTC_OFFSET:%H:%M}", "end": f"{t1 + LOCAL_UTC_OFFSET:%H:%M}"}
+    langs = {(c.channel, c.target): c.lang for c in site_contacts(db, {r0.site_id})[r0.site_id]}
     contacts: dict[tuple[str, str, int], dict[int, HeldRow]] = defaultdict(dict)
     for r in rows:
         contacts[(r.channel, r.target, r.tier)][r.alarm_id] = r  # one per alarm
     out: list[tuple[Message, str, str]] = []
     for (channel, target, tier), alarms in contacts.items():
-        text = _summary_text(head, list(alarms.values()), codes, tail)
+        lang = texts.lang_or_default(langs.get((channel, target)))
+        detail = _summary_detail(over, r0.site_id, (t0, t1), list(alarms.values()), codes)
+        text = texts.flood_summary({**detail, **shown, "site": name}, lang)
         last = max(alarms.values(), key=lambda r: r.id)
         n = Notice(last.alarm_id, last.site_id, last.enterprise_id, last.region_code, "FLOOD",
                    min(r.priority for r in alarms.values()), False, tier, "flood", text,
                    last.device_id)
-        out.append((Summary([n], tier, False, tag=tag, text=text), channel, target))
+        out.append((Summary([n], tier, False, tag=tag, text=text,
+                            detail={**detail, "lang": lang}), channel, target))
     return out
 
 
-def _summary_text(head: str, alarms: list[HeldRow], codes: dict[int, str], tail: str) -> str:
+def _summary_detail(over: bool, site_id: int, span: tuple[datetime, datetime],
+                    alarms: list[HeldRow], codes: dict[int, str]) -> dict[str, Any]:
+    """A summary's machine part, the same in every language (times in UTC)."""
     by_priority = Counter(r.priority for r in alarms)
     top = Counter(codes.get(r.device_id or 0, "site") for r in alarms).most_common(3)
-    prio = ", ".join(f"P{p}: {k}" for p, k in sorted(by_priority.items()))
-    devices = ", ".join(f"{code} ×{k}" for code, k in top)
-    return f"{head} (UTC+5): {len(alarms)} alarms ({prio}); top: {devices}. {tail}"[:300]
+    return {"type": FLOOD_SUMMARY, "phase": "over" if over else "slot", "site_id": site_id,
+            "from": span[0].isoformat(), "to": span[1].isoformat(), "count": len(alarms),
+            "by_priority": {f"P{p}": k for p, k in sorted(by_priority.items())},
+            "top_devices": [{"device": c, "count": k} for c, k in top]}
 
 
 def _slot(at: datetime) -> int:

@@ -213,7 +213,7 @@ def alarm_detail(request: Request, alarm_id: int, db: DbDep,
     dev = db.get(Device, rec.device_id) if rec.device_id else None
     ctx = {"a": rec, "events": service.alarm_history(db=db, actor=actor, alarm_id=rec.id),
            "say": _say([dev] if dev else []),
-           "notes": service.notifications(db=db, actor=actor, alarm_id=rec.id),
+           "notes": service.notification_rows(db=db, actor=actor, alarm_id=rec.id),
            "states": STATE_LABELS}
     return render(request, "alarms/alarm.html", ctx, actor=actor)
 

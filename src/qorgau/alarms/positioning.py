@@ -167,7 +167,7 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
 def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
               alarm_id: int | None = None) -> Withdrawal:
     """The console's "withdraw people" button: order, device commands, live count."""
-    from qorgau.alarms import dispatch, notify, records
+    from qorgau.alarms import dispatch, notify, records, texts
     from qorgau.alarms.models import AlarmRecord
 
     actor.require(C.WITHDRAW)
@@ -182,8 +182,9 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
         rows = dispatch.plan(db, [records.notice(rec, f"withdraw{w.id}", targets)],
                              dispatch.Context())
     db.commit()
-    for t in targets if rec is None else []:
-        notify.send_device(t, "WITHDRAW", {"site_id": site.id}, "")
+    for p in w.people if rec is None else []:  # no alarm: its zone on the screen
+        notify.send_device(p["device"], texts.WITHDRAW_CODE, {
+            "site_id": site.id, "zone": p["zone"], **texts.withdraw_command(None, p["zone"])}, "")
     dispatch.deliver(db, [r.id for r in rows])
     notify.HUB.publish(site.id, hub_message(w))
     return w

@@ -273,9 +273,11 @@ def alarm_events(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
 
 @router.get("/{alarm_id}/notifications")
 def alarm_notifications(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
-    return [{"channel": n.channel, "target": n.target, "tier": n.tier, "status": n.status,
-             "attempts": n.attempts, "at": n.at}
-            for n in service.notifications(db=db, actor=actor, alarm_id=alarm_id)]
+    """Each row's channel, target, tier, status, attempts, time and `error` as the row holds
+    it; a held row also why (`reason` in the caller's language, `flood_since`,
+    `alarms_in_10_min`)."""
+    return [{k: v for k, v in n.items() if k != "id"}
+            for n in service.notification_rows(db=db, actor=actor, alarm_id=alarm_id)]
 
 
 @router.post("/{alarm_id}/ack", response_model=AlarmOut)

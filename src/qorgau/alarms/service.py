@@ -495,3 +495,22 @@ def notifications(*, db: Session, actor: Actor, alarm_id: int) -> list[Notificat
     rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
     return list(db.scalars(select(Notification).where(Notification.alarm_id == rec.id)
                            .order_by(Notification.id)))
+
+
+def notification_rows(*, db: Session, actor: Actor, alarm_id: int,
+                      lang: str | None = None) -> list[dict[str, Any]]:
+    """The alarm's notifications as the API and its page show them: `error` as the row holds
+    it, and for a held row why (`reason` in `lang`, the flood's start, its count)."""
+    from qorgau.alarms import dispatch
+
+    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    rows = notifications(db=db, actor=actor, alarm_id=rec.id)
+    why = dispatch.held_reasons(db, rec.site_id, rows, lang)
+    out = []
+    for n in rows:
+        held = why.get(n.id, {})
+        out.append({"id": n.id, "channel": n.channel, "target": n.target, "tier": n.tier,
+                    "status": n.status, "attempts": n.attempts, "at": n.at, "error": n.error,
+                    "reason": held.get("text"), "flood_since": held.get("flood_since"),
+                    "alarms_in_10_min": held.get("alarms_in_10_min")})
+    return out

@@ -39,6 +39,24 @@ _LIFE_SAFETY = N_("LIFE-SAFETY")
 _GROUP = N_("%(n)s alarms at site %(site)s")
 _FALLBACK = N_("fallback: %(channel)s to %(target)s failed")
 _FAN = (N_("stopped"), N_("running"))
+_FLOOD_SLOT = N_("%(site)s: held %(start)s–%(end)s")
+_FLOOD_OVER = N_("%(site)s: held during the flood %(start)s–%(end)s")
+_FLOOD_COUNTS = N_("%(n)s alarms (%(priorities)s); top: %(devices)s")
+_FLOOD_SLOT_TAIL = N_("Life-safety alarms still go out one by one; each alarm is on the "
+                      "console")
+_FLOOD_OVER_TAIL = N_("Alarms go out one by one again")
+_HELD = N_("Held: alarm flood at the site since %(since)s (UTC+5), %(n)s alarms in 10 min; "
+           "counted in the flood summary")
+_HELD_SINCE = N_("Held: alarm flood at the site since %(since)s (UTC+5); counted in the flood "
+                 "summary")
+# a wearable's screen: the order, the danger, the zone; the wearer's language is unknown
+DISPLAY_MAX = 40
+WITHDRAW_CODE = "WITHDRAW"
+GAS_WORDS = {"CH4": N_("Methane"), "CO": N_("Carbon monoxide"), "H2S": N_("Hydrogen sulfide"),
+             "O2": N_("Low oxygen")}
+_WITHDRAW = N_("EXIT! %(danger)s. Leave zone %(zone)s")
+_WITHDRAW_ZONE = N_("EXIT! Leave zone %(zone)s")
+_WITHDRAW_NOW = N_("EXIT! Leave the zone now")
 
 
 def lang_or_default(lang: str | None) -> str:
@@ -144,3 +162,52 @@ def webhook_fields(rec: Any, lang: str | None) -> dict[str, Any]:
 def labels_for(lang: str | None = None) -> dict[str, str]:
     """Every kind's label, for the console's script (danger signals come as fields)."""
     return {k: label(k, lang) for k in KIND_LABELS}
+
+
+def flood_summary(f: dict[str, Any], lang: str | None) -> str:
+    """A flood summary's text from its machine fields (`dispatch._summaries`): the code
+    ([FLOOD] or [FLOOD OVER]) first, the site, the held times (UTC+5), the count by priority,
+    the top devices."""
+    gt = _gt(lang)
+    over = f["phase"] == "over"
+    head = gt(_FLOOD_OVER if over else _FLOOD_SLOT) % {
+        "site": f["site"], "start": f["start"], "end": f["end"]}
+    prio = ", ".join(f"{p}: {k}" for p, k in sorted(f["by_priority"].items(),
+                                                     key=lambda pk: int(pk[0][1:])))
+    devices = ", ".join(f"{d['device']} ×{d['count']}" for d in f["top_devices"])
+    counts = gt(_FLOOD_COUNTS) % {"n": f["count"], "priorities": prio, "devices": devices}
+    tail = gt(_FLOOD_OVER_TAIL if over else _FLOOD_SLOT_TAIL)
+    return f"[{'FLOOD OVER' if over else 'FLOOD'}] {head} (UTC+5): {counts}. {tail}"[:300]
+
+
+def held_reason(since: str, n: int | None, lang: str | None = None) -> str:
+    """Why a notification was held: the flood at its site, since when (UTC+5 time)."""
+    if n is None:
+        return _gt(lang)(_HELD_SINCE) % {"since": since}
+    return _gt(lang)(_HELD) % {"since": since, "n": n}
+
+
+def site_lang() -> str:
+    """A site's language: the deployment's default (ru): sites carry none of their own."""
+    from qorgau.core.config import get_settings
+
+    return lang_or_default(get_settings().default_language)
+
+
+def withdraw_display(quantity: str | None, zone: str | None, lang: str | None = None) -> str:
+    """A withdraw order for a wearable's screen, at most DISPLAY_MAX characters: the danger
+    is left out before the zone is."""
+    gt = _gt(lang or site_lang())
+    danger = gt(GAS_WORDS[quantity]) if quantity in GAS_WORDS else ""
+    tries = [gt(_WITHDRAW) % {"danger": danger, "zone": zone}] if danger and zone else []
+    tries += [gt(_WITHDRAW_ZONE) % {"zone": zone}] if zone else []
+    short = [t for t in tries if len(t) <= DISPLAY_MAX]
+    return short[0] if short else gt(_WITHDRAW_NOW)[:DISPLAY_MAX]
+
+
+def withdraw_command(quantity: str | None, zone: str | None) -> dict[str, str]:
+    """What a withdraw command adds for the wearable: the machine code, the screen text and
+    its language (the site's)."""
+    lang = site_lang()
+    return {"code": WITHDRAW_CODE, "display": withdraw_display(quantity, zone, lang),
+            "lang": lang}

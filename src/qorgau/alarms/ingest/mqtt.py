@@ -366,10 +366,16 @@ NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK: taken, but no gateway subscribe
 
 
 def command(site_id: int, device: str, subject: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The command message a gateway passes to the wearable."""
+    """The command message a gateway passes to the wearable: `code` for its logic, `display`
+    (≤ 40 characters, in `lang`, the site's) for its screen; `text` is the record's subject."""
+    from qorgau.alarms import texts
+
+    screen = texts.withdraw_command(body.get("quantity"), body.get("zone"))
     return {"command": "withdraw", "site_id": site_id, "device": device,
             "alarm_id": body.get("alarm_id"), "zone": body.get("zone"), "text": subject,
-            "at": time.time()}
+            "code": body.get("code") or screen["code"],
+            "display": body.get("display") or screen["display"],
+            "lang": body.get("lang") or screen["lang"], "at": time.time()}
 
 
 MOSQUITTO_ITERATIONS = 101  # mosquitto_passwd's default; keys are 192 random bits anyway
