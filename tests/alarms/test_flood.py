@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from alarms.receivers import WebhookReceiver
-from qorgau.alarms import dispatch, notify, service, worker
+from qorgau.alarms import dispatch, flood, notify, service, worker
 from qorgau.alarms.dispatch import Context, Notice, flooding, group
 from qorgau.alarms.ingest import core
 from qorgau.alarms.models import AlarmRecord, Notification
@@ -128,12 +128,12 @@ def test_flood_holds_external_notices_and_sends_summaries(db, as_, mine, proc, h
         Notification.target == phone, Notification.status == "held"))}
     assert set(ids[10:]) <= held_all
     end = utcnow()
-    dispatch.flood_summaries(db, end)  # the current slot is not over: not summed up yet
-    later = end + timedelta(seconds=dispatch.FLOOD_SUMMARY_S + 6)
-    dispatch.flood_summaries(db, later)
+    flood.flood_summaries(db, end)  # the current slot is not over: not summed up yet
+    later = end + timedelta(seconds=flood.FLOOD_SUMMARY_S + 6)
+    flood.flood_summaries(db, later)
     planned = _summary_keys(db, mine, "flood")
     assert len(planned) in (2, 4)  # SMS and webhook, for one slot (two if one ended)
-    dispatch.flood_summaries(db, later)
+    flood.flood_summaries(db, later)
     assert _summary_keys(db, mine, "flood") == planned  # planned once
     _deliver_all(db)
     slots = [s for s in _sms(phone) if s.startswith("[FLOOD]")]
@@ -146,9 +146,9 @@ def test_flood_holds_external_notices_and_sends_summaries(db, as_, mine, proc, h
 
     # the flood is over (no alarm for 10 min): one closing summary with the whole flood
     over = end + timedelta(minutes=11)
-    dispatch.flood_summaries(db, over)
+    flood.flood_summaries(db, over)
     assert len(_summary_keys(db, mine, "flood-end")) == 2
-    dispatch.flood_summaries(db, over + timedelta(seconds=30))
+    flood.flood_summaries(db, over + timedelta(seconds=30))
     assert len(_summary_keys(db, mine, "flood-end")) == 2
     _deliver_all(db)
     closing = [s for s in _sms(phone) if s.startswith("[FLOOD OVER]")]
@@ -168,7 +168,7 @@ def test_two_workers_ticking_send_each_summary_once(db, as_, mine, proc, hook, t
     summary goes to each contact once; a held alarm nobody acknowledges still escalates."""
     phone = _site(db, as_, mine, hook)
     ids = _flood(db, mine, proc, phone)
-    now = time.time() + dispatch.FLOOD_SUMMARY_S + 6
+    now = time.time() + flood.FLOOD_SUMMARY_S + 6
     procs = [core.Processor(SegmentStore(tmp_path / f"w{k}", fsync=False)) for k in (1, 2)]
     gate = threading.Barrier(2)
 
@@ -233,8 +233,8 @@ def test_summaries_and_held_reasons_in_the_readers_language(db, as_, mine, proc,
         site_id=mine.site_id, tier=1, role="dispatcher", channel="sms", target=kk_phone,
         lang="kk"))
     ids = _flood(db, mine, proc, phone)
-    later = utcnow() + timedelta(seconds=dispatch.FLOOD_SUMMARY_S + 6)
-    dispatch.flood_summaries(db, later)
+    later = utcnow() + timedelta(seconds=flood.FLOOD_SUMMARY_S + 6)
+    flood.flood_summaries(db, later)
     _deliver_all(db)
     en = next(s for s in _sms(phone) if s.startswith("[FLOOD]"))
     kk = next(s for s in _sms(kk_phone) if s.startswith("[FLOOD]"))

@@ -501,11 +501,11 @@ def notification_rows(*, db: Session, actor: Actor, alarm_id: int,
                       lang: str | None = None) -> list[dict[str, Any]]:
     """The alarm's notifications as the API and its page show them: `error` as the row holds
     it, and for a held row why (`reason` in `lang`, the flood's start, its count)."""
-    from qorgau.alarms import dispatch
+    from qorgau.alarms import flood  # here: dispatch imports records, which imports this
 
     rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
     rows = notifications(db=db, actor=actor, alarm_id=rec.id)
-    why = dispatch.held_reasons(db, rec.site_id, rows, lang)
+    why = flood.held_reasons(db, rec.site_id, rows, lang)
     out = []
     for n in rows:
         held = why.get(n.id, {})

@@ -165,7 +165,7 @@ def labels_for(lang: str | None = None) -> dict[str, str]:
 
 
 def flood_summary(f: dict[str, Any], lang: str | None) -> str:
-    """A flood summary's text from its machine fields (`dispatch._summaries`): the code
+    """A flood summary's text from its machine fields (`flood._summaries`): the code
     ([FLOOD] or [FLOOD OVER]) first, the site, the held times (UTC+5), the count by priority,
     the top devices."""
     gt = _gt(lang)

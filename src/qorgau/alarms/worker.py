@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import dispatch, notify, records, routing, shifts
+from qorgau.alarms import dispatch, flood, notify, records, routing, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
@@ -49,7 +49,7 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
         back = records.shelve_expiry(db, at)
         done["unshelved"] = len(back)
         db.commit()
-        dispatch.flood_summaries(db, at)  # own commit; its rows go out with `deliver` below
+        flood.flood_summaries(db, at)  # own commit; its rows go out with `deliver` below
         for n in notices:
             notify.HUB.publish(n.site_id, {"type": "alarm", "id": n.alarm_id, "what": n.what,
                                            "tier": n.tier, "life_safety": n.life_safety})
