@@ -114,3 +114,17 @@ def test_a_webhook_is_signed_with_its_own_sites_secret(db, as_, world, new_mines
         assert row.status == "sent"
     finally:
         hook.stop()
+
+
+def test_an_in_app_notice_is_a_notice_on_the_hub(db, mine, proc) -> None:
+    """The console's hub carries the engine's alarm message once per raise and the in-app
+    channel's delivery as a notice; the delivery body's own `type` (\"alarm\", for webhook
+    receivers) must not turn the notice into a second alarm message."""
+    from qorgau.alarms.notify import HUB
+
+    before = HUB.published
+    rec = _methane_hihi(db, mine, proc)
+    new = HUB.published - before
+    mine_msgs = [m for m in list(HUB.recent)[-new:] if m.get("id") == rec.id
+                 or m.get("alarm_id") == rec.id]
+    assert [m["type"] for m in mine_msgs] == ["alarm", "notice"], mine_msgs

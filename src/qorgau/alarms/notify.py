@@ -163,7 +163,9 @@ def send_device(target: str, subject: str, body: dict[str, Any], secret: str) ->
 
 
 def send_inapp(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
-    HUB.publish(int(body.get("site_id", 0)), {"type": "notice", "subject": subject, **body})
+    # the body's own `type` ("alarm", for webhook receivers) must not pass for the engine's
+    # alarm message on the hub: an in-app notice is a notice
+    HUB.publish(int(body.get("site_id", 0)), {**body, "type": "notice", "subject": subject})
 
 
 CHANNELS: dict[str, Callable[[str, str, dict[str, Any], str], None]] = {
