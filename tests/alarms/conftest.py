@@ -35,6 +35,26 @@ class Mine:
     key: str = ""
     seq: dict[str, int] = field(default_factory=dict)
 
+    def timed(self, code: str, rows: list[tuple[float, float]]) -> dict:
+        """A batch of one device's values at given epoch times (t, v), sequence continuing."""
+        out = []
+        for t, v in rows:
+            s = self.seq.get(code, 0)
+            self.seq[code] = s + 1
+            out.append({"d": code, "s": s, "t": t, "v": v})
+        return {"site_id": self.site_id, "readings": out}
+
+    def latest(self, db, code: str, kind: str):
+        """The device's newest occurrence of that condition, as committed (or None)."""
+        from sqlalchemy import select
+
+        from qorgau.alarms.models import AlarmRecord
+
+        db.expire_all()
+        return db.scalar(select(AlarmRecord).where(
+            AlarmRecord.device_id == self.devices[code], AlarmRecord.kind == kind)
+            .order_by(AlarmRecord.id.desc()))
+
     def batch(self, rows: list[tuple]) -> dict:  # (code, value | dict, t offset)
         out, now = [], time.time()
         for code, v, dt in rows:

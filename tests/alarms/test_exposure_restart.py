@@ -52,13 +52,8 @@ def _setup(db, as_, mine) -> None:
 
 def _send(db, proc: core.Processor, mine, rows: list[tuple[float, float]]) -> None:
     for k in range(0, len(rows), BATCH):
-        part, out = rows[k:k + BATCH], []
-        for t, v in part:
-            s = mine.seq.get("CO-1", 0)
-            mine.seq["CO-1"] = s + 1
-            out.append({"d": "CO-1", "s": s, "t": t, "v": v})
-        proc.handle_raw(db, {"site_id": mine.site_id, "readings": out}, source="test",
-                        now=part[-1][0] + 1)
+        part = rows[k:k + BATCH]
+        proc.handle_raw(db, mine.timed("CO-1", part), source="test", now=part[-1][0] + 1)
 
 
 def _reference(phases: list[list[tuple[float, float]]], reset_before: int | None = None,

@@ -8,17 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from qorgau.alarms import kpis
-from qorgau.alarms.models import AlarmEvent, AlarmRecord, Device, Notification, Withdrawal
+from qorgau.alarms.models import AlarmEvent, Device, Notification, Withdrawal
 from qorgau.core.audit import AuditEntry
 
 API = "/api/v1/alarms"
-
-
-def _rec(db, mine, code, kind):
-    db.expire_all()
-    return db.scalar(select(AlarmRecord).where(AlarmRecord.device_id == mine.devices[code],
-                                               AlarmRecord.kind == kind)
-                     .order_by(AlarmRecord.id.desc()))
 
 
 def _last_event(db, rec):
@@ -58,7 +51,7 @@ def test_latched_alarm_stays_after_clear_until_reset(db, mine, proc, client_as):
     audit = _audited(db, "alarms.device.revise", dev_id)
     assert audit is not None and audit.diff["after"]["latching"] is True
     proc.handle_raw(db, mine.batch([("CO-1", 90.0, -3), ("CO-1", 1.0, -1)]), source="test")
-    hihi, hi = _rec(db, mine, "CO-1", "HIHI"), _rec(db, mine, "CO-1", "HI")
+    hihi, hi = mine.latest(db, "CO-1", "HIHI"), mine.latest(db, "CO-1", "HI")
     assert hihi.latching and not hihi.active and hihi.state == "latched" and hihi.open
     assert hi.state == "rtn_unack"  # a warning returns by itself
     # nobody acknowledged it before it latched: it keeps going up the tiers until reset
@@ -69,7 +62,7 @@ def test_latched_alarm_stays_after_clear_until_reset(db, mine, proc, client_as):
 
     up = records.escalations(db, utcnow() + timedelta(hours=1))
     db.commit()
-    assert hihi.id in [n.alarm_id for n in up] and _rec(db, mine, "CO-1", "HIHI").tier == 2
+    assert hihi.id in [n.alarm_id for n in up] and mine.latest(db, "CO-1", "HIHI").tier == 2
     r = c.post(f"{API}/{hihi.id}/reset", json={})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
     r = c.post(f"{API}/{hihi.id}/reset", json={"reason": "zone checked, CO gone"})
@@ -97,7 +90,7 @@ def test_out_of_service_silences_device_and_shows_in_list(db, as_, world, mine, 
     assert _audited(db, "alarms.device.out_of_service", dev_id) is not None
     proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5), ("CO-1", 90.0, -2),
                                     ("CH4-1", 3.0, -2)]), source="test")
-    co = _rec(db, mine, "CO-1", "HIHI")
+    co = mine.latest(db, "CO-1", "HIHI")
     assert co.life_safety and co.active and co.state == "out_of_service"
     assert _notified(db, co) == []  # not even the console's in-app row
     assert db.scalar(select(Withdrawal).where(Withdrawal.alarm_id == co.id)) is None
@@ -105,7 +98,7 @@ def test_out_of_service_silences_device_and_shows_in_list(db, as_, world, mine, 
     assert [(e.frm, e.to, e.trigger) for e in ev] == [
         ("normal", "out_of_service", "remove_from_service")]
     assert "calibration" in ev[0].reason and ev[0].actor == as_("osh_krg").label
-    ch4 = _rec(db, mine, "CH4-1", "HIHI")  # the device next to it still alarms
+    ch4 = mine.latest(db, "CH4-1", "HIHI")  # the device next to it still alarms
     assert ch4.state == "unacknowledged" and _notified(db, ch4)
     listed = c.get(API, params={"site_id": mine.site_id, "open_only": True}).json()
     assert {"id": co.id, "state": "out_of_service"}.items() <= next(
@@ -118,7 +111,7 @@ def test_out_of_service_silences_device_and_shows_in_list(db, as_, world, mine, 
     assert k["out_of_service"] == 1 and k["standing"] >= 1  # CH4 stands, CO not counted
     r = c.post(f"{API}/devices/{dev_id}/return-to-service", json={"reason": "calibrated"})
     assert r.status_code == 200 and r.json()["oos_since"] is None
-    co = _rec(db, mine, "CO-1", "HIHI")
+    co = mine.latest(db, "CO-1", "HIHI")
     assert co.state == "unacknowledged" and co.next_escalation_at is not None
     ev = _last_event(db, co)
     assert (ev.trigger, ev.reason, ev.to) == ("return_to_service", "calibrated",
@@ -152,13 +145,13 @@ def test_unshelve_before_expiry_and_suppress_by_design(db, as_, mine, proc, clie
     assert _fan(db, mine, False).what == "clear"
     again = _fan(db, mine, True)  # taken silently: the ingest makes no notice of an "update"
     assert again.rec.id == fan.id and again.what == "update"
-    assert _rec(db, mine, "FAN-1", "LOLO").state == "suppressed"
+    assert mine.latest(db, "FAN-1", "LOLO").state == "suppressed"
     r = c.post(f"{API}/{fan.id}/unsuppress", json={"reason": "section worked again"})
     assert r.status_code == 200 and r.json()["state"] == "unacknowledged"
     assert _audited(db, "alarms.alarm.unsuppress", fan.id) is not None
     # life-safety alarms are never suppressed
     proc.handle_raw(db, mine.batch([("CO-1", 90.0, 0)]), source="test")
-    co = _rec(db, mine, "CO-1", "HIHI")
+    co = mine.latest(db, "CO-1", "HIHI")
     r = c.post(f"{API}/{co.id}/suppress", json={"reason": "nuisance"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
 
@@ -194,7 +187,7 @@ def test_console_buttons_post_the_actions(db, world, mine, proc, client):
     r = c.post(f"/alarms/{fan.id}/action", data={"action": "suppress", "reason": "idle",
                                                  "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303 and "error" not in r.headers["location"]
-    assert _rec(db, mine, "FAN-1", "LOLO").state == "suppressed"
+    assert mine.latest(db, "FAN-1", "LOLO").state == "suppressed"
     page = c.get(f"/alarms/sites/{mine.site_id}/live").text
     assert 'value="unsuppress"' in page
     r = c.post(f"/alarms/devices/{fan.device_id}/service",

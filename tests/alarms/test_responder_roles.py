@@ -17,13 +17,6 @@ from qorgau.core.audit import AuditEntry
 API = "/api/v1/alarms"
 
 
-def _rec(db, mine, code, kind):
-    db.expire_all()
-    return db.scalar(select(AlarmRecord).where(AlarmRecord.device_id == mine.devices[code],
-                                               AlarmRecord.kind == kind)
-                     .order_by(AlarmRecord.id.desc()))
-
-
 def _fan_stopped(db, mine):
     """The fan's LOLO (not life-safety) through the occurrence path the ingest uses."""
     from qorgau.alarms import records
@@ -32,7 +25,7 @@ def _fan_stopped(db, mine):
     records.on_condition(db, db.get(Device, mine.devices["FAN-1"]), "LOLO", True, time.time(),
                          0.0)
     db.commit()
-    return _rec(db, mine, "FAN-1", "LOLO")
+    return mine.latest(db, "FAN-1", "LOLO")
 
 
 @pytest.fixture
@@ -92,7 +85,7 @@ def test_dispatcher_acknowledges_shelves_resolves_and_withdraws(db, mine, proc, 
                                                                 world):
     proc.handle_raw(db, mine.batch([("CO-1", 60.0, -2), ("W-1", {"z": "L1"}, -2)]),
                     source="test")
-    hihi, fan = _rec(db, mine, "CO-1", "HIHI"), _fan_stopped(db, mine)
+    hihi, fan = mine.latest(db, "CO-1", "HIHI"), _fan_stopped(db, mine)
     c = client_as("dispatcher_krg")
     listed = c.get(API, params={"site_id": mine.site_id}).json()
     assert {hihi.id, fan.id} <= {a["id"] for a in listed}
@@ -173,7 +166,7 @@ def test_dispatcher_does_not_reach_another_enterprise(db, client_as, almaty_alar
 def test_mine_rescue_acknowledges_life_safety_in_its_region_only(db, mine, proc, client_as,
                                                                  almaty_alarm):
     proc.handle_raw(db, mine.batch([("CO-1", 60.0, -2)]), source="test")
-    hihi, fan = _rec(db, mine, "CO-1", "HIHI"), _fan_stopped(db, mine)
+    hihi, fan = mine.latest(db, "CO-1", "HIHI"), _fan_stopped(db, mine)
     assert hihi.life_safety and not fan.life_safety
     c = client_as("rescue_krg")
     assert hihi.id in {a["id"] for a in c.get(API, params={"site_id": mine.site_id}).json()}
@@ -233,7 +226,7 @@ def _login(client, world, key):
 def test_consoles_offer_each_role_its_own_actions(client, db, world, mine, proc):
     proc.handle_raw(db, mine.batch([("CO-1", 60.0, -2), ("W-1", {"z": "L1"}, -2)]),
                     source="test")
-    hihi, fan = _rec(db, mine, "CO-1", "HIHI"), _fan_stopped(db, mine)
+    hihi, fan = mine.latest(db, "CO-1", "HIHI"), _fan_stopped(db, mine)
     csrf = _login(client, world, "dispatcher_krg")
     page = client.get(f"/alarms/sites/{mine.site_id}").text
     assert 'value="ack"' in page and 'value="shelve"' in page

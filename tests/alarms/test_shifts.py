@@ -82,13 +82,7 @@ def _site_with_twa(db, as_, mine, proc, b: float) -> tuple[runtime.SiteRuntime, 
 
 
 def _co(db, proc, mine, rows: list[tuple[float, float]]) -> None:
-    out = []
-    for t, v in rows:
-        s = mine.seq.get("CO-1", 0)
-        mine.seq["CO-1"] = s + 1
-        out.append({"d": "CO-1", "s": s, "t": t, "v": v})
-    proc.handle_raw(db, {"site_id": mine.site_id, "readings": out}, source="test",
-                    now=rows[-1][0] + 1)
+    proc.handle_raw(db, mine.timed("CO-1", rows), source="test", now=rows[-1][0] + 1)
 
 
 def _twa(db, mine) -> AlarmRecord:
