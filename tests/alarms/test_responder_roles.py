@@ -63,7 +63,8 @@ def test_the_roles_hold_exactly_the_intended_rights(app):
             for role in (Role.SHIFT_DISPATCHER, Role.MINE_RESCUE)}
     assert held[Role.SHIFT_DISPATCHER] == {
         "alarms.read", "registry.site.read", "alarms.acknowledge",
-        "alarms.acknowledge.life_safety", "alarms.operate", "alarms.withdraw"}
+        "alarms.acknowledge.life_safety", "alarms.operate", "alarms.withdraw",
+        "alarms.contacts.read"}
     assert held[Role.MINE_RESCUE] == {"alarms.read", "registry.site.read",
                                       "alarms.acknowledge.life_safety"}
     assert Role.SHIFT_DISPATCHER not in PERMISSIONS["alarms.configure"]
@@ -209,6 +210,34 @@ def test_contacts_link_responders_in_their_own_role(db, mine, client_as, world):
     mine_ids = {ch["id"] for ch in client_as("dispatcher_krg").get(
         f"{API}/my-channels").json()}
     assert r.json()["id"] in mine_ids
+
+
+def test_mine_rescue_does_not_read_the_contact_list(db, mine, client, client_as, world):
+    """Phones and e-mails of the mine's staff: the inspector and the dispatcher read them,
+    mine rescue gets 403 in the API and on the routing page, and no link to it."""
+    target = "+77212000199"
+    r = client_as("osh_krg").post(f"{API}/contacts", json={
+        "site_id": mine.site_id, "tier": 1, "role": "dispatcher", "channel": "sms",
+        "target": target})
+    assert r.status_code == 201
+    url = f"{API}/sites/{mine.site_id}/contacts"
+    for key in ("inspector_krg", "dispatcher_krg"):
+        r = client_as(key).get(url)
+        assert r.status_code == 200 and target in {c["target"] for c in r.json()}, key
+    r = client_as("rescue_krg").get(url)
+    assert r.status_code == 403 and target not in r.text
+    _login(client, world, "rescue_krg")
+    page = client.get(f"/alarms/sites/{mine.site_id}/routing")
+    assert page.status_code == 403 and target not in page.text
+    console = client.get(f"/alarms/sites/{mine.site_id}")
+    assert console.status_code == 200
+    assert f'href="/alarms/sites/{mine.site_id}/routing"' not in console.text
+    client.cookies.clear()
+    _login(client, world, "inspector_krg")
+    page = client.get(f"/alarms/sites/{mine.site_id}/routing")
+    assert page.status_code == 200 and target in page.text
+    console = client.get(f"/alarms/sites/{mine.site_id}").text
+    assert f'href="/alarms/sites/{mine.site_id}/routing"' in console
 
 
 def _login(client, world, key):

@@ -24,6 +24,11 @@ ACKNOWLEDGE_LIFE_SAFETY = grant("alarms.acknowledge.life_safety",
 OPERATE = grant("alarms.operate", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
 WITHDRAW = grant("alarms.withdraw", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
 INGEST = grant("alarms.ingest", {Role.SYSTEM, Role.ADMIN})
+# A site's contact list (people's phones and e-mails): every reader but mine rescue, which is
+# called out to act on life-safety alarms, not to read an enterprise's staff directory.
+READ_CONTACTS = grant("alarms.contacts.read", {
+    Role.EMPLOYER_OSH, Role.LABOUR_INSPECTOR, Role.EMERGENCY_INSPECTOR, Role.MINISTRY_ANALYST,
+    Role.INDUSTRY_OFFICER, Role.ADMIN, Role.SHIFT_DISPATCHER})
 
 # Device kind → the quantities it may measure (one device = one measured channel).
 QUANTITIES: dict[str, tuple[str, ...]] = {

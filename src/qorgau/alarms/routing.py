@@ -254,8 +254,8 @@ def set_contact_lang(*, db: Session, actor: Actor, contact_id: int, data: Contac
 
 def list_contacts(*, db: Session, actor: Actor, site_id: int) -> list[Contact]:
     """The site's escalation tiers (contacts by tier); another tenant's site is a 404, not an
-    empty list."""
-    actor.require(C.READ)
+    empty list. Mine rescue reads alarms, not contact lists (403)."""
+    actor.require(C.READ_CONTACTS)
     s = addressed_site(db, actor, site_id)
     stmt = scoped(select(Contact), Contact, actor).where(Contact.site_id == s.id)
     return list(db.scalars(stmt.order_by(Contact.tier, Contact.id)))
