@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from alarms.conftest import Mine
-from alarms.test_brokers import mosquitto  # noqa: F401 - fixture
+from alarms.test_brokers import (
+    _wait,
+    mosquitto,  # noqa: F401 - fixture
+)
 from qorgau.alarms import kpis, simulate
 from qorgau.alarms.models import AlarmRecord, Device, Rollup
 from qorgau.alarms.scenarios import MINE_ZONES, SCENARIOS, Scenario, Stream, default_scenarios
@@ -242,3 +247,125 @@ def test_command_refused_gateway_credentials_stop_the_run(db, mine, mosquitto): 
                      "--gateway", mine.gateway, "--gateway-key", "wrong")
     assert res.exit_code != 0
     assert "--gateway" in res.output
+
+
+# --- over HTTP, against the app served by uvicorn, its ingest bound forced to one batch -------
+
+@pytest.fixture
+def one_batch(monkeypatch):
+    """One HTTP ingest batch in progress at a time (the settings object is the process's)."""
+    from qorgau.core.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "alarm_ingest_max_batches", 1)
+
+
+@pytest.fixture
+def served(proc):
+    """(base URL, hold): the app on a free port; hold(site) puts a batch of that site in
+    progress and keeps it there (its ingest lock held, as a slow commit holds it) until the
+    returned release is called, so each batch that comes meanwhile is over the bound."""
+    import httpx
+
+    from livesite import live_server
+    from qorgau.alarms.ingest.admission import ADMISSION
+
+    with live_server() as live, httpx.Client(base_url=live, timeout=60) as gw:
+        held: list[threading.Thread] = []
+
+        def hold(other) -> Callable[[], None]:
+            lock = proc._locks[other.site_id]
+            lock.acquire()
+            body = other.batch([("CO-1", 3.0, -1)])
+            t = threading.Thread(target=gw.post, args=("/api/v1/alarms/ingest",), kwargs={
+                "json": body, "headers": {"x-gateway": other.gateway,
+                                          "x-gateway-key": other.key}})
+            t.start()
+            held.append(t)
+            assert _wait(lambda: ADMISSION.load()["in_flight"] >= 1, 10)
+            once = threading.Lock()  # the timer and the test's finally may both release
+
+            def release() -> None:
+                if once.acquire(blocking=False):
+                    lock.release()
+            return release
+        yield live, hold
+        for t in held:
+            t.join(30)
+
+
+def _shed_at(site_id: int) -> int:
+    from qorgau.alarms.ingest.admission import ADMISSION
+
+    return ADMISSION.load()["sites"].get(str(site_id), {}).get("shed", 0)
+
+
+def _duplicates(db, site_id):
+    db.expire_all()
+    return db.scalar(select(func.sum(Device.n_duplicate)).where(Device.site_id == site_id)) or 0
+
+
+def test_retry_after_in_seconds_or_a_date_within_the_cap():
+    import email.utils
+
+    now = 1_700_000_000.0
+    assert simulate.retry_after("2", 10.0) == 2.0
+    assert simulate.retry_after("120", 10.0) == 10.0  # capped: the run stays near real time
+    assert simulate.retry_after("-3", 10.0) == 0.0
+    assert simulate.retry_after(None, 10.0) == simulate.retry_after("soon", 10.0) == 2.0
+    date = email.utils.formatdate(now + 5, usegmt=True)
+    assert simulate.retry_after(date, 10.0, now=now) == pytest.approx(5.0)
+
+
+def test_http_batches_shed_under_overload_are_sent_again_and_counted_once(
+        db, proc, mine, new_mines, one_batch, served):
+    """The server sheds the simulator's batches while another site's batch is in progress;
+    the simulator waits Retry-After and sends each again until it is taken: every reading it
+    sent is accepted exactly once (no duplicate, none lost) and its retries are reported."""
+    live, hold = served
+    before, dup_before, shed_before = (_accepted(db, mine.site_id),
+                                       _duplicates(db, mine.site_id), _shed_at(mine.site_id))
+    release = hold(new_mines())
+    timer = threading.Timer(3.0, release)  # mid-run: a first retry (after 2 s) is shed too
+    timer.start()
+    try:
+        res = _telemetry("--to", "http", "--url", live, "--scenario", "h2s_release",
+                         "--gateway", mine.gateway, "--gateway-key", mine.key)
+    finally:
+        timer.cancel()
+        release()
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    got = out["delivery"]
+    assert got["retries"] >= 1 and _shed_at(mine.site_id) - shed_before == got["retries"]
+    assert (got["given_up_batches"], got["given_up_readings"], got["refused"]) == (0, 0, {})
+    assert out["readings_sent"] == got["accepted"] == 36 and got["duplicates"] == 0
+    proc.close()  # the served process's device counters written now
+    assert _accepted(db, mine.site_id) - before == 36
+    assert _duplicates(db, mine.site_id) == dup_before  # each retry taken whole, once
+    assert "HIHI" in entry(out, "h2s_release")["alarms"]  # the release came through
+
+
+def test_http_gives_up_after_its_attempts_and_never_retries_a_refusal(
+        db, proc, mine, new_mines, one_batch, served):
+    live, hold = served
+    before, shed_before = _accepted(db, mine.site_id), _shed_at(mine.site_id)
+    release = hold(new_mines())
+    try:  # in progress for the whole run: 2 s × (standard devices, filler head) all shed
+        res = _telemetry("--to", "http", "--url", live, "--seconds", "2", "--attempts", "2",
+                         "--retry-cap", "0.1", "--gateway", mine.gateway,
+                         "--gateway-key", mine.key)
+    finally:
+        release()
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)["delivery"]
+    assert (got["retries"], got["given_up_batches"], got["given_up_readings"]) == (4, 4, 24)
+    assert got["accepted"] == 0 and _shed_at(mine.site_id) - shed_before == 8
+
+    res = _telemetry("--to", "http", "--url", live, "--seconds", "2",
+                     "--gateway", mine.gateway, "--gateway-key", "wrong")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)["delivery"]
+    assert got["refused"] == {"401 bad_credentials": {"batches": 4, "readings": 24}}
+    assert (got["retries"], got["given_up_batches"], got["accepted"]) == (0, 0, 0)
+    proc.close()
+    assert _accepted(db, mine.site_id) == before  # nothing of either run stored

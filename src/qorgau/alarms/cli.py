@@ -135,8 +135,14 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
                   envvar="QORGAU_MQTT_USERNAME", help="mqtt: the ingest account of the "
                   "simulator's worker")] = "",
               password: Annotated[str, typer.Option(  # nosec B107 - "" = none given
-                  envvar="QORGAU_MQTT_PASSWORD")] = "") -> None:
-    """Stream a simulated Karaganda mine in real time; print ground truth and measurements."""
+                  envvar="QORGAU_MQTT_PASSWORD")] = "",
+              attempts: Annotated[int, typer.Option(
+                  min=1, help="http: sends of a batch the server sheds (503) before it is "
+                  "given up")] = 5,
+              retry_cap: Annotated[float, typer.Option(
+                  min=0, help="http: the longest Retry-After (s) waited")] = 10.0) -> None:
+    """Stream a simulated Karaganda mine in real time; print ground truth and measurements
+    (http: also the delivery: retries of shed batches, batches given up, refusals)."""
     from qorgau.alarms import simulate
     from qorgau.core.db import get_sessionmaker
 
@@ -154,7 +160,9 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
     std = {c: q for c, q in devices.items() if not c.startswith("F-")}
     filler = [c for c in devices if c.startswith("F-")][: max(0, rate - 11)]
     stream = Stream(std, default_scenarios(names, seconds), seed, seq=seqs)
-    send, close = _sender(to, site.id, gw, url, (username, password), seqs)
+    report: dict = {}  # the sender's own figures (http: its delivery)
+    send, close = _sender(to, site.id, gw, url, (username, password), seqs,
+                          retry=(attempts, retry_cap), report=report)
     t0, sent = time.time(), 0
     for k in range(seconds):
         rows = stream.second(k, t0 + k)
@@ -165,7 +173,7 @@ def telemetry(rate: Annotated[int, typer.Option(help="readings per second")] = 2
         result = simulate.evaluate(db, site.id, t0, stream.truth(t0))
         accepted = _accepted(db, site.id) - before
     typer.echo(json.dumps({"site_id": site.id, "readings_sent": sent,
-                           "readings_accepted": accepted, **result}, indent=1))
+                           "readings_accepted": accepted, **report, **result}, indent=1))
 
 
 def _accepted(db, site_id: int) -> int:
@@ -180,9 +188,11 @@ def _accepted(db, site_id: int) -> int:
 
 
 def _sender(to: str, site_id: int, gw: tuple[str, str], url: str, ingest: tuple[str, str],
-            seqs: dict[str, int]):
+            seqs: dict[str, int], *, retry: tuple[int, float] = (5, 10.0),
+            report: dict | None = None):
     """(send, close): send(doc, filler, k, t) delivers one second and returns its readings;
-    close() once the run is over, when what was sent has been processed."""
+    close() once the run is over, when what was sent has been processed. http: shed batches
+    sent again per `retry` (attempts, longest wait); its delivery figures go into `report`."""
     from qorgau.core.config import get_settings
     from qorgau.core.db import get_sessionmaker
 
@@ -214,16 +224,23 @@ def _sender(to: str, site_id: int, gw: tuple[str, str], url: str, ingest: tuple[
     if to == "http":
         import httpx
 
+        from qorgau.alarms.simulate import HttpDelivery
+
         client = httpx.Client(base_url=url or "http://127.0.0.1:8000", timeout=10,
                               headers={"x-gateway": gw[0], "x-gateway-key": gw[1]})
+        delivery = HttpDelivery(client, attempts=retry[0], cap_s=retry[1])
 
         def send(doc, filler, k, t):
             ds = docs(doc, filler, k, t)
             for d in ds:
-                client.post("/api/v1/alarms/ingest", content=orjson.dumps(d),
-                            headers={"content-type": "application/json"})
+                delivery.post(orjson.dumps(d), n([d]))
             return n(ds)
-        return send, client.close
+
+        def close() -> None:
+            client.close()
+            if report is not None:
+                report["delivery"] = delivery.summary()
+        return send, close
     if to == "mqtt":
         return _mqtt_sender(site_id, gw, url or s.mqtt_url, ingest, docs, n)
     if to == "nats":

@@ -4,10 +4,13 @@ false-warning rate measured against threshold-only alarms. `simulate()` is the d
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
 import pathlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -98,6 +101,92 @@ def feed(db: Session, site_id: int, stream: Stream, t0: float, seconds: int, *,
         sent, batch = sent + len(batch), []
         _tick_site(db, proc, site_id, t0 + k + 1)
     return sent
+
+
+INGEST_PATH = "/api/v1/alarms/ingest"
+SEND_ATTEMPTS = 5  # sends of a batch the server sheds (503) before the simulator gives it up
+RETRY_CAP_S = 10.0  # the longest Retry-After honoured: a run stays near real time
+RETRY_DEFAULT_S = 2.0  # a 503 without a readable Retry-After (the server's own default)
+
+
+def retry_after(value: str | None, cap_s: float, now: float | None = None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within [0, cap_s]."""
+    if value is None:
+        return min(RETRY_DEFAULT_S, cap_s)
+    try:
+        wait = float(value)
+    except ValueError:
+        try:
+            at = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return min(RETRY_DEFAULT_S, cap_s)
+        wait = at - (time.time() if now is None else now)
+    return max(0.0, min(wait, cap_s))
+
+
+@dataclass
+class HttpDelivery:
+    """The simulator as an HTTP gateway: a batch the server sheds under overload (503 +
+    Retry-After) is sent again, the same bytes and so the same sequence numbers, which the
+    server's device + sequence dedup keeps exactly-once; after `attempts` sends it is given up
+    and counted. Any other refusal (4xx, other 5xx) is counted by status and type, never
+    retried: sending it again would get the same answer."""
+
+    client: Any  # httpx.Client on the server's base URL, gateway headers set
+    attempts: int = SEND_ATTEMPTS
+    cap_s: float = RETRY_CAP_S
+    sleep: Callable[[float], None] = time.sleep
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    retries: int = 0
+    given_up_batches: int = 0
+    given_up_readings: int = 0
+    refused: dict[str, list[int]] = field(default_factory=dict)  # "status type": [batches, n]
+
+    def post(self, body: bytes, n: int) -> bool:
+        """Deliver one batch of n readings; True when the server answered it (200)."""
+        for attempt in range(max(1, self.attempts)):
+            r = self.client.post(INGEST_PATH, content=body,
+                                 headers={"content-type": "application/json"})
+            if r.status_code != 503:
+                return self._answered(r, n)
+            if attempt + 1 < self.attempts:
+                self.retries += 1
+                self.sleep(retry_after(r.headers.get("retry-after"), self.cap_s))
+        self.given_up_batches += 1
+        self.given_up_readings += n
+        return False
+
+    def _answered(self, r: Any, n: int) -> bool:
+        body = _json(r)
+        if r.status_code == 200:
+            self.accepted += body.get("accepted", 0)
+            self.duplicates += body.get("duplicates", 0)
+            self.rejected += body.get("rejected", 0)
+            return True
+        detail = body.get("detail")
+        kind = detail[0].get("type", "") if isinstance(detail, list) and detail and \
+            isinstance(detail[0], dict) else ""
+        seen = self.refused.setdefault(f"{r.status_code} {kind}".strip(), [0, 0])
+        seen[0], seen[1] = seen[0] + 1, seen[1] + n
+        return False
+
+    def summary(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected": self.rejected, "retries": self.retries,
+                "given_up_batches": self.given_up_batches,
+                "given_up_readings": self.given_up_readings,
+                "refused": {k: {"batches": b, "readings": n}
+                            for k, (b, n) in sorted(self.refused.items())}}
+
+
+def _json(r: Any) -> dict[str, Any]:
+    try:
+        body = r.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 # What the measurements count (docs/alarms.md, "Telemetry simulator"):
