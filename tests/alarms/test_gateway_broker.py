@@ -242,3 +242,82 @@ def test_gateway_from_the_api_connects_rotation_takes_effect_on_reload(
             c.disconnect()
     finally:
         broker.stop()
+
+
+class QueueBroker:
+    """Own Mosquitto whose main file only has the listener and include_dir of the folder
+    broker-config wrote: its qorgau.conf brings the accounts, the queue bound, persistence."""
+
+    def __init__(self, tmp: Path, out: Path) -> None:
+        self.port = _free_port()
+        conf = tmp / "main.conf"  # outside the included folder, as Mosquitto requires
+        conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n"
+                        f"log_dest file {tmp / 'mosquitto.log'}\ninclude_dir {out}\n")
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert _wait(lambda: socket.socket().connect_ex(("127.0.0.1", self.port)) == 0, 5), \
+            (tmp / "mosquitto.log").read_text() if (tmp / "mosquitto.log").exists() else ""
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(5)
+
+
+def _slow_subscriber(port: int, got: list[bytes]) -> mqtt.Client:
+    """The ingest account with a persistent session (as a worker has), QoS 1 subscription."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="qorgau-queue-test",
+                    clean_session=False)
+    c.username_pw_set("ingest", "ingest-pw")
+    subscribed = threading.Event()
+    c.on_connect = lambda cl, *_a: cl.subscribe("qorgau/+/+/telemetry", 1)
+    c.on_subscribe = lambda *_a: subscribed.set()
+    c.on_message = lambda cl, u, m: got.append(m.payload)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    assert subscribed.wait(5)
+    return c
+
+
+@pytest.mark.brokers
+@pytest.mark.parametrize(("sizing", "queued"), [
+    ([], 256 * 300),  # the default: the worker's group cap × 300 s of outage
+    (["--messages-per-s", "2", "--ride-through-s", "250"], 500),  # the bound, taking effect
+])
+def test_broker_conf_queues_past_mosquittos_default_for_a_stopped_worker(
+        db, mine, tmp_path, sizing, queued):
+    """Mosquitto, left at its default, drops QoS 1 messages silently past 1000 queued for a
+    persistent session whose subscriber is away; the snippet sizes the queue."""
+    out, sent = tmp_path / "qorgau", 1500
+    res = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(out), *INGEST,
+                                   "--persistence-location", str(tmp_path / "data"), *sizing])
+    assert res.exit_code == 0, res.output
+    conf = (out / "qorgau.conf").read_text().splitlines()
+    assert {f"password_file {out / 'passwd'}", f"acl_file {out / 'acl'}", "persistence true",
+            "allow_anonymous false", f"max_queued_messages {queued}",
+            f"max_queued_bytes {queued * 2048}",
+            f"persistence_location {tmp_path / 'data'}/"} <= set(conf)
+    (tmp_path / "data").mkdir()
+    broker = QueueBroker(tmp_path, out)
+    try:
+        got: list[bytes] = []
+        worker = _slow_subscriber(broker.port, got)
+        worker.loop_stop()
+        worker.disconnect()  # the worker is down: its session stays, messages queue for it
+        gw, ok = _connect(broker.port, mine.gateway, mine.key)  # the gateway from the database
+        assert ok
+        msgs = [gw.publish(f"qorgau/{mine.site_id}/CO-1/telemetry", str(k), qos=1)
+                for k in range(sent)]
+        assert _wait(lambda: all(m.is_published() for m in msgs), 20)
+        worker = _slow_subscriber(broker.port, got)  # back: the queue is delivered
+        n = -1
+        while _wait(lambda seen=n: len(got) > seen, 2):  # until nothing more comes for 2 s
+            n = len(got)
+        if queued >= sent:
+            assert len(got) == sent and got[0] == b"0" and got[-1] == str(sent - 1).encode()
+        else:  # the rest dropped: the bound is the one written, not Mosquitto's 1000
+            assert len(got) == queued < 1000
+        for c in (gw, worker):
+            c.loop_stop()
+            c.disconnect()
+    finally:
+        broker.stop()

@@ -82,20 +82,56 @@ def sentinel(url: str = "", username: str = "", password: str = "",  # nosec B10
                  password=password or None).run(seconds or None)
 
 
+# Mosquitto's queue per persistent client, sized for an ingest worker (docs/alarms.md,
+# "Transports"): messages a second × seconds of worker outage it must ride through.
+QUEUE_MESSAGES_PER_S = 256  # the worker's group cap (MqttSource): one full group a second
+RIDE_THROUGH_S = 300  # a worker restart or a database switchover, queued without a drop
+MESSAGE_BYTES = 2048  # a device's 10-s message is ~10 readings × ~40 B; room for bigger ones
+BROKER_CONF = "qorgau.conf"  # ends in .conf: read by Mosquitto's include_dir
+
+
+def mosquitto_conf(pw: Path, acl: Path, *, max_messages: int, max_bytes: int,
+                   persistence_location: str = "") -> str:
+    """Mosquitto settings for the files broker-config writes (include_dir the folder). The
+    default max_queued_messages (1000) drops QoS 1 messages of a persistent session silently
+    once its subscriber is that far behind; persistence keeps the queue over a broker restart."""
+    lines = ["# written by qorgau alarms broker-config: do not edit, run it again",
+             "allow_anonymous false", f"password_file {pw.resolve()}",
+             f"acl_file {acl.resolve()}", f"max_queued_messages {max_messages}",
+             f"max_queued_bytes {max_bytes}", "persistence true"]
+    if persistence_location:  # Mosquitto wants the folder with its trailing slash
+        lines.append(f"persistence_location {persistence_location.rstrip('/')}/")
+    return "\n".join(lines) + "\n"
+
+
 @app.command("broker-config")
 def broker_config(
         out: Annotated[Path, typer.Option(help="directory of Mosquitto's password_file "
-                                          "(passwd) and acl_file (acl)")],
+                                          f"(passwd), acl_file (acl) and {BROKER_CONF} "
+                                          "(for include_dir)")],
         ingest_user: Annotated[str, typer.Option(
             envvar="QORGAU_MQTT_USERNAME", help="the ingest account (workers, sentinel, "
             "web processes); default: the user in QORGAU_MQTT_URL")] = "",
         ingest_password: Annotated[str, typer.Option(  # nosec B107 - "" = none given
             envvar="QORGAU_MQTT_PASSWORD", help="default: the password in "
-            "QORGAU_MQTT_URL")] = "") -> None:
+            "QORGAU_MQTT_URL")] = "",
+        messages_per_s: Annotated[int, typer.Option(
+            min=1, help="telemetry messages a second the broker queues for a stopped ingest "
+            "worker")] = QUEUE_MESSAGES_PER_S,
+        ride_through_s: Annotated[int, typer.Option(
+            min=1, help="seconds of ingest worker outage queued without a drop: "
+            "max_queued_messages = messages-per-s × this")] = RIDE_THROUGH_S,
+        message_bytes: Annotated[int, typer.Option(
+            min=1, help="mean message size: max_queued_bytes = max_queued_messages × "
+            "this")] = MESSAGE_BYTES,
+        persistence_location: Annotated[str, typer.Option(
+            help="folder of mosquitto.db; default: the broker's own setting")] = "") -> None:
     """Write Mosquitto's password file and ACL from the database: every gateway with its
     current key (writes its site's telemetry, reads its site's commands) and the ingest
-    account. Each file is replaced atomically; then reload the broker: kill -HUP <pid>."""
-    from qorgau.alarms.ingest.mqtt import mosquitto_hash, write_broker_files
+    account; and qorgau.conf with the queue sized for the ingest workers, persistence and
+    the two files. Each file is replaced atomically; then reload the broker: kill -HUP <pid>
+    (Mosquitto rereads all of them on it)."""
+    from qorgau.alarms.ingest.mqtt import _write_atomic, mosquitto_hash, write_broker_files
     from qorgau.alarms.service import broker_accounts
     from qorgau.core.config import get_settings
     from qorgau.core.db import get_sessionmaker
@@ -116,8 +152,14 @@ def broker_config(
         typer.echo(f"skipped: gateway {name!r} has no broker hash (key issued before it was "
                    "kept): rotate its key", err=True)
     pw, acl = write_broker_files(out, ingest=(user, mosquitto_hash(secret)), gateways=gateways)
-    typer.echo(json.dumps({"password_file": str(pw), "acl_file": str(acl),
-                           "gateways": len(gateways), "skipped": len(no_hash)}))
+    queued = messages_per_s * ride_through_s
+    conf = out / BROKER_CONF
+    _write_atomic(conf, mosquitto_conf(pw, acl, max_messages=queued,
+                                       max_bytes=queued * message_bytes,
+                                       persistence_location=persistence_location))
+    typer.echo(json.dumps({"password_file": str(pw), "acl_file": str(acl), "conf": str(conf),
+                           "max_queued_messages": queued, "gateways": len(gateways),
+                           "skipped": len(no_hash)}))
     typer.echo("reload Mosquitto to apply: kill -HUP $(pidof mosquitto)", err=True)
 
 
