@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import notify, texts
-from qorgau.alarms.models import AlarmRecord, Contact, Notification
+from qorgau.alarms.models import AlarmRecord, Contact, Notification, Withdrawal
 from qorgau.core.db import utcnow
 
 log = logging.getLogger("qorgau.alarms.dispatch")
@@ -247,6 +247,31 @@ _DEDUP_INSERT = {
     for pg in (False, True)}
 
 
+def plan_order(db: Session, w: Withdrawal, targets: list[str], tag: str) -> list[int]:
+    """Pending device rows of a withdraw order given without an alarm (the console's
+    button), in the same outbox as an alarm's order: each command's outcome is stored and
+    retried, a failure raises NOTIFY_FAILED. Keyed by order, `tag` (its start, a late
+    entrant's reading time) and wearable, so a replayed reading orders nobody twice. Returns
+    the new rows' ids (not committed)."""
+    if not targets:
+        return []
+    at, subject = utcnow(), order_subject(w)
+    values = [{"dedup_key": f"order{w.id}:{tag}:device:{t}"[:120], "alarm_id": None,
+               "withdrawal_id": w.id, "enterprise_id": w.enterprise_id,
+               "region_code": w.region_code, "channel": "device", "target": t, "tier": 1,
+               "status": "pending", "attempts": 0, "error": subject, "detail": None, "at": at}
+              for t in dict.fromkeys(targets)]
+    conn = db.connection()
+    return [row_id for _key, row_id in
+            conn.execute(_DEDUP_INSERT[conn.dialect.name == "postgresql"], values).all()]
+
+
+def order_subject(w: Withdrawal) -> str:
+    """An order's record text (English, as an alarm's `message`): the command's `text`."""
+    why = f": {w.reason}" if w.reason else ""
+    return f"[P1 LIFE-SAFETY] withdraw order {w.id}, zones {', '.join(w.zones)}{why}"[:300]
+
+
 @dataclass(frozen=True)
 class Planned:
     """A pending Notification row that `plan` added (what `deliver` is given)."""
@@ -364,6 +389,9 @@ def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> d
 def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
     """One claimed row: send with retry, record the result (its own commit)."""
     row = db.get(Notification, row_id)
+    if row.alarm_id is None:
+        _send_order(db, row, counts)
+        return
     rec = db.get(AlarmRecord, row.alarm_id)
     body = _body(rec)
     if row.detail and row.detail.get("type") == FLOOD_SUMMARY:  # its own machine part
@@ -387,6 +415,32 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
         from qorgau.alarms.records import delivery_succeeded
 
         delivery_succeeded(db, row, rec)  # the site's NOTIFY_FAILED may return to normal
+    db.commit()
+
+
+def _send_order(db: Session, row: Notification, counts: dict[str, int]) -> None:
+    """A command of an order given without an alarm: the wearer's zone (where they are now,
+    else where the order listed them) on the screen, as an alarm's order. A failure raises
+    the site's NOTIFY_FAILED naming the wearable; with no alarm there is no tier to fall back
+    to, so that alarm (announced like any) is what tells the contacts."""
+    from qorgau.alarms.records import delivery_failed, delivery_succeeded
+
+    w = db.get(Withdrawal, row.withdrawal_id)
+    listed = next((p["zone"] for p in reversed(w.people) if p["device"] == row.target), None)
+    zone = _wearer_zone(db, w.site_id, row.target) or listed
+    body = {"type": "withdraw", "withdrawal_id": w.id, "site_id": w.site_id, "zone": zone,
+            "zones": w.zones, "reason": w.reason, **texts.withdraw_command(None, zone)}
+    row.attempts = RETRIES
+    err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, "")
+    row.status = "sent" if not err else "failed"
+    # both read only the site and its scope columns, which the order carries as an alarm does
+    if err:
+        row.error = err[:300]
+        counts["failed"] += 1
+        delivery_failed(db, row, w)  # type: ignore[arg-type]
+    else:
+        counts["sent"] += 1
+        delivery_succeeded(db, row, w)  # type: ignore[arg-type]
     db.commit()
 
 

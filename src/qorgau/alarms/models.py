@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -228,10 +229,15 @@ class Notification(Base):
 
     __tablename__ = "alarm_notification"
     __scope__ = SCOPE
-    __table_args__ = (Index("ix_alarm_notification_status_claimed", "status", "claimed_at"),)
+    __table_args__ = (Index("ix_alarm_notification_status_claimed", "status", "claimed_at"),
+                      CheckConstraint("alarm_id IS NOT NULL OR withdrawal_id IS NOT NULL",
+                                      name="alarm_or_order"))
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
-    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm_occurrence.id"), index=True)
+    # None for a command of a withdraw order given without an alarm: `withdrawal_id` is set
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_occurrence.id"), index=True)
+    withdrawal_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_withdrawal.id"),
+                                                      index=True)
     enterprise_id: Mapped[int]
     region_code: Mapped[str] = mapped_column(String(5))
     channel: Mapped[str] = mapped_column(String(10))
@@ -275,6 +281,7 @@ class Withdrawal(Base):
     inside: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     completed_at: Mapped[datetime | None]
 
 

@@ -197,9 +197,15 @@ def device_service(device_id: int, db: DbDep, actor: FormActorDep,
 
 @router.post("/alarms/sites/{site_id}/withdraw")
 def withdraw(site_id: int, db: DbDep, actor: FormActorDep,
-             zones: Annotated[list[str] | None, Form()] = None) -> RedirectResponse:
+             zones: Annotated[list[str] | None, Form()] = None,
+             reason: Annotated[str, Form(max_length=300)] = "") -> RedirectResponse:
+    """The console's order, with or without an alarm: another tenant's site is a 404 and a
+    reader without the right a 403, not a form error."""
+    actor.require(C.WITHDRAW)
+    registry.get_site(db=db, actor=actor, site_id=site_id)
     try:
-        positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=zones or [])
+        positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=zones or [],
+                              reason=reason)
     except DomainError as exc:
         db.rollback()
         return _back(site_id, _msg(exc))

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
-from qorgau.alarms.models import Device, Presence, Withdrawal
+from qorgau.alarms.models import AlarmRecord, Device, Presence, Withdrawal
 from qorgau.core import audit, events
 from qorgau.core.db import utcnow
-from qorgau.core.errors import RuleViolation
+from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
 from qorgau.registry import service as registry_service
 from qorgau.registry.models import Site
@@ -100,24 +100,23 @@ def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
 def order_entrants(db: Session, entered: list[tuple[Withdrawal, Device, datetime]]
                    ) -> tuple[list[int], list[str]]:
     """The withdraw command for people who walked in after the order, planned like the
-    start's: a pending device-channel notification of the withdrawal's alarm (the outbox,
-    deduplicated: a replayed reading orders nobody twice) — only the device channel, the
-    contacts were told when the alarm was raised. An order without an alarm (the console's
-    button) has no outbox row to hang on: those devices are commanded directly, as
-    `broadcast` does. Returns (notification ids to deliver, device codes to command)."""
+    start's: a pending device-channel row (the outbox, deduplicated: a replayed reading
+    orders nobody twice), of the withdrawal's alarm — only the device channel, the contacts
+    were told when the alarm was raised — or, for an order given without one, of the order
+    itself (`dispatch.plan_order`), so the screen names the zone either way. Returns
+    (notification ids to deliver, device codes to command directly: none any more)."""
     from qorgau.alarms import dispatch, records
-    from qorgau.alarms.models import AlarmRecord
 
-    wanted, direct = [], []
+    wanted, ids = [], []
     for w, dev, at in entered:
         rec = db.get(AlarmRecord, w.alarm_id) if w.alarm_id else None
         if rec is None:
-            direct.append(dev.code)
+            ids += dispatch.plan_order(db, w, [dev.code], f"enter@{at.timestamp():.3f}")
             continue
         n = records.notice(rec, f"enter{w.id}@{at.timestamp():.3f}", [dev.code])
         wanted.append((dispatch.Message([n], rec.tier, rec.life_safety), "device", dev.code))
-    ids = [i for i in dispatch.dedup(db, wanted) if i is not None] if wanted else []
-    return ids, direct
+    ids += [i for i in dispatch.dedup(db, wanted) if i is not None] if wanted else []
+    return ids, []
 
 
 def hub_message(w: Withdrawal) -> dict[str, Any]:
@@ -134,9 +133,10 @@ def who_is_in(db: Session, site_id: int, zones: list[str]) -> list[Presence]:
 
 
 def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int | None,
-                     actor: Actor = SYSTEM_ACTOR) -> Withdrawal:
-    """List people in the zones (all working zones if none given) and open the order.
-    Returns the row (flushed); the caller commits and dispatches the device commands."""
+                     actor: Actor = SYSTEM_ACTOR, reason: str = "") -> Withdrawal:
+    """List people in the zones (all working zones if none given) and open the order, with
+    who gave it and why. Returns the row (flushed); the caller commits and dispatches the
+    device commands."""
     safe = safe_zones(site)
     known = {str(z["code"]) for z in site.zones or []}
     bad = [z for z in zones if known and z not in known]
@@ -152,12 +152,12 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
     w = Withdrawal(site_id=site.id, enterprise_id=site.enterprise_id,
                    region_code=site.region_code, alarm_id=alarm_id, zones=zones, people=people,
                    inside=len(people), started_at=utcnow(), started_by=actor.label,
-                   completed_at=utcnow() if not people else None)
+                   reason=reason, completed_at=utcnow() if not people else None)
     db.add(w)
     db.flush()
     audit.record(db, actor=actor, action="alarms.withdrawal.start", object_type="withdrawal",
                  object_id=w.id, after={"zones": zones, "people": len(people),
-                                        "alarm_id": alarm_id})
+                                        "alarm_id": alarm_id, "reason": reason})
     events.emit(db, type="alarms.withdrawal.started", object_type="withdrawal", object_id=w.id,
                 payload={"zones": zones, "people": len(people)},
                 region_code=site.region_code, enterprise_id=site.enterprise_id)
@@ -165,40 +165,56 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
 
 
 def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
-              alarm_id: int | None = None) -> Withdrawal:
-    """The console's "withdraw people" button: order, device commands, live count."""
-    from qorgau.alarms import dispatch, notify, records, texts
-    from qorgau.alarms.models import AlarmRecord
+              alarm_id: int | None = None, reason: str = "") -> Withdrawal:
+    """The console's "withdraw people" button, with an alarm or without one (the
+    dispatcher's own order): the order (who and why, audited), a pending device command per
+    person inside in the outbox — of the alarm, or of the order itself — delivered now, and
+    the live count. A reason is recorded when given, never required: an evacuation is not
+    held up for want of one."""
+    from qorgau.alarms import dispatch, notify, records
 
     actor.require(C.WITHDRAW)
     site = db.get(Site, site_id)
     if site is None or not in_scope(site, actor):
-        raise RuleViolation("unknown site", field="site_id")
-    w = start_withdrawal(db, site=site, zones=zones, alarm_id=alarm_id, actor=actor)
+        raise NotFound("site not found")
+    rec = _order_alarm(db, site, alarm_id)
+    w = start_withdrawal(db, site=site, zones=zones, alarm_id=alarm_id, actor=actor,
+                         reason=reason.strip())
     targets = [p["device"] for p in w.people]
-    rows = []
-    rec = db.get(AlarmRecord, alarm_id) if alarm_id else None
-    if rec is not None and rec.site_id == site.id:
+    if rec is not None:
         rows = dispatch.plan(db, [records.notice(rec, f"withdraw{w.id}", targets)],
                              dispatch.Context())
+        ids = [r.id for r in rows]
+    else:
+        ids = dispatch.plan_order(db, w, targets, "start")
     db.commit()
-    for p in w.people if rec is None else []:  # no alarm: its zone on the screen
-        notify.send_device(p["device"], texts.WITHDRAW_CODE, {
-            "site_id": site.id, "zone": p["zone"], **texts.withdraw_command(None, p["zone"])}, "")
-    dispatch.deliver(db, [r.id for r in rows])
+    dispatch.deliver(db, ids)
     notify.HUB.publish(site.id, hub_message(w))
     return w
 
 
+def _order_alarm(db: Session, site: Site, alarm_id: int | None) -> AlarmRecord | None:
+    """The alarm an order names: one of this site's (the site is in the caller's scope, so
+    its alarms are), else a 422 naming `alarm_id` — never another site's alarm on the row."""
+    if alarm_id is None:
+        return None
+    rec = db.get(AlarmRecord, alarm_id)
+    if rec is None or rec.site_id != site.id:
+        raise RuleViolation("no such alarm at this site", field="alarm_id")
+    return rec
+
+
 def withdrawal_status(*, db: Session, actor: Actor, site_id: int) -> list[dict[str, Any]]:
+    """Every open withdrawal of the site (however many) and the latest completed ones, with
+    who ordered each and why; another tenant's site is a 404."""
     actor.require(C.READ)
-    """Every open withdrawal of the site (however many) and the latest completed ones."""
+    registry_service.get_site(db=db, actor=actor, site_id=site_id)
     stmt = scoped(select(Withdrawal), Withdrawal, actor).where(Withdrawal.site_id == site_id)
     rows = {w.id: w for w in db.scalars(stmt.where(Withdrawal.completed_at.is_(None)))}
     rows.update((w.id, w) for w in db.scalars(stmt.order_by(Withdrawal.id.desc()).limit(20)))
     return [{"id": w.id, "zones": w.zones, "inside": w.inside, "total": len(w.people),
              "people": w.people, "started_at": w.started_at, "completed_at": w.completed_at,
-             "alarm_id": w.alarm_id}
+             "alarm_id": w.alarm_id, "started_by": w.started_by, "reason": w.reason}
             for w in sorted(rows.values(), key=lambda w: -w.id)]
 
 

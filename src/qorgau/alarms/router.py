@@ -256,9 +256,12 @@ def presence(site_id: int, db: DbDep, actor: ActorDep) -> Any:
 
 @router.post("/sites/{site_id}/withdraw", status_code=201)
 def withdraw(site_id: int, data: WithdrawIn, db: DbDep, actor: ActorDep) -> Any:
+    """Order people out of zones of the site, with an alarm or without one (the dispatcher's
+    own order): listed, commanded through the outbox, counted live until all are safe."""
     w = positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=data.zones,
-                              alarm_id=data.alarm_id)
-    return {"id": w.id, "zones": w.zones, "inside": w.inside, "people": w.people}
+                              alarm_id=data.alarm_id, reason=data.reason)
+    return {"id": w.id, "zones": w.zones, "inside": w.inside, "people": w.people,
+            "alarm_id": w.alarm_id, "started_by": w.started_by, "reason": w.reason}
 
 
 @router.get("/{alarm_id}", response_model=AlarmOut)

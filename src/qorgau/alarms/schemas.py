@@ -404,8 +404,12 @@ class ShiftsOut(BaseModel):
 
 
 class WithdrawIn(Strict):
+    """A withdraw order: its zones (none = every working zone), the alarm it answers if any,
+    and why (recorded and audited; never required, so an evacuation is not held up)."""
+
     zones: list[str] = Field(default_factory=list, max_length=50)
     alarm_id: int | None = None
+    reason: str = Field("", max_length=300)
 
 
 class ReadingIn(Strict):

@@ -1,0 +1,197 @@
+"""A withdraw order the dispatcher gives without any alarm (the console's button) is tracked
+like one an alarm started, on SQLite and PostgreSQL: the order is stored with who gave it and
+why (audited), the people inside are listed and commanded through the outbox (rows of the
+order itself, no alarm), the count goes down to zero as positions reach the safe zone, a late
+entrant is ordered out with the zone on the screen (a real Mosquitto), and another
+enterprise neither sees nor gives it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from alarms.test_brokers import _wait
+from alarms.test_device_commands import Gateway, broker  # noqa: F401  (a fixture)
+from qorgau.alarms import notify
+from qorgau.alarms.models import AlarmRecord, Notification, Withdrawal
+from qorgau.core.audit import AuditEntry
+
+API = "/api/v1/alarms"
+
+
+def _withdrawals(db, site_id: int) -> int:
+    return db.scalar(select(func.count()).select_from(Withdrawal)
+                     .where(Withdrawal.site_id == site_id))
+
+
+def _commands(db, w_id: int) -> list[Notification]:
+    db.expire_all()
+    return list(db.scalars(select(Notification).where(Notification.withdrawal_id == w_id)
+                           .order_by(Notification.id)))
+
+
+def _pushes(since: int) -> list[dict]:
+    new = notify.HUB.published - since
+    return [m for m in (list(notify.HUB.recent)[-new:] if new else [])
+            if m.get("type") == "withdrawal"]
+
+
+def test_direct_order_is_stored_listed_audited_and_counted_down(db, mine, proc, client_as,
+                                                                world):
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5), ("W-2", {"z": "L2"}, -5)]),
+                    source="test")
+    c = client_as("dispatcher_krg")
+    r = c.post(f"{API}/sites/{mine.site_id}/withdraw",
+               json={"zones": ["L1", "L2"], "reason": "  smoke at the L1 conveyor  "})
+    assert r.status_code == 201, r.text
+    me = f"user:{world.users['dispatcher_krg']}:"
+    assert r.json()["alarm_id"] is None and r.json()["started_by"].startswith(me)
+    db.expire_all()
+    w = db.get(Withdrawal, r.json()["id"])
+    assert (w.alarm_id, w.reason, w.inside, w.completed_at) == (
+        None, "smoke at the L1 conveyor", 2, None)
+    assert w.started_by.startswith(me)
+    assert sorted((p["device"], p["zone"]) for p in w.people) == [("W-1", "L1"), ("W-2", "L2")]
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.withdrawal.start",
+                                               AuditEntry.object_id == str(w.id)))
+    assert entry.actor.startswith(me)
+    assert entry.diff["after"]["reason"] == "smoke at the L1 conveyor"
+    assert entry.diff["after"]["alarm_id"] is None and entry.diff["after"]["people"] == 2
+    # one command per person, rows of the order itself, tried at once: this process has no
+    # command transport (no broker), so not "sent", and the site's NOTIFY_FAILED names it
+    rows = _commands(db, w.id)
+    assert sorted(n.target for n in rows) == ["W-1", "W-2"]
+    assert {(n.alarm_id, n.channel, n.status) for n in rows} == {(None, "device", "failed")}
+    failed = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                                 AlarmRecord.kind == "NOTIFY_FAILED"))
+    assert failed is not None and failed.active and "device to W-" in failed.message
+    # the live count: both out to the shaft station, one at a time, down to zero
+    n = notify.HUB.published
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -2)]), source="test")
+    assert [(m["id"], m["inside"], m["total"]) for m in _pushes(n)] == [(w.id, 1, 2)]
+    seen = {x["id"]: x for x in c.get(f"{API}/sites/{mine.site_id}/presence").json()[
+        "withdrawals"]}
+    assert seen[w.id]["inside"] == 1 and seen[w.id]["completed_at"] is None
+    assert seen[w.id]["reason"] == "smoke at the L1 conveyor"
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -1)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, w.id)
+    assert w.inside == 0 and w.completed_at is not None
+    assert all(p["safe_at"] for p in w.people)
+
+
+def test_console_button_order_shows_its_reason_until_everyone_is_out(client, db, world, mine,
+                                                                     proc):
+    from alarms.test_pages import _login
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L2"}, -3)]), source="test")
+    csrf = _login(client, world, "osh_krg")
+    page = client.get(f"/alarms/sites/{mine.site_id}").text
+    assert re.search(r'<form method="post" action="/alarms/sites/\d+/withdraw".*?'
+                     r'name="reason"', page, re.S)
+    r = client.post(f"/alarms/sites/{mine.site_id}/withdraw", data={
+        "zones": ["L2"], "reason": "roof fall risk", "csrf_token": csrf},
+        follow_redirects=False)
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert (w.alarm_id, w.reason, w.inside) == (None, "roof fall risk", 1)
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    box = live.split(f'data-withdrawal="{w.id}"')[1].split("</section>")[0]
+    assert 'class="inside">1<' in box and "roof fall risk" in box and "W-1" in box
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -1)]), source="test")
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    assert f'data-withdrawal="{w.id}"' not in live  # done: folded among the completed
+    assert f"№{w.id}" in live.split('id="withdrawals-done"')[1]
+
+
+def test_late_entrant_of_a_direct_order_is_ordered_through_the_outbox(db, mine, proc,
+                                                                      client_as):
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5)]), source="test")
+    r = client_as("osh_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                  json={"zones": ["L1", "L2"]})
+    w_id = r.json()["id"]
+    late = mine.batch([("W-2", {"z": "L2"}, -2)])
+    proc.handle_raw(db, late, source="test")
+    rows = [n for n in _commands(db, w_id) if n.target == "W-2"]
+    assert len(rows) == 1 and rows[0].status != "pending"  # delivered right after the batch
+    proc.handle_raw(db, late, source="test")  # redelivered: a duplicate, nobody ordered twice
+    assert len([n for n in _commands(db, w_id) if n.target == "W-2"]) == 1
+    db.expire_all()
+    w = db.get(Withdrawal, w_id)
+    assert w.inside == 2 and [p.get("entered_at") is not None for p in w.people] == [
+        False, True]
+
+
+def test_another_enterprise_neither_sees_nor_gives_the_order(db, mine, proc, client,
+                                                             client_as, world):
+    from alarms.test_pages import _login
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    r = client_as("dispatcher_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                         json={"reason": "drill"})
+    assert r.status_code == 201
+    before = _withdrawals(db, mine.site_id)
+    for key in ("osh_ala", "inspector_ala"):
+        other = client_as(key)
+        assert other.get(f"{API}/sites/{mine.site_id}/presence").status_code == 404, key
+    r = client_as("osh_ala").post(f"{API}/sites/{mine.site_id}/withdraw", json={})
+    assert r.status_code == 404
+    r = client_as("rescue_krg").post(f"{API}/sites/{mine.site_id}/withdraw", json={})
+    assert r.status_code == 403  # its region, but mine rescue gives no orders
+    csrf = _login(client, world, "osh_ala")
+    assert client.get(f"/alarms/sites/{mine.site_id}/live").status_code == 404
+    r = client.post(f"/alarms/sites/{mine.site_id}/withdraw", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 404
+    assert _withdrawals(db, mine.site_id) == before
+
+
+def test_bad_order_input_is_a_422_naming_the_field(db, mine, new_mines, proc, client_as):
+    other = new_mines()
+    proc.handle_raw(db, other.batch([("CO-1", 60.0, -1)]), source="test")
+    foreign = other.latest(db, "CO-1", "HIHI")
+    c = client_as("osh_krg")
+    before = _withdrawals(db, mine.site_id)
+    r = c.post(f"{API}/sites/{mine.site_id}/withdraw", json={"alarm_id": foreign.id})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "alarm_id"
+    r = c.post(f"{API}/sites/{mine.site_id}/withdraw", json={"reason": "x" * 301})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
+    r = c.post(f"{API}/sites/{mine.site_id}/withdraw", json={"zones": ["NOPE"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "zones"
+    assert _withdrawals(db, mine.site_id) == before
+
+
+@pytest.mark.brokers
+def test_late_entrant_of_a_direct_order_sees_the_zone_on_screen(db, mine, proc, client_as,
+                                                                broker):  # noqa: F811
+    """Over a real Mosquitto: the order's first command and a newcomer's carry the code and
+    the wearer's zone in the site's language, like an alarm's order."""
+    from qorgau.alarms.ingest.mqtt import CommandPublisher
+
+    port, _, _ = broker
+    gw = Gateway(port, mine.gateway, mine.key, f"qorgau/{mine.site_id}/+/command")
+    pub = CommandPublisher(f"mqtt://ingest:ingest-pw@127.0.0.1:{port}")
+    try:
+        assert pub.ready.wait(5)
+        proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5)]), source="test")
+        r = client_as("dispatcher_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                             json={"zones": ["L1", "L2"], "reason": "smoke"})
+        w_id = r.json()["id"]
+        assert [(n.target, n.status) for n in _commands(db, w_id)] == [("W-1", "sent")]
+        assert _wait(lambda: len(gw.got) == 1, 5)
+        proc.handle_raw(db, mine.batch([("W-2", {"z": "L2"}, -1)]), source="test")
+        assert [(n.target, n.status) for n in _commands(db, w_id)] == [
+            ("W-1", "sent"), ("W-2", "sent")]
+        assert _wait(lambda: len(gw.got) == 2, 5)
+        got = {cmd["device"]: (topic, cmd) for topic, cmd in gw.got}
+        topic, cmd = got["W-2"]
+        assert topic == f"qorgau/{mine.site_id}/W-2/command"
+        assert (cmd["code"], cmd["zone"], cmd["lang"], cmd["display"]) == (
+            "WITHDRAW", "L2", "ru", "ВЫХОД! Покиньте зону L2")
+        assert cmd["alarm_id"] is None and "smoke" in cmd["text"]
+        assert got["W-1"][1]["display"] == "ВЫХОД! Покиньте зону L1"
+    finally:
+        pub.close()
+        gw.close()
