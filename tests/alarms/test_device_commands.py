@@ -280,8 +280,6 @@ def test_without_a_broker_the_order_is_not_sent(db, as_, mine, proc):
     # the dispatcher is told by SMS which wearer the order did not reach
     assert any(t == "+77015550102" and s.startswith("[fallback: ") and "to W-1 failed]" in s
                for t, s in list(notify.SMS_LOG)[before:]), list(notify.SMS_LOG)[before:]
-    # a direct order (no alarm to record it on) says so instead of raising
-    assert notify.send_device("W-1", "WITHDRAW", {"site_id": mine.site_id}, "") is False
 
 
 # --- fallback: same tier on another channel, then the next tier --------------------------------

@@ -200,3 +200,17 @@ def test_unacknowledged_notify_failed_that_cleared_still_waits_for_ack(db, as_, 
     (nf,) = _occurrences(db, mine.site_id, "NOTIFY_FAILED")
     assert not nf.active and nf.open and nf.state == "rtn_unack"
     assert nf.next_escalation_at is not None  # still escalates until someone acknowledges
+
+
+def test_peak_of_an_excursion_that_ends_within_its_batch(db, mine, proc):
+    """The readings between a raise and its clear count towards the peak also when the clear
+    comes in the same batch (raised there or earlier): the occurrence is no longer active at
+    the batch's end, and its peak had stayed the raise value."""
+    code, did = "CO-1", mine.devices["CO-1"]
+    proc.handle_raw(db, mine.batch([(code, 60.0, -40), (code, 95.0, -39), (code, 2.0, -38)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([(code, 61.0, -30)]), source="test")
+    proc.handle_raw(db, mine.batch([(code, 97.0, -29), (code, 2.0, -28), (code, 99.0, -27)]),
+                    source="test")  # the third reading starts the next excursion
+    occ = _occurrences(db, mine.site_id, "HIHI", did)
+    assert [(o.peak, o.active) for o in occ] == [(95.0, False), (97.0, False), (99.0, True)]

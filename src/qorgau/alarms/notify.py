@@ -150,18 +150,6 @@ def command_device(target: str, subject: str, body: dict[str, Any], secret: str)
         raise DeliveryError("; ".join(errors))
 
 
-def send_device(target: str, subject: str, body: dict[str, Any], secret: str) -> bool:
-    """A command sent directly, outside the outbox (an order without an alarm): False, and a
-    warning in the log, when no transport took it. Orders with an alarm go through
-    `dispatch` (channel "device"), where the outcome is recorded."""
-    try:
-        command_device(target, subject, body, secret)
-    except DeliveryError as exc:
-        log.warning("withdraw command to %s not delivered: %s", target, exc)
-        return False
-    return True
-
-
 def send_inapp(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
     # the body's own `type` ("alarm", for webhook receivers) must not pass for the engine's
     # alarm message on the hub: an in-app notice is a notice

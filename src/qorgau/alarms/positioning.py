@@ -98,13 +98,13 @@ def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
 
 
 def order_entrants(db: Session, entered: list[tuple[Withdrawal, Device, datetime]]
-                   ) -> tuple[list[int], list[str]]:
+                   ) -> list[int]:
     """The withdraw command for people who walked in after the order, planned like the
     start's: a pending device-channel row (the outbox, deduplicated: a replayed reading
     orders nobody twice), of the withdrawal's alarm — only the device channel, the contacts
     were told when the alarm was raised — or, for an order given without one, of the order
-    itself (`dispatch.plan_order`), so the screen names the zone either way. Returns
-    (notification ids to deliver, device codes to command directly: none any more)."""
+    itself (`dispatch.plan_order`), so the screen names the zone either way. Returns the
+    notification ids to deliver."""
     from qorgau.alarms import dispatch, records
 
     wanted, ids = [], []
@@ -116,7 +116,7 @@ def order_entrants(db: Session, entered: list[tuple[Withdrawal, Device, datetime
         n = records.notice(rec, f"enter{w.id}@{at.timestamp():.3f}", [dev.code])
         wanted.append((dispatch.Message([n], rec.tier, rec.life_safety), "device", dev.code))
     ids += [i for i in dispatch.dedup(db, wanted) if i is not None] if wanted else []
-    return ids, []
+    return ids
 
 
 def hub_message(w: Withdrawal) -> dict[str, Any]:

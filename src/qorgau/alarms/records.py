@@ -23,7 +23,7 @@ from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
-from qorgau.alarms.service import apply, dt, ts
+from qorgau.alarms.service import DEVICE_STATE, apply, dt, ts
 from qorgau.core.db import utcnow
 
 if TYPE_CHECKING:
@@ -58,6 +58,72 @@ def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmR
 
 
 _OCC = AlarmRecord.__table__
+_OPEN_OF = select(_OCC.c.id, _OCC.c.device_id, _OCC.c.kind, _OCC.c.active, _OCC.c.state).where(
+    _OCC.c.site_id == bindparam("site"), _OCC.c.open.is_(True),
+    _OCC.c.device_id.in_(bindparam("ids", expanding=True))).order_by(_OCC.c.id.desc())
+
+
+class OpenOccurrences:
+    """The open occurrences of a batch's devices, read with one Core statement at the start
+    of its records step, instead of one query per engine event (`_open`) and another for the
+    peaks (`update_peaks`): on the life-safety raise path that was three round trips and
+    flushes for one message. Occurrences raised in the batch are added as objects (their
+    INSERTs go in one flush, `apply_events`); the state of one this session holds is its
+    object's (a clear earlier in the batch), else the row's. Devices it was not read for go
+    to `_open` as before. It also reads its devices' latching and out-of-service state once,
+    at their first new occurrence (one statement instead of one per occurrence)."""
+
+    def __init__(self, db: Session, site_id: int, device_ids: list[int]) -> None:
+        db.flush()  # what autoflush would do
+        rows = db.connection().execute(_OPEN_OF, {"site": site_id, "ids": device_ids}).all()
+        self.db, self.site_id, self.devices = db, site_id, set(device_ids)
+        self.rows = {r.id: (bool(r.active), r.state) for r in rows}
+        self.by: dict[tuple[int, str], list[int | AlarmRecord]] = {}  # newest first
+        for r in rows:
+            self.by.setdefault((r.device_id, r.kind), []).append(r.id)
+        self._device_rows: dict[int, Any] | None = None
+
+    def _held(self, entry: int | AlarmRecord) -> AlarmRecord | None:
+        if isinstance(entry, AlarmRecord):
+            return entry
+        return self.db.identity_map.get(identity_key(AlarmRecord, entry))
+
+    def _state(self, entry: int | AlarmRecord) -> tuple[bool, bool, str]:
+        """(open, active, state) now."""
+        rec = self._held(entry)
+        if rec is None:
+            return True, *self.rows[entry]
+        return bool(rec.open), bool(rec.active), rec.state
+
+    def find(self, device_id: int, kind: str) -> AlarmRecord | None:
+        """`_open`'s answer for a device it was read for."""
+        states = [(e, self._state(e)) for e in self.by.get((device_id, kind), ())]
+        entry = next((e for e, (o, a, _s) in states if o and a), None) or next(
+            (e for e, (o, _a, s) in states if o and s in HIDDEN), None)
+        if entry is None:
+            return None
+        return self._held(entry) or self.db.get(AlarmRecord, entry)
+
+    def add(self, rec: AlarmRecord) -> None:
+        if rec.device_id in self.devices:
+            self.by.setdefault((rec.device_id, rec.kind), []).insert(0, rec)
+
+    def device_row(self, device_id: int) -> Any:
+        """The device's latching and out-of-service columns (`service.DEVICE_STATE`)."""
+        if self._device_rows is None:
+            stmt = DEVICE_STATE.add_columns(Device.__table__.c.id).where(
+                Device.__table__.c.id.in_(sorted(self.devices)))
+            self._device_rows = {r.id: r for r in self.db.connection().execute(stmt)}
+        return self._device_rows.get(device_id)
+
+    def active(self) -> list[AlarmRecord]:
+        """The active occurrences of its devices, rows loaded in one query at most."""
+        entries = [e for es in self.by.values() for e in es if self._state(e)[1]]
+        got = [rec for e in entries if (rec := self._held(e)) is not None]
+        missing = [e for e in entries if self._held(e) is None]
+        if missing:
+            got += self.db.scalars(select(AlarmRecord).where(AlarmRecord.id.in_(missing)))
+        return got
 
 
 def message(dev: Device | DevInfo, kind: str, value: float | None) -> str:
@@ -68,11 +134,15 @@ def message(dev: Device | DevInfo, kind: str, value: float | None) -> str:
 
 def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t: float,
                  value: float | None, *, text: str | None = None,
-                 detail: dict[str, Any] | None = None) -> Change | None:
+                 detail: dict[str, Any] | None = None,
+                 occ: OpenOccurrences | None = None) -> Change | None:
     """Apply one engine event to the device's occurrence of that condition. `text` replaces
     the English record's message, `detail` adds to the fields its texts are rendered from in
-    each reader's language (`texts`)."""
-    rec = _open(db, dev.id, kind, dev.site_id)
+    each reader's language (`texts`). With `occ` (the batch's open occurrences) a new
+    occurrence is added to the session unflushed: the caller flushes once for all of them
+    before it needs their ids."""
+    known = occ is not None and dev.id in occ.devices
+    rec = occ.find(dev.id, kind) if known else _open(db, dev.id, kind, dev.site_id)
     if raised:
         if rec is not None and rec.active:
             return None  # replayed raise
@@ -92,11 +162,15 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         rec.message = (text or message(dev, kind, value))[:300]
         rec.detail = {"device": dev.code, "quantity": dev.quantity, "value": value,
                       **(detail or {})}
-        apply(db, rec, None, trigger_fn="process", active=True, time=t)
+        apply(db, rec, None, trigger_fn="process", active=True, time=t,
+              device=occ.device_row(dev.id) if known and rec.id is None else None)
         rec.open, rec.cleared_at = True, None
         if rec.state == AlarmState.UNACK:
             rec.next_escalation_at = dt(t + first_wait)
-        if rec.id is None:
+        if rec.id is None and occ is not None and known:
+            db.add(rec)
+            occ.add(rec)
+        elif rec.id is None:
             db.add(rec)
             db.flush()  # callers need its id (withdrawal, notices)
         # a hidden occurrence (shelved, suppressed, out of service) takes it silently
@@ -254,18 +328,26 @@ def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
 
 
 def update_peaks(db: Session, site_id: int, device_ids: np.ndarray, position: dict[int, int],
-                 I, T, V) -> None:
+                 I, T, V, occ: OpenOccurrences | None = None,
+                 changed: list[AlarmRecord] = ()) -> None:
     """Peak value of every active occurrence of the batch's devices (device_ids: database id
-    of each index in I; position: the reverse), from this batch's readings after its raise.
-    The active occurrences' ids come from one Core statement (of the batch's devices when
-    they are few, else of the site); the rows from the identity map (those raised in this
-    batch), the rest in one query."""
+    of each index in I; position: the reverse), from this batch's readings after its raise,
+    and of those in `changed` (this batch's) that returned to normal in it, from the readings
+    between their raise and clear. The active occurrences come from `occ` when it was read for
+    all of them; else their ids from one Core statement (of the batch's devices when they are
+    few, else of the site), the rows from the identity map (those raised in this batch), the
+    rest in one query."""
     if not len(I):
         return
-    db.flush()  # what autoflush would do: a clear earlier in this batch is seen
+    _peaks([r for r in changed if r.cleared_at is not None and r.device_id in position],
+           position, I, T, V)
     present = np.zeros(len(position), bool)
     present[I] = True
     few = np.flatnonzero(present)
+    if occ is not None and occ.devices.issuperset(device_ids[few].tolist()):
+        _peaks(occ.active(), position, I, T, V)
+        return
+    db.flush()  # what autoflush would do: a clear earlier in this batch is seen
     if len(few) <= 64:  # a life-safety message: its devices; a bulk group: the whole site
         ids = device_ids[few].tolist()
         rows = db.connection().execute(_ACTIVE_OF, {"site": site_id, "ids": ids}).all()
@@ -280,8 +362,14 @@ def update_peaks(db: Session, site_id: int, device_ids: np.ndarray, position: di
         (got.append(rec) if rec is not None else missing.append(rec_id))
     if missing:
         got += db.scalars(select(AlarmRecord).where(AlarmRecord.id.in_(missing)))
+    _peaks(got, position, I, T, V)
+
+
+def _peaks(got: list[AlarmRecord], position: dict[int, int], I, T, V) -> None:
     for rec in got:
         mine = (position[rec.device_id] == I) & (ts(rec.raised_at) <= T) & (V == V)
+        if rec.cleared_at is not None:
+            mine &= ts(rec.cleared_at) >= T
         if mine.any():
             vals = V[mine]
             track_peak(rec, float(vals.min() if rec.kind in ("LO", "LOLO") else vals.max()))

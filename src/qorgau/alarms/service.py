@@ -239,15 +239,16 @@ def machine(rec: AlarmRecord) -> Alarm:
 
 
 _DEV = Device.__table__
-_DEVICE_STATE = select(_DEV.c.latching, _DEV.c.oos_since, _DEV.c.oos_by, _DEV.c.oos_reason)
+DEVICE_STATE = select(_DEV.c.latching, _DEV.c.oos_since, _DEV.c.oos_by, _DEV.c.oos_reason)
 
 
-def _first_raise(db: Session, rec: AlarmRecord, m: Alarm, t: float) -> None:
+def _first_raise(db: Session, rec: AlarmRecord, m: Alarm, t: float, row: Any = None) -> None:
     """A raise of an occurrence in normal (a new one) takes its device's configuration: the
     latching of its danger conditions, and out of service, which hides the occurrence before
-    the raise (an audited removal: no annunciation, no notification). One Core row by primary
-    key on the session's connection (the raise path's caller has flushed)."""
-    row = db.connection().execute(_DEVICE_STATE.where(_DEV.c.id == rec.device_id)).first()
+    the raise (an audited removal: no annunciation, no notification). `row`: those columns if
+    the caller has read them in this transaction, else one Core row by primary key."""
+    if row is None:
+        row = db.connection().execute(DEVICE_STATE.where(_DEV.c.id == rec.device_id)).first()
     if row is None:
         return
     rec.latching = m.latching = bool(row.latching) and rec.kind in C.LATCHING_KINDS
@@ -256,14 +257,16 @@ def _first_raise(db: Session, rec: AlarmRecord, m: Alarm, t: float) -> None:
                               reason=f"device out of service: {row.oos_reason}")
 
 
-def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, **kw: Any) -> Any:
+def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, device: Any = None,
+          **kw: Any) -> Any:
     """Run one trigger on the state machine, store the new state and the AlarmEvent row of
-    every transition it made (a new occurrence of a device out of service: two)."""
+    every transition it made (a new occurrence of a device out of service: two). `device`:
+    the device's state columns for a first raise, when already read (`_first_raise`)."""
     m = machine(rec)
     try:
         if (trigger_fn == "process" and kw.get("active") and rec.device_id is not None
                 and rec.state == AlarmState.NORMAL):
-            _first_raise(db, rec, m, kw["time"])
+            _first_raise(db, rec, m, kw["time"], device)
         tr = getattr(m, trigger_fn)(**kw)
     except LifeSafetyViolation as exc:
         raise LifeSafetyRefused(str(exc), field="reason") from exc

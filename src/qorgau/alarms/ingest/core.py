@@ -190,7 +190,7 @@ class Processor:
             else []
         ls_ids = set(res.life_safety_ids[n_ls:])
         moves, res.moves = res.moves, positioning.Moves()
-        orders = positioning.order_entrants(db, moves.entered) if moves.entered else ([], [])
+        orders = positioning.order_entrants(db, moves.entered) if moves.entered else []
         pushes = list({w.id: positioning.hub_message(w) for w in moves.moved}.values())
         # a batch that raised a life-safety alarm leaves the ledger's due groups to the next
         # one: its record should not wait for hundreds of roll-up and counter rows (what must
@@ -324,10 +324,13 @@ class Processor:
                  L: np.ndarray, Z: list[str | None] | None, res: Result
                  ) -> list[dispatch.Notice]:
         values = ~np.isnan(V) & (E == 0) & ~L
-        notices = apply_events(db, rt, site, ev, res)
+        occ = _open_occurrences(db, rt, site, ev, lev, I)
+        held = len(res.held)
+        notices = apply_events(db, rt, site, ev, res, occ)
         if len(lev):
-            notices += apply_late(db, rt, lev, res)
-        records.update_peaks(db, site.id, rt.device_ids, rt.position, I, T, V)
+            notices += apply_late(db, rt, lev, res, occ)
+        records.update_peaks(db, site.id, rt.device_ids, rt.position, I, T, V, occ,
+                             res.held[held:])
         for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
             m = positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
             res.moves.moved += m.moved
@@ -338,7 +341,7 @@ class Processor:
     def _after_commit(self, db: Session, rt: runtime.SiteRuntime, site: Site, I: np.ndarray,
                       T: np.ndarray, notices: list[dispatch.Notice], rows: list[Any],
                       ls_ids: set[int], pushes: list[dict[str, Any]],
-                      orders: tuple[list[int], list[str]]) -> None:
+                      orders: list[int]) -> None:
         for n in notices:
             notify.HUB.publish(site.id, {"type": "alarm", "id": n.alarm_id, "kind": n.kind,
                                          "life_safety": n.life_safety, "what": n.what,
@@ -346,12 +349,24 @@ class Processor:
         for msg in pushes:  # withdrawal counts moved by position readings, now committed
             notify.HUB.publish(site.id, msg)
         # life-safety fast path, and late entrants' withdraw commands: now, not on a tick
-        fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders[0]
+        fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders
         if fast:
             dispatch.deliver(db, fast)
-        for code in orders[1]:
-            notify.send_device(code, "WITHDRAW", {"site_id": site.id}, "")
         heartbeat(db, rt, I, T)
+
+
+def _open_occurrences(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
+                      lev: np.ndarray, I: np.ndarray) -> records.OpenOccurrences | None:
+    """Read once for a batch with events, or of few devices (a life-safety message): its
+    devices' open occurrences. A quiet bulk group reads none (its peaks take one statement)."""
+    if not (len(ev) or len(lev)) and len(I) > _FEW:
+        return None
+    idx = np.unique(np.concatenate([ev["sensor"], lev["sensor"]] + ([I] if len(I) <= _FEW else [])
+                                   ).astype(np.int64))
+    return records.OpenOccurrences(db, site.id, rt.device_ids[idx].tolist())
+
+
+_FEW = 64
 
 
 def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,

@@ -58,24 +58,29 @@ METRICS = Metrics()
 
 
 def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,
-                 res: Result) -> list[dispatch.Notice]:
-    notices = []
+                 res: Result, occ: records.OpenOccurrences | None = None
+                 ) -> list[dispatch.Notice]:
+    """Engine events → occurrences; then, with their ids (one flush for all the new ones),
+    withdrawal for life-safety gas raises and the notices."""
+    raised = []
     for row in ev.tolist():
         s, t, kind, transition, value = row
         dev = rt.devices[s]
-        name = Kind(kind).name
-        change = records.on_condition(db, dev, name, bool(transition), t,
-                                      None if value != value else value)
+        change = records.on_condition(db, dev, Kind(kind).name, bool(transition), t,
+                                      None if value != value else value, occ=occ)
         if change is not None:
             res.held.append(change.rec)
-        if change is None or change.what != "raise":
-            continue
+        if change is not None and change.what == "raise":
+            raised.append((dev, change.rec))
+    if raised:
+        db.flush()
+    notices = []
+    for dev, rec in raised:
         res.alarms += 1
-        rec = change.rec
         targets: list[str] = []
         if rec.life_safety:
             res.life_safety_ids.append(rec.id)
-            if name in WITHDRAW_KINDS and dev.kind == "gas" and dev.zone_code:
+            if rec.kind in WITHDRAW_KINDS and dev.kind == "gas" and dev.zone_code:
                 w = positioning.start_withdrawal(db, site=site, zones=[dev.zone_code],
                                                  alarm_id=rec.id)
                 targets = [p["device"] for p in w.people]
@@ -83,28 +88,30 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     return notices
 
 
-def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
-               ) -> list[dispatch.Notice]:
+def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result,
+               occ: records.OpenOccurrences | None = None) -> list[dispatch.Notice]:
     """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
     raised at the late reading's time and returned to normal at the device's latest reading,
     so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
     No withdrawal: the newer readings show the condition is over."""
-    notices = []
+    raised = []
     for s, t, kind, transition, value in ev.tolist():
         dev = rt.devices[s]
         name = Kind(kind).name
         v = None if value != value else value
         text = f"late reading: {records.message(dev, name, v)} at {dt(t):%Y-%m-%d %H:%M:%S} UTC"
         change = records.on_condition(db, dev, name, bool(transition), t, v, text=text,
-                                      detail={"late": f"{dt(t):%Y-%m-%d %H:%M:%S}"})
-        if change is None or change.what != "raise":
-            continue
+                                      detail={"late": f"{dt(t):%Y-%m-%d %H:%M:%S}"}, occ=occ)
+        if change is not None and change.what == "raise":
+            raised.append(change.rec)
+    if raised:
+        db.flush()  # their ids
+    for rec in raised:
         res.alarms += 1
         METRICS.counts["late_raised"] += 1
-        if change.rec.life_safety:
-            res.life_safety_ids.append(change.rec.id)
-        notices.append(records.notice(change.rec, "raise"))
-    return notices
+        if rec.life_safety:
+            res.life_safety_ids.append(rec.id)
+    return [records.notice(rec, "raise") for rec in raised]
 
 
 def heartbeat(db: Session, rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray) -> None:
