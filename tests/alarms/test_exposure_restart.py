@@ -160,3 +160,62 @@ def test_a_restart_after_the_shift_boundary_starts_at_zero(db, as_, mine, proc):
     want = float(eng.state.exposure.dose[0])
     assert want < 3000.0  # 10 min of this shift, not the last shift's ~18,000
     assert ex.dose[i] == pytest.approx(want, abs=60.0 * 4.0)
+
+
+HIGH_S = 480.0  # 8 min at 9 ppm: the 15-min mean passes the STEL limit once, for a while
+
+
+def _stream(t0: float, t1: float, starts: list[float]) -> list[tuple[float, float]]:
+    """`_readings` with an 8-min excursion at each of `starts`."""
+    return [(t, 9.0 if any(a <= t < a + HIGH_S for a in starts) else _level(t, (0, 0)))
+            for t in np.arange(t0 + 3.0, t1, STEP_S).tolist()]
+
+
+def _counts(ex, i: int) -> tuple[int, int, float]:
+    return int(ex.excursions[i]), int(ex.breaches[i]), float(ex.last_excursion[i])
+
+
+@pytest.mark.parametrize(("minutes", "restart_min", "want"), [
+    ((10, 80, 150, 220, 300), 270, (5, 1)),  # the fifth of the shift, 80 min after the fourth
+    ((30, 75), 60, (2, 1)),  # 45 min after the previous one
+], ids=["fifth-excursion", "within-an-hour"])
+def test_a_restart_mid_shift_keeps_the_stel_excursion_counts(db, as_, mine, proc, minutes,
+                                                             restart_min, want):
+    b = _boundary()
+    _setup(db, as_, mine)
+    starts, cut = [b + m * 60.0 for m in minutes], b + restart_min * 60.0
+    before, after = _stream(b, cut, starts), _stream(cut, starts[-1] + 1800.0, starts)
+    eng, ev = _reference([before, after])
+    raised = _when(ev, Kind.STEL, Transition.RAISE)
+    assert len(raised) == len(minutes) and raised[-2] < cut < raised[-1]
+    assert _counts(eng.state.exposure, 0) == (*want, raised[-1])
+
+    _send(db, _worker(proc.store), mine, before)  # killed; a new process takes the site
+    again = _worker(proc.store)
+    _send(db, again, mine, after)
+    rt = again.sites[mine.site_id]
+    assert _counts(rt.engine.state.exposure, rt.index["CO-1"]) == (*want, raised[-1]), \
+        "the excursions before the restart were not counted"
+    stel = _records(db, mine, "STEL")
+    assert [r.raised_at.timestamp() for r in stel] == pytest.approx(raised)
+    assert not any(r.active for r in stel)
+
+
+def test_stel_excursion_counts_after_a_restart_start_at_the_shift_start(db, as_, mine, proc):
+    b = _boundary()
+    _setup(db, as_, mine)
+    # one in the last shift, one in this shift 50 min later: no breach, the shift restarted
+    before = _stream(b - 7200, b - 60, [b - 1500])
+    after = _stream(b + 300, b + 3600, [b + 1500])
+    eng, ev = _reference([before, after], reset_before=1, reset_at=b)
+    old, new = _when(ev, Kind.STEL, Transition.RAISE)
+    assert old < b < new < old + 3600
+    assert _counts(eng.state.exposure, 0) == (1, 0, new)
+
+    _send(db, _worker(proc.store), mine, before)  # killed at 07:59, started again at 08:05
+    again = _worker(proc.store)
+    _send(db, again, mine, after)
+    rt = again.sites[mine.site_id]
+    assert _counts(rt.engine.state.exposure, rt.index["CO-1"]) == (1, 0, new)
+    assert [r.raised_at.timestamp() for r in _records(db, mine, "STEL")] == pytest.approx(
+        [old, new])

@@ -120,6 +120,19 @@ class AlarmEngine:
         (ex.twa_active[:], ex.stel_active[:], ex.excursions[:], ex.last_excursion[:],
          ex.breaches[:]) = keep
 
+    def seed_excursions(self, sensor: np.ndarray, time: np.ndarray) -> None:
+        """Count STEL excursions of the current shift this engine did not see (a restart, a
+        rebuild) by their start times (time-sorted within each sensor), with the kernels'
+        rule: each adds an excursion, and a breach when it is the fifth or later of the shift
+        or starts less than 60 min after the previous. Raises and clears nothing."""
+        ex = self.state.exposure
+        for s, t in zip(np.asarray(sensor).tolist(), np.asarray(time).tolist(), strict=True):
+            ex.excursions[s] += 1
+            last = float(ex.last_excursion[s])
+            if ex.excursions[s] > 4 or t - last < 3600.0:  # NaN: no previous one
+                ex.breaches[s] += 1
+            ex.last_excursion[s] = t
+
     def snapshot(self, sensors: np.ndarray) -> Snapshot:
         """What processing readings of `sensors` can change, to put back with `restore`: their
         rows of every per-sensor array, and the rules' state. (A copy of the whole engine took

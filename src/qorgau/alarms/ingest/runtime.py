@@ -6,7 +6,8 @@ true is not raised twice, and one that cleared while the worker was down clears 
 at the next shift start, `shifts.py`; an active STEL when its 15-min mean falls); readings
 whose roll-ups and counters had not reached the database are replayed into the ledger from
 the segment files (`ledger.py`), and the TWA doses since the shift start and the STEL windows
-are rebuilt from the roll-ups and the segment files (`seed_exposure`)."""
+are rebuilt from the roll-ups and the segment files (`seed_exposure`), the shift's STEL
+excursion counts from its STEL occurrences."""
 
 from __future__ import annotations
 
@@ -188,6 +189,26 @@ def seed_exposure(db: Session, rt: SiteRuntime, store: SegmentStore, now: float)
         j, t, v = np.r_[j, k[mine]], np.r_[t, rows["t"][mine]], np.r_[v, rows["v"][mine]]
     order = np.lexsort((t, j))
     eng.seed_exposure(j[order], t[order], v[order])
+    _seed_excursions(db, rt, sensors, start)
+
+
+def _seed_excursions(db: Session, rt: SiteRuntime, sensors: np.ndarray, start: float) -> None:
+    """The STEL excursion and breach counts and the last excursion's time since the shift
+    start, from the durable trace of each excursion: its STEL occurrence, raised at the
+    excursion's start (the engine's event time). Breaches leave none of their own; the engine
+    derives them from those times by its rule (`AlarmEngine.seed_excursions`). A hidden
+    (shelved, suppressed, out of service) occurrence takes later raises silently, so those
+    excursions are not counted."""
+    stel = sensors[~np.isnan(rt.engine.table.stel_limit[sensors])]
+    if not len(stel):
+        return
+    got = db.execute(select(AlarmRecord.device_id, AlarmRecord.raised_at).where(
+        AlarmRecord.device_id.in_(rt.device_ids[stel].tolist()), AlarmRecord.kind == "STEL",
+        AlarmRecord.raised_at >= dt(start))).all()
+    i = np.array([rt.position[r[0]] for r in got], np.int64)
+    t = np.array([ts(r[1]) for r in got], np.float64)
+    order = np.lexsort((t, i))
+    rt.engine.seed_excursions(i[order], t[order])
 
 
 def _minutes(db: Session, rt: SiteRuntime, sensors: np.ndarray, lo: float, hi: float
