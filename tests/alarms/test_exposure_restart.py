@@ -219,3 +219,25 @@ def test_stel_excursion_counts_after_a_restart_start_at_the_shift_start(db, as_,
     assert _counts(rt.engine.state.exposure, rt.index["CO-1"]) == (1, 0, new)
     assert [r.raised_at.timestamp() for r in _records(db, mine, "STEL")] == pytest.approx(
         [old, new])
+
+
+def test_a_restart_just_after_the_shift_start_keeps_the_stel_window(db, as_, mine, proc):
+    """The 15-min STEL window runs across a shift start; a restart in the first minutes of a
+    shift rebuilt it from this shift's readings only, so a STEL raised by readings from both
+    sides of the start cleared at the restart's first minute instead of when its mean fell."""
+    b = _boundary()
+    _setup(db, as_, mine)
+    high = (b - 300, b + 240)  # 9 min at 9 ppm across the 08:00 start
+    before, after = _readings(b - 1800, b + 300, high), _readings(b + 300, b + 1500, high)
+    _eng, ev = _reference([before, after])
+    stel_at, = _when(ev, Kind.STEL, Transition.RAISE)
+    stel_clear, = _when(ev, Kind.STEL, Transition.CLEAR)
+    assert b < stel_at < b + 300 and stel_clear > b + 700  # the mean falls ~9 min later
+    _send(db, _worker(proc.store), mine, before)  # killed at 08:05
+    assert _records(db, mine, "STEL")[0].active
+    again = _worker(proc.store)
+    _send(db, again, mine, after[:1])  # its first reading builds the runtime
+    _send(db, again, mine, after[1:])
+    stel = _records(db, mine, "STEL")
+    assert len(stel) == 1 and not stel[0].active
+    assert stel[0].cleared_at.timestamp() == pytest.approx(stel_clear, abs=60.0)

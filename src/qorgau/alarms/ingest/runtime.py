@@ -173,23 +173,38 @@ def seed_exposure(db: Session, rt: SiteRuntime, store: SegmentStore, now: float)
     hours = range(int(cut // 3600), int((now + C.MAX_FUTURE_S) // 3600) + 1)
     size = sum(p.stat().st_size for h in hours if (p := store.path(rt.site_id, h * 3600.0))
                .exists())
-    cut = max(cut, start) if size <= SEED_MAX_BYTES else math.inf
+    cut = cut if size <= SEED_MAX_BYTES else math.inf
     i, m, mean = _minutes(db, rt, sensors, start - eng.max_hold_s, min(cut, now))
     before = m * 60.0 < start  # only the last of them counts, held into the shift
     last = np.flatnonzero(before & ~np.r_[before[1:] & (i[1:] == i[:-1]), False])
     eng.seed_exposure(i[last], m[last] * 60.0, mean[last])
+    j, t, v = _exact(rt, store, sensors, cut, now)
+    # within 16 min of the shift start the STEL window reaches into the last shift: those
+    # readings go in first, then the dose restarts at the start (as reset_shift does live)
+    pre = t < start
+    _seed_sorted(eng, j[pre], t[pre], v[pre])
     lt, lv = ex.last_time[sensors], ex.last_value[sensors]
     held = np.clip(np.fmin(lt + eng.max_hold_s, start) - lt, 0.0, None)  # as reset_shift
     ex.dose[sensors] = -np.nan_to_num(lv * held)
-    t, v, j = m[~before] * 60.0, mean[~before], i[~before]
-    if cut < math.inf:
-        rows = store.read(rt.site_id, cut, now + C.MAX_FUTURE_S + 1.0)
-        k = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
-        mine = np.isin(k, sensors)
-        j, t, v = np.r_[j, k[mine]], np.r_[t, rows["t"][mine]], np.r_[v, rows["v"][mine]]
+    _seed_sorted(eng, np.r_[i[~before], j[~pre]], np.r_[m[~before] * 60.0, t[~pre]],
+                 np.r_[mean[~before], v[~pre]])
+    _seed_excursions(db, rt, sensors, start)
+
+
+def _exact(rt: SiteRuntime, store: SegmentStore, sensors: np.ndarray, cut: float, now: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(device index, time, value) of the sensors' segment readings from `cut` on."""
+    if cut == math.inf:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    rows = store.read(rt.site_id, cut, now + C.MAX_FUTURE_S + 1.0)
+    k = np.array([rt.position.get(d, -1) for d in rows["device"].tolist()], np.int64)
+    mine = np.isin(k, sensors)
+    return k[mine], rows["t"][mine], rows["v"][mine]
+
+
+def _seed_sorted(eng: AlarmEngine, j: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
     order = np.lexsort((t, j))
     eng.seed_exposure(j[order], t[order], v[order])
-    _seed_excursions(db, rt, sensors, start)
 
 
 def _seed_excursions(db: Session, rt: SiteRuntime, sensors: np.ndarray, start: float) -> None:
