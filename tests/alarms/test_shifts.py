@@ -70,8 +70,8 @@ def _site_with_twa(db, as_, mine, proc, b: float) -> tuple[runtime.SiteRuntime, 
     """Shifts at 08:00 and 20:00; CO at 10 ppm against a 1 ppm TWA limit for the hour before
     the 08:00 boundary `b` (dose 36,000 ppm·s > 28,800): the TWA is raised before 08:00."""
     osh = as_("osh_krg")
-    routing.set_shifts(db=db, actor=osh, site_id=mine.site_id,
-                       data=ShiftsIn(shift_starts=SHIFTS, reason="two 12-h shifts"))
+    shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
+                        data=ShiftsIn(shift_starts=SHIFTS, reason="two 12-h shifts"))
     service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
         limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0), reason="H2S-like TWA"))
     rt = runtime.build(db, mine.site_id, b - 7200, proc.flush_s)  # the process started 06:00
@@ -153,11 +153,16 @@ def test_schedule_page_rejects_a_bad_time_and_audits_an_edit(client, db, world, 
     assert routing.shift_schedules(db)[mine.site_id] == tuple(SHIFTS)
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.shifts.set")
                       .order_by(AuditEntry.seq.desc()))
-    assert entry.diff["before"] is None and entry.diff["after"]["shift_starts"] == SHIFTS
+    assert entry.diff["before"] == {"shift_starts": ["00:00", "08:00", "16:00"],
+                                    "console_operators": 1, "revision": 0,
+                                    "site_id": mine.site_id}  # the defaults
+    assert entry.diff["after"]["shift_starts"] == SHIFTS
+    assert entry.diff["after"]["console_operators"] == 1  # a form without it keeps it
     assert entry.diff["after"]["reason"] == "two 12-h shifts"
     assert entry.diff["after"]["site_id"] == mine.site_id
     page = client.get(f"{base}/routing").text
-    assert "shift_starts: 08:00, 20:00" in page and "two 12-h shifts" in page
+    assert "shift_starts: 00:00, 08:00, 16:00 → 08:00, 20:00" in page
+    assert "two 12-h shifts" in page
     csrf = _login(client, world, "inspector_krg")
     r = client.post(f"{base}/shifts", data={"shift_starts": "06:00", "reason": "abc",
                                             "csrf_token": csrf})
@@ -166,11 +171,13 @@ def test_schedule_page_rejects_a_bad_time_and_audits_an_edit(client, db, world, 
 
 def test_schedule_api(client_as, db, mine):
     osh, url = client_as("osh_krg"), f"/api/v1/alarms/sites/{mine.site_id}/shifts"
-    assert osh.get(url).json() == {"shift_starts": ["00:00", "08:00", "16:00"], "revision": 0}
+    assert osh.get(url).json() == {"shift_starts": ["00:00", "08:00", "16:00"],
+                                   "console_operators": 1, "revision": 0}
     bad = osh.put(url, json={"shift_starts": ["25:00"], "reason": "night"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "shift_starts"
     r = osh.put(url, json={"shift_starts": ["20:00", "08:00"], "reason": "night"})
-    assert r.status_code == 200 and r.json() == {"shift_starts": SHIFTS, "revision": 1}
+    assert r.status_code == 200 and r.json() == {"shift_starts": SHIFTS, "console_operators": 1,
+                                                 "revision": 1}
     assert client_as("osh_ala").get(url).status_code == 404
     assert client_as("inspector_krg").put(url, json={"shift_starts": ["06:00"],
                                                       "reason": "x" * 5}).status_code == 403

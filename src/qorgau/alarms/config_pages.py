@@ -1,6 +1,6 @@
 """Alarm configuration pages for people who do not program: a device's limits, a site's
-escalation tiers and times and its work shifts, and each person's own channels and quiet
-hours.
+escalation tiers and times, its work shifts and console operators, and each person's own
+channels and quiet hours.
 
 A rejected form comes back with status 422, the entered values kept and the error next to
 the field it names; a permission or scope failure is a 403 / 404, never a form error."""
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import routing, service
+from qorgau.alarms import routing, service, shifts
 from qorgau.alarms.schemas import (
     ContactIn,
     ContactLangIn,
@@ -69,6 +69,7 @@ _TYPES = {
     "less_than_equal": (N_("Must be at most %(n)s"), "le"),
     "float_parsing": (N_("Enter a number"), ""),
     "int_parsing": (N_("Enter a whole number"), ""),
+    "int_type": (N_("Enter a whole number"), ""),
     "time_parsing": (N_("Enter a time as HH:MM"), ""),
     "string_too_short": (N_("Too short (at least %(n)s characters)"), "min_length"),
     "string_too_long": (N_("Too long (at most %(n)s characters)"), "max_length"),
@@ -103,6 +104,13 @@ def form_errors(exc: Exception) -> dict[str, str]:
 def _num(v: Any) -> str:
     """Form number as typed: a decimal comma is accepted (kk/ru keyboards)."""
     return str(v or "").strip().replace(",", ".")
+
+
+def _whole(typed: str) -> int | str:
+    """A whole number as typed, else the text itself for the strict schema to refuse by field
+    (an empty field too: the form always shows the number, so empty is a mistake). Digits
+    only and short, so a pasted thousand-digit number is a field error, not int()'s limit."""
+    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else typed
 
 
 # --- device limits ----------------------------------------------------------------------------
@@ -174,7 +182,7 @@ def _routing_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "can_configure": can, "roles": ROLES, "channels": CHANNELS,
             "priorities": PRIORITIES, "hhmm": routing.hhmm, "errors": {}, "new": {},
             "esc_errors": {}, "trail": routing.site_changes(db=db, site_id=site.id),
-            "shifts": routing.get_shifts(db=db, actor=actor, site_id=site.id),
+            "shifts": shifts.settings(db=db, actor=actor, site_id=site.id),
             "shift_errors": {}, "languages": LANGUAGE_NAMES, "lang_errors": {}}
 
 
@@ -209,18 +217,22 @@ async def escalation_save(request: Request, site_id: int, db: DbDep,
 @router.post("/alarms/sites/{site_id}/shifts", response_model=None)
 async def shifts_save(request: Request, site_id: int, db: DbDep,
                       actor: FormActorDep) -> RedirectResponse | HTMLResponse:
-    """The site's shift starts, typed as "08:00, 20:00" (commas, semicolons or spaces)."""
+    """The site's shift starts, typed as "08:00, 20:00" (commas, semicolons or spaces), and
+    its console operators on duty at a time."""
     actor.require(C.CONFIGURE)
     form = await request.form()
     typed = str(form.get("shift_starts", "")).strip()
+    ops = form.get("console_operators")  # a form without the field keeps the number
+    ops = None if ops is None else str(ops).strip()
     try:
         data = ShiftsIn(shift_starts=[t for t in re.split(r"[,;\s]+", typed) if t],
+                        console_operators=None if ops is None else _whole(ops),
                         reason=str(form.get("reason", "")).strip())
-        routing.set_shifts(db=db, actor=actor, site_id=site_id, data=data)
+        shifts.set_settings(db=db, actor=actor, site_id=site_id, data=data)
     except (ValidationError, RuleViolation) as exc:
         db.rollback()
         ctx = _routing_ctx(db, actor, site_id)
-        ctx.update(shift_errors=form_errors(exc), shift_typed=typed,
+        ctx.update(shift_errors=form_errors(exc), shift_typed=typed, operators_typed=ops,
                    shift_reason=form.get("reason", ""))
         return render(request, "alarms/routing.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/alarms/sites/{site_id}/routing?saved=1", status_code=303)

@@ -1,8 +1,10 @@
 """Alarm-system KPIs after EEMUA 191 / ISA-18.2, per site or region over [now - hours, now].
 
 Operators: every site in the caller's scope (narrowed to the chosen region or site) that has
-alarm devices is an operator position with OPERATORS_PER_SITE console operators (one: each site
-has one alarm console), whether or not it raised anything; a quiet site still shares the load.
+alarm devices has an alarm console with its own number of operators on duty at a time (set with
+its work shifts, `shifts.console_operators`; one where not set), whether or not it raised
+anything: a quiet site still shares the load. The operators are the sum over those sites; a
+site's alarms are shared by its own operators (per site: alarms / its operators / hours).
 
 - alarms: annunciated raises (ISA transitions to unacknowledged by "raise"), counted the same
   whether a condition's excursions share one occurrence record or each have their own; raises
@@ -29,6 +31,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from qorgau.alarms import shifts
 from qorgau.alarms.constants import READ
 from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Device
@@ -41,7 +44,6 @@ FLOOD = 10  # more alarms than this per operator in one period is a flood
 BUCKET_S = 600
 CHATTER_N, CHATTER_S = 3, 60.0
 STALE_AFTER = timedelta(hours=24)
-OPERATORS_PER_SITE = 1
 _HIDDEN = sorted(s.value for s in HIDDEN)
 
 
@@ -62,7 +64,7 @@ def compute(*, db: Session, actor: Actor, site_id: int | None = None,
     site_ids = (_console_sites(db, actor, site_id, region) | {r.site_id for r in raises}
                 | set(held) | ({site_id} if site_id is not None else set()))
     names = _site_names(db, site_ids)
-    ops = {s: OPERATORS_PER_SITE for s in site_ids}
+    ops = shifts.console_operators(db, site_ids)
     periods = max(1, hours * 3600 // BUCKET_S)
     buckets: Counter[tuple[int, int]] = Counter(
         (r.site_id, min(periods - 1, int((r.at - since).total_seconds() // BUCKET_S)))

@@ -206,11 +206,14 @@ class Contact(CreatedMixin, Base):
 
 class EscalationPolicy(CreatedMixin, Base):
     """Per-site escalation: seconds unacknowledged before tier 1→2, 2→3, 3→4, then reminders;
-    and the site's work shifts (exposure doses restart at each). Sites without a row use the
-    product defaults (ESCALATION_S, REMINDER_S, DEFAULT_SHIFTS)."""
+    and the site's work shifts (exposure doses restart at each) with the console operators on
+    duty at a time (the alarm KPIs' operators). Sites without a row use the product defaults
+    (ESCALATION_S, REMINDER_S, DEFAULT_SHIFTS, one operator)."""
 
     __tablename__ = "alarm_escalation"
     __scope__ = SCOPE
+    __table_args__ = (CheckConstraint("console_operators BETWEEN 1 AND 20",
+                                      name="console_operators_range"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), unique=True)
     enterprise_id: Mapped[int]
@@ -221,6 +224,8 @@ class EscalationPolicy(CreatedMixin, Base):
     reminder_s: Mapped[int] = mapped_column(Integer)
     # local "HH:MM" starts of the site's work shifts, sorted; NULL = C.DEFAULT_SHIFTS
     shift_starts: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # operators at the site's alarm console at a time, on every shift (1-20)
+    console_operators: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
 

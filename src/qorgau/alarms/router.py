@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from qorgau.alarms import health, kpis, live, positioning, routing, service, store
+from qorgau.alarms import health, kpis, live, positioning, routing, service, shifts, store
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
 from qorgau.alarms.ingest.admission import ADMISSION
@@ -171,15 +171,16 @@ def set_escalation(site_id: int, data: EscalationIn, db: DbDep, actor: ActorDep)
 @router.get("/sites/{site_id}/shifts", response_model=ShiftsOut)
 def get_shifts(site_id: int, db: DbDep, actor: ActorDep) -> Any:
     """The site's shift starts (local time, UTC+5): TWA doses and STEL excursion counts
-    restart at each."""
-    return routing.get_shifts(db=db, actor=actor, site_id=site_id)
+    restart at each; and its console operators on duty at a time (the KPIs' operators)."""
+    return shifts.settings(db=db, actor=actor, site_id=site_id)
 
 
 @router.put("/sites/{site_id}/shifts", response_model=ShiftsOut)
 def set_shifts(site_id: int, data: ShiftsIn, db: DbDep, actor: ActorDep) -> Any:
     """Replace the site's shift starts ("HH:MM", at least one, no repeats, at least 4 h
-    apart; stored sorted): a new revision, audited with the reason."""
-    return routing.set_shifts(db=db, actor=actor, site_id=site_id, data=data)
+    apart; stored sorted) and, if given, its console operators (a whole number 1-20; left
+    out = unchanged): a new revision, audited with before, after and the reason."""
+    return shifts.set_settings(db=db, actor=actor, site_id=site_id, data=data)
 
 
 @router.get("/my-channels", response_model=list[ContactOut])

@@ -368,10 +368,17 @@ class EscalationIn(Strict):
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
+MAX_CONSOLE_OPERATORS = 20
+
+
 class ShiftsIn(Strict):
-    """Local start times (HH:MM) of a site's work shifts; stored sorted."""
+    """Local start times (HH:MM) of a site's work shifts, stored sorted; and how many
+    operators are at its alarm console at a time (a whole number 1-20; left out = unchanged).
+    Strict: 2.5, "3" or true are refused, not rounded or read."""
 
     shift_starts: list[str]
+    console_operators: Annotated[int, Field(ge=1, le=MAX_CONSOLE_OPERATORS,
+                                            strict=True)] | None = None
     reason: str = Field(min_length=3, max_length=300)
 
     @field_validator("shift_starts")
@@ -397,9 +404,11 @@ class ShiftsIn(Strict):
 
 
 class ShiftsOut(BaseModel):
-    """A site's shift starts (local time, UTC+5); `revision` 0 = product defaults."""
+    """A site's shift starts (local time, UTC+5) and console operators on duty at a time;
+    `revision` 0 = product defaults."""
 
     shift_starts: list[str]
+    console_operators: int
     revision: int
 
 

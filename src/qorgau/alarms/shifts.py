@@ -9,19 +9,35 @@ began before the latest start is reset, stamped at that start. So a tick resets 
 boundary, and a tick after a pause or a restart that missed one resets late, but once. What
 the engine's shift start is after a rebuild: `runtime.build` (the build time, or the raise
 time of a TWA occurrence still active in the database), then `runtime.seed_exposure` (the
-latest start, with the dose since it rebuilt)."""
+latest start, with the dose since it rebuilt).
+
+The same settings say how many operators are at the site's alarm console at a time
+(`alarm_escalation.console_operators`, 1-20, default 1): the alarm KPIs divide the site's
+alarms by them (kpis.py). Both are edited together on the routing page and in the API (GET/PUT
+/sites/{id}/shifts): validated, audited with before and after, in the caller's scope."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from qorgau.alarms import constants as C
+from qorgau.alarms import routing
 from qorgau.alarms.engine import EVENT_DTYPE, AlarmEngine
+from qorgau.alarms.models import EscalationPolicy
 from qorgau.alarms.routing import LOCAL_UTC_OFFSET
+from qorgau.alarms.schemas import ShiftsIn
+from qorgau.core import audit
+from qorgau.core.security import Actor
 
 _DAY_S = 86400.0
+DEFAULT_OPERATORS = 1  # one alarm console with one operator: a site without its own setting
+FIELDS = ["shift_starts", "console_operators", "revision"]
 
 
 def minutes(hhmm: str) -> int:
@@ -49,3 +65,66 @@ def reset_due(engine: AlarmEngine, starts: Sequence[str], now: float) -> np.ndar
     if not len(due):
         return np.empty(0, EVENT_DTYPE)
     return engine.reset_shift(at, due)
+
+
+# --- the site's settings: shift starts and console operators ----------------------------------
+
+def console_operators(db: Session, site_ids: Collection[int]) -> dict[int, int]:
+    """Operators at each site's alarm console at a time (the KPIs ask; the caller has
+    scoped the sites). Every site given is in the answer, the default where not set."""
+    out = dict.fromkeys(site_ids, DEFAULT_OPERATORS)
+    if out:
+        out.update(db.execute(select(EscalationPolicy.site_id, EscalationPolicy.console_operators)
+                              .where(EscalationPolicy.site_id.in_(out))).tuples().all())
+    return out
+
+
+def _snapshot(p: EscalationPolicy | None) -> dict[str, Any]:
+    """The settings in force: the product defaults where the site has none (revision 0)."""
+    if p is None:
+        return {"shift_starts": list(C.DEFAULT_SHIFTS), "console_operators": DEFAULT_OPERATORS,
+                "revision": 0}
+    return {"shift_starts": list(p.shift_starts or C.DEFAULT_SHIFTS),
+            "console_operators": p.console_operators, "revision": p.revision}
+
+
+def _policy(db: Session, site_id: int) -> EscalationPolicy | None:
+    return db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == site_id))
+
+
+def settings(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:
+    """The site's shift starts and console operators (another tenant's site: 404)."""
+    actor.require(C.READ)
+    s = routing.addressed_site(db, actor, site_id)
+    return _snapshot(_policy(db, s.id))
+
+
+def set_settings(*, db: Session, actor: Actor, site_id: int, data: ShiftsIn) -> dict[str, Any]:
+    """Set the site's shift starts and, if given, its console operators; one audit row with
+    the settings before (the defaults if never set) and after. The worker's next tick resets
+    doses at the latest start if it is newer than the last reset; the KPIs count the new
+    operators for every window, past periods included (no history of staffing is kept)."""
+    actor.require(C.CONFIGURE)
+    s = routing.addressed_site(db, actor, site_id)
+    p = _policy(db, s.id)
+    before = {**_snapshot(p), "site_id": s.id}  # the site in both: the trail shows changes
+    if p is None:  # the row also holds the escalation times: the defaults until edited
+        e = routing.DEFAULT_DELAYS.escalation
+        p = EscalationPolicy(site_id=s.id, enterprise_id=s.enterprise_id,
+                             region_code=s.region_code, created_by=actor.label, revision=0,
+                             tier2_after_s=int(e[0]), tier3_after_s=int(e[1]),
+                             tier4_after_s=int(e[2]),
+                             reminder_s=int(routing.DEFAULT_DELAYS.reminder),
+                             console_operators=DEFAULT_OPERATORS)
+        db.add(p)
+    p.shift_starts = list(data.shift_starts)
+    if data.console_operators is not None:
+        p.console_operators = data.console_operators
+    p.revision += 1
+    db.flush()
+    after = _snapshot(p)
+    audit.record(db, actor=actor, action="alarms.shifts.set", object_type="alarm_escalation",
+                 object_id=p.id, before=before,
+                 after={**after, "site_id": s.id, "reason": data.reason})
+    db.commit()
+    return after
