@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import base64
 import getpass
+import inspect
 import shutil
 import signal
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
+import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import select
@@ -321,3 +324,89 @@ def test_broker_conf_queues_past_mosquittos_default_for_a_stopped_worker(
             c.disconnect()
     finally:
         broker.stop()
+
+
+def _group(src, want: int, within: float = 5.0) -> list:
+    """What the worker's source fetches until `want` messages came or `within` s passed."""
+    got: list = []
+    end = time.monotonic() + within
+    while len(got) < want and time.monotonic() < end:
+        got += src.fetch(0.2)
+    return got
+
+
+def test_inflight_default_is_the_workers_group_cap():
+    from qorgau.alarms.cli import INFLIGHT_MESSAGES
+    from qorgau.alarms.ingest.mqtt import MqttSource
+
+    cap = inspect.signature(MqttSource).parameters["group_messages"].default
+    assert INFLIGHT_MESSAGES == cap == 256
+
+
+@pytest.mark.brokers
+@pytest.mark.parametrize(("sizing", "inflight"), [
+    ([], 256),  # the default: one full group of the worker
+    (["--max-inflight-messages", "100"], 100),  # the option, taking effect
+])
+def test_broker_conf_lets_the_workers_group_fill_to_its_cap(db, mine, tmp_path, sizing,
+                                                            inflight):
+    """The worker acknowledges a group only after its commit, and Mosquitto sends a client
+    at most max_inflight_messages unacknowledged QoS 1 messages (default 20, which capped
+    every group at 20): with qorgau.conf the worker's source holds exactly the written
+    number, no more until it acknowledges, then the next ones."""
+    from qorgau.alarms.ingest.mqtt import MqttSource
+    from qorgau.alarms.ingest.sentinel import DangerWatch
+
+    out, data = tmp_path / "qorgau", tmp_path / "data"  # the session's store: the test's own
+    data.mkdir()
+    res = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(out), *INGEST,
+                                   "--persistence-location", str(data), *sizing])
+    assert res.exit_code == 0, res.output
+    assert f"max_inflight_messages {inflight}" in (out / "qorgau.conf").read_text().splitlines()
+    assert f'"max_inflight_messages": {inflight}' in res.output
+    broker = QueueBroker(tmp_path, out)
+    src = MqttSource(f"mqtt://127.0.0.1:{broker.port}", username="ingest",
+                     password="ingest-pw", client_id="qorgau-inflight-test",
+                     watch=DangerWatch(ttl_s=3600))
+    try:
+        assert src.connected.wait(5)
+        gw, ok = _connect(broker.port, mine.gateway, mine.key)
+        assert ok
+        now = time.time()
+        msgs = [gw.publish(f"qorgau/{mine.site_id}/CO-1/telemetry", orjson.dumps(
+            {"site_id": mine.site_id, "readings": [{"s": k, "t": now, "v": 1.0}]}), qos=1)
+            for k in range(600)]
+        assert _wait(lambda: all(m.is_published() for m in msgs), 20)
+        first = _group(src, inflight)
+        assert len(first) == inflight  # not 20
+        assert _group(src, 1, within=1.5) == []  # the rest waits for acknowledgements
+        for _site, _doc, ack in first:
+            ack()  # the group committed
+        # the next ones come (Mosquitto 2.0.11 then sends more than the window per PUBACK,
+        # a bug fixed in 2.0.13: so only "at least" here)
+        second = _group(src, inflight)
+        assert len(second) >= inflight
+        assert [d["readings"][0]["s"] for _s, d, _a in first + second] == list(
+            range(len(first) + len(second)))  # in order, none lost
+        gw.loop_stop()
+        gw.disconnect()
+    finally:
+        src.close()
+        broker.stop()
+
+
+def test_changed_inflight_asks_for_a_restart(db, tmp_path):
+    """Mosquitto (2.0.11) keeps max_inflight_messages from its start over a SIGHUP."""
+    def run(*extra: str) -> str:
+        res = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(tmp_path),
+                                       *INGEST, *extra])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    assert "kill -HUP" in run()  # first write
+    assert "kill -HUP" in run() and "restart" not in run()  # unchanged
+    assert "restart Mosquitto" in run("--max-inflight-messages", "512")
+    assert "kill -HUP" in run("--max-inflight-messages", "512")
+    bad = CliRunner().invoke(app, ["alarms", "broker-config", "--out", str(tmp_path), *INGEST,
+                                   "--max-inflight-messages", "0"])
+    assert bad.exit_code != 0 and "max-inflight-messages" in bad.output

@@ -87,18 +87,23 @@ def sentinel(url: str = "", username: str = "", password: str = "",  # nosec B10
 QUEUE_MESSAGES_PER_S = 256  # the worker's group cap (MqttSource): one full group a second
 RIDE_THROUGH_S = 300  # a worker restart or a database switchover, queued without a drop
 MESSAGE_BYTES = 2048  # a device's 10-s message is ~10 readings × ~40 B; room for bigger ones
+# QoS 1 messages Mosquitto sends a client before its PUBACKs: the worker acks a group only
+# after its commit, so at Mosquitto's default (20) no group could hold more than 20 messages
+INFLIGHT_MESSAGES = 256  # the worker's group cap (MqttSource.group_messages)
 BROKER_CONF = "qorgau.conf"  # ends in .conf: read by Mosquitto's include_dir
 
 
 def mosquitto_conf(pw: Path, acl: Path, *, max_messages: int, max_bytes: int,
-                   persistence_location: str = "") -> str:
+                   inflight: int = INFLIGHT_MESSAGES, persistence_location: str = "") -> str:
     """Mosquitto settings for the files broker-config writes (include_dir the folder). The
     default max_queued_messages (1000) drops QoS 1 messages of a persistent session silently
-    once its subscriber is that far behind; persistence keeps the queue over a broker restart."""
+    once its subscriber is that far behind; persistence keeps the queue over a broker restart;
+    max_inflight_messages lets a worker's group fill up to its cap."""
     lines = ["# written by qorgau alarms broker-config: do not edit, run it again",
              "allow_anonymous false", f"password_file {pw.resolve()}",
              f"acl_file {acl.resolve()}", f"max_queued_messages {max_messages}",
-             f"max_queued_bytes {max_bytes}", "persistence true"]
+             f"max_queued_bytes {max_bytes}", f"max_inflight_messages {inflight}",
+             "persistence true"]
     if persistence_location:  # Mosquitto wants the folder with its trailing slash
         lines.append(f"persistence_location {persistence_location.rstrip('/')}/")
     return "\n".join(lines) + "\n"
@@ -124,13 +129,17 @@ def broker_config(
         message_bytes: Annotated[int, typer.Option(
             min=1, help="mean message size: max_queued_bytes = max_queued_messages × "
             "this")] = MESSAGE_BYTES,
+        max_inflight_messages: Annotated[int, typer.Option(
+            min=1, help="unacknowledged QoS 1 messages Mosquitto sends a client at once: at "
+            "least the worker's group cap (Mosquitto's default of 20 caps each group commit "
+            "at 20 messages); read only when Mosquitto starts")] = INFLIGHT_MESSAGES,
         persistence_location: Annotated[str, typer.Option(
             help="folder of mosquitto.db; default: the broker's own setting")] = "") -> None:
     """Write Mosquitto's password file and ACL from the database: every gateway with its
     current key (writes its site's telemetry, reads its site's commands) and the ingest
     account; and qorgau.conf with the queue sized for the ingest workers, persistence and
     the two files. Each file is replaced atomically; then reload the broker: kill -HUP <pid>
-    (Mosquitto rereads all of them on it)."""
+    (Mosquitto rereads all of them on it, but max_inflight_messages only on a restart)."""
     from qorgau.alarms.ingest.mqtt import _write_atomic, mosquitto_hash, write_broker_files
     from qorgau.alarms.service import broker_accounts
     from qorgau.core.config import get_settings
@@ -154,13 +163,27 @@ def broker_config(
     pw, acl = write_broker_files(out, ingest=(user, mosquitto_hash(secret)), gateways=gateways)
     queued = messages_per_s * ride_through_s
     conf = out / BROKER_CONF
-    _write_atomic(conf, mosquitto_conf(pw, acl, max_messages=queued,
-                                       max_bytes=queued * message_bytes,
-                                       persistence_location=persistence_location))
+    text = mosquitto_conf(pw, acl, max_messages=queued, max_bytes=queued * message_bytes,
+                          inflight=max_inflight_messages,
+                          persistence_location=persistence_location)
+    old = conf.read_text() if conf.exists() else None
+    restart = old is not None and _inflight_line(old) != _inflight_line(text)
+    _write_atomic(conf, text)
     typer.echo(json.dumps({"password_file": str(pw), "acl_file": str(acl), "conf": str(conf),
-                           "max_queued_messages": queued, "gateways": len(gateways),
-                           "skipped": len(no_hash)}))
-    typer.echo("reload Mosquitto to apply: kill -HUP $(pidof mosquitto)", err=True)
+                           "max_queued_messages": queued,
+                           "max_inflight_messages": max_inflight_messages,
+                           "gateways": len(gateways), "skipped": len(no_hash)}))
+    if restart:  # Mosquitto 2.0 keeps its start-up value over a SIGHUP (tested on 2.0.11)
+        typer.echo("max_inflight_messages changed: restart Mosquitto to apply it "
+                   "(systemctl restart mosquitto)", err=True)
+    else:
+        typer.echo("reload Mosquitto to apply: kill -HUP $(pidof mosquitto)", err=True)
+
+
+def _inflight_line(conf: str) -> str:
+    """The max_inflight_messages line of a qorgau.conf's text ("" if none)."""
+    return next((ln for ln in conf.splitlines() if ln.startswith("max_inflight_messages ")),
+                "")
 
 
 @simulate_app.command()
