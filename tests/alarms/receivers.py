@@ -37,9 +37,10 @@ class SmtpReceiver(socketserver.ThreadingTCPServer):
 
     daemon_threads = allow_reuse_address = True
 
-    def __init__(self) -> None:
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
         super().__init__(("127.0.0.1", 0), _SmtpSession)
         self.mails: list[Mail] = []
+        self.refuse = refuse  # mailboxes answered 550 at RCPT, as a real server does
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
@@ -74,6 +75,8 @@ class _SmtpSession(socketserver.StreamRequestHandler):
             elif verb == "MAIL":
                 sender, rcpt = _address(cmd), []
                 self.reply("250 OK")
+            elif verb == "RCPT" and _address(cmd) in self.server.refuse:
+                self.reply(f"550 5.1.1 <{_address(cmd)}>: Recipient address rejected")
             elif verb == "RCPT":
                 rcpt.append(_address(cmd))
                 self.reply("250 OK")

@@ -279,7 +279,8 @@ def alarm_events(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
 def alarm_notifications(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
     """Each row's channel, target, tier, status, attempts, time and `error` as the row holds
     it; a held row also why (`reason` in the caller's language, `flood_since`,
-    `alarms_in_10_min`)."""
+    `alarms_in_10_min`). Without alarms.contacts.read (mine rescue) an sms/email/webhook
+    target is masked, and so is any address in `error`."""
     return [{k: v for k, v in n.items() if k != "id"}
             for n in service.notification_rows(db=db, actor=actor, alarm_id=alarm_id)]
 

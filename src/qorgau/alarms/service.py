@@ -503,17 +503,26 @@ def notifications(*, db: Session, actor: Actor, alarm_id: int) -> list[Notificat
 def notification_rows(*, db: Session, actor: Actor, alarm_id: int,
                       lang: str | None = None) -> list[dict[str, Any]]:
     """The alarm's notifications as the API and its page show them: `error` as the row holds
-    it, and for a held row why (`reason` in `lang`, the flood's start, its count)."""
-    from qorgau.alarms import flood  # here: dispatch imports records, which imports this
+    it, and for a held row why (`reason` in `lang`, the flood's start, its count). A reader
+    without alarms.contacts.read (mine rescue) sees sms/email/webhook targets masked, in the
+    texts too (`masking`); wearables and the in-app address stay as they are."""
+    # flood here: dispatch imports records, which imports this
+    from qorgau.alarms import flood, masking
 
     rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
     rows = notifications(db=db, actor=actor, alarm_id=rec.id)
     why = flood.held_reasons(db, rec.site_id, rows, lang)
+    mask = None if actor.can(C.READ_CONTACTS) else masking.Masker(
+        [(n.channel, n.target) for n in rows] + masking.site_addresses(db, rec.site_id)
+        + masking.named_in(rec.detail))
     out = []
     for n in rows:
         held = why.get(n.id, {})
-        out.append({"id": n.id, "channel": n.channel, "target": n.target, "tier": n.tier,
-                    "status": n.status, "attempts": n.attempts, "at": n.at, "error": n.error,
+        target, error = n.target, n.error
+        if mask is not None:  # shown values only: the row is never changed
+            target, error = mask.target(n.channel, target), mask.text(error)
+        out.append({"id": n.id, "channel": n.channel, "target": target, "tier": n.tier,
+                    "status": n.status, "attempts": n.attempts, "at": n.at, "error": error,
                     "reason": held.get("text"), "flood_since": held.get("flood_since"),
                     "alarms_in_10_min": held.get("alarms_in_10_min")})
     return out
