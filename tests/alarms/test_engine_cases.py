@@ -99,7 +99,9 @@ def test_stel_excursions_closer_than_an_hour_are_breaches(fast: bool) -> None:
     t = np.arange(0, 4 * 3600, 10.0)
     v = np.where(((t >= 600) & (t < 1200)) | ((t >= 3000) & (t < 3600)), 10.0, 0.0)
     ev = feed(engine, [0] * len(t), t, v)
-    assert [k for _, _, k, tr, _ in ev if tr == 1] == ["STEL", "STEL"]
+    # the second, 40 min after the first, breaks the rule: STEL_BREACH beside its STEL raise
+    assert [(t, k) for _, t, k, tr, _ in ev if tr == 1] == [
+        (1080.0, "STEL"), (3480.0, "STEL"), (3480.0, "STEL_BREACH")]
     assert engine.state.exposure.excursions[0] == 2
     assert engine.state.exposure.breaches[0] == 1
 

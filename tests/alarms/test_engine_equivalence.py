@@ -17,17 +17,23 @@ NAN = float("nan")
 
 @st.composite
 def streams(draw):
-    """A few sensors, each a random walk crossing its limits, merged into one time order."""
+    """A few sensors, each a random walk crossing its limits or on/off pulses (STEL
+    excursions again and again, so breaches of the STEL rule happen), merged into one time
+    order."""
     n = draw(st.integers(1, 4))
     sensor, time, value = [], [], []
     for s in range(n):
         k = draw(st.integers(0, 60))
-        dts = draw(st.lists(st.sampled_from(DT), min_size=k, max_size=k))
-        steps = draw(st.lists(st.floats(-0.4, 0.4), min_size=k, max_size=k))
+        walk = draw(st.booleans())
+        dts = draw(st.lists(st.sampled_from(DT if walk else DT[4:]), min_size=k, max_size=k))
         t0 = draw(st.sampled_from([0.0, 13.0, 59.5]))
+        if walk:
+            steps = draw(st.lists(st.floats(-0.4, 0.4), min_size=k, max_size=k))
+            value += list(0.8 + np.cumsum(steps))
+        else:
+            value += draw(st.lists(st.sampled_from([0.0, 0.0, 3.0]), min_size=k, max_size=k))
         sensor += [s] * k
         time += list(t0 + np.cumsum(dts))
-        value += list(0.8 + np.cumsum(steps))
     order = np.argsort(np.asarray(time), kind="stable")
     arrays = (np.asarray(sensor, np.uint32)[order], np.asarray(time, float)[order],
               np.asarray(value, float)[order])
@@ -59,7 +65,11 @@ def same_state(a: EngineState, b: EngineState) -> bool:
     pairs = [(a.active, b.active), (a.on_since, b.on_since), (a.off_since, b.off_since),
              (a.hot[:, :4], b.hot[:, :4]),
              (a.exposure.hot[:, :7], b.exposure.hot[:, :7]), (a.exposure.ring, b.exposure.ring),
-             (a.exposure.excursions, b.exposure.excursions)]
+             (a.exposure.excursions, b.exposure.excursions),
+             (a.exposure.stel_active, b.exposure.stel_active),
+             (a.exposure.last_excursion, b.exposure.last_excursion),
+             (a.exposure.breaches, b.exposure.breaches),
+             (a.exposure.breach_active, b.exposure.breach_active)]
     return all(np.array_equal(x, y, equal_nan=True) for x, y in pairs)
 
 

@@ -57,11 +57,14 @@ EXTRA_DEFAULTS: dict[str, dict[str, float]] = {
 
 RESOLUTIONS = ("real", "false", "test", "dispatched")
 KIND_NAMES = {1: "HI", 2: "HIHI", 3: "LO", 4: "LOLO", 5: "ROR", 6: "STALE", 7: "TWA", 8: "STEL",
-              9: "COMBO", 10: "FALL", 11: "SOS", 12: "NO_MOTION", 20: "FORECAST",
-              21: "NOTIFY_FAILED"}
+              9: "COMBO", 10: "FALL", 11: "SOS", 12: "NO_MOTION", 13: "STEL_BREACH",
+              20: "FORECAST", 21: "NOTIFY_FAILED"}
 PRIORITY = {"HIHI": 1, "LOLO": 1, "COMBO": 1, "FALL": 1, "SOS": 1, "NO_MOTION": 1, "HI": 2,
-            "LO": 2, "ROR": 2, "STEL": 2, "TWA": 3, "STALE": 3, "FORECAST": 2,
+            "LO": 2, "ROR": 2, "STEL": 2, "STEL_BREACH": 2, "TWA": 3, "STALE": 3, "FORECAST": 2,
             "NOTIFY_FAILED": 2}
+# Conditions whose value is a count, not a reading of the device's quantity: a STEL_BREACH
+# carries the shift's excursion count, which takes no unit.
+COUNT_KINDS = frozenset({"STEL_BREACH"})
 # Conditions that order withdrawal of people when raised by a life-safety device.
 LIFE_SAFETY_KINDS = frozenset({"HIHI", "LOLO", "COMBO", "FALL", "SOS", "NO_MOTION"})
 # A latching device latches its danger (priority 1) conditions; warnings (HI, LO), rate of

@@ -21,6 +21,7 @@ KIND_LABELS = {
     "ROR": N_("Rising fast"), "STALE": N_("No signal"),
     "TWA": N_("Shift average over the limit (TWA)"),
     "STEL": N_("Short-term limit exceeded (STEL)"),
+    "STEL_BREACH": N_("Short-term limit exceeded too often (STEL)"),
     "COMBO": N_("Combined danger"), "FALL": N_("Fall of a person"), "SOS": N_("SOS call"),
     "NO_MOTION": N_("No motion (man down)"), "FORECAST": N_("Predicted to exceed"),
     "NOTIFY_FAILED": N_("Notification not delivered"), "FLOOD": N_("Alarm flood"),
@@ -34,6 +35,8 @@ CHANNEL_LABELS = {"sms": N_("SMS"), "email": N_("E-mail"), "webhook": N_("Webhoo
 _DEVICE_AT_ZONE = N_("%(device)s, zone %(zone)s")
 _FORECAST = N_("%(quantity)s predicted to reach %(limit)s %(unit)s within %(minutes)s min")
 _FAILED = N_("%(channel)s to %(target)s failed: %(error)s")
+# STEL rule: at most 4 excursions a shift, at least 60 min apart; the value is the count
+_EXCURSION = N_("%(quantity)s: excursion no. %(n)s of the shift")
 _LATE = N_("late reading of %(at)s UTC")
 _LIFE_SAFETY = N_("LIFE-SAFETY")
 _GROUP = N_("%(n)s alarms at site %(site)s")
@@ -132,6 +135,8 @@ def _body(f: dict[str, Any], lang: str | None) -> str:
     if f["kind"] == "FORECAST" and "minutes" in f:
         what = gt(_FORECAST) % {"quantity": name, "limit": number(f["limit"], lang),
                                 "unit": unit, "minutes": f["minutes"]}
+    elif f["kind"] in C.COUNT_KINDS and f.get("value") is not None:
+        what = gt(_EXCURSION) % {"quantity": name, "n": int(f["value"])}
     else:
         what = f"{name} {_value(f.get('value'), q, unit, lang)}".strip()
     place = gt(_DEVICE_AT_ZONE) % {"device": f["device"], "zone": f["zone"]} \
@@ -153,8 +158,8 @@ def webhook_fields(rec: Any, lang: str | None) -> dict[str, Any]:
     the contact's language."""
     f = fields(rec)
     extra = {k: f[k] for k in ("device", "quantity", "minutes", "limit", "late") if k in f}
-    if "quantity" in f:
-        extra["unit"] = C.UNITS.get(f["quantity"], "")
+    if "quantity" in f:  # a count takes no unit
+        extra["unit"] = "" if f["kind"] in C.COUNT_KINDS else C.UNITS.get(f["quantity"], "")
     lang = lang_or_default(lang)
     return {**extra, "lang": lang, "text": line(f, lang)}
 

@@ -109,28 +109,32 @@ class AlarmEngine:
     def seed_exposure(self, sensor: np.ndarray, time: np.ndarray, value: np.ndarray) -> None:
         """Rebuild the dose and the STEL window from readings this engine did not see (a
         restart, a rebuild; time-sorted within each sensor), integrated exactly as `process`
-        does, but raising and clearing nothing: the TWA/STEL flags, the STEL excursion counts
-        and the events stay as they were (the caller restores the flags from its records)."""
+        does, but raising and clearing nothing: the TWA/STEL/STEL_BREACH flags, the STEL
+        excursion counts and the events stay as they were (the caller restores the flags from
+        its records)."""
         ex = self.state.exposure
         keep = (ex.twa_active.copy(), ex.stel_active.copy(), ex.excursions.copy(),
-                ex.last_excursion.copy(), ex.breaches.copy())
+                ex.last_excursion.copy(), ex.breaches.copy(), ex.breach_active.copy())
         run = kernel.exposure_fast if self.fast else reference.exposure_reference
         run(self.table, ex, np.asarray(sensor, np.uint32), np.asarray(time, np.float64),
             np.asarray(value, np.float64), max_hold_s=self.max_hold_s)
         (ex.twa_active[:], ex.stel_active[:], ex.excursions[:], ex.last_excursion[:],
-         ex.breaches[:]) = keep
+         ex.breaches[:], ex.breach_active[:]) = keep
 
     def seed_excursions(self, sensor: np.ndarray, time: np.ndarray) -> None:
         """Count STEL excursions of the current shift this engine did not see (a restart, a
         rebuild) by their start times (time-sorted within each sensor), with the kernels'
         rule: each adds an excursion, and a breach when it is the fifth or later of the shift
-        or starts less than 60 min after the previous. Raises and clears nothing."""
+        or starts less than 60 min after the previous. Raises and clears nothing, but a breach
+        sets the STEL_BREACH flag: its occurrence, raised live at that breach, stays active
+        until the shift start, so the reset clears it and a later breach raises no second."""
         ex = self.state.exposure
         for s, t in zip(np.asarray(sensor).tolist(), np.asarray(time).tolist(), strict=True):
             ex.excursions[s] += 1
             last = float(ex.last_excursion[s])
             if ex.excursions[s] > 4 or t - last < 3600.0:  # NaN: no previous one
                 ex.breaches[s] += 1
+                ex.breach_active[s] = True
             ex.last_excursion[s] = t
 
     def snapshot(self, sensors: np.ndarray) -> Snapshot:
@@ -203,9 +207,10 @@ class AlarmEngine:
         return _rows(rows)
 
     def reset_shift(self, now: float, sensors: np.ndarray | None = None) -> np.ndarray:
-        """Start a new shift at `now` (the shift's start): a raised TWA clears, stamped `now`
-        (the new shift's dose starts at zero), the dose and the STEL excursion and breach
-        counts restart. The STEL window itself runs on: a 15-min mean is physical, not per
+        """Start a new shift at `now` (the shift's start): a raised TWA and a raised
+        STEL_BREACH clear, stamped `now` (the new shift's dose starts at zero; the breach's
+        value is the ending shift's excursion count), the dose and the STEL excursion and
+        breach counts restart. The STEL window itself runs on: a 15-min mean is physical, not per
         shift, so a STEL raised at the boundary clears when the mean falls.
 
         A reading before `now` whose held value reaches past it is integrated only when the
@@ -213,14 +218,19 @@ class AlarmEngine:
         exactly ∫ c dt from `now` (it may read negative until the next reading)."""
         ex = self.state.exposure
         idx = np.arange(len(self.table)) if sensors is None else np.asarray(sensors, np.int64)
-        was = idx[ex.twa_active[idx] != 0.0]
-        ev = make_events(was.astype(np.uint32), np.full(len(was), now), np.full(len(was), Kind.TWA),
-                         np.full(len(was), Transition.CLEAR), ex.dose[was] / SHIFT_S)
+        twa = idx[ex.twa_active[idx] != 0.0]
+        breach = idx[ex.breach_active[idx]]
+        was = np.r_[twa, breach]
+        ev = make_events(was.astype(np.uint32), np.full(len(was), now),
+                         np.r_[np.full(len(twa), Kind.TWA), np.full(len(breach), Kind.STEL_BREACH)],
+                         np.full(len(was), Transition.CLEAR),
+                         np.r_[ex.dose[twa] / SHIFT_S, ex.excursions[breach].astype(np.float64)])
         lt = ex.last_time[idx]
         held = np.clip(np.fmin(lt + self.max_hold_s, now) - lt, 0.0, None)  # NaN: none held
         ex.dose[idx] = -np.nan_to_num(ex.last_value[idx] * held)
         ex.twa_active[idx], ex.shift_start[idx] = 0.0, now
         ex.excursions[idx], ex.breaches[idx], ex.last_excursion[idx] = 0, 0, np.nan
+        ex.breach_active[idx] = False
         return ev
 
     def _combos(self, sensor: np.ndarray, time: np.ndarray, value: np.ndarray) -> np.ndarray:

@@ -101,7 +101,7 @@ def _limits_kernel(start, sens, tt, vv, lim, db, on_d, off_d, codes,
 
 
 def _close_bucket(s, hot, ring, stel_lim, stel_active, excursions, last_exc, breaches,
-                  ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev):  # pragma: no cover - compiled
+                  breach_active, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev):  # pragma: no cover
     cur = hot[s, 4]
     ring[s, np.int64(cur) % 15] = hot[s, 3]
     hot[s, 3] = 0.0
@@ -118,10 +118,16 @@ def _close_bucket(s, hot, ring, stel_lim, stel_active, excursions, last_exc, bre
         stel_active[s] = True
         excursions[s] += 1
         last = last_exc[s]
-        if excursions[s] > 4 or (last == last and at - last < 3600.0):
-            breaches[s] += 1
+        breach = excursions[s] > 4 or (last == last and at - last < 3600.0)
         last_exc[s] = at
-        return _emit_nb(ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev, s, at, 8, 1, mean)
+        n_ev = _emit_nb(ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev, s, at, 8, 1, mean)
+        if breach:
+            breaches[s] += 1
+            if not breach_active[s]:  # one STEL_BREACH a shift: reset_shift clears it
+                breach_active[s] = True
+                n_ev = _emit_nb(ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev, s, at, 13, 1,
+                                float(excursions[s]))
+        return n_ev
     if stel_active[s] and mean <= limit:
         stel_active[s] = False
         return _emit_nb(ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev, s, at, 8, 0, mean)
@@ -145,7 +151,7 @@ _exposure_slow_nb: Callable = _close_bucket
 
 
 def _exposure_kernel(start, need, sens, tt, vv, max_hold, twa_lim, stel_lim, hot, ring,
-                     stel_active, excursions, last_exc, breaches,
+                     stel_active, excursions, last_exc, breaches, breach_active,
                      ev_s, ev_t, ev_k, ev_tr, ev_v):  # pragma: no cover - compiled
     n_ev = 0
     cap = ev_s.shape[0]
@@ -170,7 +176,7 @@ def _exposure_kernel(start, need, sens, tt, vv, max_hold, twa_lim, stel_lim, hot
                 n_ev = _twa_raise_nb(s, t, hot, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
             continue
         n_ev = _exposure_slow_nb(s, t, lv, lt, max_hold, twa_lim, stel_lim, hot, ring,
-                                 stel_active, excursions, last_exc, breaches,
+                                 stel_active, excursions, last_exc, breaches, breach_active,
                                  ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
     return sens.shape[0], n_ev
 
@@ -181,7 +187,7 @@ def _twa_raise(s, t, hot, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev):  # pragma: no co
 
 
 def _exposure_slow(s, t, lv, lt, max_hold, twa_lim, stel_lim, hot, ring, stel_active,
-                   excursions, last_exc, breaches,
+                   excursions, last_exc, breaches, breach_active,
                    ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev):  # pragma: no cover - compiled
     """Bucket boundaries, first reading, gaps: the general path of the reference."""
     if hot[s, 4] < 0.0:
@@ -202,7 +208,7 @@ def _exposure_slow(s, t, lv, lt, max_hold, twa_lim, stel_lim, hot, ring, stel_ac
             hot[s, 2] += piece
             a = bend
             n_ev = _close_nb(s, hot, ring, stel_lim, stel_active, excursions, last_exc,
-                             breaches, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
+                             breaches, breach_active, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
         if hot[s, 2] > hot[s, 7] and hot[s, 5] == 0.0:
             n_ev = _twa_raise_nb(s, t, hot, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
     b = math.floor(t / 60.0)
@@ -210,7 +216,7 @@ def _exposure_slow(s, t, lv, lt, max_hold, twa_lim, stel_lim, hot, ring, stel_ac
     while hot[s, 4] < b:
         if closes < 16:
             n_ev = _close_nb(s, hot, ring, stel_lim, stel_active, excursions, last_exc,
-                             breaches, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
+                             breaches, breach_active, ev_s, ev_t, ev_k, ev_tr, ev_v, n_ev)
             closes += 1
         else:
             ring[s, :] = 0.0
@@ -297,8 +303,9 @@ def exposure_fast(table: SensorTable, ex: ExposureState, sensor, time, value, *,
     kern = _compiled()[1]
     s, t, v = _cast(sensor, time, value)
 
-    # events one reading can cause: buckets crossed while integrating, gap closes, TWA
-    need = int(max_hold_s // STEL_BUCKET_S) + 2 + _GAP_CLOSES + 1
+    # events one reading can cause: buckets crossed while integrating, gap closes, TWA, and
+    # one STEL_BREACH (raised at most once a shift)
+    need = int(max_hold_s // STEL_BUCKET_S) + 2 + _GAP_CLOSES + 2
     pk = table.packed()
     if ex.__dict__.get("_bound") is not pk:  # dose limit, same product as the reference's
         ex.hot[:, 7] = table.twa_limit * SHIFT_S
@@ -307,7 +314,7 @@ def exposure_fast(table: SensorTable, ex: ExposureState, sensor, time, value, *,
     def call(start: int, cols: tuple[np.ndarray, ...]) -> tuple[int, int]:
         return kern(start, need, s, t, v, float(max_hold_s), table.twa_limit, table.stel_limit,
                     ex.hot, ex.ring, ex.stel_active, ex.excursions, ex.last_excursion,
-                    ex.breaches, *cols)
+                    ex.breaches, ex.breach_active, *cols)
 
     return _run(call, len(s), need)
 

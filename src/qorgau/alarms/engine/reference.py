@@ -166,10 +166,14 @@ def _close_bucket(table, ex, out, s) -> None:
         ex.stel_active[s] = True
         ex.excursions[s] += 1
         last = float(ex.last_excursion[s])
-        if ex.excursions[s] > 4 or (not math.isnan(last) and at - last < 3600.0):
-            ex.breaches[s] += 1
+        breach = ex.excursions[s] > 4 or (not math.isnan(last) and at - last < 3600.0)
         ex.last_excursion[s] = at
         out.append((s, at, Kind.STEL, Transition.RAISE, mean))
+        if breach:
+            ex.breaches[s] += 1
+            if not ex.breach_active[s]:  # one STEL_BREACH a shift: reset_shift clears it
+                ex.breach_active[s] = True
+                out.append((s, at, Kind.STEL_BREACH, Transition.RAISE, float(ex.excursions[s])))
     elif ex.stel_active[s] and mean <= limit:
         ex.stel_active[s] = False
         out.append((s, at, Kind.STEL, Transition.CLEAR, mean))

@@ -28,6 +28,7 @@ class Kind(IntEnum):
     FALL = 10
     SOS = 11
     NO_MOTION = 12
+    STEL_BREACH = 13  # STEL rule broken: 5th+ excursion of the shift or < 60 min apart
 
 
 class Transition(IntEnum):
@@ -197,6 +198,7 @@ class ExposureState:
     excursions: np.ndarray  # STEL excursions started this shift
     last_excursion: np.ndarray  # start time of the previous excursion
     breaches: np.ndarray  # excursions beyond 4 per shift or closer than 60 min
+    breach_active: np.ndarray  # STEL_BREACH raised this shift (cleared by reset_shift)
 
     last_value = _col("last_value", 0, "last reading")
     last_time = _col("last_time", 1, "time of the last reading")
@@ -212,7 +214,7 @@ class ExposureState:
         hot[:, 0], hot[:, 1], hot[:, 4], hot[:, 6] = np.nan, np.nan, -1.0, shift_start
         return cls(hot=hot, ring=np.zeros((n, STEL_BUCKETS)), stel_active=np.zeros(n, np.bool_),
                    excursions=np.zeros(n, np.int32), last_excursion=_nan(n),
-                   breaches=np.zeros(n, np.int32))
+                   breaches=np.zeros(n, np.int32), breach_active=np.zeros(n, np.bool_))
 
     def copy(self) -> ExposureState:
         hot = _rows(len(self.hot))
@@ -221,7 +223,8 @@ class ExposureState:
         return ExposureState(hot=hot, **rest)
 
 
-EXPOSURE_ARRAYS = ("ring", "stel_active", "excursions", "last_excursion", "breaches")
+EXPOSURE_ARRAYS = ("ring", "stel_active", "excursions", "last_excursion", "breaches",
+                   "breach_active")
 
 
 def make_events(sensor, time, kind, transition, value) -> np.ndarray:
@@ -237,8 +240,8 @@ def make_events(sensor, time, kind, transition, value) -> np.ndarray:
 # by emission, makes the order independent of which kernel emitted first and of batching: a
 # STEL event is stamped at its bucket's end, which a reading in the next batch may share.
 KIND_RANK = np.zeros(256, np.uint8)
-for _rank, _kind in enumerate((Kind.STALE, *COND_KINDS, Kind.TWA, Kind.STEL, Kind.COMBO,
-                               Kind.FALL, Kind.SOS, Kind.NO_MOTION)):
+for _rank, _kind in enumerate((Kind.STALE, *COND_KINDS, Kind.TWA, Kind.STEL, Kind.STEL_BREACH,
+                               Kind.COMBO, Kind.FALL, Kind.SOS, Kind.NO_MOTION)):
     KIND_RANK[_kind] = _rank
 
 
