@@ -123,8 +123,8 @@ def publish(site_id: int, codes: list[str], port: int, seconds: float, rate: flo
             seq0: int, window: int, fmt: str, numbering: str, nxt: np.ndarray, accepted: Any,
             conn: Any) -> None:
     """The load generator, in a process of its own (as gateways are): building 500-row JSON
-    in the worker's process would take the worker's GIL and time. Sends back what it sent,
-    when it injected each life-safety reading, and where the sequence numbers ended."""
+    in the worker's process would take the worker's GIL and time. Sends back what it sent
+    and where the sequence numbers ended. The life-safety detector is `detector`."""
     import paho.mqtt.client as mqtt
 
     sys.setswitchinterval(0.001)  # its send thread waits less for the JSON-building thread
@@ -138,21 +138,10 @@ def publish(site_id: int, codes: list[str], port: int, seconds: float, rate: flo
     # "device": each device numbers its own readings 0, 1, 2, … (what a gateway does and what
     # the gap count assumes); "message": every reading of message k gets seq0 + k (the
     # numbering used before 2026-11-26, with gaps on every device)
-    sent, inject_at, k, seq = 0, [], 0, seq0
+    sent, k = 0, 0
     t0 = time.time()
-    next_inject = t0 + 0.5
     while time.time() - t0 < seconds:
         now = time.time()
-        if now >= next_inject:  # life-safety: CH4 to 2 % then back (raise/clear cycles)
-            for v in (2.0, 0.3):
-                body = {"site_id": site_id, "readings": [{"d": "CH4-LS", "s": seq, "t": now,
-                                                          "v": v}]}
-                seq += 1
-                if v == 2.0:
-                    inject_at.append(time.time())
-                pub.publish(f"qorgau/{site_id}/CH4-LS/telemetry", orjson.dumps(body), qos=1)
-                sent += 1
-            next_inject = now + 0.5
         start = (k * per) % len(co)
         idx = (start + np.arange(per)) % len(co)
         devs = [co[j] for j in idx.tolist()]
@@ -176,8 +165,37 @@ def publish(site_id: int, codes: list[str], port: int, seconds: float, rate: flo
             while sent - accepted.value > window and time.time() - t0 < seconds:
                 time.sleep(0.001)
     pub.loop_stop()
-    conn.send({"sent": sent, "inject_at": inject_at, "k": k, "seq": seq, "nxt": nxt,
-               "t0": t0})
+    conn.send({"sent": sent, "k": k, "nxt": nxt, "t0": t0})
+
+
+def detector(site_id: int, port: int, seconds: float, seq: int, conn: Any) -> None:
+    """The life-safety CH4 detector: a device of its own, so its own MQTT client in a process
+    of its own (before 2026-11-27 its readings went out from the bulk gateway's process,
+    waiting for that process's GIL). Every 0.5 s CH4 goes to 2 % (HIHI), and back to 0.3 %
+    0.25 s later (before, the clear followed the raise at once, so the two were often handled
+    as one group and the raise's record waited for the clear's). Sends back when it published
+    each raise and where its sequence ended."""
+    import paho.mqtt.client as mqtt
+
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    t0 = time.time()
+    sent, inject_at, info = 0, [], None
+    while (at := t0 + 0.5 * (len(inject_at) + 1)) < t0 + seconds:
+        for v, when in ((2.0, at), (0.3, at + 0.25)):
+            time.sleep(max(0.0, when - time.time()))
+            now = time.time()
+            body = {"site_id": site_id, "readings": [{"d": "CH4-LS", "s": seq, "t": now,
+                                                      "v": v}]}
+            seq, sent = seq + 1, sent + 1
+            if v == 2.0:
+                inject_at.append(now)
+            info = pub.publish(f"qorgau/{site_id}/CH4-LS/telemetry", orjson.dumps(body), qos=1)
+    if info is not None:
+        info.wait_for_publish(5)
+    pub.loop_stop()
+    conn.send({"sent": sent, "inject_at": inject_at, "seq": seq})
 
 
 def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: float | None,
@@ -192,14 +210,20 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
     accepted = ctx.Value("q", 0, lock=False)
     mine, theirs = ctx.Pipe()
     accepted0 = METRICS.counts["accepted"]
+    det, det_theirs = ctx.Pipe()
     p = ctx.Process(target=publish, args=(site_id, codes, port, seconds, rate, seq0, window,
                                           fmt, numbering, nxt, accepted, theirs))
+    d = ctx.Process(target=detector, args=(site_id, port, seconds, seq0, det_theirs))
     p.start()
-    while not mine.poll(0.001):  # the closed loop's feedback
+    d.start()
+    # the closed loop's feedback; a paced phase needs none, and polling every 1 ms took the
+    # worker's GIL 1,000 times a second in the very process being measured
+    while not mine.poll(0.001 if rate is None else 0.1):
         accepted.value = METRICS.counts["accepted"] - accepted0
-    out = mine.recv()
+    out, ls = mine.recv(), det.recv()
     p.join()
-    sent, inject_at, t0 = out["sent"], out["inject_at"], out["t0"]
+    d.join()
+    sent, inject_at, t0 = out["sent"] + ls["sent"], ls["inject_at"], out["t0"]
     NEXT_SEQ[site_id] = out["nxt"]
     pub_end = time.time()
     while METRICS.counts["accepted"] - accepted0 < sent and time.time() - pub_end < 60:
@@ -220,9 +244,9 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
             "signal_p50": float(np.percentile(sig, 50)) if sig else float("nan"),
             "signal_p99": float(np.percentile(sig, 99)) if sig else float("nan"),
             "signal_samples": len(sig), "max_queue": METRICS.queue_depth,
-            "gaps": METRICS.counts["seq_gaps"], "broker_dropped":
-            METRICS.counts.get("mqtt_broker_dropped", 0), "seq_next": seq0 + out["k"] + 10,
-            "next_seq_ls": out["seq"]}
+            "gaps": METRICS.counts["seq_gaps"],
+            "broker_dropped": METRICS.counts.get("mqtt_broker_dropped", 0),
+            "seq_next": max(seq0 + out["k"], ls["seq"]) + 10, "next_seq_ls": ls["seq"]}
 
 
 GC_PAUSES: list[tuple[int, float]] = []

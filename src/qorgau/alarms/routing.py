@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from qorgau.accounts import service as accounts
@@ -78,8 +78,14 @@ def delays(db: Session, site_id: int) -> Delays:
 _DELAYS_MEMO = "qorgau.alarms.delays"
 
 
+_POLICY = EscalationPolicy.__table__
+_DELAYS = select(_POLICY.c.tier2_after_s, _POLICY.c.tier3_after_s, _POLICY.c.tier4_after_s,
+                 _POLICY.c.reminder_s).where(_POLICY.c.site_id == bindparam("site"))
+
+
 def _delays(db: Session, site_id: int) -> Delays:
-    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == site_id))
+    # four columns, not the entity: this is on the life-safety raise path
+    p = db.execute(_DELAYS, {"site": site_id}).first()
     if p is None:
         return DEFAULT_DELAYS
     return Delays((float(p.tier2_after_s), float(p.tier3_after_s), float(p.tier4_after_s)),
