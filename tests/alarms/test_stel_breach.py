@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from qorgau.alarms import routing, service, texts, worker
 from qorgau.alarms.engine import AlarmEngine, Kind, SensorTable
+from qorgau.alarms.ingest import core
 from qorgau.alarms.models import AlarmRecord
 from qorgau.alarms.schemas import DevicePatch, Limits, ShiftsIn
 
@@ -153,9 +154,34 @@ def test_a_breach_through_ingest_is_a_priority_2_occurrence_cleared_at_the_shift
     assert len(breach) == 1, "one active condition for the second and the third breach"
     rec = breach[0]
     assert (rec.priority, rec.active, rec.value) == (2, True, 2.0)
+    assert rec.message == "CO STEL_BREACH at CO-1 (L1): excursion 2 of the shift"
     assert rec.raised_at == stel[1].raised_at
     assert not rec.life_safety
 
     worker.tick(db, proc, now=b + 12 * 3600.0 + 5)  # 20:00: the next shift starts
+    rec = _records(db, mine, "STEL_BREACH")[0]
+    assert not rec.active and rec.cleared_at.timestamp() == pytest.approx(b + 12 * 3600.0)
+
+
+def test_a_breach_still_active_after_a_restart_across_the_shift_start_is_cleared(
+        db, as_, mine, proc) -> None:
+    """The worker is down over 20:00: its successor restores the active breach with the
+    shift it belongs to, so the next tick clears it at 20:00 as without the restart."""
+    b = _boundary()
+    osh = as_("osh_krg")
+    routing.set_shifts(db=db, actor=osh, site_id=mine.site_id,
+                       data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
+    service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
+        limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0, stel_limit=5.0),
+        reason="H2S-like STEL"))
+    rows = _stream(b, b + 2 * 3600.0, [b + 600.0, b + 600.0 + 45 * 60.0])
+    for k in range(0, len(rows), BATCH):
+        part = rows[k:k + BATCH]
+        proc.handle_raw(db, mine.timed("CO-1", part), source="test", now=part[-1][0] + 1)
+    assert _records(db, mine, "STEL_BREACH")[0].active
+    again = core.Processor(proc.store, flush_s=60, owner="worker")  # started at 20:01
+    late = b + 12 * 3600.0 + 60.0
+    again.handle_raw(db, mine.timed("CO-1", [(late, 1.0)]), source="test", now=late + 1)
+    worker.tick(db, again, now=late + 5)
     rec = _records(db, mine, "STEL_BREACH")[0]
     assert not rec.active and rec.cleared_at.timestamp() == pytest.approx(b + 12 * 3600.0)

@@ -128,6 +128,8 @@ class OpenOccurrences:
 
 def message(dev: Device | DevInfo, kind: str, value: float | None) -> str:
     v = "" if value is None else f" = {value:.3g} {C.UNITS.get(dev.quantity, '')}".rstrip()
+    if value is not None and kind in C.COUNT_KINDS:  # a count, not a reading of the gas
+        v = f": excursion {value:.0f} of the shift"
     where = f" ({dev.zone_code})" if dev.zone_code else ""
     return f"{dev.quantity} {kind} at {dev.code}{where}{v}"
 

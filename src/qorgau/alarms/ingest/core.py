@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -158,8 +159,7 @@ class Processor:
                 rt = self.runtime(db, site.id)
             runtime.resume(db, rt, self.store, self.owner, now)
         rejects = list(p.rejects)
-        getter = rt.index.get
-        idx = np.fromiter((getter(c, -1) for c in p.d), np.int64, len(p.d))
+        idx = np.fromiter(map(rt.index.__getitem__, p.d), np.int64, len(p.d))  # unknown: -1
         seq, t = np.asarray(p.s, np.int64), np.asarray(p.t, np.float64)
         v, e = np.asarray(p.v, np.float64), np.asarray(p.e, np.int8)
         msg = p.msg if p.msg is not None else np.zeros(len(idx), np.int64)
@@ -406,7 +406,7 @@ def _merge(ps: list[Parsed]) -> Parsed:
     """One site's messages as one batch; `msg` keeps which message each reading came in."""
     if len(ps) == 1:
         return ps[0]
-    out = Parsed(ps[0].site_id, d=[c for p in ps for c in p.d],
+    out = Parsed(ps[0].site_id, d=list(chain.from_iterable(p.d for p in ps)),
                  s=np.concatenate([np.asarray(p.s, np.int64) for p in ps]),
                  t=np.concatenate([np.asarray(p.t, np.float64) for p in ps]),
                  v=np.concatenate([np.asarray(p.v, np.float64) for p in ps]),
