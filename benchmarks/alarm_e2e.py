@@ -16,6 +16,7 @@ current tree in another; every figure is printed beside the baseline's.
 
 Usage: .venv/bin/python benchmarks/alarm_e2e.py [--devices 2000] [--seconds 10] [--rate 50000]
        [--baseline REV] [--format rows|columns] [--window 40000] [--numbering device|message]
+       [--receiver thread|process] [--sentinel] [--database sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -364,8 +365,14 @@ def _phases(a: argparse.Namespace) -> dict:
             CONSOLE, theirs = ctx.Pipe()
             ctx.Process(target=_console, args=(url, site_id, theirs), daemon=True).start()
             CONSOLE.recv()
-        src = MqttSource(f"mqtt://127.0.0.1:{port}", client_id="bench-ingest",
-                         **({"group_readings": a.group_readings} if a.group_readings else {}))
+        source = MqttSource
+        if a.receiver == "process":
+            try:  # a tree from before 2026-11-27 evening has no receiving process
+                from qorgau.alarms.ingest.receiver import ProcessSource as source
+            except ImportError:
+                print("no receiver process in this tree: receiving thread", file=sys.stderr)
+        src = source(f"mqtt://127.0.0.1:{port}", client_id="bench-ingest",
+                     **({"group_readings": a.group_readings} if a.group_readings else {}))
         src.connected.wait(5)
         threading.Thread(target=drain, args=(src,), daemon=True).start()
         run(site_id, codes, port, seconds=1.0, rate=None, seq0=0, window=5_000,
@@ -404,7 +411,8 @@ def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
                                 "--database", a.database,
                                 *(["--group-readings", str(a.group_readings)]
                                   if a.group_readings else []),
-                                *(["--sentinel"] if a.sentinel else [])], src)
+                                *(["--sentinel"] if a.sentinel else []),
+                                "--receiver", a.receiver], src)
 
 
 def _extract(rev: str) -> Path:
@@ -426,6 +434,8 @@ def main() -> None:
     ap.add_argument("--numbering", choices=["device", "message"], default="device",
                     help="sequence numbers per device (default) or per message (gaps)")
     ap.add_argument("--baseline", help="git revision measured first, in the same run")
+    ap.add_argument("--receiver", choices=["thread", "process"], default="thread",
+                    help="MQTT receiving and decoding in the worker process or a child")
     ap.add_argument("--sentinel", action="store_true",
                     help="danger screen in a process of its own (qorgau alarms sentinel)")
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -450,7 +460,7 @@ def main() -> None:
            ("lo", "signal_p99", f"life-safety danger signal latency p99 at {a.rate:.0f} "
             "readings/s offered", "ms", 10)]
     flush = os.environ.get("QORGAU_ALARM_FLUSH_S")
-    setup = (f" [{a.database}, {a.devices:,} devices"
+    setup = (f" [{a.database}, {a.devices:,} devices, receiving {a.receiver}"
              f"{f', QORGAU_ALARM_FLUSH_S={flush}' if flush else ''}]")
     for phase, key, what, unit, target in fig:
         r = new[phase]

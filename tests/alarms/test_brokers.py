@@ -328,9 +328,12 @@ def _worker_session(port: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("receiver", ["thread", "process"])
 def test_kill_9_mqtt_worker_mid_stream_loses_nothing(db, db_url, as_, mine, mosquitto,
-                                                      receivers, tmp_path):
-    """The MQTT worker SIGKILLed while a gateway publishes (QoS 1), then restarted. The
+                                                      receivers, tmp_path, receiver):
+    """The MQTT worker SIGKILLed while a gateway publishes (QoS 1), then restarted; with the
+    receiving process (`--receiver process`) the kill leaves its child, which exits at once
+    (its pipe closed) without acknowledging anything the worker had not committed. The
     guarantee is between worker and broker: the worker PUBACKs a message only after its
     commit, and its persistent session (clean_session=False, fixed client id) makes
     Mosquitto redeliver what was received but not acknowledged, and keep what was published
@@ -351,7 +354,7 @@ def test_kill_9_mqtt_worker_mid_stream_loses_nothing(db, db_url, as_, mine, mosq
     env = {**os.environ, "QORGAU_VAR_DIR": str(tmp_path), "QORGAU_ALARM_FLUSH_S": "1"}
     cmd = [sys.executable, "-c", "from qorgau.alarms.cli import app; app()", "worker",
            "--source", "mqtt", "--url", f"mqtt://127.0.0.1:{mosquitto}", "--username",
-           "ingest", "--password", "ingest-pw", "--seconds", "60"]
+           "ingest", "--password", "ingest-pw", "--seconds", "60", "--receiver", receiver]
     dev_id = mine.devices["CO-1"]
 
     def accepted() -> int:

@@ -27,7 +27,11 @@ simulate_app = typer.Typer(help="Simulated telemetry streams.")
 def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  # nosec B107
            partitions: Annotated[str, typer.Option(help="e.g. 0,1,2,3")] = "",
            seconds: Annotated[float, typer.Option(help="0 = forever")] = 0,
-           url: str = "", username: str = "", password: str = "") -> None:
+           url: str = "", username: str = "", password: str = "",
+           receiver: Annotated[str, typer.Option(
+               help="mqtt: thread (in this process) | process (receiving and JSON decoding "
+                    "in a child process: for a worker that runs at full load)")] = "thread",
+           ) -> None:
     """Run an alarm worker: pull/consume, process, acknowledge after commit, tick timers."""
     # B107: password="" means none given here (settings or the URL carry it), not a secret
     from qorgau.alarms.ingest import core
@@ -51,9 +55,13 @@ def worker(source: Annotated[str, typer.Option(help="nats | mqtt")] = "nats",  #
         n = asyncio.run(nats_ingest.run(url or s.nats_url, parts, seconds=seconds or None))
     elif source == "mqtt":
         from qorgau.alarms.ingest.mqtt import CommandPublisher, MqttSource
+        from qorgau.alarms.ingest.receiver import ProcessSource
 
-        src = MqttSource(url or s.mqtt_url, username=username or None,
-                         password=password or None, client_id="qorgau-alarms-worker")
+        if receiver not in ("thread", "process"):
+            raise typer.BadParameter("receiver must be thread or process")
+        src = (ProcessSource if receiver == "process" else MqttSource)(
+            url or s.mqtt_url, username=username or None, password=password or None,
+            client_id="qorgau-alarms-worker")
         # withdraw orders this worker delivers go to the wearables over the same broker
         commands = CommandPublisher(url or s.mqtt_url, username=username or None,
                                     password=password or None)

@@ -74,9 +74,10 @@ class Processor:
 
     def handle_raw(self, db: Session, doc: Any, *, source: str, site_id: int | None = None,
                    now: float | None = None) -> Result:
-        """Decoded JSON in; a payload-level problem is dead-lettered, never raised."""
+        """Decoded JSON (or a `Parsed`) in; a payload-level problem is dead-lettered, never
+        raised."""
         try:
-            parsed = parse(doc, site_id=site_id)
+            parsed = doc if isinstance(doc, Parsed) else parse(doc, site_id=site_id)
         except BadPayload as exc:
             dead_letter(db, site_id=site_id, source=source, reason=exc.reason,
                         detail=exc.detail)
@@ -97,6 +98,9 @@ class Processor:
         parsed: list[Parsed] = []
         rejected = 0
         for site_id, doc in docs:
+            if isinstance(doc, Parsed):  # parsed where it was received (`receiver.py`)
+                parsed.append(doc)
+                continue
             try:
                 parsed.append(parse(doc, site_id=site_id))
             except BadPayload as exc:

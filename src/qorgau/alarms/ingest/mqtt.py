@@ -42,7 +42,7 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from qorgau.alarms.ingest.core import METRICS
-from qorgau.alarms.ingest.parse import BadPayload, Rows, decode
+from qorgau.alarms.ingest.parse import BadPayload, Parsed, Rows, decode
 from qorgau.alarms.ingest.sentinel import WATCH, DangerWatch
 
 TOPIC = "qorgau/+/+/telemetry"
@@ -68,6 +68,8 @@ def readings(doc: Any) -> int:
     """Readings in a decoded message (for sizing groups; 1 for anything else)."""
     if isinstance(doc, Rows):
         return len(doc.readings)
+    if isinstance(doc, Parsed):
+        return len(doc.d)
     if isinstance(doc, dict):
         rows = doc.get("readings", doc.get("s"))
         if isinstance(rows, list):
@@ -146,6 +148,10 @@ class MqttSource:
         (one group commit); waits only for the first. The priority lane first, as a group of
         its own; then the bulk lane. The cap bounds how long a life-safety reading that comes
         during a bulk group waits for it."""
+        return self.take(timeout)[1]
+
+    def take(self, timeout: float) -> tuple[bool, list[Item]]:
+        """`fetch`, and whether the group came from the priority lane."""
         out: list[Item] = []
         with self._cv:
             if not self._urgent and not self._bulk:
@@ -156,7 +162,7 @@ class MqttSource:
                 out.append(lane.popleft())
                 n += readings(out[-1][1])
             METRICS.queue_depth = len(self._urgent) + len(self._bulk)
-        return out
+        return lane is self._urgent and bool(out), out
 
     def urgent_waiting(self) -> bool:
         return bool(self._urgent)

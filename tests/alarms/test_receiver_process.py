@@ -1,0 +1,89 @@
+"""MQTT receiving and decoding in a child process (`ingest/receiver.py`): what the worker gets
+over the pipe is what it would have parsed itself; readings in over a real Mosquitto give the
+alarm record, the danger signal reaches the worker's live hub, and nothing is acknowledged
+before its commit (the kill -9 test in test_brokers.py runs with both receivers)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import orjson
+from sqlalchemy import func, select
+
+from qorgau.alarms.ingest import receiver
+from qorgau.alarms.ingest.parse import Parsed, Rows, decode, parse
+from qorgau.alarms.models import AlarmRecord, Device
+
+from .test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - its broker fixture
+
+
+def _rows(site_id: int, codes: list[str]) -> bytes:
+    return orjson.dumps({"site_id": site_id, "readings": [
+        {"d": c, "s": k, "t": 1_790_000_000.0 + k / 7, "v": 0.1 * k} for k, c in enumerate(codes)]})
+
+
+def test_a_clean_rows_batch_crosses_the_pipe_as_its_parse():
+    doc = decode(_rows(7, [f"CO-{k % 13}" for k in range(500)]))
+    assert isinstance(doc, Rows)
+    packed = receiver.pack(7, doc)
+    assert packed[0] == "cols"
+    sid, got = receiver.unpack(packed)
+    want = parse(decode(_rows(7, [f"CO-{k % 13}" for k in range(500)])), site_id=7)
+    assert sid == 7 and isinstance(got, Parsed) and got.d == want.d and got.z is None
+    for col in "stve":
+        assert np.array_equal(getattr(got, col), np.asarray(getattr(want, col)))
+    got.t[0] = 0.0  # the worker's own arrays, not views of the pipe's bytes
+
+
+def test_anything_else_crosses_as_the_document():
+    odd = decode(_rows(7, ["CO\x1f1", "CO-2"]))  # a code with the separator in it
+    assert receiver.pack(7, odd) == ("doc", 7, odd)
+    other_site = decode(_rows(8, ["CO-1"]))  # the worker dead-letters it (wrong_site)
+    assert receiver.pack(7, other_site)[0] == "doc"
+    event = decode(orjson.dumps({"site_id": 7, "readings": [{"d": "W-1", "s": 1, "t": 1.0,
+                                                             "e": "FALL"}]}))
+    assert receiver.pack(7, event) == ("doc", 7, event)
+    assert receiver.unpack(("doc", 7, event)) == (7, event)
+
+
+def test_readings_alarm_and_danger_signal_through_the_receiving_process(
+        db, mine, proc, mosquitto):  # noqa: F811 - the fixture imported above
+    from qorgau.alarms import notify
+    from qorgau.alarms.worker import drain
+
+    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
+                                 password="ingest-pw")
+    try:
+        assert src.connected.wait(20), "the receiving process did not subscribe"
+        th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 8},
+                              daemon=True)
+        th.start()
+        pub = _publisher(mosquitto, mine.gateway, mine.key)
+        now = time.time()
+        batch = {"site_id": mine.site_id, "readings": [
+            {"d": "CO-1", "s": i, "t": now - 5 + i / 10, "v": 3.0} for i in range(40)]}
+        pub.publish(f"qorgau/{mine.site_id}/batch/telemetry", orjson.dumps(batch),
+                    qos=1).wait_for_publish(5)
+        ch4 = {"site_id": mine.site_id, "readings": [
+            {"s": i, "t": now - 5 + i, "v": 0.5 + 0.3 * i} for i in range(5)]}
+        pub.publish(f"qorgau/{mine.site_id}/CH4-1/telemetry", orjson.dumps(ch4),
+                    qos=1).wait_for_publish(5)
+        assert _wait(lambda: db.scalar(select(func.count()).select_from(AlarmRecord).where(
+            AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI")) == 1)
+        # screened in the child's network thread, put on this process's hub by the pipe
+        assert _wait(lambda: any(m.get("type") == "danger" and m.get("site_id", mine.site_id)
+                                 == mine.site_id for m in list(notify.HUB.recent)), 5)
+
+        def counts() -> tuple[int, int]:
+            db.expire_all()
+            return (db.get(Device, mine.devices["CO-1"]).n_accepted,
+                    db.get(Device, mine.devices["CH4-1"]).n_accepted)
+
+        assert _wait(lambda: counts() == (40, 5))
+        th.join(15)
+        pub.loop_stop()
+    finally:
+        src.close()
+    assert not src.proc.is_alive()
