@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from qorgau.alarms import routing, service, shifts
+from qorgau.alarms import service, shifts
 from qorgau.alarms.engine import AlarmEngine, Kind, SensorTable, Transition
 from qorgau.alarms.ingest import core, runtime
 from qorgau.alarms.models import AlarmRecord
@@ -44,8 +44,8 @@ def _readings(t0: float, t1: float, high: tuple[float, float]) -> list[tuple[flo
 
 def _setup(db, as_, mine) -> None:
     osh = as_("osh_krg")
-    routing.set_shifts(db=db, actor=osh, site_id=mine.site_id,
-                       data=ShiftsIn(shift_starts=SHIFTS, reason="two 12-h shifts"))
+    shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
+                        data=ShiftsIn(shift_starts=SHIFTS, reason="two 12-h shifts"))
     service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
         limits=Limits(**LIMITS), reason="H2S-like TWA and STEL"))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from qorgau.alarms import routing, service, texts, worker
+from qorgau.alarms import service, shifts, texts, worker
 from qorgau.alarms.engine import AlarmEngine, Kind, SensorTable
 from qorgau.alarms.ingest import core
 from qorgau.alarms.models import AlarmRecord
@@ -137,8 +137,8 @@ def test_a_breach_through_ingest_is_a_priority_2_occurrence_cleared_at_the_shift
         db, as_, mine, proc) -> None:
     b = _boundary()
     osh = as_("osh_krg")
-    routing.set_shifts(db=db, actor=osh, site_id=mine.site_id,
-                       data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
+    shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
+                        data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
     service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
         limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0, stel_limit=5.0),
         reason="H2S-like STEL"))
@@ -169,8 +169,8 @@ def test_a_breach_still_active_after_a_restart_across_the_shift_start_is_cleared
     shift it belongs to, so the next tick clears it at 20:00 as without the restart."""
     b = _boundary()
     osh = as_("osh_krg")
-    routing.set_shifts(db=db, actor=osh, site_id=mine.site_id,
-                       data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
+    shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
+                        data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
     service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
         limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0, stel_limit=5.0),
         reason="H2S-like STEL"))

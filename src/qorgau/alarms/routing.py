@@ -16,7 +16,7 @@ from qorgau.accounts import service as accounts
 from qorgau.alarms import constants as C
 from qorgau.alarms.exceptions import ContactNotFound
 from qorgau.alarms.models import Contact, EscalationPolicy
-from qorgau.alarms.schemas import ContactIn, ContactLangIn, ContactPatch, EscalationIn, ShiftsIn
+from qorgau.alarms.schemas import ContactIn, ContactLangIn, ContactPatch, EscalationIn
 from qorgau.core import audit
 from qorgau.core.config import get_settings
 from qorgau.core.db import utcnow
@@ -29,7 +29,6 @@ from qorgau.registry import service as registry
 CONTACT_FIELDS = ["site_id", "tier", "role", "channel", "target", "min_priority", "name",
                   "user_id", "quiet_start", "quiet_end", "lang"]
 POLICY_FIELDS = ["tier2_after_s", "tier3_after_s", "tier4_after_s", "reminder_s", "revision"]
-SHIFT_FIELDS = ["shift_starts", "revision"]
 LOCAL_UTC_OFFSET = timedelta(hours=5)  # Kazakhstan keeps one time zone, UTC+5, since 2024
 
 
@@ -139,41 +138,6 @@ def shift_schedules(db: Session) -> dict[int, tuple[str, ...]]:
     stmt = select(EscalationPolicy.site_id, EscalationPolicy.shift_starts).where(
         EscalationPolicy.shift_starts.is_not(None))
     return {sid: tuple(v) for sid, v in db.execute(stmt) if v}
-
-
-def get_shifts(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:
-    actor.require(C.READ)
-    s = addressed_site(db, actor, site_id)
-    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
-    if p is None or not p.shift_starts:
-        return {"shift_starts": list(C.DEFAULT_SHIFTS), "revision": p.revision if p else 0}
-    return audit.snapshot(p, SHIFT_FIELDS)
-
-
-def set_shifts(*, db: Session, actor: Actor, site_id: int, data: ShiftsIn) -> dict[str, Any]:
-    """Set the site's shift starts; the worker's next tick resets doses at the latest start
-    if it is newer than the last reset (a start moved earlier today resets at once)."""
-    actor.require(C.CONFIGURE)
-    s = addressed_site(db, actor, site_id)
-    p = db.scalar(select(EscalationPolicy).where(EscalationPolicy.site_id == s.id))
-    before = {"shift_starts": list(p.shift_starts or C.DEFAULT_SHIFTS),
-              "revision": p.revision} if p else None
-    if p is None:  # the row also holds the escalation times: the defaults until edited
-        e = DEFAULT_DELAYS.escalation
-        p = EscalationPolicy(site_id=s.id, enterprise_id=s.enterprise_id,
-                             region_code=s.region_code, created_by=actor.label, revision=0,
-                             tier2_after_s=int(e[0]), tier3_after_s=int(e[1]),
-                             tier4_after_s=int(e[2]), reminder_s=int(DEFAULT_DELAYS.reminder))
-        db.add(p)
-    p.shift_starts = list(data.shift_starts)
-    p.revision += 1
-    db.flush()
-    audit.record(db, actor=actor, action="alarms.shifts.set", object_type="alarm_escalation",
-                 object_id=p.id, before=before,
-                 after={**audit.snapshot(p, SHIFT_FIELDS), "site_id": s.id,
-                        "reason": data.reason})
-    db.commit()
-    return audit.snapshot(p, SHIFT_FIELDS)
 
 
 # --- contacts (escalation tiers) --------------------------------------------------------------
