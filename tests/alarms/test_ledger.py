@@ -485,3 +485,28 @@ def test_a_frame_that_could_not_be_written_is_cut_off_and_later_frames_read(tmp_
     assert sorted(store.read(7, t - 1, t + 1)["seq"].tolist()) == [0, 1, 2, 200, 201]
     got = store.frames_since(7, {h: first}, 1, 3)
     assert [n for n, _rows in got] == [1, 3]
+
+
+def test_a_tick_stops_its_ledger_writes_for_a_waiting_life_safety_message(db, mine, tmp_path,
+                                                                          small_groups):
+    """The timer tick writes a site's due groups one at a time and stops when a life-safety
+    message waits (the worker's priority lane): that message then waits for one group's
+    write, not for the tick's eight; the next tick writes the rest."""
+    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=1,
+                          owner="worker")
+    t = time.time()
+    proc.handle_raw(db, {"site_id": mine.site_id, "readings": [
+        {"d": c, "s": 0, "t": t, "v": 0.1} for c in CODES]}, source="test", now=t)
+    rt = proc.sites[mine.site_id]
+    assert rt.ledger.k == 3 and rt.ledger.dirty.sum() == len(CODES)
+
+    def written() -> int:
+        db.expire_all()
+        return sum(db.get(Device, i).n_accepted for i in mine.devices.values())
+
+    asked = []
+    worker.tick(db, proc, now=t + 100, urgent=lambda: asked.append(1) or True)
+    one = written()
+    assert asked and 0 < one < len(CODES)  # one group written and committed, then it stopped
+    worker.tick(db, proc, now=t + 101)
+    assert written() == len(CODES)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -49,7 +49,7 @@ def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmR
     db.flush()
     c = _OCC.c
     stmt = select(c.id, c.active, c.state).where(c.kind == kind, c.open.is_(True),
-                                                 c.site_id == site_id)
+                                                 c.site_id == site_id, _FOLLOWS)
     stmt = stmt.where(c.device_id.is_(None) if device_id is None else c.device_id == device_id)
     rows = db.connection().execute(stmt.order_by(c.id.desc())).all()
     rec_id = next((r.id for r in rows if r.active), None) or next(
@@ -58,8 +58,12 @@ def _open(db: Session, device_id: int | None, kind: str, site_id: int) -> AlarmR
 
 
 _OCC = AlarmRecord.__table__
+# the open occurrences that can follow a condition: active or hidden; the others wait in
+# rtn_unack for an acknowledgement (a chattering device may have hundreds) and a raise starts
+# a new one beside them
+_FOLLOWS = or_(_OCC.c.active.is_(True), _OCC.c.state.in_(sorted(s.value for s in HIDDEN)))
 _OPEN_OF = select(_OCC.c.id, _OCC.c.device_id, _OCC.c.kind, _OCC.c.active, _OCC.c.state).where(
-    _OCC.c.site_id == bindparam("site"), _OCC.c.open.is_(True),
+    _OCC.c.site_id == bindparam("site"), _OCC.c.open.is_(True), _FOLLOWS,
     _OCC.c.device_id.in_(bindparam("ids", expanding=True))).order_by(_OCC.c.id.desc())
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -30,8 +31,11 @@ from qorgau.registry.models import Site
 log = logging.getLogger("qorgau.alarms.worker")
 
 
-def tick(db: Session, proc: Processor | None = None, now: float | None = None) -> dict[str, int]:
-    """One scheduler tick; returns what it did. Never raises (logged instead)."""
+def tick(db: Session, proc: Processor | None = None, now: float | None = None,
+         urgent: Callable[[], bool] | None = None) -> dict[str, int]:
+    """One scheduler tick; returns what it did. Never raises (logged instead). `urgent`: a
+    life-safety message is waiting, so the sites' ledger writes stop early (the next tick or
+    batch writes the rest) — a full tick took up to 50–65 ms at 50 K readings/s."""
     proc = proc or processor()
     now = time.time() if now is None else now
     at = datetime.fromtimestamp(now, UTC)
@@ -41,7 +45,7 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None) -
         schedules = routing.shift_schedules(db)
         for site_id in site_ids:
             starts = schedules.get(site_id, C.DEFAULT_SHIFTS)
-            done["stale"] += _tick_site(db, proc, site_id, now, starts)
+            done["stale"] += _tick_site(db, proc, site_id, now, starts, urgent)
         notices = records.escalations(db, at)
         if notices:
             dispatch.plan(db, notices, dispatch.Context())
@@ -64,7 +68,8 @@ TICK_GROUPS = 8  # ledger groups a tick writes per site (no batch waits on it as
 
 
 def _tick_site(db: Session, proc: Processor, site_id: int, now: float,
-               starts: tuple[str, ...] = C.DEFAULT_SHIFTS) -> int:
+               starts: tuple[str, ...] = C.DEFAULT_SHIFTS,
+               urgent: Callable[[], bool] | None = None) -> int:
     """A site's timers (stale sensors, lost heartbeats, a shift start: TWA clears, doses
     restart) and its ledger's due devices, in one commit; returns the events. A failed commit
     drops the runtime, whose ledger thought the rows written: it is rebuilt, with a replay,
@@ -78,7 +83,10 @@ def _tick_site(db: Session, proc: Processor, site_id: int, now: float,
             if len(ev):
                 notices = apply_events(db, rt, db.get(Site, site_id), ev, Result())
                 dispatch.plan(db, notices, dispatch.context(db, {site_id}))
-            proc.flush(db, rt, now, most=TICK_GROUPS)
+            for _ in range(TICK_GROUPS):  # one ledger group at a time, each committed
+                if not proc.flush(db, rt, now, most=1) or (urgent is not None and urgent()):
+                    break
+                db.commit()
             db.commit()
         except BaseException:
             proc.sites.pop(site_id, None)
@@ -131,7 +139,7 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
                 handled += sum(_single(proc, source.name, it) for it in items)
             if time.time() >= next_tick and not _urgent_waiting(source):
                 with get_sessionmaker()() as db:
-                    tick(db, proc)
+                    tick(db, proc, urgent=lambda: _urgent_waiting(source))
                 health.beat()
                 next_tick = time.time() + tick_every_s
     finally:
