@@ -268,16 +268,21 @@ def test_two_processes_on_one_site_count_each_reading_once(db, new_mines, tmp_pa
     assert _differences(sums(shared.site_id), sums(every.site_id)) == []
 
 
-def test_a_flush_writes_the_most_overdue_groups_first_and_at_most_a_few(db, mine, tmp_path,
-                                                                       small_groups):
-    """When writes fall behind (the database slower than the groups fall due) a batch writes
-    at most `MAX_GROUPS` groups, the most overdue first, instead of the whole site."""
+def _every_device_pending(db, mine, tmp_path) -> tuple[core.Processor, object, float]:
+    """A worker whose ledger holds one reading of every device of the site, none written."""
     proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=1,
                           owner="worker")
     t = time.time()
     proc.handle_raw(db, {"site_id": mine.site_id, "readings": [
         {"d": c, "s": 0, "t": t, "v": 0.1} for c in CODES]}, source="test", now=t)
-    rt = proc.sites[mine.site_id]
+    return proc, proc.sites[mine.site_id], t
+
+
+def test_a_flush_writes_the_most_overdue_groups_first_and_at_most_a_few(db, mine, tmp_path,
+                                                                       small_groups):
+    """When writes fall behind (the database slower than the groups fall due) a batch writes
+    at most `MAX_GROUPS` groups, the most overdue first, instead of the whole site."""
+    proc, rt, t = _every_device_pending(db, mine, tmp_path)
     assert rt.ledger.k == 3 and ledger.MAX_GROUPS == 2
     order = np.argsort(rt.ledger.due).tolist()
     dirty_before = rt.ledger.dirty.copy()
@@ -492,12 +497,7 @@ def test_a_tick_stops_its_ledger_writes_for_a_waiting_life_safety_message(db, mi
     """The timer tick writes a site's due groups one at a time and stops when a life-safety
     message waits (the worker's priority lane): that message then waits for one group's
     write, not for the tick's eight; the next tick writes the rest."""
-    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=1,
-                          owner="worker")
-    t = time.time()
-    proc.handle_raw(db, {"site_id": mine.site_id, "readings": [
-        {"d": c, "s": 0, "t": t, "v": 0.1} for c in CODES]}, source="test", now=t)
-    rt = proc.sites[mine.site_id]
+    proc, rt, t = _every_device_pending(db, mine, tmp_path)
     assert rt.ledger.k == 3 and rt.ledger.dirty.sum() == len(CODES)
 
     def written() -> int:

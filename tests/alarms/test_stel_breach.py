@@ -15,7 +15,7 @@ from qorgau.alarms.ingest import core
 from qorgau.alarms.models import AlarmRecord
 from qorgau.alarms.schemas import DevicePatch, Limits, ShiftsIn
 
-from .test_exposure_restart import BATCH, _boundary, _stream
+from .test_exposure_restart import _boundary, _send, _stream
 
 PULSE_S = 600.0  # 10 ppm for 10 min: the 15-min mean passes 5 ppm 8 min in (at +480 s)
 
@@ -133,20 +133,22 @@ def _records(db, mine, kind: str) -> list[AlarmRecord]:
         .order_by(AlarmRecord.id)))
 
 
-def test_a_breach_through_ingest_is_a_priority_2_occurrence_cleared_at_the_shift_start(
-        db, as_, mine, proc) -> None:
-    b = _boundary()
+def _stel_site(db, as_, mine) -> float:
+    """Two 12-h shifts and an H2S-like STEL limit on CO-1; returns an 08:00 shift start."""
     osh = as_("osh_krg")
     shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
                         data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
     service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
         limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0, stel_limit=5.0),
         reason="H2S-like STEL"))
+    return _boundary()
+
+
+def test_a_breach_through_ingest_is_a_priority_2_occurrence_cleared_at_the_shift_start(
+        db, as_, mine, proc) -> None:
+    b = _stel_site(db, as_, mine)
     starts = [b + 600.0, b + 600.0 + 45 * 60.0, b + 600.0 + 90 * 60.0]  # 45 min apart
-    rows = _stream(b, b + 3 * 3600.0, starts)
-    for k in range(0, len(rows), BATCH):
-        part = rows[k:k + BATCH]
-        proc.handle_raw(db, mine.timed("CO-1", part), source="test", now=part[-1][0] + 1)
+    _send(db, proc, mine, _stream(b, b + 3 * 3600.0, starts))
 
     stel = _records(db, mine, "STEL")
     assert len(stel) == 3
@@ -167,17 +169,8 @@ def test_a_breach_still_active_after_a_restart_across_the_shift_start_is_cleared
         db, as_, mine, proc) -> None:
     """The worker is down over 20:00: its successor restores the active breach with the
     shift it belongs to, so the next tick clears it at 20:00 as without the restart."""
-    b = _boundary()
-    osh = as_("osh_krg")
-    shifts.set_settings(db=db, actor=osh, site_id=mine.site_id,
-                        data=ShiftsIn(shift_starts=["08:00", "20:00"], reason="two 12-h shifts"))
-    service.update_device(db=db, actor=osh, device_id=mine.devices["CO-1"], data=DevicePatch(
-        limits=Limits(high=20.0, highhigh=50.0, twa_limit=1.0, stel_limit=5.0),
-        reason="H2S-like STEL"))
-    rows = _stream(b, b + 2 * 3600.0, [b + 600.0, b + 600.0 + 45 * 60.0])
-    for k in range(0, len(rows), BATCH):
-        part = rows[k:k + BATCH]
-        proc.handle_raw(db, mine.timed("CO-1", part), source="test", now=part[-1][0] + 1)
+    b = _stel_site(db, as_, mine)
+    _send(db, proc, mine, _stream(b, b + 2 * 3600.0, [b + 600.0, b + 600.0 + 45 * 60.0]))
     assert _records(db, mine, "STEL_BREACH")[0].active
     again = core.Processor(proc.store, flush_s=60, owner="worker")  # started at 20:01
     late = b + 12 * 3600.0 + 60.0

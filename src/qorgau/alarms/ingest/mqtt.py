@@ -77,6 +77,20 @@ def readings(doc: Any) -> int:
     return 1
 
 
+def take_group(urgent: deque[Item], bulk: deque[Item], messages: int, most: int
+               ) -> tuple[bool, list[Item]]:
+    """One group from the lanes (the caller holds their lock): the priority lane first, as a
+    group of its own, up to `messages` messages / about `most` readings. Returns whether it
+    came from the priority lane."""
+    lane = urgent or bulk
+    out: list[Item] = []
+    n = 0
+    while lane and len(out) < messages and n < most:
+        out.append(lane.popleft())
+        n += readings(out[-1][1])
+    return lane is urgent and bool(out), out
+
+
 class MqttSource:
     name = "mqtt"
 
@@ -152,17 +166,13 @@ class MqttSource:
 
     def take(self, timeout: float) -> tuple[bool, list[Item]]:
         """`fetch`, and whether the group came from the priority lane."""
-        out: list[Item] = []
         with self._cv:
             if not self._urgent and not self._bulk:
                 self._cv.wait(timeout)
-            lane = self._urgent or self._bulk
-            n = 0
-            while lane and len(out) < self.group_messages and n < self.group_readings:
-                out.append(lane.popleft())
-                n += readings(out[-1][1])
+            urgent, out = take_group(self._urgent, self._bulk, self.group_messages,
+                                     self.group_readings)
             METRICS.queue_depth = len(self._urgent) + len(self._bulk)
-        return lane is self._urgent and bool(out), out
+        return urgent, out
 
     def urgent_waiting(self) -> bool:
         return bool(self._urgent)

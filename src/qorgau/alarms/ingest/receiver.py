@@ -135,17 +135,13 @@ class ProcessSource:
 
     def fetch(self, timeout: float) -> list[Item]:
         """As `MqttSource.fetch`: the priority lane first, a group within the caps."""
-        from qorgau.alarms.ingest.mqtt import readings
+        from qorgau.alarms.ingest.mqtt import take_group
 
-        out: list[Item] = []
         with self._cv:
             if not self._urgent and not self._bulk and not self.closed:
                 self._cv.wait(timeout)
-            lane = self._urgent or self._bulk
-            n = 0
-            while lane and len(out) < self.group_messages and n < self.group_readings:
-                out.append(lane.popleft())
-                n += readings(out[-1][1])
+            _urgent, out = take_group(self._urgent, self._bulk, self.group_messages,
+                                      self.group_readings)
             self._depth()
         return out
 
