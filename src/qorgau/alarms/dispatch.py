@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -409,7 +408,9 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
     if err:
         row.error = err[:300]
         counts["failed"] += 1
-        counts["fallback"] += _fallback(db, row, rec, body)
+        from qorgau.alarms.fallback import fall_back  # it builds on this module's stages
+
+        counts["fallback"] += fall_back(db, row, rec, body)
     else:
         counts["sent"] += 1
         from qorgau.alarms.records import delivery_succeeded
@@ -473,76 +474,6 @@ def _secret(db: Session, row: Notification, rec: AlarmRecord) -> str:
         Contact.site_id == rec.site_id, Contact.target == row.target,
         Contact.channel == row.channel).order_by(Contact.id).limit(1))
     return c or ""
-
-
-def _fallback(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any]) -> int:
-    """Failed delivery: raise its own alarm (NOTIFY_FAILED), then tell the row's tier through
-    another channel (`_fallback_contacts`): the first contact that takes it ends the fallback
-    (1). Nobody to fall back to, or nobody took it: counted (`notify_no_fallback`,
-    `notify_fallback_failed` in the ingest metrics), logged, and the NOTIFY_FAILED alarm is
-    the signal (0)."""
-    from qorgau.alarms.records import delivery_failed
-
-    delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
-    tried = 0
-    for c in _fallback_contacts(db, row, rec):
-        tried += 1
-        if _fallback_send(db, row, rec, body, c):
-            return 1
-    from qorgau.alarms.ingest.core import METRICS
-
-    METRICS.counts["notify_fallback_failed" if tried else "notify_no_fallback"] += 1
-    log.error("alarm %d, site %d: %s to %s failed and %s", rec.id, rec.site_id, row.channel,
-              row.target, "every fallback failed" if tried else "there is no one to fall back to")
-    return 0
-
-
-def _fallback_contacts(db: Session, row: Notification, rec: AlarmRecord) -> Iterator[Contact]:
-    """Who may take a failed row's message instead, in order: the contacts `routes` admits
-    (priority threshold, role, quiet hours) for the row's tier on a channel other than the
-    failed one, then those of each tier above; not an address that already failed for this
-    alarm. Within a tier the failed contact's person first (their other channel), then the
-    channel `notify.FALLBACK` names, in-app last."""
-    from qorgau.alarms.records import notice
-
-    contacts = site_contacts(db, {rec.site_id})
-    site = contacts.get(rec.site_id, [])
-    failed = next((c for c in site if (c.channel, c.target) == (row.channel, row.target)),
-                  None)
-    dead = set(db.execute(select(Notification.channel, Notification.target).where(
-        Notification.alarm_id == rec.id, Notification.status == "failed")).tuples())
-    prefer = notify.FALLBACK.get(row.channel, "sms")
-    for tier in range(row.tier, max((c.tier for c in site), default=0) + 1):
-        msg = Message([notice(rec, "fallback")], tier, rec.life_safety)
-        alt = [c for c in routes(db, msg, contacts)
-               if c.channel != row.channel and (c.channel, c.target) not in dead]
-        yield from sorted(alt, key=lambda c: (not _same_person(c, failed), c.channel != prefer,
-                                              c.channel == "inapp", c.id))
-
-
-def _same_person(c: Contact, failed: Contact | None) -> bool:
-    if failed is None:
-        return False
-    return bool((failed.user_id is not None and c.user_id == failed.user_id)
-                or (failed.name and c.name == failed.name))
-
-
-def _fallback_send(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any],
-                   c: Contact) -> bool:
-    """One fallback attempt, recorded as its own row; the subject says what failed (a
-    wearable not reached by its withdraw order is named)."""
-    fb = Notification(dedup_key=f"fb:{row.id}:{c.id}"[:120], alarm_id=rec.id,
-                      enterprise_id=rec.enterprise_id, region_code=rec.region_code,
-                      channel=c.channel, target=c.target, tier=c.tier, attempts=1,
-                      status="sent", error="")
-    subject = texts.fallback_subject(texts.fields(rec), row.channel, row.target, c.lang)
-    body = {**body, **texts.webhook_fields(rec, c.lang)}
-    try:
-        notify.CHANNELS[c.channel](c.target, subject, body, c.secret)
-    except notify.DeliveryError as exc:
-        fb.status, fb.error = "failed", str(exc)[:300]
-    db.add(fb)
-    return fb.status == "sent"
 
 
 def context(db: Session, site_ids: set[int], notices: list[Notice] | None = None) -> Context:
