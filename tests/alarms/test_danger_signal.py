@@ -142,6 +142,31 @@ def test_mqtt_signal_leaves_before_the_worker_takes_the_message(db, mine, mosqui
     pub.loop_stop()
 
 
+def test_a_life_safety_message_is_in_its_lane_before_its_signal_goes(
+        db, mine, mosquitto):  # noqa: F811
+    """The lane first, the signal right after: the signal's hub push may give up the GIL for a
+    millisecond, and a message still outside its lane then was overtaken by a bulk group."""
+    from qorgau.alarms.ingest.mqtt import MqttSource
+    from qorgau.alarms.ingest.sentinel import DangerWatch
+
+    holder: list = []
+    in_lane: list[bool] = []
+    watch = DangerWatch(publish=lambda _site, _msg: in_lane.append(holder[0].urgent_waiting()))
+    src = MqttSource(
+        f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw", watch=watch
+    )
+    holder.append(src)
+    assert src.connected.wait(5)
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    s = mine.site_id
+    body = {"site_id": s, "readings": [{"s": 0, "t": time.time(), "v": _hh(db, mine) + 1}]}
+    pub.publish(f"qorgau/{s}/CH4-1/telemetry", orjson.dumps(body), qos=1).wait_for_publish(5)
+    assert _wait(lambda: len(in_lane) == 1, 10)
+    assert in_lane == [True]
+    src.close()
+    pub.loop_stop()
+
+
 @pytest.mark.brokers
 def test_sentinel_process_to_web_bridge_and_no_spoofing(db, mine, mosquitto):  # noqa: F811
     """The sentinel (its own process in production, a thread here) screens the life-safety
