@@ -21,6 +21,8 @@ from qorgau.core.errors import NotFound
 from qorgau.core.roles import Role
 from qorgau.core.security import SYSTEM_ACTOR, Actor
 
+from .test_pages import _login
+
 REGION = "KZ-55"  # Pavlodar: no other test's sites
 DEVICES = [("CH4-1", "gas", "CH4"), ("CO-1", "gas", "CO"), ("FAN-1", "ventilation", "fan"),
            ("W-1", "wearable", "position"), ("W-2", "wearable", "position")]
@@ -233,17 +235,6 @@ def test_scope_region_inspector_enterprise_user_and_other_tenants(db, world, min
     api = client_as("inspector_ala")
     assert api.get(f"/api/v1/alarms/kpis?site_id={mine.site_id}").status_code == 404
     assert api.get(f"/api/v1/alarms/kpis?site_id={ala}").json()["alarms"] >= 1
-
-
-def _login(client, world, key: str) -> None:
-    from qorgau.accounts.models import User
-    from qorgau.accounts.service import open_session
-    from qorgau.core.db import get_sessionmaker
-    from qorgau.core.deps import SESSION_COOKIE
-
-    with get_sessionmaker()() as db:
-        token, _row = open_session(db, user=db.get(User, world.users[key]), kind="cookie")
-    client.cookies.set(SESSION_COOKIE, token)
 
 
 @pytest.mark.parametrize(("lang", "heading"), [("kk", "Объектілер, ең нашарынан бастап"),

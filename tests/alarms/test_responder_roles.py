@@ -14,6 +14,8 @@ from sqlalchemy import select
 from qorgau.alarms.models import AlarmRecord, Contact, Device, Gateway, Withdrawal
 from qorgau.core.audit import AuditEntry
 
+from .test_pages import _login
+
 API = "/api/v1/alarms"
 
 
@@ -238,18 +240,6 @@ def test_mine_rescue_does_not_read_the_contact_list(db, mine, client, client_as,
     assert page.status_code == 200 and target in page.text
     console = client.get(f"/alarms/sites/{mine.site_id}").text
     assert f'href="/alarms/sites/{mine.site_id}/routing"' in console
-
-
-def _login(client, world, key):
-    from qorgau.accounts.models import User
-    from qorgau.accounts.service import open_session
-    from qorgau.core.db import get_sessionmaker
-    from qorgau.core.deps import SESSION_COOKIE
-
-    with get_sessionmaker()() as db:
-        token, row = open_session(db, user=db.get(User, world.users[key]), kind="cookie")
-    client.cookies.set(SESSION_COOKIE, token)
-    return row.csrf
 
 
 def test_consoles_offer_each_role_its_own_actions(client, db, world, mine, proc):
