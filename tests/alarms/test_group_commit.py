@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tests.alarms.conftest import Mine
 
 from qorgau.alarms.ingest import parse as P
@@ -91,6 +91,40 @@ def test_group_commit_equals_message_by_message(db, world, proc):
     n1 = proc.store.read(one.site_id, base - 3600, base + 3600)
     n2 = proc.store.read(grouped.site_id, base - 3600, base + 3600)
     assert len(n1) == len(n2) == tot1[0]
+
+
+def test_group_cut_into_pieces_equals_message_by_message(db, world, proc, monkeypatch):
+    """A group that ends early (a life-safety message waiting) commits its first pieces and
+    leaves the rest, which handled later gives exactly the outcome of one message at a time;
+    a bad message among the rest is dead-lettered once, with the part committed."""
+    from qorgau.alarms.ingest import core
+    from qorgau.alarms.models import DeadLetter
+
+    monkeypatch.setattr(core, "PIECE_READINGS", 12)
+    one, cut = _site(db, world), _site(db, world)
+    base = time.time() - 1800
+    msgs = _messages(random.Random(11), base)
+    for rows in msgs:
+        proc.handle_raw(db, {"site_id": one.site_id, "readings": rows}, source="test",
+                        now=base + 400)
+    docs = [(cut.site_id, {"site_id": cut.site_id, "readings": rows}) for rows in msgs]
+    docs.insert(20, (cut.site_id, {"not": "telemetry"}))
+    calls, rounds, accepted = [0], 0, 0
+    while docs:
+        def stop() -> bool:
+            calls[0] += 1
+            return True
+        res = proc.handle_many(db, docs, source="test", now=base + 400, stop=stop)
+        assert res.rest == sorted(res.rest) and (not res.rest or res.rest[0] > 0)
+        assert res.rest[-1:] in ([], [len(docs) - 1])  # the tail of the group, in order
+        docs = [docs[k] for k in res.rest]  # the bad one never: dead-lettered at once
+        rounds, accepted = rounds + 1, accepted + res.accepted
+    assert rounds > 5 and calls[0] == rounds - 1  # never asked after the last piece
+    assert _outcome(db, one) == _outcome(db, cut) and _outcome(db, one)[0]
+    assert len(proc.store.read(cut.site_id, base - 3600, base + 3600)) == accepted
+    letters = {m.site_id: db.scalar(select(func.count()).select_from(DeadLetter).where(
+        DeadLetter.site_id == m.site_id)) for m in (one, cut)}
+    assert letters[cut.site_id] == letters[one.site_id] + 1
 
 
 def test_group_with_a_bad_message_and_an_unknown_site(db, world, proc):

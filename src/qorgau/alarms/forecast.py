@@ -27,8 +27,12 @@ def on_readings(db: Session, rt: SiteRuntime, I: np.ndarray, T: np.ndarray, V: n
     out: list[Notice] = []
     if not rt.forecasts or len(I) == 0:
         return out
-    # the batch's readings device by device (stable: each in its own order), one sort for
-    # all: a mine has hundreds of CH4 detectors and a group commit tens of thousands of readings
+    # the methane detectors' readings only (a loop over every device of a 20,000-reading group
+    # took ~0.8 ms), then device by device (stable: each in its own order), one sort for all
+    sel = np.flatnonzero(rt.forecasted[I])
+    if not len(sel):
+        return out
+    I, T, V = I[sel], T[sel], V[sel]
     order = np.argsort(I, kind="stable")
     cuts = np.flatnonzero(np.diff(I[order])) + 1
     for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(I)].tolist(), strict=True):

@@ -52,9 +52,10 @@ class SegmentStore:
         return self.root / str(site_id) / f"{hour}.seg"
 
     def append(self, site_id: int, device: np.ndarray, seq: np.ndarray, t: np.ndarray,
-               v: np.ndarray, frame: int = 0) -> list[tuple[int, int]]:
+               v: np.ndarray, frame: int = 0, *, sync: bool = True) -> list[tuple[int, int]]:
         """Write one frame per hour touched and fsync; returns once it is on disk, with the
-        (hour, byte offset) of each frame written."""
+        (hour, byte offset) of each frame written. With `sync=False` the caller fsyncs later
+        (`sync`), once for the frames of a whole group, before it acknowledges any."""
         if len(device) == 0:
             return []
         rows = np.empty(len(device), FRAME_DTYPE)
@@ -67,9 +68,20 @@ class SegmentStore:
                 path = self.path(site_id, float(h) * 3600)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 at.append((h, _write_frame(path, HEADER.pack(MAGIC, len(part), frame)
-                                           + part.tobytes(), self.fsync)))
+                                           + part.tobytes(), self.fsync and sync)))
                 self.bytes_written += HEADER.size + part.nbytes
         return at
+
+    def sync(self, written: Collection[tuple[int, int]]) -> None:
+        """fsync the (site, hour) files appended to with `sync=False`."""
+        if not self.fsync:
+            return
+        for site_id, h in written:
+            fd = os.open(self.path(site_id, h * 3600.0), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def frames_since(self, site_id: int, at: dict[int, int], lo: int, hi: int
                      ) -> list[tuple[int, np.ndarray]]:

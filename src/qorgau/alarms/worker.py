@@ -23,7 +23,7 @@ from qorgau.alarms import dispatch, flood, notify, records, routing, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
-from qorgau.alarms.ingest.effects import Result, apply_events
+from qorgau.alarms.ingest.effects import METRICS, Result, apply_events
 from qorgau.alarms.models import Device
 from qorgau.core.db import get_sessionmaker
 from qorgau.registry.models import Site
@@ -133,8 +133,9 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     try:
         while time.time() < end and not getattr(source, "closed", False):
             items = source.fetch(0.2)
-            if group and len(items) > 1 and _group(proc, source.name, items):
-                handled += len(items)
+            done = _group(proc, source, items) if group and len(items) > 1 else None
+            if done is not None:
+                handled += done
             else:
                 handled += sum(_single(proc, source.name, it) for it in items)
             if time.time() >= next_tick and not _urgent_waiting(source):
@@ -154,17 +155,29 @@ def _urgent_waiting(source) -> bool:
     return bool(fn and fn())
 
 
-def _group(proc: Processor, name: str, items: list) -> bool:
+def _group(proc: Processor, source, items: list) -> int | None:
+    """One group commit; None if it failed (then one by one). A source that can take messages
+    back (`unfetch`) gets the group handled in pieces, ending early when a life-safety
+    message is waiting: it then waits for at most one piece of the bulk group, not all of it,
+    and what was left goes back to the front of its lane unacknowledged. Returns messages
+    handled."""
+    stop = (lambda: _urgent_waiting(source)) if hasattr(source, "unfetch") else None
     with get_sessionmaker()() as db:
         try:
-            proc.handle_many(db, [(site_id, doc) for site_id, doc, _ack in items], source=name)
+            res = proc.handle_many(db, [(site_id, doc) for site_id, doc, _ack in items],
+                                   source=source.name, stop=stop)
         except Exception:
             log.exception("group of %d messages failed; retrying one by one", len(items))
             db.rollback()
-            return False
-    for _site, _doc, ack in items:
-        ack()
-    return True
+            return None
+    rest = set(res.rest)
+    for k, (_site, _doc, ack) in enumerate(items):
+        if k not in rest:
+            ack()
+    if rest:
+        METRICS.counts["groups_cut_for_life_safety"] += 1
+        source.unfetch([items[k] for k in sorted(rest)])
+    return len(items) - len(rest)
 
 
 def _single(proc: Processor, name: str, item: tuple) -> bool:

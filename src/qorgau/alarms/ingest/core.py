@@ -89,52 +89,52 @@ class Processor:
         return self.handle_group(db, [p], source=source, now=now)
 
     def handle_many(self, db: Session, docs: list[tuple[int | None, Any]], *, source: str,
-                    now: float | None = None) -> Result:
+                    now: float | None = None, stop: Callable[[], bool] | None = None
+                    ) -> Result:
         """Group commit: several transport messages (site hint, decoded JSON) processed as one
         batch per site, with one segment fsync per site and hour, one roll-up upsert, one
         counter update and one commit for all of them. Events are exactly those of handling
         the messages one by one: the engine gets each message's readings in its own order,
-        message after message, and dedup treats a later message like a later batch."""
+        message after message, and dedup treats a later message like a later batch.
+
+        With `stop`, the group goes in pieces of about `PIECE_READINGS` readings and ends
+        early (committed so far) when `stop()` says so between two: `res.rest` lists the
+        documents left, for the caller to give back to its source unacknowledged."""
         parsed: list[Parsed] = []
+        origin: list[int] = []  # the document each parsed message came from
         rejected = 0
-        for site_id, doc in docs:
-            if isinstance(doc, Parsed):  # parsed where it was received (`receiver.py`)
-                parsed.append(doc)
-                continue
-            try:
-                parsed.append(parse(doc, site_id=site_id))
-            except BadPayload as exc:
+        for k, (site_id, doc) in enumerate(docs):
+            try:  # parsed where it was received (`receiver.py`), or here
+                parsed.append(doc if isinstance(doc, Parsed) else parse(doc, site_id=site_id))
+                origin.append(k)
+            except BadPayload as exc:  # dead-lettered in this transaction: never left
                 dead_letter(db, site_id=site_id, source=source, reason=exc.reason,
                             detail=exc.detail)
                 rejected += 1
-        res = self.handle_group(db, parsed, source=source, now=now)  # commits dead letters too
+        res = self.handle_group(db, parsed, source=source, now=now, stop=stop)
         res.rejected += rejected
+        res.rest = origin[res.taken:]
         return res
 
     def handle_group(self, db: Session, group: list[Parsed], *, source: str,
-                     now: float | None = None) -> Result:
+                     now: float | None = None, stop: Callable[[], bool] | None = None
+                     ) -> Result:
         now = time.time() if now is None else now
         total = Result()
-        by_site: dict[int | None, list[Parsed]] = defaultdict(list)
-        for p in group:
-            by_site[p.site_id].append(p)
-        sites = {}
-        for site_id, ps in by_site.items():
-            site = db.get(Site, site_id) if site_id is not None else None
-            if site is None:
-                dead_letter(db, site_id=None, source=source, reason="unknown_site",
-                            detail=str(site_id))
-                total.rejected += sum(_n(p) + len(p.rejects) for p in ps)
-            else:
-                sites[site.id] = site
+        sites = {sid: db.get(Site, sid) if sid is not None else None
+                 for sid in {p.site_id for p in group}}
         after = []
-        locks = [self._locks[k] for k in sorted(sites)]
+        locks = [self._locks[k] for k in sorted(k for k, s in sites.items() if s is not None)]
         for lock in locks:  # in id order: two threads never wait on each other
             lock.acquire()
         try:
-            for site_id, site in sites.items():
-                after.append(self._handle(db, site, _merge(by_site[site_id]), source, now,
-                                          total))
+            pieces = _pieces(group) if stop is not None else [group]
+            for k, piece in enumerate(pieces):
+                after += self._piece(db, sites, piece, source, now, total)
+                total.taken += len(piece)
+                if k + 1 < len(pieces) and stop():
+                    break
+            self.store.sync(total.unsynced)  # every reading on disk before the commit
             db.commit()
             for fn in after:
                 fn()
@@ -150,6 +150,23 @@ class Processor:
         METRICS.counts["rejected"] += total.rejected
         METRICS.last_batch_at = now
         return total
+
+    def _piece(self, db: Session, sites: dict[int | None, Site | None], piece: list[Parsed],
+               source: str, now: float, total: Result) -> list[Callable[[], None]]:
+        """One piece of a group, site by site, up to (not including) the commit."""
+        by_site: dict[int | None, list[Parsed]] = defaultdict(list)
+        for p in piece:
+            by_site[p.site_id].append(p)
+        after = []
+        for site_id, ps in by_site.items():
+            site = sites[site_id]
+            if site is None:
+                dead_letter(db, site_id=None, source=source, reason="unknown_site",
+                            detail=str(site_id))
+                total.rejected += sum(_n(p) + len(p.rejects) for p in ps)
+            else:
+                after.append(self._handle(db, site, _merge(ps), source, now, total))
+        return after
 
     def _handle(self, db: Session, site: Site, p: Parsed, source: str, now: float,
                 res: Result) -> Callable[[], None]:
@@ -184,7 +201,8 @@ class Processor:
         res.accepted += len(order)
         res.rejected += len(rejects)
         frame = rt.ledger.next_frame()
-        at = self.store.append(site.id, rt.device_ids[I], S, T, V, frame)  # durable first
+        at = self.store.append(site.id, rt.device_ids[I], S, T, V, frame, sync=False)
+        res.unsynced.update((site.id, h) for h, _ in at)  # fsync'ed before the commit
         self._bookkeeping(db, rt, site, (I, T, V, L, frame, at), dup_dev, rejects, source, now)
         Z = None if p.z is None else [p.z[k] for k in order]
         n_ls = len(res.life_safety_ids)
@@ -404,6 +422,22 @@ _NO_EVENTS = np.zeros(0, _EVENT_DTYPE)
 
 def _n(p: Parsed) -> int:
     return len(p.d)
+
+
+PIECE_READINGS = 5_000  # a life-safety message waits for at most this much of a bulk group
+
+
+def _pieces(group: list[Parsed]) -> list[list[Parsed]]:
+    """Consecutive runs of messages of about `PIECE_READINGS` readings (one message at least)."""
+    out: list[list[Parsed]] = [[]]
+    n = 0
+    for p in group:
+        if out[-1] and n + _n(p) > PIECE_READINGS:
+            out.append([])
+            n = 0
+        out[-1].append(p)
+        n += _n(p)
+    return out
 
 
 def _merge(ps: list[Parsed]) -> Parsed:

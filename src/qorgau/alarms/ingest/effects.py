@@ -42,6 +42,12 @@ class Result:
     # a site's position readings (taken by the processor before the next site's): what they
     # did to open withdrawals, for the console push and the late entrants' orders
     moves: positioning.Moves = field(default_factory=positioning.Moves)
+    # a group handled in pieces (`Processor.handle_group(stop=)`): messages taken, and of
+    # `handle_many`'s documents those left for later (the caller gives them back unacked)
+    taken: int = 0
+    rest: list[int] = field(default_factory=list)
+    # segment files appended to but not yet fsync'ed: synced once, just before the commit
+    unsynced: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass

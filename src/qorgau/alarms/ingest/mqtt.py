@@ -91,6 +91,13 @@ def take_group(urgent: deque[Item], bulk: deque[Item], messages: int, most: int
     return lane is urgent and bool(out), out
 
 
+def put_back(urgent: deque[Item], bulk: deque[Item], from_urgent: bool, items: list[Item]
+             ) -> None:
+    """Messages taken but not handled (a group cut short for a life-safety message) back to
+    the front of the lane they came from, in their order (the caller holds the lock)."""
+    (urgent if from_urgent else bulk).extendleft(reversed(items))
+
+
 class MqttSource:
     name = "mqtt"
 
@@ -104,6 +111,7 @@ class MqttSource:
         self._cv = threading.Condition()
         self._urgent: deque[Item] = deque()  # the priority lane: life-safety devices' topics
         self._bulk: deque[Item] = deque()
+        self._took_urgent = False  # the lane of the last group taken (for `unfetch`)
         self.closed = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"qorgau-alarms-{uuid.uuid4().hex[:6]}",
@@ -173,8 +181,15 @@ class MqttSource:
                 self._cv.wait(timeout)
             urgent, out = take_group(self._urgent, self._bulk, self.group_messages,
                                      self.group_readings)
+            self._took_urgent = urgent
             METRICS.queue_depth = len(self._urgent) + len(self._bulk)
         return urgent, out
+
+    def unfetch(self, items: list[Item]) -> None:
+        """The unhandled rest of the last group taken, back to the front of its lane."""
+        with self._cv:
+            put_back(self._urgent, self._bulk, self._took_urgent, items)
+            METRICS.queue_depth = len(self._urgent) + len(self._bulk)
 
     def urgent_waiting(self) -> bool:
         return bool(self._urgent)

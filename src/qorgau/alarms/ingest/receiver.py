@@ -70,7 +70,8 @@ def unpack(item: tuple) -> tuple[int | None, Any]:
 
 
 class ProcessSource:
-    """`MqttSource`'s interface (`fetch`, `urgent_waiting`, `close`, `connected`, `closed`)
+    """`MqttSource`'s interface (`fetch`, `unfetch`, `urgent_waiting`, `close`, `connected`,
+    `closed`)
     over a receiving child process."""
 
     name = "mqtt"
@@ -84,6 +85,7 @@ class ProcessSource:
         self._cv = threading.Condition()
         self._urgent: deque[Item] = deque()
         self._bulk: deque[Item] = deque()
+        self._took_urgent = False
         self._child_depth = 0
         self._send_lock = threading.Lock()
         # the pipe's reader thread forwards danger signals: it should get the GIL soon
@@ -140,10 +142,18 @@ class ProcessSource:
         with self._cv:
             if not self._urgent and not self._bulk and not self.closed:
                 self._cv.wait(timeout)
-            _urgent, out = take_group(self._urgent, self._bulk, self.group_messages,
-                                      self.group_readings)
+            self._took_urgent, out = take_group(self._urgent, self._bulk,
+                                                self.group_messages, self.group_readings)
             self._depth()
         return out
+
+    def unfetch(self, items: list[Item]) -> None:
+        """As `MqttSource.unfetch`."""
+        from qorgau.alarms.ingest.mqtt import put_back
+
+        with self._cv:
+            put_back(self._urgent, self._bulk, self._took_urgent, items)
+            self._depth()
 
     def urgent_waiting(self) -> bool:
         return bool(self._urgent)

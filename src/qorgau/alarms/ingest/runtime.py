@@ -89,6 +89,13 @@ class SiteRuntime:
                         np.int64)
 
     @cached_property
+    def forecasted(self) -> np.ndarray:
+        """Which device indices have a methane forecast (`forecasts` is fixed per build)."""
+        mask = np.zeros(len(self.devices), bool)
+        mask[list(self.forecasts)] = True
+        return mask
+
+    @cached_property
     def scope(self) -> dict[int, tuple[int, str]]:
         """Device id → (enterprise, region), the roll-ups' scope columns."""
         return {d.id: (d.enterprise_id, d.region_code) for d in self.devices}
