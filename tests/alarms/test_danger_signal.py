@@ -168,6 +168,36 @@ def test_a_life_safety_message_is_in_its_lane_before_its_signal_goes(
 
 
 @pytest.mark.brokers
+def test_bulk_messages_are_decoded_and_screened_when_taken_not_on_arrival(
+        db, mine, mosquitto):  # noqa: F811
+    """The network thread only queues a bulk message (a site batch) as received, so it reads
+    on at once to a life-safety message behind it; the batch is decoded, and a life-safety
+    reading in it announced, when the worker takes it from the lane."""
+    from qorgau.alarms.ingest.mqtt import MqttSource, Raw
+    from qorgau.alarms.ingest.parse import Rows
+
+    watch, got = _watch()
+    src = MqttSource(
+        f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw", watch=watch
+    )
+    assert src.connected.wait(5)
+    pub = _publisher(mosquitto, mine.gateway, mine.key)
+    s, now = mine.site_id, time.time()
+    batch = {"site_id": s, "readings": [{"d": "CO-1", "s": 0, "t": now, "v": 3.0},
+                                        {"d": "CH4-1", "s": 0, "t": now, "v": _hh(db, mine) + 1}]}
+    pub.publish(f"qorgau/{s}/batch/telemetry", orjson.dumps(batch), qos=1).wait_for_publish(5)
+    pub.publish(f"qorgau/{s}/batch/telemetry", b"{not json", qos=1).wait_for_publish(5)
+    assert _wait(lambda: len(src._bulk) == 2, 10)
+    assert all(isinstance(doc, Raw) for _s, doc, _a in src._bulk) and got == []
+    taken = src.fetch(0.5)
+    assert isinstance(taken[0][1], Rows) and taken[0][0] == s
+    assert taken[1][0] is None and taken[1][1] == {"__bad__": "malformed"}  # dead-lettered
+    assert [m["device"] for _s, m in got] == ["CH4-1"]
+    src.close()
+    pub.loop_stop()
+
+
+@pytest.mark.brokers
 def test_sentinel_process_to_web_bridge_and_no_spoofing(db, mine, mosquitto):  # noqa: F811
     """The sentinel (its own process in production, a thread here) screens the life-safety
     topic and publishes the signal; a web process's bridge puts it on its hub. A gateway

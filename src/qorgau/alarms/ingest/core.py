@@ -424,7 +424,7 @@ def _n(p: Parsed) -> int:
     return len(p.d)
 
 
-PIECE_READINGS = 5_000  # a life-safety message waits for at most this much of a bulk group
+PIECE_READINGS = 10_000  # a life-safety message waits for at most this much of a bulk group
 
 
 def _pieces(group: list[Parsed]) -> list[list[Parsed]]:
