@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import orjson
+import pytest
 from sqlalchemy import func, select
 from tests.alarms.conftest import Mine
 
@@ -302,3 +303,33 @@ def test_hot_tables_leave_room_for_heap_only_updates(db):
         assert opts == {"alarm_device": ["fillfactor=50"], "alarm_rollup": ["fillfactor=70"]}
     versions = set(db.scalars(text("SELECT version_num FROM alembic_version")))
     assert max(v for v in versions if v.startswith("alarms_")) >= "alarms_0007"
+
+
+def test_a_failed_segment_fsync_commits_nothing(db, world, tmp_path, monkeypatch):
+    """The frames' fsync runs beside the engine; if it fails (an I/O error) the group is not
+    committed, so its messages are not acknowledged and come again; the next group goes on."""
+    import errno
+    import os as os_
+
+    from qorgau.alarms.ingest import core
+    from qorgau.alarms.store import SegmentStore
+
+    m = _site(db, world)
+    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=True))
+    now = time.time()
+    doc = {"site_id": m.site_id, "readings": [{"d": "CO-1", "s": 1, "t": now, "v": 3.0}]}
+    real = os_.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os_, "fsync", failing)
+    with pytest.raises(OSError, match="I/O error"):
+        proc.handle_many(db, [(m.site_id, doc)], source="test")
+    db.rollback()
+    db.expire_all()
+    assert db.get(Device, m.devices["CO-1"]).n_accepted == 0
+    monkeypatch.setattr(os_, "fsync", real)
+    assert proc.handle_many(db, [(m.site_id, doc)], source="test").accepted == 1
+    db.expire_all()
+    assert db.get(Device, m.devices["CO-1"]).n_accepted == 1

@@ -24,6 +24,7 @@ import struct
 import threading
 import time
 from collections.abc import Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ MAGIC, MAGIC_V1 = b"QSG2", b"QSG1"
 HEADER = struct.Struct("<4sIq")  # magic, number of readings, frame number
 HEADER_V1 = struct.Struct("<4sI")  # magic, number of readings
 log = logging.getLogger("qorgau.alarms.store")
+_FSYNC = ThreadPoolExecutor(2, thread_name_prefix="segment-fsync")  # fsync gives up the GIL
 FRAME_DTYPE = np.dtype([("device", "<i4"), ("seq", "<i8"), ("t", "<f8"), ("v", "<f8")])
 
 
@@ -54,8 +56,8 @@ class SegmentStore:
     def append(self, site_id: int, device: np.ndarray, seq: np.ndarray, t: np.ndarray,
                v: np.ndarray, frame: int = 0, *, sync: bool = True) -> list[tuple[int, int]]:
         """Write one frame per hour touched and fsync; returns once it is on disk, with the
-        (hour, byte offset) of each frame written. With `sync=False` the caller fsyncs later
-        (`sync`), once for the frames of a whole group, before it acknowledges any."""
+        (hour, byte offset) of each frame written. With `sync=False` the caller has them
+        fsync'ed (`sync_soon`) and waits for that before it acknowledges any."""
         if len(device) == 0:
             return []
         rows = np.empty(len(device), FRAME_DTYPE)
@@ -72,12 +74,20 @@ class SegmentStore:
                 self.bytes_written += HEADER.size + part.nbytes
         return at
 
-    def sync(self, written: Collection[tuple[int, int]]) -> None:
-        """fsync the (site, hour) files appended to with `sync=False`."""
-        if not self.fsync:
-            return
-        for site_id, h in written:
-            fd = os.open(self.path(site_id, h * 3600.0), os.O_RDONLY)
+    def sync_soon(self, site_id: int, at: list[tuple[int, int]]) -> Future[None]:
+        """fsync, in a background thread, the files of frames `append(sync=False)` wrote (its
+        `at`): the disk flush (0.2–10 ms here) overlaps the engine and the records, and the
+        caller waits for the future before it commits and acknowledges."""
+        done: Future[None] = Future()
+        if not self.fsync or not at:
+            done.set_result(None)
+            return done
+        return _FSYNC.submit(self.sync, [self.path(site_id, h * 3600.0) for h, _ in at])
+
+    @staticmethod
+    def sync(paths: Collection[Path]) -> None:
+        for path in paths:
+            fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:

@@ -134,7 +134,8 @@ class Processor:
                 total.taken += len(piece)
                 if k + 1 < len(pieces) and stop():
                     break
-            self.store.sync(total.unsynced)  # every reading on disk before the commit
+            for f in total.syncing:  # every reading on disk before the commit
+                f.result()
             db.commit()
             for fn in after:
                 fn()
@@ -202,7 +203,7 @@ class Processor:
         res.rejected += len(rejects)
         frame = rt.ledger.next_frame()
         at = self.store.append(site.id, rt.device_ids[I], S, T, V, frame, sync=False)
-        res.unsynced.update((site.id, h) for h, _ in at)  # fsync'ed before the commit
+        res.syncing.append(self.store.sync_soon(site.id, at))  # while the engine runs
         self._bookkeeping(db, rt, site, (I, T, V, L, frame, at), dup_dev, rejects, source, now)
         Z = None if p.z is None else [p.z[k] for k in order]
         n_ls = len(res.life_safety_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,8 +47,8 @@ class Result:
     # `handle_many`'s documents those left for later (the caller gives them back unacked)
     taken: int = 0
     rest: list[int] = field(default_factory=list)
-    # segment files appended to but not yet fsync'ed: synced once, just before the commit
-    unsynced: set[tuple[int, int]] = field(default_factory=set)
+    # the segment fsyncs under way for this group's frames, waited for before the commit
+    syncing: list[Future[None]] = field(default_factory=list)
 
 
 @dataclass
