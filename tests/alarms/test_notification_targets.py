@@ -16,7 +16,7 @@ from sqlalchemy import select
 from alarms.receivers import SmtpReceiver, closed_port
 from alarms.test_device_commands import _alarm, _contact, _methane_with_wearer
 from alarms.test_responder_roles import _login
-from qorgau.alarms import masking
+from qorgau.alarms import masking, notify
 from qorgau.alarms.models import AlarmRecord, Notification
 
 API = "/api/v1/alarms"
@@ -99,12 +99,37 @@ def test_notify_failed_subjects_are_masked_for_mine_rescue(db, mine, delivered, 
     assert nf is not None
     raw = " ".join(n.error or "" for n in db.scalars(select(Notification).where(
         Notification.alarm_id == nf.id)))
-    assert _leaks(raw, phone, mailbox, hook)  # stored in full, as sent
+    # its subjects name the failed address masked when written (the record's message is)
+    assert "d•••@example.kz" in raw and _leaks(raw, phone, mailbox, hook) == []
     url = f"{API}/{nf.id}/notifications"
     r = client_as("rescue_krg").get(url)
     assert r.status_code == 200 and r.json()
     assert _leaks(r.text, phone, mailbox, hook) == []
     assert _leaks(client_as("dispatcher_krg").get(url).text, phone, mailbox, hook)
+
+
+def test_notify_failed_record_names_the_address_masked(db, mine, delivered, client_as):
+    """The NOTIFY_FAILED record is in every alarm list of the site (mine rescue's too) and
+    its subject goes to the site's contacts: it names the failed channel and the address
+    masked, and points at the failed row, which shows the address to who may read it."""
+    _rec, phone, mailbox, hook = delivered
+    nf = _alarm(db, mine, "NOTIFY_FAILED")
+    assert _leaks(f"{nf.message} {nf.detail}", phone, mailbox, hook) == []
+    assert " to " in nf.message and " failed: " in nf.message
+    failed = db.get(Notification, nf.detail["notification_id"])
+    assert failed.status == "failed" and failed.alarm_id == nf.detail["alarm_id"]
+    assert masking.target(failed.channel, failed.target) == nf.detail["target"]
+    # the fallback SMS (the logging driver's record) names the failed addresses masked: a
+    # webhook's credentials and token never go out in a text message
+    sent = [text for to, text in list(notify.SMS_LOG) if to == phone and "[fallback: " in text]
+    assert any("Webhook to 127.0.0.1 failed]" in m for m in sent)
+    assert any("E-mail to d•••@example.kz failed]" in m for m in sent)
+    assert _leaks(" ".join(sent), "\0", mailbox, hook) == []
+    listed = client_as("rescue_krg").get(f"{API}?site_id={mine.site_id}")
+    assert listed.status_code == 200 and nf.id in {a["id"] for a in listed.json()}
+    assert _leaks(listed.text, phone, mailbox, hook) == []
+    rows = client_as("dispatcher_krg").get(f"{API}/{failed.alarm_id}/notifications").json()
+    assert failed.target in {r["target"] for r in rows}
 
 
 def test_alarm_page_masks_targets_for_mine_rescue(db, delivered, client, world):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import notify, texts
+from qorgau.alarms import masking, notify, texts
 from qorgau.alarms.dispatch import Message, routes, site_contacts
 from qorgau.alarms.models import AlarmRecord, Contact, Notification
 
@@ -74,12 +74,15 @@ def _same_person(c: Contact, failed: Contact | None) -> bool:
 def _send_one(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any],
                    c: Contact) -> bool:
     """One fallback attempt, recorded as its own row; the subject says what failed (a
-    wearable not reached by its withdraw order is named)."""
+    wearable not reached by its withdraw order is named; an address masked)."""
     fb = Notification(dedup_key=f"fb:{row.id}:{c.id}"[:120], alarm_id=rec.id,
                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
                       channel=c.channel, target=c.target, tier=c.tier, attempts=1,
                       status="sent", error="")
-    subject = texts.fallback_subject(texts.fields(rec), row.channel, row.target, c.lang)
+    # the failed address masked: a webhook's URL carries its credentials, a phone or mailbox
+    # is the other contact's own (`masking`)
+    subject = texts.fallback_subject(texts.fields(rec), row.channel,
+                                     masking.target(row.channel, row.target), c.lang)
     body = {**body, **texts.webhook_fields(rec, c.lang)}
     try:
         notify.CHANNELS[c.channel](c.target, subject, body, c.secret)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import texts
+from qorgau.alarms import masking, texts
 from qorgau.alarms.dispatch import Context, Notice, plan
 from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.engine.isa import HIDDEN
@@ -252,11 +252,17 @@ FAILING_WINDOW = timedelta(hours=24)  # a contact's deliveries looked at to call
 def delivery_failed(db: Session, row: Notification, rec: AlarmRecord) -> Change:
     """A notification could not be delivered: the site's NOTIFY_FAILED is raised (a new
     occurrence, announced like any alarm) or, while active, counts one more failure."""
+    # the record is read by everyone who sees the site's alarms (mine rescue has no
+    # alarms.contacts.read) and its subject goes to the site's contacts: the address masked
+    # (`masking`); the failed row (notification_id) shows it in full to who may read it
+    shown = masking.Masker([(row.channel, row.target)])
+    target, error = shown.target(row.channel, row.target), shown.text(row.error) or ""
     change = raise_system_alarm(db, site_id=rec.site_id, enterprise_id=rec.enterprise_id,
                                 region_code=rec.region_code, kind=NOTIFY_FAILED,
-                                message=f"{row.channel} to {row.target} failed: {row.error}",
-                                detail={"channel": row.channel, "target": row.target,
-                                        "error": row.error[:200]})
+                                message=f"{row.channel} to {target} failed: {error}",
+                                detail={"channel": row.channel, "target": target,
+                                        "notification_id": row.id, "alarm_id": row.alarm_id,
+                                        "error": error[:200]})
     if change.what == "raise":
         plan(db, [notice(change.rec, "raise")], Context())
     return change
