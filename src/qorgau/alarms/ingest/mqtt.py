@@ -131,9 +131,13 @@ class MqttSource:
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  client_id: str | None = None, group_messages: int = 256,
                  group_readings: int = 20_000,
-                 watch: DangerWatch | None = None) -> None:
+                 watch: DangerWatch | None = None,
+                 on_urgent: Callable[[Item], None] | None = None) -> None:
         u = urlparse(url)
         self.group_messages, self.group_readings = group_messages, group_readings
+        # a life-safety message handed on by the network thread itself instead of queued (the
+        # receiving process sends it to the worker at once, without waking its main thread)
+        self.on_urgent = on_urgent
         self.watch = watch if watch is not None else WATCH
         self._cv = threading.Condition()
         self._urgent: deque[Item] = deque()  # the priority lane: life-safety devices' topics
@@ -182,9 +186,12 @@ class MqttSource:
             site_id, doc = _decoded(site_id, device, msg.payload)
         else:
             doc = Raw(msg.payload, device) if site_id is not None else {"__bad__": "malformed"}
-        with self._cv:
-            (self._urgent if urgent else self._bulk).append((site_id, doc, ack))
-            self._cv.notify()
+        if urgent and self.on_urgent is not None:
+            self.on_urgent((site_id, doc, ack))
+        else:
+            with self._cv:
+                (self._urgent if urgent else self._bulk).append((site_id, doc, ack))
+                self._cv.notify()
         METRICS.queue_depth = len(self._urgent) + len(self._bulk)
         # the danger signal right after: its hub push wakes the event loop (a pipe write that
         # gives up the GIL, ~1 ms to get it back under a busy worker), and a life-safety

@@ -24,6 +24,7 @@ anything else goes as the decoded document and is parsed in the worker as before
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing as mp
 import os
@@ -184,24 +185,30 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
             conn.send(msg)
 
     watch = DangerWatch(publish=lambda site_id, message: send(("hub", site_id, message)))
-    src = MqttSource(url, username=username, password=password, client_id=client_id,
-                     group_messages=group_messages, group_readings=group_readings, watch=watch)
     pending: dict[int, Callable[[], None]] = {}
-    threading.Thread(target=_acks, args=(conn, pending, src), daemon=True).start()
-    if src.connected.wait(30):
-        send(("ready",))
-    seq = 0
-    while not src.closed:
-        urgent, items = src.take(0.2)
-        if not items:
-            continue
+    numbers = itertools.count(1)  # next() is atomic: the network thread numbers urgent ones
+
+    def forward(urgent: bool, items: list[Item]) -> None:
         packed = []
         for site_id, doc, ack in items:
-            seq += 1
+            seq = next(numbers)
             pending[seq] = ack
             packed.append((seq, pack(site_id, doc)))
         send(("group", urgent, packed, METRICS.queue_depth,
               METRICS.counts.get("mqtt_broker_dropped", 0)))
+
+    # a life-safety message goes to the worker from the network thread as it arrives (before
+    # its danger signal): no wait for this process's main thread to wake and take it
+    src = MqttSource(url, username=username, password=password, client_id=client_id,
+                     group_messages=group_messages, group_readings=group_readings, watch=watch,
+                     on_urgent=lambda item: forward(True, [item]))
+    threading.Thread(target=_acks, args=(conn, pending, src), daemon=True).start()
+    if src.connected.wait(30):
+        send(("ready",))
+    while not src.closed:
+        urgent, items = src.take(0.2)
+        if items:
+            forward(urgent, items)
 
 
 def _acks(conn: Any, pending: dict[int, Callable[[], None]], src: Any) -> None:
