@@ -120,7 +120,7 @@ def test_group_cut_into_pieces_equals_message_by_message(db, world, proc, monkey
         assert res.rest[-1:] in ([], [len(docs) - 1])  # the tail of the group, in order
         docs = [docs[k] for k in res.rest]  # the bad one never: dead-lettered at once
         rounds, accepted = rounds + 1, accepted + res.accepted
-    assert rounds > 5 and calls[0] == rounds - 1  # never asked after the last piece
+    assert rounds > 5 and calls[0] >= rounds - 1  # asked after each piece but the last
     assert _outcome(db, one) == _outcome(db, cut) and _outcome(db, one)[0]
     assert len(proc.store.read(cut.site_id, base - 3600, base + 3600)) == accepted
     letters = {m.site_id: db.scalar(select(func.count()).select_from(DeadLetter).where(
@@ -333,3 +333,29 @@ def test_a_failed_segment_fsync_commits_nothing(db, world, tmp_path, monkeypatch
     assert proc.handle_many(db, [(m.site_id, doc)], source="test").accepted == 1
     db.expire_all()
     assert db.get(Device, m.devices["CO-1"]).n_accepted == 1
+
+
+def test_due_ledger_writes_give_way_to_a_waiting_life_safety_message(db, world, tmp_path):
+    """A group in pieces writes its due roll-ups and counters after its pieces, and none
+    while a life-safety message is waiting: they stay due and the next batch writes them."""
+    from qorgau.alarms.ingest import core
+    from qorgau.alarms.store import SegmentStore
+
+    m = _site(db, world)
+    proc = core.Processor(SegmentStore(tmp_path / "seg", fsync=False), flush_s=30)
+    t0 = time.time()  # the ledger's schedule starts from the clock at the runtime's build
+
+    def send(s: int, now: float, waiting: bool) -> None:
+        doc = {"site_id": m.site_id, "readings": [{"d": "CO-1", "s": s, "t": now, "v": 3.0}]}
+        proc.handle_many(db, [(m.site_id, doc)], source="test", now=now, stop=lambda: waiting)
+        db.expire_all()
+
+    def counted() -> int:
+        return db.get(Device, m.devices["CO-1"]).n_accepted
+
+    send(1, t0, False)
+    assert counted() == 0  # deferred: due 30 s later
+    send(2, t0 + 40, True)
+    assert counted() == 0  # due, but a life-safety message is waiting
+    send(3, t0 + 41, False)
+    assert counted() == 3

@@ -47,6 +47,7 @@ class Result:
     # `handle_many`'s documents those left for later (the caller gives them back unacked)
     taken: int = 0
     rest: list[int] = field(default_factory=list)
+    ledger_later: bool = False  # in pieces: the due ledger writes after the last one
     # the segment fsyncs under way for this group's frames, waited for before the commit
     syncing: list[Future[None]] = field(default_factory=list)
 
