@@ -138,6 +138,7 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
                 handled += done
             else:
                 handled += sum(_single(proc, source.name, it) for it in items)
+                _flush_acks(source)
             if time.time() >= next_tick and not _urgent_waiting(source):
                 with get_sessionmaker()() as db:
                     tick(db, proc, urgent=lambda: _urgent_waiting(source))
@@ -174,10 +175,18 @@ def _group(proc: Processor, source, items: list) -> int | None:
     for k, (_site, _doc, ack) in enumerate(items):
         if k not in rest:
             ack()
+    _flush_acks(source)
     if rest:
         METRICS.counts["groups_cut_for_life_safety"] += 1
         source.unfetch([items[k] for k in sorted(rest)])
     return len(items) - len(rest)
+
+
+def _flush_acks(source) -> None:
+    """A source that gathers acknowledgements (`ProcessSource`) sends them now."""
+    fn = getattr(source, "flush_acks", None)
+    if fn is not None:
+        fn()
 
 
 def _single(proc: Processor, name: str, item: tuple) -> bool:

@@ -7,8 +7,8 @@ Why: at full load the worker process was the bottleneck at ~100 % of one core, a
 the receiving thread (paho and msgspec decoding ~0.5 µs a reading), while the second core
 had room. The split keeps every guarantee of `MqttSource`:
 - at-least-once: the child keeps each message's PUBACK until the worker reports the group
-  committed (`("ack", seq)` back over the pipe); the session is persistent, so what was not
-  acknowledged comes again after a crash of either process;
+  committed (`("ack", [seq, …])` back over the pipe, one message a group); the session is
+  persistent, so what was not acknowledged comes again after a crash of either process;
 - the priority lane: the child says which lane each group came from, the worker fetches
   priority groups first;
 - the danger signal: screened in the child's network thread, forwarded at once to the
@@ -89,6 +89,7 @@ class ProcessSource:
         self._took_urgent = False
         self._child_depth = 0
         self._send_lock = threading.Lock()
+        self._acked: list[int] = []  # acknowledged, to send with `flush_acks`
         # the pipe's reader thread forwards danger signals: it should get the GIL soon
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         ctx = mp.get_context("spawn")
@@ -133,8 +134,17 @@ class ProcessSource:
     def _acker(self, seq: int) -> Callable[[], None]:
         def ack() -> None:
             with self._send_lock:
-                self._conn.send(("ack", seq))
+                self._acked.append(seq)
         return ack
+
+    def flush_acks(self) -> None:
+        """The acknowledgements of a handled group to the child in one message (the worker
+        calls it after acknowledging a group; one pipe message each had cost ~15 µs of CPU on
+        both sides, ~0.6 ms a 20,000-reading group)."""
+        with self._send_lock:
+            seqs, self._acked = self._acked, []
+            if seqs:
+                self._conn.send(("ack", seqs))
 
     def fetch(self, timeout: float) -> list[Item]:
         """As `MqttSource.fetch`: the priority lane first, a group within the caps."""
@@ -217,7 +227,8 @@ def _acks(conn: Any, pending: dict[int, Callable[[], None]], src: Any) -> None:
         while True:
             msg = conn.recv()
             if msg[0] == "ack":
-                pending.pop(msg[1])()
+                for seq in msg[1]:
+                    pending.pop(seq)()
             elif msg[0] == "stop":
                 break
     except (EOFError, OSError):
