@@ -92,10 +92,11 @@ class Processor:
                     now: float | None = None, stop: Callable[[], bool] | None = None
                     ) -> Result:
         """Group commit: several transport messages (site hint, decoded JSON) processed as one
-        batch per site, with one segment fsync per site and hour, one roll-up upsert, one
-        counter update and one commit for all of them. Events are exactly those of handling
-        the messages one by one: the engine gets each message's readings in its own order,
-        message after message, and dedup treats a later message like a later batch.
+        batch per site, with one segment frame per site and hour (fsync'ed beside the engine),
+        one roll-up upsert, one counter update and one commit for all of them. Events are
+        exactly those of handling the messages one by one: the engine gets each message's
+        readings in its own order, message after message, and dedup treats a later message
+        like a later batch.
 
         With `stop`, the group goes in pieces of about `PIECE_READINGS` readings and ends
         early (committed so far) when `stop()` says so between two: `res.rest` lists the
