@@ -173,7 +173,8 @@ def test_bulk_messages_are_decoded_and_screened_when_taken_not_on_arrival(
     """The network thread only queues a bulk message (a site batch) as received, so it reads
     on at once to a life-safety message behind it; the batch is decoded, and a life-safety
     reading in it announced, when the worker takes it from the lane."""
-    from qorgau.alarms.ingest.mqtt import MqttSource, Raw
+    from qorgau.alarms.ingest.lanes import Raw
+    from qorgau.alarms.ingest.mqtt import MqttSource
     from qorgau.alarms.ingest.parse import Rows
 
     watch, got = _watch()

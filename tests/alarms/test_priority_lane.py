@@ -14,7 +14,8 @@ pytestmark = pytest.mark.brokers
 
 
 def test_life_safety_topic_is_fetched_ahead_of_queued_bulk(db, mine, proc, mosquitto):  # noqa: F811
-    from qorgau.alarms.ingest.mqtt import MqttSource, readings
+    from qorgau.alarms.ingest.lanes import readings
+    from qorgau.alarms.ingest.mqtt import MqttSource
     from qorgau.alarms.ingest.sentinel import DangerWatch
     from qorgau.alarms.worker import _group, _single
 

@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from qorgau.alarms.ingest.core import METRICS
+from qorgau.alarms.ingest.lanes import Item, put_back, take_group
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, Rows, parse
 
 log = logging.getLogger("qorgau.alarms.receiver")
 SWITCH_INTERVAL_S = 0.001
 SEP = "\x1f"  # unit separator: no device code has it (checked per batch)
-Item = tuple[int | None, Any, Callable[[], None]]
 
 
 def pack(site_id: int | None, doc: Any) -> tuple:
@@ -148,8 +148,6 @@ class ProcessSource:
 
     def fetch(self, timeout: float) -> list[Item]:
         """As `MqttSource.fetch`: the priority lane first, a group within the caps."""
-        from qorgau.alarms.ingest.mqtt import take_group
-
         with self._cv:
             if not self._urgent and not self._bulk and not self.closed:
                 self._cv.wait(timeout)
@@ -160,8 +158,6 @@ class ProcessSource:
 
     def unfetch(self, items: list[Item]) -> None:
         """As `MqttSource.unfetch`."""
-        from qorgau.alarms.ingest.mqtt import put_back
-
         with self._cv:
             put_back(self._urgent, self._bulk, self._took_urgent, items)
             self._depth()
