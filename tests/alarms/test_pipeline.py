@@ -181,9 +181,38 @@ def test_a_claim_whose_sender_died_is_sent_again_after_the_lease(db, as_, mine, 
         db.get(Notification, row_id).status = "sending"
         db.get(Notification, row_id).claimed_at = now
     db.commit()
-    counts = dispatch.deliver(db)
+    # these rows by id: the test database holds earlier tests' pending rows, which a batch
+    # of the oldest may reach first (the lease rule is the same, `_claimable`)
+    counts = dispatch.deliver(db, planned["remind1"] + planned["remind2"])
     db.expire_all()
     assert counts["sent"] >= 2
     assert {db.get(Notification, i).status for i in planned["remind1"]} == {"sent"}
     assert {db.get(Notification, i).status for i in planned["remind2"]} == {"sending"}
     assert dispatch.deliver(db, planned["remind2"]) == {"sent": 0, "failed": 0, "fallback": 0}
+
+
+def test_a_backlog_sends_life_safety_and_withdraw_orders_first(db, as_, mine, proc):
+    """More pending rows than one batch (a channel down, a flood): a life-safety alarm's
+    notice and a withdraw order go ahead of older routine ones, then by priority, then the
+    oldest first."""
+    from qorgau.alarms import dispatch, records
+    from qorgau.registry.models import Site
+
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms", target="+77020000002"))
+    site = db.get(Site, mine.site_id)
+    routine = records.raise_system_alarm(  # a routine alarm (priority 2), raised first
+        db, site_id=site.id, enterprise_id=site.enterprise_id, region_code=site.region_code,
+        kind=records.NOTIFY_FAILED, message="sms to +7702•••0002 failed: test").rec
+    assert not routine.life_safety
+    old = [r.id for what in ("remind1", "remind2")
+           for r in dispatch.plan(db, [records.notice(routine, what)], Context())]
+    proc.handle_raw(db, mine.batch([("CO-1", 90.0, -1)]), source="test")
+    urgent = _kinds(db, mine)["HIHI"]
+    assert urgent.life_safety
+    new = [r.id for r in dispatch.plan(db, [records.notice(urgent, "remind1")], Context())]
+    db.commit()
+    ours = old + new
+    assert max(old) < min(new)
+    order = list(db.scalars(dispatch._BACKLOG.where(Notification.id.in_(ours))))
+    assert order[:len(new)] == sorted(new) and order[len(new):] == sorted(old)

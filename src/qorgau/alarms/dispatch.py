@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -372,17 +372,26 @@ def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.0
 
 
 def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> dict[str, int]:
-    """Send pending notifications (these ids, or the oldest pending and those whose claim
-    lapsed) with retry and fallback; rows are claimed a few at a time, so a slow channel
-    cannot hold claims past the lease."""
+    """Send pending notifications (these ids, or up to `limit` of the pending and those whose
+    claim lapsed: life-safety first, then by priority, then the oldest) with retry and
+    fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
+    lease."""
     if ids is None:
-        ids = list(db.scalars(select(Notification.id).where(_claimable(utcnow()))
-                              .order_by(Notification.id).limit(limit)))
+        ids = list(db.scalars(_BACKLOG.where(_claimable(utcnow())).limit(limit)))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
         for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
             _send(db, row_id, counts)
     return counts
+
+
+# a backlog of more than one batch (a channel down, a flood) must not hold a life-safety
+# alarm's notice or a withdraw order (no alarm) behind older routine ones
+_BACKLOG = (select(Notification.id)
+            .outerjoin(AlarmRecord, AlarmRecord.id == Notification.alarm_id)
+            .order_by(case((Notification.alarm_id.is_(None), 0),
+                           (AlarmRecord.life_safety.is_(True), 0), else_=1),
+                      func.coalesce(AlarmRecord.priority, 0), Notification.id))
 
 
 def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
