@@ -136,8 +136,9 @@ class Processor:
                 total.taken += len(piece)
                 if k + 1 < len(pieces) and stop():
                     break
-            if stop is not None and not total.life_safety_ids:
-                self._ledger_until(db, sites, now, stop)
+            if stop is not None:  # a raise's batch leaves them all to the next one
+                self._ledger_until(db, sites, now, (lambda: True) if total.life_safety_ids
+                                   else stop)
             for f in total.syncing:  # every reading on disk before the commit
                 f.result()
             db.commit()
@@ -159,13 +160,15 @@ class Processor:
     def _ledger_until(self, db: Session, sites: dict[int | None, Site | None], now: float,
                       stop: Callable[[], bool]) -> None:
         """A group in pieces writes its sites' due ledger groups (512 devices' roll-ups and
-        counters each) one at a time, and no more once a life-safety message is waiting: they
-        stay due for the next batch or the tick. (Written inside the batch, two of them took up
-        to ~90 ms at full load, and a life-safety record waited for them.)"""
+        counters each) and marks once, after its pieces: one group at a time, and none once a
+        life-safety message is waiting (they stay due for the next batch or the tick; the mark
+        is written all the same). Written inside the batch, two of them took up to ~90 ms at
+        full load, and a life-safety record waited for them."""
         for site_id, site in sites.items():
             rt = self.sites.get(site_id) if site is not None else None
             for _ in range(ledger.MAX_GROUPS if rt is not None else 0):
-                if stop() or not self.flush(db, rt, now, most=1):
+                most = 0 if stop() else 1
+                if not self.flush(db, rt, now, most=most) or not most:
                     break
 
     def _piece(self, db: Session, sites: dict[int | None, Site | None], piece: list[Parsed],
@@ -234,7 +237,8 @@ class Processor:
         # a batch that raised a life-safety alarm leaves the ledger's due groups to the next
         # one: its record should not wait for hundreds of roll-up and counter rows (what must
         # be written now — a guest's rows, a replay's — the ledger writes whatever `most` says)
-        self.flush(db, rt, now, most=0 if ls_ids or res.ledger_later else ledger.MAX_GROUPS)
+        if not res.ledger_later:  # in pieces: once for the group (`_ledger_until`)
+            self.flush(db, rt, now, most=0 if ls_ids else ledger.MAX_GROUPS)
         if len(T):
             METRICS.lag_s = max(0.0, now - float(T.max()))
         return lambda: self._after_commit(db, rt, site, I, T, notices, rows, ls_ids,
