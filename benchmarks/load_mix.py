@@ -91,6 +91,7 @@ def _telemetry_sites(db: Any, n_sites: int) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from qorgau.accounts.models import Organisation, User
+    from qorgau.alarms import gateways
     from qorgau.alarms import service as alarms
     from qorgau.alarms.schemas import DeviceIn, GatewayIn
     from qorgau.core.security import SYSTEM_ACTOR
@@ -107,7 +108,7 @@ def _telemetry_sites(db: Any, n_sites: int) -> list[dict[str, Any]]:
         for kind, qty, code in DEVICES:
             alarms.create_device(db=db, actor=SYSTEM_ACTOR, data=DeviceIn(
                 site_id=site.id, code=code, kind=kind, quantity=qty))
-        gw, key = alarms.create_gateway(db=db, actor=SYSTEM_ACTOR, data=GatewayIn(
+        gw, key = gateways.create_gateway(db=db, actor=SYSTEM_ACTOR, data=GatewayIn(
             site_id=site.id, name=f"load-gw-{k + 1}"))
         out.append({"site_id": site.id, "gateway": gw.name, "key": key,
                     "devices": [[code, qty] for _kind, qty, code in DEVICES]})

@@ -79,7 +79,7 @@ def new_mines(db, world):
 
 
 def new_mine(db, world) -> Mine:
-    from qorgau.alarms import service
+    from qorgau.alarms import gateways, service
     from qorgau.alarms.schemas import DeviceIn, GatewayIn
     from qorgau.core.security import SYSTEM_ACTOR
     from qorgau.registry import service as registry
@@ -98,7 +98,7 @@ def new_mine(db, world) -> Mine:
         dev = service.create_device(db=db, actor=osh, data=DeviceIn(
             site_id=site.id, code=code, kind=kind, quantity=q, zone_code=zone))
         m.devices[code] = dev.id
-    gw, key = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+    gw, key = gateways.create_gateway(db=db, actor=osh, data=GatewayIn(
         site_id=site.id, name=f"gw-{site.id}-{n}"))
     m.gateway, m.key = gw.name, key
     return m

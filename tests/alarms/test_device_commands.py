@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from alarms.test_brokers import _free_port, _wait
-from qorgau.alarms import dispatch, notify, positioning, records, service
+from qorgau.alarms import delivery, dispatch, notify, positioning, records, service
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.models import AlarmRecord, Device, Notification, Presence
 from qorgau.alarms.schemas import ContactIn
@@ -312,7 +312,7 @@ def test_fallback_respects_routing_then_goes_up_a_tier(db, as_, mine, proc, monk
                                time.time(), 25.0).rec
     rows = dispatch.plan(db, [records.notice(twa, "raise")], dispatch.Context())
     db.commit()
-    dispatch.deliver(db, [r.id for r in rows])
+    delivery.deliver(db, [r.id for r in rows])
     assert _fallbacks(db, twa.id, "webhook") == [("email", "aidar@mine.kz", 1, "failed"),
                                                  ("sms", "+77015550107", 2, "sent")]
     # the e-mail's own failure: not back to the webhook that failed for this alarm
@@ -341,7 +341,7 @@ def test_an_order_with_no_transport_is_failed_at_once_not_retried() -> None:
     """Retrying cannot create a transport, and each retry's backoff would hold up the
     life-safety deliveries after it (people's SMS and calls): one attempt. A transport that
     refuses is tried again, with backoff only between attempts."""
-    from qorgau.alarms import dispatch, notify
+    from qorgau.alarms import notify
 
     calls: list[float] = []
 
@@ -349,7 +349,7 @@ def test_an_order_with_no_transport_is_failed_at_once_not_retried() -> None:
         calls.append(time.perf_counter())
         raise notify.Undeliverable("no transport")
 
-    assert dispatch.retry(none, "W-1") == "no transport" and len(calls) == 1
+    assert delivery.retry(none, "W-1") == "no transport" and len(calls) == 1
     calls.clear()
 
     def refused(*_a) -> None:
@@ -357,5 +357,5 @@ def test_an_order_with_no_transport_is_failed_at_once_not_retried() -> None:
         raise notify.DeliveryError("refused")
 
     t0 = time.perf_counter()
-    assert dispatch.retry(refused, "W-1", attempts=3, backoff_s=0.05) == "refused"
+    assert delivery.retry(refused, "W-1", attempts=3, backoff_s=0.05) == "refused"
     assert len(calls) == 3 and time.perf_counter() - t0 < 0.05 + 0.1 + 0.1

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from alarms.receivers import WebhookReceiver
-from qorgau.alarms import dispatch, flood, notify, service, worker
+from qorgau.alarms import delivery, dispatch, flood, notify, service, worker
 from qorgau.alarms.dispatch import Context, Notice, flooding, group
 from qorgau.alarms.ingest import core
 from qorgau.alarms.models import AlarmRecord, Notification
@@ -77,7 +77,7 @@ def _flood(db, mine, proc, phone: str, *, life_safety_after: int | None = None) 
 def _deliver_all(db) -> None:
     """Send every pending row (other tests' too: `deliver` takes the oldest 200)."""
     for _ in range(100):
-        if not sum(dispatch.deliver(db).values()):
+        if not sum(delivery.deliver(db).values()):
             return
 
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from alarms.test_brokers import _free_port, _wait
 from alarms.test_pages import _login
-from qorgau.alarms import service
+from qorgau.alarms import gateways
 from qorgau.alarms.ingest.mqtt import mosquitto_hash, write_broker_files
 from qorgau.alarms.models import Gateway
 from qorgau.cli import app
@@ -70,9 +70,9 @@ def test_cli_skips_gateways_without_hash_and_the_ingest_name(db, as_, mine, tmp_
     from qorgau.alarms.schemas import GatewayIn
 
     osh = as_("osh_krg")
-    clash, _k = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+    clash, _k = gateways.create_gateway(db=db, actor=osh, data=GatewayIn(
         site_id=mine.site_id, name="ingest"))
-    old, _k = service.create_gateway(db=db, actor=osh, data=GatewayIn(
+    old, _k = gateways.create_gateway(db=db, actor=osh, data=GatewayIn(
         site_id=mine.site_id, name=f"old-{mine.site_id}"))
     old.broker_hash = None  # a key issued before the hash was kept
     db.commit()
@@ -101,8 +101,8 @@ def test_rotate_api_scope_rights_and_audit(db, client_as, mine):
     r = client_as("osh_krg").post(url)
     assert r.status_code == 200 and r.json()["key"] != mine.key
     db.expire_all()
-    assert service.gateway_for(db, name=mine.gateway, key=mine.key) is None  # HTTP: at once
-    assert service.gateway_for(db, name=mine.gateway, key=r.json()["key"]) is not None
+    assert gateways.gateway_for(db, name=mine.gateway, key=mine.key) is None  # HTTP: at once
+    assert gateways.gateway_for(db, name=mine.gateway, key=r.json()["key"]) is not None
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.gateway.rotate",
                                               AuditEntry.object_id == str(gw.id)))
     assert client_as("osh_ala").get(
@@ -125,13 +125,13 @@ def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     gw = db.scalar(select(Gateway).where(Gateway.name == name))
     key = r.text.split('id="issued-key">')[1].split("<")[0]
-    assert service.gateway_for(db, name=name, key=key) is not None and gw.broker_hash
+    assert gateways.gateway_for(db, name=name, key=key) is not None and gw.broker_hash
     assert key not in client.get(url).text  # shown once
     r = client.post(f"/alarms/gateways/{gw.id}/rotate", data={"csrf_token": csrf})
     new = r.text.split('id="issued-key">')[1].split("<")[0]
     assert r.status_code == 200 and new != key
     db.expire_all()
-    assert service.gateway_for(db, name=name, key=new) is not None
+    assert gateways.gateway_for(db, name=name, key=new) is not None
     assert "gateway.rotate" in client.get(url).text  # the change history
     assert client.post(f"/alarms/gateways/{gw.id}/rotate").status_code == 403  # no CSRF
     client.cookies.clear()

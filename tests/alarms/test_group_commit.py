@@ -98,10 +98,10 @@ def test_group_cut_into_pieces_equals_message_by_message(db, world, proc, monkey
     """A group that ends early (a life-safety message waiting) commits its first pieces and
     leaves the rest, which handled later gives exactly the outcome of one message at a time;
     a bad message among the rest is dead-lettered once, with the part committed."""
-    from qorgau.alarms.ingest import core
+    from qorgau.alarms.ingest import steps
     from qorgau.alarms.models import DeadLetter
 
-    monkeypatch.setattr(core, "PIECE_READINGS", 12)
+    monkeypatch.setattr(steps, "PIECE_READINGS", 12)
     one, cut = _site(db, world), _site(db, world)
     base = time.time() - 1800
     msgs = _messages(random.Random(11), base)

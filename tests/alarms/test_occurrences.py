@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import select
 
-from qorgau.alarms import dispatch, kpis, records, routing, service
+from qorgau.alarms import delivery, dispatch, kpis, records, routing, service
 from qorgau.alarms.models import AlarmRecord, Device, Notification
 from qorgau.alarms.schemas import AckIn, ContactIn, EscalationIn
 from qorgau.alarms.service import dt
@@ -138,14 +138,14 @@ def _deliver_alarm(db, mine, kind: str = "HI") -> AlarmRecord:
     db.commit()
     records.on_condition(db, dev, kind, False, t + 1, 2.0)  # the next one is a new occurrence
     db.commit()
-    dispatch.deliver(db, [p.id for p in planned])
+    delivery.deliver(db, [p.id for p in planned])
     return rec
 
 
 def _deliver_pending(db, alarm_id: int) -> None:
     ids = list(db.scalars(select(Notification.id).where(Notification.alarm_id == alarm_id,
                                                         Notification.status == "pending")))
-    dispatch.deliver(db, ids)
+    delivery.deliver(db, ids)
 
 
 def test_notify_failed_returns_to_normal_and_is_raised_again(db, as_, new_mines):

@@ -9,7 +9,8 @@ import numpy as np
 from sqlalchemy import select
 
 from qorgau.alarms import kpis, notify, positioning, service, worker
-from qorgau.alarms.dispatch import Context, Notice, group, inhibit, retry, silence
+from qorgau.alarms.delivery import retry
+from qorgau.alarms.dispatch import Context, Notice, group, inhibit, silence
 from qorgau.alarms.models import AlarmRecord, Notification, Withdrawal
 from qorgau.alarms.schemas import ContactIn, ShelveIn
 
@@ -158,7 +159,7 @@ def test_a_claim_whose_sender_died_is_sent_again_after_the_lease(db, as_, mine, 
     still at work) is left alone. Planning the same notice again adds nothing."""
     from datetime import timedelta
 
-    from qorgau.alarms import dispatch, records
+    from qorgau.alarms import delivery, dispatch, records
     from qorgau.core.db import utcnow
 
     service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
@@ -183,19 +184,19 @@ def test_a_claim_whose_sender_died_is_sent_again_after_the_lease(db, as_, mine, 
     db.commit()
     # these rows by id: the test database holds earlier tests' pending rows, which a batch
     # of the oldest may reach first (the lease rule is the same, `_claimable`)
-    counts = dispatch.deliver(db, planned["remind1"] + planned["remind2"])
+    counts = delivery.deliver(db, planned["remind1"] + planned["remind2"])
     db.expire_all()
     assert counts["sent"] >= 2
     assert {db.get(Notification, i).status for i in planned["remind1"]} == {"sent"}
     assert {db.get(Notification, i).status for i in planned["remind2"]} == {"sending"}
-    assert dispatch.deliver(db, planned["remind2"]) == {"sent": 0, "failed": 0, "fallback": 0}
+    assert delivery.deliver(db, planned["remind2"]) == {"sent": 0, "failed": 0, "fallback": 0}
 
 
 def test_a_backlog_sends_life_safety_and_withdraw_orders_first(db, as_, mine, proc):
     """More pending rows than one batch (a channel down, a flood): a life-safety alarm's
     notice and a withdraw order go ahead of older routine ones, then by priority, then the
     oldest first."""
-    from qorgau.alarms import dispatch, records
+    from qorgau.alarms import delivery, dispatch, records
     from qorgau.registry.models import Site
 
     service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
@@ -214,5 +215,5 @@ def test_a_backlog_sends_life_safety_and_withdraw_orders_first(db, as_, mine, pr
     db.commit()
     ours = old + new
     assert max(old) < min(new)
-    order = list(db.scalars(dispatch._BACKLOG.where(Notification.id.in_(ours))))
+    order = list(db.scalars(delivery._BACKLOG.where(Notification.id.in_(ours))))
     assert order[:len(new)] == sorted(new) and order[len(new):] == sorted(old)

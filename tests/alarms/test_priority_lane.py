@@ -62,12 +62,12 @@ def test_a_bulk_group_gives_way_to_a_life_safety_message_between_pieces(
     rest in order; nothing is lost or handled twice."""
     from sqlalchemy import select
 
-    from qorgau.alarms.ingest import core
+    from qorgau.alarms.ingest import core, steps
     from qorgau.alarms.ingest.mqtt import MqttSource
     from qorgau.alarms.models import AlarmRecord, Device
     from qorgau.alarms.worker import _group, _single
 
-    monkeypatch.setattr(core, "PIECE_READINGS", 10)  # a piece is one message here
+    monkeypatch.setattr(steps, "PIECE_READINGS", 10)  # a piece is one message here
     src = MqttSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw")
     assert src.connected.wait(5)
     pub = _publisher(mosquitto, mine.gateway, mine.key)

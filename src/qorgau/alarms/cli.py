@@ -148,8 +148,8 @@ def broker_config(
     account; and qorgau.conf with the queue sized for the ingest workers, persistence and
     the two files. Each file is replaced atomically; then reload the broker: kill -HUP <pid>
     (Mosquitto rereads all of them on it, but max_inflight_messages only on a restart)."""
+    from qorgau.alarms.gateways import broker_accounts
     from qorgau.alarms.ingest.mqtt import _write_atomic, mosquitto_hash, write_broker_files
-    from qorgau.alarms.service import broker_accounts
     from qorgau.core.config import get_settings
     from qorgau.core.db import get_sessionmaker
     from qorgau.core.models import load_all_models

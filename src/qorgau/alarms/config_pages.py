@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import routing, service, shifts
+from qorgau.alarms import gateways, routing, service, shifts
 from qorgau.alarms.schemas import (
     ContactIn,
     ContactLangIn,
@@ -290,7 +290,7 @@ def _gateways_page(request: Request, db: DbDep, actor: Any, site_id: int, *,
                    name: str = "", status_code: int = 200) -> HTMLResponse:
     """The page; `issued` (name, key) shows a new key once: never cached, never stored."""
     site = registry.get_site(db=db, actor=actor, site_id=site_id)  # 404 outside the scope
-    gws = service.list_gateways(db=db, actor=actor, site_id=site.id)
+    gws = gateways.list_gateways(db=db, actor=actor, site_id=site.id)
     resp = render(request, "alarms/gateways.html", {
         "site": site, "gateways": gws, "issued": issued, "errors": errors or {}, "name": name,
         "can_configure": actor.can(C.CONFIGURE), "hhmm": routing.hhmm,
@@ -314,7 +314,7 @@ async def gateway_add(request: Request, site_id: int, db: DbDep,
     actor.require(C.CONFIGURE)
     name = str((await request.form()).get("name", "")).strip()
     try:
-        gw, key = service.create_gateway(db=db, actor=actor,
+        gw, key = gateways.create_gateway(db=db, actor=actor,
                                          data=GatewayIn(site_id=site_id, name=name))
     except (ValidationError, RuleViolation, Conflict) as exc:
         db.rollback()
@@ -332,7 +332,7 @@ async def gateway_add(request: Request, site_id: int, db: DbDep,
 @router.post("/alarms/gateways/{gateway_id}/rotate", response_model=None)
 def gateway_rotate(request: Request, gateway_id: int, db: DbDep,
                    actor: FormActorDep) -> HTMLResponse:
-    gw, key = service.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
+    gw, key = gateways.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
     return _gateways_page(request, db, actor, gw.site_id, issued=(gw.name, key))
 
 

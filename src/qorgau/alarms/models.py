@@ -252,7 +252,7 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_at: Mapped[datetime | None]  # "sending" since (a lease: see dispatch.CLAIM_LEASE_S)
+    claimed_at: Mapped[datetime | None]  # "sending" since (a lease: see delivery.CLAIM_LEASE_S)
     # a flood summary's machine part (its webhook body: type, counts), None for an alarm's row
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

@@ -171,7 +171,7 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     person inside in the outbox — of the alarm, or of the order itself — delivered now, and
     the live count. A reason is recorded when given, never required: an evacuation is not
     held up for want of one."""
-    from qorgau.alarms import dispatch, notify, records
+    from qorgau.alarms import delivery, dispatch, notify, records
 
     actor.require(C.WITHDRAW)
     site = db.get(Site, site_id)
@@ -188,7 +188,7 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     else:
         ids = dispatch.plan_order(db, w, targets, "start")
     db.commit()
-    dispatch.deliver(db, ids)
+    delivery.deliver(db, ids)
     notify.HUB.publish(site.id, hub_message(w))
     return w
 

@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from qorgau.alarms import health, kpis, live, positioning, routing, service, shifts, store
+from qorgau.alarms import gateways, health, kpis, live, positioning, routing, service, shifts, store
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
 from qorgau.alarms.ingest.admission import ADMISSION
@@ -111,7 +111,7 @@ def device_raw(device_id: int, db: DbDep, actor: ActorDep,
 
 @router.post("/gateways", response_model=GatewayOut, status_code=201)
 def create_gateway(data: GatewayIn, db: DbDep, actor: ActorDep) -> Any:
-    gw, key = service.create_gateway(db=db, actor=actor, data=data)
+    gw, key = gateways.create_gateway(db=db, actor=actor, data=data)
     return GatewayOut(id=gw.id, name=gw.name, key=key)
 
 
@@ -120,14 +120,14 @@ def list_gateways(site_id: int, db: DbDep, actor: ActorDep) -> Any:
     """A site's gateways (never their keys)."""
     return [GatewayInfo(id=g.id, site_id=g.site_id, name=g.name, created_at=g.created_at,
                         created_by=g.created_by, mqtt=bool(g.broker_hash))
-            for g in service.list_gateways(db=db, actor=actor, site_id=site_id)]
+            for g in gateways.list_gateways(db=db, actor=actor, site_id=site_id)]
 
 
 @router.post("/gateways/{gateway_id}/rotate", response_model=GatewayOut)
 def rotate_gateway_key(gateway_id: int, db: DbDep, actor: ActorDep) -> Any:
     """A new key, shown once (audited). HTTP ingest refuses the old key at once; the broker
     after `qorgau alarms broker-config` and a reload (SIGHUP)."""
-    gw, key = service.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
+    gw, key = gateways.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
     return GatewayOut(id=gw.id, name=gw.name, key=key)
 
 

@@ -1,11 +1,11 @@
-"""Alarm operations: devices and their limits, gateways, contacts, alarm occurrences and the
+"""Alarm operations: devices and their limits, contacts, alarm occurrences and the
 operator actions on them (acknowledge, shelve / unshelve, reset a latched alarm, suppress by
-design, take a device's alarms out of service and back, resolve). No HTTP here."""
+design, take a device's alarms out of service and back, resolve). No HTTP here. Gateway
+credentials are in `gateways.py`."""
 
 from __future__ import annotations
 
 import math
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,22 +33,20 @@ from qorgau.alarms.models import (
     AlarmRecord,
     DeadLetter,
     Device,
-    Gateway,
     Notification,
 )
 from qorgau.alarms.schemas import (
     AckIn,
     DeviceIn,
     DevicePatch,
-    GatewayIn,
     ReasonIn,
     ResolveIn,
     ShelveIn,
 )
 from qorgau.core import audit, events
 from qorgau.core.db import utcnow
-from qorgau.core.errors import Conflict, NotFound, RuleViolation
-from qorgau.core.security import Actor, in_scope, scoped, token_digest
+from qorgau.core.errors import Conflict, RuleViolation
+from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.registry import service as registry
 from qorgau.registry import service as registry_service
 
@@ -67,7 +65,8 @@ def default_limits(site_kind: str, quantity: str) -> dict[str, float]:
     return out
 
 
-def _site(db: Session, actor: Actor, site_id: int) -> Any:
+def body_site(db: Session, actor: Actor, site_id: int) -> Any:
+    """A site named in a request's body: outside the caller's scope it is as unknown."""
     try:
         return registry.get_site(db=db, actor=actor, site_id=site_id)
     except Exception as exc:  # NotFound or Forbidden from the registry: same answer, no data
@@ -80,7 +79,7 @@ def _zone_codes(site: Any) -> set[str]:
 
 def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
     actor.require(C.CONFIGURE)
-    site = _site(db, actor, data.site_id)
+    site = body_site(db, actor, data.site_id)
     if data.zone_code and site.zones and data.zone_code not in _zone_codes(site):
         raise RuleViolation(f"zone {data.zone_code!r} is not a zone of this site",
                             field="zone_code")
@@ -128,7 +127,7 @@ def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatc
         changes["limits"] = data.limits.model_dump(exclude_none=True)
     zone = changes.get("zone_code")
     if zone and zone != dev.zone_code:  # the same rule as on creation
-        site = _site(db, actor, dev.site_id)
+        site = body_site(db, actor, dev.site_id)
         if site.zones and zone not in _zone_codes(site):
             raise RuleViolation(f"zone {zone!r} is not a zone of this site", field="zone_code")
     due = changes.get("calibration_due", dev.calibration_due)
@@ -147,73 +146,6 @@ def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatc
                 enterprise_id=dev.enterprise_id)
     db.commit()
     return dev
-
-
-key_digest = token_digest  # gateway keys are stored like every other secret: SHA-256 digest
-
-
-def _issue_key(gw: Gateway) -> str:
-    """A new key for the gateway: kept only as its SHA-256 digest (HTTP ingest) and its
-    Mosquitto hash (broker password file); the plaintext is returned once."""
-    from qorgau.alarms.ingest.mqtt import mosquitto_hash
-
-    key = secrets.token_urlsafe(24)
-    gw.key_digest, gw.broker_hash = key_digest(key), mosquitto_hash(key)
-    return key
-
-
-def create_gateway(*, db: Session, actor: Actor, data: GatewayIn) -> tuple[Gateway, str]:
-    """A gateway credential; the key is returned once and stored only as hashes."""
-    actor.require(C.CONFIGURE)
-    site = _site(db, actor, data.site_id)
-    if db.scalar(select(Gateway.id).where(Gateway.name == data.name)):
-        raise Conflict("gateway name taken")
-    gw = Gateway(site_id=site.id, enterprise_id=site.enterprise_id, region_code=site.region_code,
-                 name=data.name, created_by=actor.label)
-    key = _issue_key(gw)
-    db.add(gw)
-    db.flush()
-    audit.record(db, actor=actor, action="alarms.gateway.create", object_type="alarm_gateway",
-                 object_id=gw.id, after={"name": gw.name, "site_id": gw.site_id})
-    db.commit()
-    return gw, key
-
-
-def list_gateways(*, db: Session, actor: Actor, site_id: int) -> list[Gateway]:
-    actor.require(C.READ)
-    site = _site(db, actor, site_id)
-    return list(db.scalars(scoped(select(Gateway), Gateway, actor).where(
-        Gateway.site_id == site.id).order_by(Gateway.name)))
-
-
-def rotate_gateway_key(*, db: Session, actor: Actor, gateway_id: int) -> tuple[Gateway, str]:
-    """A new key, returned once: the old one stops at once for HTTP ingest and on the broker
-    when its configuration is next written and reloaded (`qorgau alarms broker-config`)."""
-    actor.require(C.CONFIGURE)
-    gw = db.get(Gateway, gateway_id)
-    if gw is None or not in_scope(gw, actor):
-        raise NotFound("gateway not found")
-    key = _issue_key(gw)
-    audit.record(db, actor=actor, action="alarms.gateway.rotate", object_type="alarm_gateway",
-                 object_id=gw.id, after={"name": gw.name, "site_id": gw.site_id})
-    db.commit()
-    return gw, key
-
-
-def broker_accounts(db: Session) -> tuple[list[tuple[str, str, int]], list[str]]:
-    """For the broker configuration (an operator's command, every site): the gateways'
-    (name, Mosquitto hash, site) and the names of those without a hash (keys issued before
-    the hash was kept: rotate them)."""
-    rows = db.execute(select(Gateway.name, Gateway.broker_hash, Gateway.site_id)
-                      .order_by(Gateway.name)).all()
-    return ([(n, h, site) for n, h, site in rows if h], [n for n, h, _ in rows if not h])
-
-
-def gateway_for(db: Session, *, name: str, key: str) -> Gateway | None:
-    gw = db.scalar(select(Gateway).where(Gateway.name == name))
-    if gw is None or not secrets.compare_digest(gw.key_digest, key_digest(key)):
-        return None
-    return gw
 
 
 # Contacts and escalation live in routing.py; these names stay for existing callers.

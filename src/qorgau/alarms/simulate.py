@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import service
+from qorgau.alarms import gateways, service
 from qorgau.alarms.ingest.runtime import FORECAST_HORIZON_S
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device
 from qorgau.alarms.scenarios import MINE_ZONES, STANDARD_DEVICES, Scenario, Stream
@@ -70,7 +70,7 @@ def ensure_devices(db: Session, site: Any, *, filler: int = 0) -> dict[str, str]
 
 
 def gateway(db: Session, site: Any) -> tuple[str, str]:
-    gw, key = service.create_gateway(db=db, actor=SYSTEM_ACTOR, data=GatewayIn(
+    gw, key = gateways.create_gateway(db=db, actor=SYSTEM_ACTOR, data=GatewayIn(
         site_id=site.id, name=f"sim-{site.id}-{int(time.time() * 1000) % 10**9}"))
     return gw.name, key
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import dispatch, flood, notify, records, routing, shifts
+from qorgau.alarms import delivery, dispatch, flood, notify, records, routing, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
@@ -57,7 +57,7 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None,
         for n in notices:
             notify.HUB.publish(n.site_id, {"type": "alarm", "id": n.alarm_id, "what": n.what,
                                            "tier": n.tier, "life_safety": n.life_safety})
-        done["sent"] = dispatch.deliver(db)["sent"]
+        done["sent"] = delivery.deliver(db)["sent"]
     except Exception:
         log.exception("alarm tick failed")
         db.rollback()

@@ -23,17 +23,13 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from itertools import chain
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import constants as C
-from qorgau.alarms import dispatch, forecast, notify, positioning, records
-from qorgau.alarms.engine import EVENT_DTYPE as _EVENT_DTYPE
-from qorgau.alarms.engine import DeviceCode
-from qorgau.alarms.ingest import ledger, runtime, sqlbulk
+from qorgau.alarms import delivery, dispatch, forecast, notify, positioning, records
+from qorgau.alarms.ingest import ledger, runtime, sqlbulk, steps
 from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest.effects import (
     METRICS,
@@ -98,7 +94,7 @@ class Processor:
         readings in its own order, message after message, and dedup treats a later message
         like a later batch.
 
-        With `stop`, the group goes in pieces of about `PIECE_READINGS` readings and ends
+        With `stop`, the group goes in pieces of about `steps.PIECE_READINGS` readings and ends
         early (committed so far) when `stop()` says so between two: `res.rest` lists the
         documents left, for the caller to give back to its source unacknowledged."""
         parsed: list[Parsed] = []
@@ -129,7 +125,7 @@ class Processor:
         for lock in locks:  # in id order: two threads never wait on each other
             lock.acquire()
         try:
-            pieces = _pieces(group) if stop is not None else [group]
+            pieces = steps.pieces(group) if stop is not None else [group]
             total.ledger_later = stop is not None
             for k, piece in enumerate(pieces):
                 after += self._piece(db, sites, piece, source, now, total)
@@ -183,9 +179,9 @@ class Processor:
             if site is None:
                 dead_letter(db, site_id=None, source=source, reason="unknown_site",
                             detail=str(site_id))
-                total.rejected += sum(_n(p) + len(p.rejects) for p in ps)
+                total.rejected += sum(steps.size(p) + len(p.rejects) for p in ps)
             else:
-                after.append(self._handle(db, site, _merge(ps), source, now, total))
+                after.append(self._handle(db, site, steps.merge(ps), source, now, total))
         return after
 
     def _handle(self, db: Session, site: Site, p: Parsed, source: str, now: float,
@@ -204,13 +200,13 @@ class Processor:
         seq, t = np.asarray(p.s, np.int64), np.asarray(p.t, np.float64)
         v, e = np.asarray(p.v, np.float64), np.asarray(p.e, np.int8)
         msg = p.msg if p.msg is not None else np.zeros(len(idx), np.int64)
-        bad = _classify(idx, t, now)
+        bad = steps.classify(idx, t, now)
         for i in np.flatnonzero(bad):
-            rejects.append((p.d[i], _REASONS[bad[i]], f"t={t[i]:.3f}"))
+            rejects.append((p.d[i], steps.REASONS[bad[i]], f"t={t[i]:.3f}"))
         ok = np.flatnonzero(bad == 0)
         # engine order: message by message, device-contiguous within one, by sequence
         order = ok[np.lexsort((seq[ok], idx[ok], msg[ok]))]
-        verdict, late = _dedup(rt, idx[order], seq[order], t[order])
+        verdict, late = steps.dedup(rt, idx[order], seq[order], t[order])
         res.duplicates += int((verdict == O.DUP).sum())
         dup_dev = np.bincount(idx[order][verdict == O.DUP], minlength=len(rt.devices))
         for k in order[verdict == O.BEYOND].tolist():  # undecidable: rejected, never twice
@@ -329,7 +325,7 @@ class Processor:
         their peaks come out exactly as if the messages had come one at a time."""
         multi = M is not None and len(M) and M[0] != M[-1]
         snap = rt.engine.snapshot(I) if multi else None
-        ev, lev = _engine(rt, I, T, V, E, L)
+        ev, lev = steps.engine_events(rt, I, T, V, E, L)
         if (len(ev) or len(lev)) and snap is not None:
             return self._by_message(db, rt, snap, site, I, T, V, E, L, Z, M, res)
         return self._records(db, rt, site, ev, lev, I, T, V, E, L, Z, res)
@@ -344,7 +340,7 @@ class Processor:
         cuts = np.flatnonzero(M[1:] != M[:-1]) + 1
         notices: list[dispatch.Notice] = []
         run = 0  # start of the current run of quiet messages
-        none = np.zeros(0, _EVENT_DTYPE)
+        none = steps.NO_EVENTS
 
         def flush(lo: int, hi: int, ev: np.ndarray, lev: np.ndarray) -> None:
             if hi > lo:
@@ -354,7 +350,7 @@ class Processor:
 
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(M)].tolist(), strict=True):
             sl = slice(lo, hi)
-            ev, lev = _engine(rt, I[sl], T[sl], V[sl], E[sl], L[sl])
+            ev, lev = steps.engine_events(rt, I[sl], T[sl], V[sl], E[sl], L[sl])
             if len(ev) or len(lev):
                 flush(run, lo, none, none)
                 flush(lo, hi, ev, lev)
@@ -394,7 +390,7 @@ class Processor:
         # life-safety fast path, and late entrants' withdraw commands: now, not on a tick
         fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders
         if fast:
-            dispatch.deliver(db, fast)
+            delivery.deliver(db, fast)
         heartbeat(db, rt, I, T)
 
 
@@ -410,103 +406,6 @@ def _open_occurrences(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.n
 
 
 _FEW = 64
-
-
-def _engine(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
-            E: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Engine events of the readings in time, and limit excursions of the late ones (checked
-    after the in-time readings of the same message, against the engine's state then)."""
-    values = ~np.isnan(V) & (E == 0)
-    now = values & ~L
-    # every reading in time is the device's heartbeat: a wearable sending only zones or
-    # events is not lost, and its next one clears STALE (first, so that clear has its time)
-    beat = rt.engine.heard(I[~L], T[~L])
-    ev = rt.engine.process(I[now].astype(np.uint32), T[now], V[now])
-    if len(beat):
-        ev = np.concatenate([beat, ev])
-    # a late wearable event still raises (a fall is a fall); a late RESET clears nothing
-    dev = (E != 0) & ~(L & (E == DeviceCode.RESET))
-    if dev.any():
-        ev = np.concatenate([ev, rt.engine.device_events(I[dev].astype(np.uint32), T[dev],
-                                                         E[dev])])
-    lev = _NO_EVENTS
-    if (values & L).any():
-        late = values & L
-        lev, skipped = O.late_excursions(rt.engine.table, rt.engine.state, I[late], T[late],
-                                         V[late])
-        METRICS.counts["late_delayed_not_raised"] += skipped
-    return ev, lev
-
-
-_NO_EVENTS = np.zeros(0, _EVENT_DTYPE)
-
-
-def _n(p: Parsed) -> int:
-    return len(p.d)
-
-
-PIECE_READINGS = 10_000  # a life-safety message waits for at most this much of a bulk group
-
-
-def _pieces(group: list[Parsed]) -> list[list[Parsed]]:
-    """Consecutive runs of messages of about `PIECE_READINGS` readings (one message at least)."""
-    out: list[list[Parsed]] = [[]]
-    n = 0
-    for p in group:
-        if out[-1] and n + _n(p) > PIECE_READINGS:
-            out.append([])
-            n = 0
-        out[-1].append(p)
-        n += _n(p)
-    return out
-
-
-def _merge(ps: list[Parsed]) -> Parsed:
-    """One site's messages as one batch; `msg` keeps which message each reading came in."""
-    if len(ps) == 1:
-        return ps[0]
-    out = Parsed(ps[0].site_id, d=list(chain.from_iterable(p.d for p in ps)),
-                 s=np.concatenate([np.asarray(p.s, np.int64) for p in ps]),
-                 t=np.concatenate([np.asarray(p.t, np.float64) for p in ps]),
-                 v=np.concatenate([np.asarray(p.v, np.float64) for p in ps]),
-                 e=np.concatenate([np.asarray(p.e, np.int8) for p in ps]),
-                 rejects=[r for p in ps for r in p.rejects])
-    out.z = None if all(p.z is None for p in ps) else [
-        z for p in ps for z in (p.z if p.z is not None else [None] * _n(p))]
-    out.msg = np.repeat(np.arange(len(ps)), [_n(p) for p in ps])
-    return out
-
-
-_REASONS = {1: "unknown_device", 2: "future", 3: "too_old"}
-
-
-def _classify(idx: np.ndarray, t: np.ndarray, now: float) -> np.ndarray:
-    bad = np.zeros(len(idx), np.int8)
-    bad[t < now - C.MAX_PAST_S] = 3
-    bad[t > now + C.MAX_FUTURE_S] = 2
-    bad[idx < 0] = 1
-    return bad
-
-
-def _dedup(rt: runtime.SiteRuntime, i: np.ndarray, s: np.ndarray, t: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Verdict (order.DUP/NEW/BEYOND) and lateness of readings given in engine order (by
-    message, device, sequence), as if the messages came one by one: exact on (device,
-    sequence) through the site's window; a new reading is late if its time is before the
-    latest earlier reading of its device."""
-    w = rt.seqs
-    w.gaps = w.filled = 0
-    p = np.argsort(i, kind="stable")  # by device, then message, then sequence
-    ip = i[p]
-    verdict = np.empty(len(i), np.int8)
-    verdict[p] = vp = w.decide(ip, s[p])
-    new = vp == O.NEW
-    late = np.zeros(len(i), bool)
-    late[p[new]] = ~O.in_time(ip[new], t[p][new], rt.last_t)
-    METRICS.counts["seq_gaps"] += w.gaps
-    METRICS.counts["seq_gaps_filled_late"] += w.filled
-    METRICS.counts["late"] += int(late.sum())
-    return verdict, late
 
 
 def dead_letter(db: Session, *, site_id: int | None, source: str, reason: str, detail: str,

@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import service
+from qorgau.alarms import gateways
 from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.admission import ADMISSION, RETRY_AFTER_S, extent
 from qorgau.alarms.ingest.core import dead_letter, processor
@@ -69,7 +69,7 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
     gw_name = request.headers.get("x-gateway")
     site_id = None
     if gw_name:
-        gw = await run_in_threadpool(service.gateway_for, db, name=gw_name,
+        gw = await run_in_threadpool(gateways.gateway_for, db, name=gw_name,
                                      key=request.headers.get("x-gateway-key", ""))
         if gw is None:
             return await _reject(db, 401, "bad_credentials", f"gateway {gw_name[:40]!r}", None)

@@ -1,0 +1,176 @@
+"""The retry stage of the dispatch pipeline (`dispatch.py` plans the rows): planned
+`Notification` rows are claimed a few at a time (two workers never both take a row; a dead
+sender's claim lapses), sent with retry and backoff, and their result recorded in a commit of
+its own. A failure falls back to the next channel (`fallback.py`); a success may return the
+site's NOTIFY_FAILED to normal (`records.py`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from qorgau.alarms import notify, texts
+from qorgau.alarms.dispatch import FLOOD_SUMMARY
+from qorgau.alarms.models import AlarmRecord, Contact, Notification, Withdrawal
+from qorgau.core.db import utcnow
+
+RETRIES = 3
+# a claim older than this is taken to be a dead sender's: three tries of a 3-s channel
+# timeout take ~10 s, a chunk of CLAIM_CHUNK rows ~100 s at worst
+CLAIM_LEASE_S = 300.0
+CLAIM_CHUNK = 10
+
+
+def _claim(db: Session, ids: list[int]) -> list[int]:
+    """Atomically take rows to send: pending ones, and "sending" ones whose claim is older
+    than the lease (their sender died between claim and result: sent again, at least once).
+    One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
+    now = utcnow()
+    t = Notification.__table__
+    stmt = update(t).where(t.c.id.in_(ids), _claimable(now)).values(
+        status="sending", claimed_at=now).returning(t.c.id)
+    got = set(db.connection().execute(stmt).scalars())
+    db.commit()
+    return [i for i in ids if i in got]
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, or "sending" under a claim older than the lease."""
+    return or_(Notification.status == "pending",
+               and_(Notification.status == "sending",
+                    Notification.claimed_at < now - timedelta(seconds=CLAIM_LEASE_S)))
+
+
+def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
+    """Call `send` up to `attempts` times with exponential backoff between them; '' on
+    success, else the last error. No retry when there is no way to deliver at all."""
+    err = ""
+    for i in range(attempts):
+        if i:
+            time.sleep(backoff_s * 2 ** (i - 1))
+        try:
+            send(*args)
+            return ""
+        except notify.Undeliverable as exc:
+            return str(exc)
+        except notify.DeliveryError as exc:
+            err = str(exc)
+    return err
+
+
+def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> dict[str, int]:
+    """Send pending notifications (these ids, or up to `limit` of the pending and those whose
+    claim lapsed: life-safety first, then by priority, then the oldest) with retry and
+    fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
+    lease."""
+    if ids is None:
+        ids = list(db.scalars(_BACKLOG.where(_claimable(utcnow())).limit(limit)))
+    counts = {"sent": 0, "failed": 0, "fallback": 0}
+    for k in range(0, len(ids), CLAIM_CHUNK):
+        for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
+            _send(db, row_id, counts)
+    return counts
+
+
+# a backlog of more than one batch (a channel down, a flood) must not hold a life-safety
+# alarm's notice or a withdraw order (no alarm) behind older routine ones
+_BACKLOG = (select(Notification.id)
+            .outerjoin(AlarmRecord, AlarmRecord.id == Notification.alarm_id)
+            .order_by(case((Notification.alarm_id.is_(None), 0),
+                           (AlarmRecord.life_safety.is_(True), 0), else_=1),
+                      func.coalesce(AlarmRecord.priority, 0), Notification.id))
+
+
+def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
+    """One claimed row: send with retry, record the result (its own commit)."""
+    row = db.get(Notification, row_id)
+    if row.alarm_id is None:
+        _send_order(db, row, counts)
+        return
+    rec = db.get(AlarmRecord, row.alarm_id)
+    body = _body(rec)
+    if row.detail and row.detail.get("type") == FLOOD_SUMMARY:  # its own machine part
+        body = {"alarm_id": rec.id, "site_id": rec.site_id, "kind": "FLOOD", **row.detail,
+                "text": row.error}
+    elif row.channel in ("webhook", "email", "sms"):  # the text in the contact's language
+        body |= texts.webhook_fields(rec, _lang(db, row, rec))
+    elif row.channel == "device":  # the wearable's code and screen text (the site's language)
+        zone = _wearer_zone(db, rec.site_id, row.target) or rec.zone_code
+        body |= texts.withdraw_command(texts.fields(rec).get("quantity"), zone)
+    secret = _secret(db, row, rec)
+    row.attempts = RETRIES
+    err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
+    row.status = "sent" if not err else "failed"
+    if err:
+        row.error = err[:300]
+        counts["failed"] += 1
+        from qorgau.alarms.fallback import fall_back  # it builds on this module's stages
+
+        counts["fallback"] += fall_back(db, row, rec, body)
+    else:
+        counts["sent"] += 1
+        from qorgau.alarms.records import delivery_succeeded
+
+        delivery_succeeded(db, row, rec)  # the site's NOTIFY_FAILED may return to normal
+    db.commit()
+
+
+def _send_order(db: Session, row: Notification, counts: dict[str, int]) -> None:
+    """A command of an order given without an alarm: the wearer's zone (where they are now,
+    else where the order listed them) on the screen, as an alarm's order. A failure raises
+    the site's NOTIFY_FAILED naming the wearable; with no alarm there is no tier to fall back
+    to, so that alarm (announced like any) is what tells the contacts."""
+    from qorgau.alarms.records import delivery_failed, delivery_succeeded
+
+    w = db.get(Withdrawal, row.withdrawal_id)
+    listed = next((p["zone"] for p in reversed(w.people) if p["device"] == row.target), None)
+    zone = _wearer_zone(db, w.site_id, row.target) or listed
+    body = {"type": "withdraw", "withdrawal_id": w.id, "site_id": w.site_id, "zone": zone,
+            "zones": w.zones, "reason": w.reason, **texts.withdraw_command(None, zone)}
+    row.attempts = RETRIES
+    err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, "")
+    row.status = "sent" if not err else "failed"
+    # both read only the site and its scope columns, which the order carries as an alarm does
+    if err:
+        row.error = err[:300]
+        counts["failed"] += 1
+        delivery_failed(db, row, w)  # type: ignore[arg-type]
+    else:
+        counts["sent"] += 1
+        delivery_succeeded(db, row, w)  # type: ignore[arg-type]
+    db.commit()
+
+
+def _body(rec: AlarmRecord) -> dict[str, Any]:
+    return {"type": "alarm", "alarm_id": rec.id, "site_id": rec.site_id, "kind": rec.kind,
+            "state": rec.state,
+            "priority": rec.priority, "life_safety": rec.life_safety, "zone": rec.zone_code,
+            "value": rec.value, "raised_at": rec.raised_at.isoformat(), "message": rec.message}
+
+
+def _wearer_zone(db: Session, site_id: int, device: str) -> str | None:
+    """Where the wearer is now: the zone their screen tells them to leave (an order may
+    cover other zones than the alarm's)."""
+    from qorgau.alarms.models import Device, Presence
+
+    return db.scalar(select(Presence.zone_code).join(Device, Device.id == Presence.device_id)
+                     .where(Device.site_id == site_id, Device.code == device).limit(1))
+
+
+def _lang(db: Session, row: Notification, rec: AlarmRecord) -> str | None:
+    return db.scalar(select(Contact.lang).where(
+        Contact.site_id == rec.site_id, Contact.target == row.target,
+        Contact.channel == row.channel).limit(1))
+
+
+def _secret(db: Session, row: Notification, rec: AlarmRecord) -> str:
+    """The signing secret of the alarm's site's contact: two organisations may post to one
+    receiver URL, each with its own secret, and must never sign with the other's."""
+    c = db.scalar(select(Contact.secret).where(
+        Contact.site_id == rec.site_id, Contact.target == row.target,
+        Contact.channel == row.channel).order_by(Contact.id).limit(1))
+    return c or ""
