@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qorgau.alarms import kpis, shifts
-from qorgau.alarms.models import Device
+from qorgau.alarms.models import ConsoleStaffing, Device
 from qorgau.alarms.schemas import ShiftsIn
 from qorgau.core.audit import AuditEntry
 from qorgau.core.db import utcnow
@@ -31,6 +31,7 @@ def test_kpis_divide_each_sites_alarms_by_its_own_operators(db):
         shift_starts=DEFAULTS, console_operators=3, reason="three dispatchers on the console"))
     assert out == {"shift_starts": DEFAULTS, "console_operators": 3, "revision": 1}
     now = _now()
+    _staffed_since(db, big, now - timedelta(hours=3))  # three on duty for the whole window
     t0 = (now - timedelta(hours=2)).timestamp()
     for k in range(33):  # period 0 at the big site: 11 per operator, a flood for all three
         _pulse(db, dbig["CH4-1" if k % 2 else "CO-1"], "HI", t0 + 5 + 17 * k)
@@ -53,6 +54,51 @@ def test_kpis_divide_each_sites_alarms_by_its_own_operators(db):
 
     one = kpis.compute(db=db, actor=_osh(ent), site_id=big, hours=2, now=now)
     assert (one["operators"], one["per_operator_hour"], one["peak_per_10min"]) == (3, 6.5, 11)
+
+
+def _staffed_since(db, site_id: int, when) -> None:
+    """The site's latest staffing row as if set at `when` (the API sets numbers from now)."""
+    row = db.scalars(select(ConsoleStaffing).where(ConsoleStaffing.site_id == site_id)
+                     .order_by(ConsoleStaffing.id.desc())).first()
+    row.valid_from = when
+    db.commit()
+
+
+def test_kpis_count_the_operators_on_duty_in_each_period_not_todays(db):
+    """One operator for the window's first hour, three from then on: the first hour's
+    floods stay floods, and the rate divides by the operator-hours of each part."""
+    ent = _enterprise(db)
+    site, devs = _site(db, ent, "KPI staffed later")
+    now = _now()
+    since = now - timedelta(hours=2)
+    t0 = since.timestamp()
+    for k in range(12):  # period 0: 12 alarms for the one operator, a flood
+        _pulse(db, devs["CH4-1" if k % 2 else "CO-1"], "HI", t0 + 5 + 40 * k)
+    for k in range(12):  # period 6 (the second hour): 12 alarms shared by three
+        _pulse(db, devs["CO-1"], "HI", t0 + 3600 + 5 + 40 * k)
+    db.commit()
+    osh = _osh(ent)
+    body = ShiftsIn(shift_starts=DEFAULTS, console_operators=3, reason="two more on the console")
+    shifts.set_settings(db=db, actor=osh, site_id=site, data=body)
+    shifts.set_settings(db=db, actor=osh, site_id=site, data=body)  # unchanged: no new row
+    rows = db.scalars(select(ConsoleStaffing).where(ConsoleStaffing.site_id == site)).all()
+    assert [(r.operators, r.created_by) for r in rows] == [(3, osh.label)]
+    assert shifts.operators_by_period(db, [site], since, 12, 600)[site] == [1] * 12  # from now
+    _staffed_since(db, site, since + timedelta(hours=1))
+
+    assert shifts.operators_by_period(db, [site], since, 12, 600)[site] == [1] * 6 + [3] * 6
+    k = kpis.compute(db=db, actor=osh, site_id=site, hours=2, now=now)
+    assert (k["operators"], k["operator_hours"], k["alarms"]) == (3, 4, 24)
+    assert k["per_operator_hour"] == 24 / 4 == 6.0  # not 24 / 3 / 2 = 4
+    assert k["peak_per_10min"] == 12  # the first hour's one operator
+    assert k["pct_time_in_flood"] == round(100 * 1 / 24, 2)  # 1 of 6 + 18 operator-periods
+    # a change mid-period counts from the next period on
+    _staffed_since(db, site, since + timedelta(minutes=55))
+    assert shifts.operators_by_period(db, [site], since, 12, 600)[site] == [1] * 6 + [3] * 6
+    _staffed_since(db, site, since - timedelta(days=1))
+    k = kpis.compute(db=db, actor=osh, site_id=site, hours=2, now=now)
+    assert (k["operator_hours"], k["per_operator_hour"], k["peak_per_10min"],
+            k["pct_time_in_flood"]) == (6, 4.0, 4, 0.0)
 
 
 def _audits(db) -> int:
@@ -140,6 +186,7 @@ def test_routing_page_edits_the_operators_and_the_kpi_table_shows_them(client, d
     assert "site_id:" not in page  # unchanged, not listed
     assert "Пульттегі бір мезгілдегі кезекші операторлар" in page
 
+    _staffed_since(db, m3.site_id, utcnow() - timedelta(hours=2))  # on duty the whole hour
     t = (utcnow() - timedelta(minutes=30)).timestamp()
     for m, n in ((m3, 6), (m1, 3)):
         for k in range(n):
@@ -196,3 +243,43 @@ def test_settings_page_in_kazakh_on_a_phone(db_url, db, world, mine) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(ARTIFACTS / "alarms-operators-phone-kk.png"), full_page=True)
     assert shifts.console_operators(db, [mine.site_id]) == {mine.site_id: 2}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_fills_the_staffing_history_from_the_settings_audit_trail(backend, tmp_path):
+    """alarms_0017 on a database whose sites' numbers were set before it: one history row per
+    change named in the audit trail, at its time, by its actor; an unchanged number (1, the
+    default, set again) adds none."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from conftest import create_pg_database
+    from qorgau.core.migrate import alembic_config, upgrade
+
+    url, drop = ((f"sqlite:///{tmp_path / 'm.sqlite3'}", lambda: None) if backend == "sqlite"
+                 else create_pg_database())
+    engine = create_engine(url)
+    try:
+        upgrade(url)
+        with Session(engine) as db:
+            ent = _enterprise(db)
+            site, _devs = _site(db, ent, "KPI before history")
+            for n, why in ((1, "default"), (3, "three"), (2, "two")):
+                shifts.set_settings(db=db, actor=_osh(ent), site_id=site, data=ShiftsIn(
+                    shift_starts=DEFAULTS, console_operators=n, reason=why))
+            trail = db.execute(select(AuditEntry.at, AuditEntry.actor).where(
+                AuditEntry.action == "alarms.shifts.set").order_by(AuditEntry.seq)).all()
+        cfg = alembic_config(url)
+        command.downgrade(cfg, "alarms_0016")  # the history table goes, the trail stays
+        command.upgrade(cfg, "alarms_0017")
+        with Session(engine) as db:
+            rows = db.execute(select(ConsoleStaffing.operators, ConsoleStaffing.valid_from,
+                                     ConsoleStaffing.created_by, ConsoleStaffing.region_code)
+                              .where(ConsoleStaffing.site_id == site)
+                              .order_by(ConsoleStaffing.valid_from)).all()
+        assert [tuple(r) for r in rows] == [(3, trail[1].at, trail[1].actor, REGION),
+                                           (2, trail[2].at, trail[2].actor, REGION)]
+    finally:
+        engine.dispose()
+        drop()

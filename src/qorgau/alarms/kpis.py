@@ -2,14 +2,16 @@
 
 Operators: every site in the caller's scope (narrowed to the chosen region or site) that has
 alarm devices has an alarm console with its own number of operators on duty at a time (set with
-its work shifts, `shifts.console_operators`; one where not set), whether or not it raised
-anything: a quiet site still shares the load. The operators are the sum over those sites; a
-site's alarms are shared by its own operators (per site: alarms / its operators / hours).
+its work shifts; one where not set), whether or not it raised anything: a quiet site still
+shares the load. A site's alarms are shared by its own operators, counted per 10-minute period
+as the number on duty then (`shifts.operators_by_period`: a change counts from the next period
+on, and past periods keep the operators of their time). `operators` is the sum over the sites
+now; `operator_hours` over the window.
 
 - alarms: annunciated raises (ISA transitions to unacknowledged by "raise"), counted the same
   whether a condition's excursions share one occurrence record or each have their own; raises
   of a shelved, suppressed or out-of-service alarm are not annunciated and not counted;
-- per operator per hour (≤ 6 very likely acceptable, ≤ 12 manageable);
+- per operator per hour: alarms / operator-hours (≤ 6 very likely acceptable, ≤ 12 manageable);
 - 10-minute periods from the window's start: the peak is the most alarms one operator had in
   one period (≤ 10); % time in flood = operator-periods with more than 10 / all of them (< 1 %);
 - top-10 contributors: site × device × condition, with their share of the load;
@@ -66,22 +68,23 @@ def compute(*, db: Session, actor: Actor, site_id: int | None = None,
     names = _site_names(db, site_ids)
     ops = shifts.console_operators(db, site_ids)
     periods = max(1, hours * 3600 // BUCKET_S)
+    on_duty = shifts.operators_by_period(db, site_ids, since, periods, BUCKET_S)
     buckets: Counter[tuple[int, int]] = Counter(
         (r.site_id, min(periods - 1, int((r.at - since).total_seconds() // BUCKET_S)))
         for r in raises)
-    per_site = _per_site(raises, buckets, ops)
-    sites = sorted((_site_row(s, names.get(s, str(s)), ops[s], per_site[s], held.get(s),
-                              hours, periods) for s in site_ids), key=_worst_first)
-    operators = sum(ops.values())
-    flooded = sum(ops[s] * per_site[s]["flooded"] for s in site_ids)
+    per_site = _per_site(raises, buckets, on_duty)
+    sites = sorted((_site_row(s, names.get(s, str(s)), ops[s], per_site[s], held.get(s))
+                    for s in site_ids), key=_worst_first)
+    op_periods = sum(per_site[s]["op_periods"] for s in site_ids)
+    flooded = sum(per_site[s]["flooded"] for s in site_ids)
     devices = _device_codes(db, raises)
     return {
-        "window_hours": hours, "since": since, "until": now, "operators": operators,
+        "window_hours": hours, "since": since, "until": now, "operators": sum(ops.values()),
+        "operator_hours": _num(op_periods * BUCKET_S / 3600),
         "alarms": len(raises),
-        "per_operator_hour": _rate(len(raises), operators, hours),
-        "peak_per_10min": _num(max((c / ops[s] for (s, _b), c in buckets.items()), default=0)),
-        "pct_time_in_flood": round(100.0 * flooded / (operators * periods), 2)
-        if operators else 0.0,
+        "per_operator_hour": _rate(len(raises), op_periods),
+        "peak_per_10min": _num(max((per_site[s]["peak"] for s in site_ids), default=0)),
+        "pct_time_in_flood": round(100.0 * flooded / op_periods, 2) if op_periods else 0.0,
         "top10": _top10(raises, names, devices),
         "chattering": _chattering(raises, names, devices),
         **{k: sum(h[k] for h in held.values()) for k in _HELD},
@@ -156,24 +159,31 @@ def _open_counts(db: Session, actor: Actor, site_id: int | None, region: str | N
 
 
 def _per_site(raises: list[Any], buckets: Counter[tuple[int, int]],
-              ops: dict[int, int]) -> dict[int, Counter[str]]:
-    """Per site: alarms, the busiest period's count and the periods in flood (per operator)."""
-    out: dict[int, Counter[str]] = defaultdict(Counter)
+              on_duty: dict[int, list[int]]) -> dict[int, Counter[Any]]:
+    """Per site: alarms, operator-periods, the most alarms one operator had in a period and
+    the operator-periods in flood (all of a period's operators share its alarms)."""
+    out: dict[int, Counter[Any]] = defaultdict(Counter)
+    for s, ops in on_duty.items():
+        out[s]["op_periods"] = sum(ops)
     for r in raises:
         out[r.site_id]["alarms"] += 1
-    for (s, _b), c in buckets.items():
-        out[s]["peak"] = max(out[s]["peak"], c)
-        out[s]["flooded"] += c / ops[s] > FLOOD
+    for (s, b), c in buckets.items():
+        n = on_duty[s][b]
+        out[s]["peak"] = max(out[s]["peak"], c / n)
+        out[s]["flooded"] += n if c / n > FLOOD else 0
     return out
 
 
-def _site_row(s: int, name: str, ops: int, counts: Counter[str], held: Counter[str] | None,
-              hours: int, periods: int) -> dict[str, Any]:
+def _site_row(s: int, name: str, ops: int, counts: Counter[Any], held: Counter[str] | None
+              ) -> dict[str, Any]:
     h = held or Counter()
-    return {"site_id": s, "site": name, "operators": ops, "alarms": counts["alarms"],
-            "per_operator_hour": _rate(counts["alarms"], ops, hours),
-            "peak_per_10min": _num(counts["peak"] / ops),
-            "pct_time_in_flood": round(100.0 * counts["flooded"] / periods, 2),
+    op_periods = counts["op_periods"]
+    return {"site_id": s, "site": name, "operators": ops,
+            "operator_hours": _num(op_periods * BUCKET_S / 3600), "alarms": counts["alarms"],
+            "per_operator_hour": _rate(counts["alarms"], op_periods),
+            "peak_per_10min": _num(counts["peak"]),
+            "pct_time_in_flood": round(100.0 * counts["flooded"] / op_periods, 2)
+            if op_periods else 0.0,
             **{k: h[k] for k in _HELD}}
 
 
@@ -182,8 +192,9 @@ def _worst_first(row: dict[str, Any]) -> tuple[Any, ...]:
             -row["stale"], -row["standing"], -row["silent"], row["site"], row["site_id"])
 
 
-def _rate(n: int, operators: int, hours: int) -> float:
-    return round(n / operators / hours, 2) if operators else 0.0
+def _rate(n: int, op_periods: int) -> float:
+    """Alarms per operator-hour."""
+    return round(n * 3600 / (op_periods * BUCKET_S), 2) if op_periods else 0.0
 
 
 def _num(x: float) -> float | int:

@@ -229,6 +229,23 @@ class EscalationPolicy(CreatedMixin, Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class ConsoleStaffing(CreatedMixin, Base):
+    """Operators at a site's alarm console from `valid_from` on, until the site's next row:
+    appended whenever the number changes (`shifts.set_settings`), never edited, so the KPIs
+    of a past window divide by the operators on duty then, not by today's."""
+
+    __tablename__ = "alarm_console_staffing"
+    __scope__ = SCOPE
+    __table_args__ = (CheckConstraint("operators BETWEEN 1 AND 20", name="operators_range"),
+                      Index("ix_alarm_console_staffing_site_from", "site_id", "valid_from"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    operators: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[datetime]
+
+
 class Notification(Base):
     """One delivery attempt series; `dedup_key` is unique so redundant workers send once."""
 

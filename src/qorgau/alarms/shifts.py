@@ -13,13 +13,15 @@ latest start, with the dose since it rebuilt).
 
 The same settings say how many operators are at the site's alarm console at a time
 (`alarm_escalation.console_operators`, 1-20, default 1): the alarm KPIs divide the site's
-alarms by them (kpis.py). Both are edited together on the routing page and in the API (GET/PUT
+alarms by the number on duty in each period (kpis.py), kept as a history of changes
+(`alarm_console_staffing`). Both are edited together on the routing page and in the API (GET/PUT
 /sites/{id}/shifts): validated, audited with before and after, in the caller's scope."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,10 +31,11 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms import routing
 from qorgau.alarms.engine import EVENT_DTYPE, AlarmEngine
-from qorgau.alarms.models import EscalationPolicy
+from qorgau.alarms.models import ConsoleStaffing, EscalationPolicy
 from qorgau.alarms.routing import LOCAL_UTC_OFFSET
 from qorgau.alarms.schemas import ShiftsIn
 from qorgau.core import audit
+from qorgau.core.db import utcnow
 from qorgau.core.security import Actor
 
 _DAY_S = 86400.0
@@ -79,6 +82,23 @@ def console_operators(db: Session, site_ids: Collection[int]) -> dict[int, int]:
     return out
 
 
+def operators_by_period(db: Session, site_ids: Collection[int], since: datetime, periods: int,
+                        period_s: int) -> dict[int, list[int]]:
+    """Per site, the operators on duty in each period [since + k·period_s, + period_s): the
+    number in force at the period's start (`ConsoleStaffing`; a change counts from the next
+    period on), the default before the site's first row."""
+    out = {s: [DEFAULT_OPERATORS] * periods for s in site_ids}
+    if not out:
+        return out
+    until = since + timedelta(seconds=periods * period_s)
+    S = ConsoleStaffing
+    for site, n, at in db.execute(select(S.site_id, S.operators, S.valid_from).where(
+            S.site_id.in_(out), S.valid_from < until).order_by(S.valid_from, S.id)).tuples():
+        k = min(periods, max(0, math.ceil((at - since).total_seconds() / period_s)))
+        out[site][k:] = [n] * (periods - k)
+    return out
+
+
 def _snapshot(p: EscalationPolicy | None) -> dict[str, Any]:
     """The settings in force: the product defaults where the site has none (revision 0)."""
     if p is None:
@@ -102,8 +122,9 @@ def settings(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:
 def set_settings(*, db: Session, actor: Actor, site_id: int, data: ShiftsIn) -> dict[str, Any]:
     """Set the site's shift starts and, if given, its console operators; one audit row with
     the settings before (the defaults if never set) and after. The worker's next tick resets
-    doses at the latest start if it is newer than the last reset; the KPIs count the new
-    operators for every window, past periods included (no history of staffing is kept)."""
+    doses at the latest start if it is newer than the last reset. A new number of operators
+    is also appended to the site's staffing history: the KPIs count it from now on, and
+    past periods keep the operators on duty then."""
     actor.require(C.CONFIGURE)
     s = routing.addressed_site(db, actor, site_id)
     p = _policy(db, s.id)
@@ -118,8 +139,12 @@ def set_settings(*, db: Session, actor: Actor, site_id: int, data: ShiftsIn) -> 
                              console_operators=DEFAULT_OPERATORS)
         db.add(p)
     p.shift_starts = list(data.shift_starts)
-    if data.console_operators is not None:
+    if data.console_operators is not None and data.console_operators != before[
+            "console_operators"]:
         p.console_operators = data.console_operators
+        db.add(ConsoleStaffing(site_id=s.id, enterprise_id=s.enterprise_id,
+                               region_code=s.region_code, operators=data.console_operators,
+                               valid_from=utcnow(), created_by=actor.label))
     p.revision += 1
     db.flush()
     after = _snapshot(p)
