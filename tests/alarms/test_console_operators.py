@@ -196,6 +196,7 @@ def test_routing_page_edits_the_operators_and_the_kpi_table_shows_them(client, d
     client.get("/lang/ru?next=/alarms")
     kpi = client.get("/alarms-kpis?region=KZ-35&hours=1").text
     assert "<th>Операторы</th>" in kpi
+    assert re.search(r"Операторов сейчас: \d+ — .+ Операторо-часов за окно: \d", kpi)
     for m, ops, rate in ((m3, 3, "2.0"), (m1, 1, "3.0")):  # 6 / 3 / 1 h and 3 / 1 / 1 h
         name = re.escape(db.get(Site, m.site_id).name)
         assert re.search(rf'site_id={m.site_id}&amp;hours=1">{name}</a><br><a class="small" '
