@@ -184,6 +184,12 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
     from qorgau.core.models import load_all_models
 
     load_all_models()
+    from qorgau.alarms.worker import settle_heap
+
+    # its start-up heap (~150,000 objects) out of the collector's reach: a full collection
+    # over it took ~170 ms on a slow boot, with the network thread (and the life-safety
+    # messages it forwards) held for all of it
+    settle_heap()
     lock = threading.Lock()
 
     def send(msg: tuple) -> None:
