@@ -86,6 +86,9 @@ def sentinel(url: str = "", username: str = "", password: str = "",  # nosec B10
 
     configure_logging()
     load_all_models()
+    from qorgau.alarms.worker import settle_heap
+
+    settle_heap()  # a full collection over the models would hold the screening thread
     DangerScreen(url or get_settings().mqtt_url, username=username or None,
                  password=password or None).run(seconds or None)
 

@@ -111,9 +111,10 @@ def settle_heap() -> None:
     objects) out of the collector's reach: a full collection over them held the GIL for up
     to 150 ms, stalling the network thread's danger screening and the live push
     (benchmarks/alarm_e2e.py prints the pauses). Later objects are collected as usual. Called
-    once by a worker process's entry point (`qorgau alarms worker`) and by its receiving
-    process (`receiver._child`), not by `drain`: in a process that has other work (tests, the
-    web server) it would also freeze that work's live objects."""
+    once by a worker process's entry point (`qorgau alarms worker`), its receiving process
+    (`receiver._child`) and the sentinel (`qorgau alarms sentinel`), not by `drain`: in a
+    process that has other work (tests, the web server) it would also freeze that work's
+    live objects."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
