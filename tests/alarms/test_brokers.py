@@ -139,29 +139,35 @@ def test_mqtt_readings_alarm_notification(db, as_, mine, proc, mosquitto, receiv
     phone, mailbox = _contacts(db, as_, mine.site_id, hook)
     src = MqttSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest", password="ingest-pw")
     assert src.connected.wait(5)
-    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 8}, daemon=True)
+    # until the source closes: the worker's first tick builds every site's runtime in the test
+    # database, which on a slow machine can outlast a fixed window (test_receiver_process.py)
+    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180}, daemon=True)
     th.start()
     pub = _publisher(mosquitto, mine.gateway, mine.key)
-    now = time.time()
-    msg = {"site_id": mine.site_id, "readings": [{"s": i, "t": now - 5 + i, "v": 0.5 + 0.3 * i}
-                                                 for i in range(5)]}
-    topic = f"qorgau/{mine.site_id}/CH4-1/telemetry"
-    pub.publish(topic, orjson.dumps(msg), qos=1).wait_for_publish(5)
-    # a gateway may not publish for another site (ACL): silently dropped by the broker
-    pub.publish(f"qorgau/{mine.site_id + 1}/CH4-1/telemetry", orjson.dumps(msg), qos=1)
-    ok = _wait(lambda: db.scalar(select(func.count()).select_from(AlarmRecord).where(
-        AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI")) == 1)
-    assert ok
-    hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
-                                               AlarmRecord.kind == "HIHI"))
-    assert _wait(lambda: db.scalar(select(Notification.status).where(
-        Notification.alarm_id == hihi.id, Notification.channel == "inapp")) == "sent")
-    assert any(m.get("id") == hihi.id for m in notify.HUB.recent)
-    _delivered_everywhere(db, hihi, hook, smtp, phone, mailbox, notify.SMS_LOG)
-    db.expire_all()
-    assert db.get(Device, mine.devices["CH4-1"]).n_accepted == 5
-    src.close()
-    pub.loop_stop()
+    try:
+        now = time.time()
+        msg = {"site_id": mine.site_id, "readings": [{"s": i, "t": now - 5 + i, "v": 0.5 + 0.3 * i}
+                                                     for i in range(5)]}
+        topic = f"qorgau/{mine.site_id}/CH4-1/telemetry"
+        pub.publish(topic, orjson.dumps(msg), qos=1).wait_for_publish(5)
+        # a gateway may not publish for another site (ACL): silently dropped by the broker
+        pub.publish(f"qorgau/{mine.site_id + 1}/CH4-1/telemetry", orjson.dumps(msg), qos=1)
+        ok = _wait(lambda: db.scalar(select(func.count()).select_from(AlarmRecord).where(
+            AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI")) == 1, 120)
+        assert ok
+        hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                                   AlarmRecord.kind == "HIHI"))
+        assert _wait(lambda: db.scalar(select(Notification.status).where(
+            Notification.alarm_id == hihi.id, Notification.channel == "inapp")) == "sent")
+        assert any(m.get("id") == hihi.id for m in notify.HUB.recent)
+        _delivered_everywhere(db, hihi, hook, smtp, phone, mailbox, notify.SMS_LOG)
+        db.expire_all()
+        assert db.get(Device, mine.devices["CH4-1"]).n_accepted == 5
+    finally:
+        src.close()
+        pub.loop_stop()
+    th.join(30)  # the drain ends with its source
+    assert not th.is_alive()
 
 
 def test_wrong_gateway_password_is_refused(mosquitto, mine):

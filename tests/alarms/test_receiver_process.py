@@ -62,10 +62,13 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
 
     src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
                                  password="ingest-pw")
+    # the worker runs until its source closes: its first tick builds every site's runtime in
+    # the test database (a hundred sites after the rest of the suite), which on a slow machine
+    # had outlasted a fixed window of 8 s before the readings were taken
+    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180},
+                          daemon=True)
     try:
         assert src.connected.wait(20), "the receiving process did not subscribe"
-        th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 8},
-                              daemon=True)
         th.start()
         pub = _publisher(mosquitto, mine.gateway, mine.key)
         now = time.time()
@@ -78,7 +81,7 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
         pub.publish(f"qorgau/{mine.site_id}/CH4-1/telemetry", orjson.dumps(ch4),
                     qos=1).wait_for_publish(5)
         assert _wait(lambda: db.scalar(select(func.count()).select_from(AlarmRecord).where(
-            AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI")) == 1)
+            AlarmRecord.site_id == mine.site_id, AlarmRecord.kind == "HIHI")) == 1, 120)
         # screened in the child's network thread, put on this process's hub by the pipe
         assert _wait(lambda: any(m.get("type") == "danger" for m in list(seen)), 5)
 
@@ -88,8 +91,9 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
                     db.get(Device, mine.devices["CH4-1"]).n_accepted)
 
         assert _wait(lambda: counts() == (40, 5))
-        th.join(15)
         pub.loop_stop()
     finally:
         src.close()
-    assert not src.proc.is_alive()
+        if th.is_alive():
+            th.join(30)  # the drain ends with its source
+    assert not src.proc.is_alive() and not th.is_alive()
