@@ -38,9 +38,9 @@ def cpu_model() -> str:
 @functools.cache
 def memory_walk_ns(n: int = 300_000) -> float:
     """Nanoseconds per step of a walk over n small objects in random order (best of 3): how
-    fast this boot of the machine reaches memory. On the 2-core VM it ranged from fast to
-    ~700 ns between boots, and with it every figure that allocates or walks Python objects
-    (the ORM, the collector) moved 4-5×, while a tight arithmetic loop hardly moved."""
+    fast this boot of the machine reaches memory. On the 2-core VM a slow boot took ~800-900
+    ns a step, and with it every figure that allocates or walks Python objects (the ORM, the
+    collector) moved 4-5×, while a tight arithmetic loop hardly moved."""
     cells = [[k] for k in range(n)]
     random.Random(1).shuffle(cells)
     best = float("inf")

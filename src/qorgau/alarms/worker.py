@@ -102,7 +102,7 @@ def _tick_site(db: Session, proc: Processor, site_id: int, now: float,
 # are young objects it also traverses) and set the record's p99: generations 1 and 2 are
 # collected rarely (every ~1 M and ~100 M container allocations). Generation 0 stays small:
 # a collection of it traverses its survivors, and at 50,000 it paused the worker for up to
-# 61 ms on a slow boot of the VM (8 pauses in 30 s at max throughput).
+# 65-90 ms on a slow boot of the VM (8 pauses in 30 s at max throughput; 7-22 ms at 5,000).
 GC_THRESHOLDS = (5_000, 200, 100)
 
 
