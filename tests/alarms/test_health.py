@@ -32,6 +32,7 @@ class _OneBatch:
 
     def __init__(self, site_id: int, doc: dict) -> None:
         self.items = [(site_id, doc, lambda: None)]
+        self.closed = False  # the worker loop ends when it is set
 
     def fetch(self, timeout: float) -> list:
         out, self.items = self.items, []
@@ -45,16 +46,23 @@ def test_worker_reports_while_running_and_stopped_after(db, mine, proc) -> None:
 
     src = _OneBatch(mine.site_id, mine.batch([("CO-1", 3.0, -1)]))
     name = health.Heartbeat("worker", "test").name  # the name drain's heartbeat takes
-    t = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 3.0,
+    # until the source closes, not for a fixed 3 s: the loop's first tick builds every site's
+    # runtime in the test database (a hundred sites after the rest of the suite), which on a
+    # slow machine outlasted the window before the first beat that counts the batch
+    t = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180,
                                                                   "tick_every_s": 0.2})
     t.start()
-    # The first beat may be written before the batch is taken: wait for one that counts it.
-    assert _wait(lambda: (r := _row(db, name)) is not None and r.state == "running"
-                 and r.counts.get("accepted", 0) >= 1, 10)
-    row = _row(db, name)
-    assert row.kind == "worker" and row.source == "test"
-    assert health.status(row) == "running"
-    t.join(10)
+    try:
+        # The first beat may be written before the batch is taken: wait for one that counts it.
+        assert _wait(lambda: (r := _row(db, name)) is not None and r.state == "running"
+                     and r.counts.get("accepted", 0) >= 1, 120)
+        row = _row(db, name)
+        assert row.kind == "worker" and row.source == "test"
+        assert health.status(row) == "running"
+    finally:
+        src.closed = True
+        t.join(30)
+    assert not t.is_alive()
     row = _row(db, name)
     assert row.state == "stopped" and health.status(row) == "stopped"
 
