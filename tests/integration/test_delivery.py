@@ -71,7 +71,7 @@ def subscribe(client_as) -> Iterator[Callable[..., tuple[str, int]]]:
 def _emit(db, type_: str, obj: str, region: str | None, enterprise_id: int | None = None):
     from qorgau.core.events import emit
 
-    ev = emit(
+    event_id = emit(
         db,
         type=type_,
         object_type="thing",
@@ -81,7 +81,7 @@ def _emit(db, type_: str, obj: str, region: str | None, enterprise_id: int | Non
         enterprise_id=enterprise_id,
     )
     db.commit()
-    return ev.id
+    return event_id
 
 
 def _drain(until: Callable[[], bool], seconds: float = 10.0) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from qorgau.core.audit import jsonable
@@ -45,12 +45,15 @@ def emit(
     region_code: str | None = None,
     enterprise_id: int | None = None,
     organisation_id: int | None = None,
-) -> OutboxEvent:
-    """Queue an event (e.g. "accident.reported") inside the caller's transaction."""
-    event = OutboxEvent(
-        type=type, object_type=object_type, object_id=str(object_id),
-        region_code=region_code, enterprise_id=enterprise_id, organisation_id=organisation_id,
-        payload=jsonable(payload), created_at=utcnow(),
-    )
-    db.add(event)
-    return event
+) -> int:
+    """Queue an event (e.g. "accident.reported") inside the caller's transaction; returns its
+    id. A Core statement on the session's connection: nothing reads the row back in the
+    transaction, and the ORM's unit of work took about five times the statement's cost."""
+    return db.connection().execute(_INSERT, {
+        "type": type, "object_type": object_type, "object_id": str(object_id),
+        "region_code": region_code, "enterprise_id": enterprise_id,
+        "organisation_id": organisation_id, "payload": jsonable(payload),
+        "created_at": utcnow()}).scalar_one()
+
+
+_INSERT = insert(OutboxEvent.__table__).returning(OutboxEvent.__table__.c.id)
