@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,6 +168,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     bridge = _danger_bridge(get_settings().danger_bridge_url)
     commands = _device_commands()
     beats = _ingest_health() if jobs.background_enabled() else None
+    if os.environ.get("QORGAU_SETTLE_HEAP") == "1":  # set by `qorgau serve`, not by tests
+        from qorgau.alarms.worker import settle_heap
+
+        settle_heap()  # a full collection over start-up's objects would hold an SSE push
     yield
     if beats is not None:
         beats.close()

@@ -36,6 +36,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the web application and API."""
     import uvicorn
 
+    # a serving process (each of `workers`) freezes its start-up heap once started (`app.py`)
+    os.environ["QORGAU_SETTLE_HEAP"] = "1"
     uvicorn.run(
         "qorgau.app:create_app",
         factory=True,

@@ -3,6 +3,8 @@ queue depth, feed freshness) on the same registry with `counter()`, `gauge()`, `
 
 from __future__ import annotations
 
+import gc
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.registry import REGISTRY
 
@@ -11,6 +13,10 @@ LATENCY = Histogram(
     "qorgau_http_request_seconds", "HTTP request latency", ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# a serving or worker process freezes its start-up heap (`alarms.worker.settle_heap`): what is
+# frozen here is left out of every full collection, which would otherwise pause the process
+FROZEN = Gauge("qorgau_gc_frozen_objects", "Objects frozen out of the collector's reach")
+FROZEN.set_function(gc.get_freeze_count)
 
 _made: dict[str, object] = {}
 
