@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import notify, texts
@@ -30,12 +30,20 @@ def _claim(db: Session, ids: list[int]) -> list[int]:
     than the lease (their sender died between claim and result: sent again, at least once).
     One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
     now = utcnow()
-    t = Notification.__table__
-    stmt = update(t).where(t.c.id.in_(ids), _claimable(now)).values(
-        status="sending", claimed_at=now).returning(t.c.id)
-    got = set(db.connection().execute(stmt).scalars())
+    args = {"ids": ids, "now": now, "lapsed": now - timedelta(seconds=CLAIM_LEASE_S)}
+    got = set(db.connection().execute(_CLAIM, args).scalars())
     db.commit()
     return [i for i in ids if i in got]
+
+
+_N = Notification.__table__
+# built once, as the contacts' lookups below: building and keying a statement per call cost
+# more than running it (each of these runs once per life-safety notice, on the worker)
+_CLAIM = update(_N).where(
+    _N.c.id.in_(bindparam("ids", expanding=True)),
+    or_(_N.c.status == "pending",
+        and_(_N.c.status == "sending", _N.c.claimed_at < bindparam("lapsed")))).values(
+    status="sending", claimed_at=bindparam("now")).returning(_N.c.id)
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -162,15 +170,20 @@ def _wearer_zone(db: Session, site_id: int, device: str) -> str | None:
 
 
 def _lang(db: Session, row: Notification, rec: AlarmRecord) -> str | None:
-    return db.scalar(select(Contact.lang).where(
-        Contact.site_id == rec.site_id, Contact.target == row.target,
-        Contact.channel == row.channel).limit(1))
+    return db.scalar(_LANG, _contact(row, rec))
 
 
 def _secret(db: Session, row: Notification, rec: AlarmRecord) -> str:
     """The signing secret of the alarm's site's contact: two organisations may post to one
     receiver URL, each with its own secret, and must never sign with the other's."""
-    c = db.scalar(select(Contact.secret).where(
-        Contact.site_id == rec.site_id, Contact.target == row.target,
-        Contact.channel == row.channel).order_by(Contact.id).limit(1))
-    return c or ""
+    return db.scalar(_SECRET, _contact(row, rec)) or ""
+
+
+def _contact(row: Notification, rec: AlarmRecord) -> dict[str, Any]:
+    return {"site": rec.site_id, "target": row.target, "channel": row.channel}
+
+
+_OF_CONTACT = (Contact.site_id == bindparam("site"), Contact.target == bindparam("target"),
+               Contact.channel == bindparam("channel"))
+_LANG = select(Contact.lang).where(*_OF_CONTACT).limit(1)
+_SECRET = select(Contact.secret).where(*_OF_CONTACT).order_by(Contact.id).limit(1)

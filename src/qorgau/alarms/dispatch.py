@@ -175,10 +175,15 @@ def flooding(notices: list[Notice], ctx: Context) -> set[int]:
 def site_contacts(db: Session, site_ids: set[int]) -> dict[int, list[Contact]]:
     """Every tier's contacts of these sites, in one query (a plan of several notices)."""
     out: dict[int, list[Contact]] = defaultdict(list)
-    for c in db.scalars(select(Contact).where(Contact.site_id.in_(sorted(site_ids)))
-                        .order_by(Contact.id)):
+    for c in db.scalars(_CONTACTS, {"sites": sorted(site_ids)}):
         out[c.site_id].append(c)
     return out
+
+
+# built once (on the life-safety record's path: building and keying a statement per call
+# cost more than running it)
+_CONTACTS = select(Contact).where(Contact.site_id.in_(bindparam("sites", expanding=True))
+                                  ).order_by(Contact.id)
 
 
 def routes(db: Session, msg: Message, contacts: dict[int, list[Contact]] | None = None

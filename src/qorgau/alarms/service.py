@@ -190,10 +190,12 @@ def _first_raise(db: Session, rec: AlarmRecord, m: Alarm, t: float, row: Any = N
 
 
 def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, device: Any = None,
-          **kw: Any) -> Any:
+          events: list[tuple[AlarmRecord, dict[str, Any]]] | None = None, **kw: Any) -> Any:
     """Run one trigger on the state machine, store the new state and the AlarmEvent row of
     every transition it made (a new occurrence of a device out of service: two). `device`:
-    the device's state columns for a first raise, when already read (`_first_raise`)."""
+    the device's state columns for a first raise, when already read (`_first_raise`).
+    `events`: the rows go there instead, for the caller to write once its occurrences have
+    ids (an ingest batch's, `records.OpenOccurrences.write_events`)."""
     m = machine(rec)
     try:
         if (trigger_fn == "process" and kw.get("active") and rec.device_id is not None
@@ -207,11 +209,13 @@ def apply(db: Session, rec: AlarmRecord, step: Any, *, trigger_fn: str, device: 
     rec.active = m.active
     rec.shelved_until = dt(m.shelved_until) if not math.isnan(m.shelved_until) else None
     rec.state = m.state.value
-    for t in m.history:
-        db.add(AlarmEvent(alarm=rec, enterprise_id=rec.enterprise_id,
-                          region_code=rec.region_code, frm=t.frm.value, to=t.to.value,
-                          trigger=t.trigger, actor=t.actor, at=dt(t.time),
-                          reason=t.reason[:300]))
+    rows = [{"enterprise_id": rec.enterprise_id, "region_code": rec.region_code,
+             "frm": t.frm.value, "to": t.to.value, "trigger": t.trigger, "actor": t.actor,
+             "at": dt(t.time), "reason": t.reason[:300]} for t in m.history]
+    if events is None:
+        db.add_all([AlarmEvent(alarm=rec, **row) for row in rows])
+    else:
+        events.extend((rec, row) for row in rows)
     if rec.state == AlarmState.NORMAL and not rec.active:
         rec.open, rec.next_escalation_at = False, None
     return tr

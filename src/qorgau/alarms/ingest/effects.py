@@ -82,6 +82,8 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
             raised.append((dev, change.rec))
     if raised:
         db.flush()
+    if occ is not None:
+        occ.write_events()
     notices = []
     for dev, rec in raised:
         res.alarms += 1
@@ -114,6 +116,8 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
             raised.append(change.rec)
     if raised:
         db.flush()  # their ids
+    if occ is not None:
+        occ.write_events()
     for rec in raised:
         res.alarms += 1
         METRICS.counts["late_raised"] += 1
