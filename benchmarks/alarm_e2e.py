@@ -355,10 +355,15 @@ def _phases(a: argparse.Namespace) -> dict:
     site_id, codes = setup(a.devices)
     broker, port = mosquitto()
     try:
+        from qorgau.alarms.engine import warm_up
         from qorgau.alarms.ingest import core
         from qorgau.alarms.ingest.mqtt import MqttSource
         from qorgau.alarms.worker import drain, settle_heap
 
+        # the kernels compiled before the heap is settled: a baseline's tree, extracted by
+        # `git archive`, has no numba cache and compiled ~4 s of them in its warm-up phase
+        # (its extra generation-0 pauses), with the objects left out of the freeze
+        warm_up()
         core.processor()
         settle_heap()  # as `qorgau alarms worker` does at start
         GC_PAUSES.clear()  # start-up's own full collections are not the phases' pauses

@@ -41,7 +41,7 @@ from qorgau.alarms.ingest.lanes import Item, put_back, take_group
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, Rows, parse
 
 log = logging.getLogger("qorgau.alarms.receiver")
-SWITCH_INTERVAL_S = 0.001
+SWITCH_INTERVAL_S = 0.0002  # as `mqtt.SWITCH_INTERVAL_S` (why: there)
 SEP = "\x1f"  # unit separator: no device code has it (checked per batch)
 
 
