@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import notify, texts
@@ -30,7 +30,7 @@ def _claim(db: Session, ids: list[int]) -> list[int]:
     than the lease (their sender died between claim and result: sent again, at least once).
     One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
     now = utcnow()
-    args = {"ids": ids, "now": now, "lapsed": now - timedelta(seconds=CLAIM_LEASE_S)}
+    args = {"ids": ids, "now": now, "lapsed": _lapsed(now)}
     got = set(db.connection().execute(_CLAIM, args).scalars())
     db.commit()
     return [i for i in ids if i in got]
@@ -39,18 +39,15 @@ def _claim(db: Session, ids: list[int]) -> list[int]:
 _N = Notification.__table__
 # built once, as the contacts' lookups below: building and keying a statement per call cost
 # more than running it (each of these runs once per life-safety notice, on the worker)
-_CLAIM = update(_N).where(
-    _N.c.id.in_(bindparam("ids", expanding=True)),
-    or_(_N.c.status == "pending",
-        and_(_N.c.status == "sending", _N.c.claimed_at < bindparam("lapsed")))).values(
+# pending, or "sending" under a claim from before `lapsed` (`_lapsed`: the lease ago)
+_CLAIMABLE = or_(_N.c.status == "pending",
+                 and_(_N.c.status == "sending", _N.c.claimed_at < bindparam("lapsed")))
+_CLAIM = update(_N).where(_N.c.id.in_(bindparam("ids", expanding=True)), _CLAIMABLE).values(
     status="sending", claimed_at=bindparam("now")).returning(_N.c.id)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Pending, or "sending" under a claim older than the lease."""
-    return or_(Notification.status == "pending",
-               and_(Notification.status == "sending",
-                    Notification.claimed_at < now - timedelta(seconds=CLAIM_LEASE_S)))
+def _lapsed(now: datetime) -> datetime:
+    return now - timedelta(seconds=CLAIM_LEASE_S)
 
 
 def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
@@ -76,7 +73,8 @@ def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> d
     fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
     lease."""
     if ids is None:
-        ids = list(db.scalars(_BACKLOG.where(_claimable(utcnow())).limit(limit)))
+        ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE).limit(limit),
+                              {"lapsed": _lapsed(utcnow())}))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
         for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):

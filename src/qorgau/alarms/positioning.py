@@ -125,13 +125,6 @@ def hub_message(w: Withdrawal) -> dict[str, Any]:
             "enterprise_id": w.enterprise_id, "region_code": w.region_code}
 
 
-def who_is_in(db: Session, site_id: int, zones: list[str]) -> list[Presence]:
-    stmt = select(Presence).where(Presence.site_id == site_id)
-    if zones:
-        stmt = stmt.where(Presence.zone_code.in_(zones))
-    return list(db.scalars(stmt))
-
-
 def _present(db: Session, site_id: int, zones: list[str]) -> list[dict[str, Any]]:
     """Who is in the zones now, with their wearables' codes and workers, as a withdrawal
     lists them: one prepared Core statement on the session's connection (it was two ORM
