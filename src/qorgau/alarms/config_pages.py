@@ -1,6 +1,6 @@
 """Alarm configuration pages for people who do not program: a device's limits, a site's
-escalation tiers and times, its work shifts and console operators, and each person's own
-channels and quiet hours.
+escalation tiers and times, its work shifts and console operators, the alarm consoles shared
+by sites, and each person's own channels and quiet hours.
 
 A rejected form comes back with status 422, the entered values kept and the error next to
 the field it names; a permission or scope failure is a 403 / 404, never a form error."""
@@ -14,10 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import FormData
 
+from qorgau.alarms import consoles, gateways, routing, service, shifts
 from qorgau.alarms import constants as C
-from qorgau.alarms import gateways, routing, service, shifts
+from qorgau.alarms.models import Device
 from qorgau.alarms.schemas import (
+    ConsoleIn,
     ContactIn,
     ContactLangIn,
     ContactPatch,
@@ -29,11 +33,13 @@ from qorgau.alarms.schemas import (
 )
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import Conflict, DomainError, RuleViolation
-from qorgau.core.i18n import LANGUAGE_NAMES
+from qorgau.core.i18n import LANGUAGE_NAMES, localized_name
 from qorgau.core.i18n import gettext as _
 from qorgau.core.labels import N_
+from qorgau.core.security import scoped
 from qorgau.core.web import FormActorDep, PageActorDep, render
 from qorgau.registry import service as registry
+from qorgau.registry.models import Enterprise, Site
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,6 +68,16 @@ _RULES = {
     "a shift start time is given twice": N_("A shift start time is given twice"),
     "shifts a day": N_("At most 6 shifts a day"),
     "shifts must be at least": N_("Shifts must start at least 4 hours apart"),
+    "give the console a name": N_("Give the console a name"),
+    "a site is given twice": N_("A site is given twice"),
+    "a new console needs at least one site": N_("Tick at least one site for a new console"),
+    "unknown site(s)": N_("Tick sites from the list"),
+    "a console's sites are of one": N_("A console's sites must be of one enterprise and one "
+                                       "region"),
+    "the console was changed meanwhile": N_("Someone changed this console while you were "
+                                            "editing it. Reload the page and make your change "
+                                            "again."),
+    "a console of that name": N_("The enterprise already has a console of this name"),
 }
 _TYPES = {
     "greater_than_equal": (N_("Must be at least %(n)s"), "ge"),
@@ -183,7 +199,16 @@ def _routing_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "priorities": PRIORITIES, "hhmm": routing.hhmm, "errors": {}, "new": {},
             "esc_errors": {}, "trail": routing.site_changes(db=db, site_id=site.id),
             "shifts": shifts.settings(db=db, actor=actor, site_id=site.id),
-            "shift_errors": {}, "languages": LANGUAGE_NAMES, "lang_errors": {}}
+            "shift_errors": {}, "languages": LANGUAGE_NAMES, "lang_errors": {},
+            "shared": _shared_console(db, actor, site.id)}
+
+
+def _shared_console(db: DbDep, actor: Any, site_id: int) -> dict[str, Any] | None:
+    """The shared console the site's alarms go to now, if any: while it is on one, the KPIs
+    count that console's operators, not the site's own number."""
+    console_id = consoles.current(db, [site_id]).get(site_id)
+    return None if console_id is None else consoles.get(db=db, actor=actor,
+                                                        console_id=console_id)
 
 
 @router.get("/alarms/sites/{site_id}/routing", response_class=HTMLResponse)
@@ -334,6 +359,123 @@ def gateway_rotate(request: Request, gateway_id: int, db: DbDep,
                    actor: FormActorDep) -> HTMLResponse:
     gw, key = gateways.rotate_gateway_key(db=db, actor=actor, gateway_id=gateway_id)
     return _gateways_page(request, db, actor, gw.site_id, issued=(gw.name, key))
+
+
+# --- alarm consoles shared by sites -----------------------------------------------------------
+
+def _alarm_sites(db: DbDep, actor: Any) -> list[Site]:
+    """The caller's sites with alarm devices, by name: the sites a console can take."""
+    with_devices = scoped(select(Device.site_id).distinct(), Device, actor)
+    return list(db.scalars(scoped(select(Site), Site, actor).where(Site.id.in_(with_devices))
+                           .order_by(Site.name, Site.id)))
+
+
+def _site_groups(db: DbDep, sites: list[Site],
+                 regions: dict[str, str]) -> list[tuple[str, list[Site]]]:
+    """Sites by enterprise and region, labelled: a console takes sites of one of each."""
+    ents = dict(db.execute(select(Enterprise.id, Enterprise.name).where(
+        Enterprise.id.in_({s.enterprise_id for s in sites}))).tuples().all()) if sites else {}
+    groups: dict[tuple[str, str], list[Site]] = {}
+    for s in sites:
+        name = ents.get(s.enterprise_id, f"#{s.enterprise_id}")
+        groups.setdefault((name, regions.get(s.region_code, s.region_code)), []).append(s)
+    return [(f"{e} · {r}", rows) for (e, r), rows in sorted(groups.items())]
+
+
+def _candidates(console: dict[str, Any], sites: list[Site]) -> list[tuple[int, str]]:
+    """A console's choice of sites: its enterprise's alarm sites in its region, and the sites
+    on it now even without devices (not offered, they would leave it on the next save)."""
+    home = (console["enterprise_id"], console["region_code"])
+    rows = {s.id: s.name for s in sites if (s.enterprise_id, s.region_code) == home}
+    rows.update({m["id"]: m["name"] for m in console["sites"]})
+    return sorted(rows.items(), key=lambda r: (r[1], r[0]))
+
+
+def _consoles_ctx(db: DbDep, actor: Any) -> dict[str, Any]:
+    actor.require(C.READ)
+    rows = consoles.listing(db=db, actor=actor)
+    sites = _alarm_sites(db, actor)
+    on = consoles.current(db, [s.id for s in sites])
+    regions = {r.iso: localized_name(r) for r in registry.regions(db=db)}
+    return {"consoles": rows, "candidates": {c["id"]: _candidates(c, sites) for c in rows},
+            "groups": _site_groups(db, sites, regions), "on": on, "regions": regions,
+            # a site's console shares its enterprise and region, so it is among `rows`
+            "console_names": {c["id"]: c["name"] for c in rows},
+            "can_configure": actor.can(C.CONFIGURE), "errors": {}, "failed": None,
+            "typed": {}, "trail": routing.changes(db=db, object_type="alarm_console",
+                                                  object_ids=[c["id"] for c in rows])}
+
+
+def _console_typed(form: FormData) -> dict[str, Any]:
+    """The console form as typed, kept for a re-render."""
+    return {"name": str(form.get("name", "")), "operators": str(form.get("operators", "")).strip(),
+            "site_ids": [str(v).strip() for v in form.getlist("site_ids")],
+            "revision": str(form.get("revision", "")).strip(),
+            "reason": str(form.get("reason", "")).strip()}
+
+
+def _console_in(typed: dict[str, Any], *, editing: bool) -> ConsoleIn:
+    return ConsoleIn(name=typed["name"], operators=_whole(typed["operators"]),
+                     site_ids=[_whole(v) for v in typed["site_ids"]],
+                     revision=_whole(typed["revision"]) if editing else None,
+                     reason=typed["reason"])
+
+
+def _console_errors(exc: Exception, typed: dict[str, Any]) -> dict[str, str]:
+    if isinstance(exc, Conflict):
+        return {exc.field or "_": _text(exc.message)}
+    # a site id's error is located at its index in the list: shown at the site boxes
+    errs = {"site_ids" if k.isdigit() else k: v for k, v in form_errors(exc).items()}
+    if "name" in errs and not typed["name"].strip():  # "too short" says less for a blank
+        errs["name"] = _("Give the console a name")
+    return errs
+
+
+def _console_failed(request: Request, db: DbDep, actor: Any, failed: int | str,
+                    typed: dict[str, Any], exc: Exception) -> HTMLResponse:
+    """The page again with that form as typed and the error at its field: 422, or 409 when
+    someone else's edit or a console of that name came first."""
+    db.rollback()
+    errors = _console_errors(exc, typed)
+    if failed == "new" and not typed["site_ids"]:  # said now, not once the rest is right
+        errors.setdefault("site_ids", _("Tick at least one site for a new console"))
+    ctx = _consoles_ctx(db, actor)
+    ctx.update(failed=failed, typed=typed, errors=errors)
+    return render(request, "alarms/consoles.html", ctx, actor=actor,
+                  status_code=409 if isinstance(exc, Conflict) else 422)
+
+
+@router.get("/alarms/consoles", response_class=HTMLResponse)
+def consoles_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    ctx = _consoles_ctx(db, actor)
+    ctx["saved"] = request.query_params.get("saved") == "1"
+    return render(request, "alarms/consoles.html", ctx, actor=actor)
+
+
+@router.post("/alarms/consoles", response_model=None)
+async def console_create(request: Request, db: DbDep,
+                         actor: FormActorDep) -> RedirectResponse | HTMLResponse:
+    actor.require(C.CONFIGURE)
+    typed = _console_typed(await request.form())
+    try:
+        consoles.create(db=db, actor=actor, data=_console_in(typed, editing=False))
+    except (ValidationError, RuleViolation, Conflict) as exc:
+        return _console_failed(request, db, actor, "new", typed, exc)
+    return RedirectResponse("/alarms/consoles?saved=1", status_code=303)
+
+
+@router.post("/alarms/consoles/{console_id}", response_model=None)
+async def console_save(request: Request, console_id: int, db: DbDep,
+                       actor: FormActorDep) -> RedirectResponse | HTMLResponse:
+    actor.require(C.CONFIGURE)
+    consoles.get(db=db, actor=actor, console_id=console_id)  # 404 outside the scope, not 422
+    typed = _console_typed(await request.form())
+    try:
+        consoles.save(db=db, actor=actor, console_id=console_id,
+                      data=_console_in(typed, editing=True))
+    except (ValidationError, RuleViolation, Conflict) as exc:
+        return _console_failed(request, db, actor, console_id, typed, exc)
+    return RedirectResponse(f"/alarms/consoles?saved=1#console-{console_id}", status_code=303)
 
 
 # --- each person's own channels ---------------------------------------------------------------

@@ -30,10 +30,11 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from qorgau.alarms import shifts
+from qorgau.alarms import consoles, shifts
 from qorgau.alarms.constants import READ
 from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Device
@@ -65,31 +66,147 @@ def compute(*, db: Session, actor: Actor, site_id: int | None = None,
     held = _open_counts(db, actor, site_id, region, now)
     site_ids = (_console_sites(db, actor, site_id, region) | {r.site_id for r in raises}
                 | set(held) | ({site_id} if site_id is not None else set()))
-    names = _site_names(db, site_ids)
-    ops = shifts.console_operators(db, site_ids)
     periods = max(1, hours * 3600 // BUCKET_S)
-    on_duty = shifts.operators_by_period(db, site_ids, since, periods, BUCKET_S)
-    buckets: Counter[tuple[int, int]] = Counter(
-        (r.site_id, min(periods - 1, int((r.at - since).total_seconds() // BUCKET_S)))
-        for r in raises)
-    per_site = _per_site(raises, buckets, on_duty)
-    sites = sorted((_site_row(s, names.get(s, str(s)), ops[s], per_site[s], held.get(s))
-                    for s in site_ids), key=_worst_first)
-    op_periods = sum(per_site[s]["op_periods"] for s in site_ids)
-    flooded = sum(per_site[s]["flooded"] for s in site_ids)
+    load = _Load.build(db, actor, site_ids, since, now, periods, raises)
+    names = _site_names(db, set(load.key_now))  # the view's sites and their consoles' others
+    own = Counter(r.site_id for r in raises)
+    sites = sorted(({**_site_row(s, names.get(s, str(s)), load.operators_now(s), own[s],
+                                 load.of_site(s), held.get(s)),
+                     "console": load.console_names.get(load.key_now[s])} for s in site_ids),
+                   key=_worst_first)
+    total = load.of_view(site_ids)
     devices = _device_codes(db, raises)
     return {
-        "window_hours": hours, "since": since, "until": now, "operators": sum(ops.values()),
-        "operator_hours": _num(op_periods * BUCKET_S / 3600),
+        "window_hours": hours, "since": since, "until": now,
+        "operators": sum(load.operators_now(k) for k in load.keys_now(site_ids)),
+        "operator_hours": _num(total["op_periods"] * BUCKET_S / 3600),
         "alarms": len(raises),
-        "per_operator_hour": _rate(len(raises), op_periods),
-        "peak_per_10min": _num(max((per_site[s]["peak"] for s in site_ids), default=0)),
-        "pct_time_in_flood": round(100.0 * flooded / op_periods, 2) if op_periods else 0.0,
+        "per_operator_hour": _rate(total["load"], total["op_periods"]),
+        "peak_per_10min": _num(total["peak"]),
+        "pct_time_in_flood": _pct(total["flooded"], total["op_periods"]),
         "top10": _top10(raises, names, devices),
         "chattering": _chattering(raises, names, devices),
         **{k: sum(h[k] for h in held.values()) for k in _HELD},
         "sites": sites,
+        "consoles": [load.console_row(c, names) for c in sorted(load.console_names,
+                                                                key=load.console_names.get)],
     }
+
+
+class _Load:
+    """Who carried the alarms in each 10-minute period: a key is a site's own console (the
+    site id) or a shared console (its id, negated), with its operators on duty and the alarms
+    of every site it took then (`consoles.owners_by_period`). A shared console's load counts
+    the alarms of all its sites, those outside the view too: they are the same enterprise
+    and region, so in any scope that sees one of them (consoles.py)."""
+
+    def __init__(self, periods: int) -> None:
+        self.periods = periods
+        self.owner: dict[int, np.ndarray] = {}  # site -> key per period
+        self.load: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(self.periods))
+        self.ops: dict[int, np.ndarray] = {}  # key -> operators per period
+        self.now: dict[int, int] = {}  # key -> operators now; site -> its key now
+        self.key_now: dict[int, int] = {}
+        self.console_names: dict[int, str] = {}  # key -> name
+
+    @classmethod
+    def build(cls, db: Session, actor: Actor, site_ids: set[int], since: datetime,
+              now: datetime, periods: int, raises: list[Any]) -> _Load:
+        self = cls(periods)
+        owners = consoles.owners_by_period(db, site_ids, since, periods, BUCKET_S)
+        shared = {c for o in owners.values() for c in o if c is not None}
+        current = consoles.current(db, site_ids)
+        shared |= set(current.values())
+        peers = consoles.sites_of(db, shared) - site_ids
+        current |= consoles.current(db, peers)
+        owners |= consoles.owners_by_period(db, peers, since, periods, BUCKET_S)
+        for s, o in owners.items():
+            self.owner[s] = np.array([s if c is None else -c for c in o], np.int64)
+        own = shifts.operators_by_period(db, site_ids, since, periods, BUCKET_S)
+        self.ops |= {s: np.array(n, float) for s, n in own.items()}
+        self.ops |= {-c: np.array(n, float) for c, n in consoles.operators_by_period(
+            db, shared, since, periods, BUCKET_S).items()}
+        self.now |= shifts.console_operators(db, site_ids)
+        for c in consoles.rows(db, shared):
+            self.now[-c.id], self.console_names[-c.id] = c.operators, c.name
+        self.key_now = {s: -current[s] if s in current else s for s in site_ids | peers}
+        rows = raises + (_peer_raises(db, actor, peers, since, now) if peers else [])
+        for r in rows:
+            b = min(periods - 1, int((r.at - since).total_seconds() // BUCKET_S))
+            self.load[int(self.owner[r.site_id][b])][b] += 1
+        return self
+
+    def keys_now(self, site_ids: set[int]) -> set[int]:
+        return {self.key_now[s] for s in site_ids}
+
+    def operators_now(self, key_or_site: int) -> int:
+        return self.now[self.key_now.get(key_or_site, key_or_site)]
+
+    def _periods(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Alarms and operators per period of the key in force in each."""
+        load = np.zeros(self.periods)
+        ops = np.zeros(self.periods)
+        for k in np.unique(keys):
+            at = keys == k
+            load[at], ops[at] = self.load[int(k)][at], self.ops[int(k)][at]
+        return load, ops
+
+    def of_site(self, site: int) -> dict[str, float]:
+        """The load of the console(s) the site's alarms went to, period by period."""
+        return _stats(*self._periods(self.owner[site]))
+
+    def of_view(self, site_ids: set[int]) -> dict[str, float]:
+        """Each console the view's sites were on, counted once per period."""
+        total: Counter[str] = Counter()
+        peak = 0.0
+        for k, active in self._active(site_ids).items():
+            st = _stats(np.where(active, self.load[k], 0.0), np.where(active, self.ops[k], 0.0))
+            peak = max(peak, st.pop("peak"))
+            total.update(st)
+        return {"load": total["load"], "op_periods": total["op_periods"],
+                "flooded": total["flooded"], "peak": peak}
+
+    def _active(self, site_ids: set[int]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for s in site_ids:
+            for k in np.unique(self.owner[s]):
+                out[int(k)] = out.get(int(k), np.zeros(self.periods, bool)) | (
+                    self.owner[s] == k)
+        return out
+
+    def console_row(self, key: int, names: dict[int, str]) -> dict[str, Any]:
+        """A shared console over the periods any site was on it."""
+        on = np.zeros(self.periods, bool)
+        for o in self.owner.values():
+            on |= o == key
+        st = _stats(np.where(on, self.load[key], 0.0), np.where(on, self.ops[key], 0.0))
+        sites = sorted(s for s, k in self.key_now.items() if k == key)
+        return {"console_id": -key, "console": self.console_names[key], "site_ids": sites,
+                "sites": [names.get(s, str(s)) for s in sites],
+                "operators": self.now[key],
+                "operator_hours": _num(st["op_periods"] * BUCKET_S / 3600),
+                "alarms": int(st["load"]), "per_operator_hour": _rate(st["load"],
+                                                                      st["op_periods"]),
+                "peak_per_10min": _num(st["peak"]),
+                "pct_time_in_flood": _pct(st["flooded"], st["op_periods"])}
+
+
+def _stats(load: np.ndarray, ops: np.ndarray) -> dict[str, float]:
+    """Alarms, operator-periods, the most alarms one operator had in a period and the
+    operator-periods in flood (all of a period's operators share its alarms)."""
+    each = np.divide(load, ops, out=np.zeros_like(load), where=ops > 0)
+    return {"load": float(load.sum()), "op_periods": float(ops.sum()),
+            "peak": float(each.max(initial=0.0)), "flooded": float(ops[each > FLOOD].sum())}
+
+
+def _peer_raises(db: Session, actor: Actor, peers: set[int], since: datetime,
+                 now: datetime) -> list[Any]:
+    """Raises at sites outside the view that shared a console with it (scoped all the same)."""
+    return db.execute(scoped(
+        select(AlarmEvent.at, AlarmRecord.site_id)
+        .join(AlarmRecord, AlarmRecord.id == AlarmEvent.alarm_id)
+        .where(AlarmEvent.trigger == "raise", AlarmEvent.at >= since, AlarmEvent.at <= now,
+               AlarmRecord.site_id.in_(peers)), AlarmRecord, actor)).all()
 
 
 def _narrow(stmt: Select[Any], actor: Actor, site_id: int | None,
@@ -158,32 +275,17 @@ def _open_counts(db: Session, actor: Actor, site_id: int | None, region: str | N
     return out
 
 
-def _per_site(raises: list[Any], buckets: Counter[tuple[int, int]],
-              on_duty: dict[int, list[int]]) -> dict[int, Counter[Any]]:
-    """Per site: alarms, operator-periods, the most alarms one operator had in a period and
-    the operator-periods in flood (all of a period's operators share its alarms)."""
-    out: dict[int, Counter[Any]] = defaultdict(Counter)
-    for s, ops in on_duty.items():
-        out[s]["op_periods"] = sum(ops)
-    for r in raises:
-        out[r.site_id]["alarms"] += 1
-    for (s, b), c in buckets.items():
-        n = on_duty[s][b]
-        out[s]["peak"] = max(out[s]["peak"], c / n)
-        out[s]["flooded"] += n if c / n > FLOOD else 0
-    return out
-
-
-def _site_row(s: int, name: str, ops: int, counts: Counter[Any], held: Counter[str] | None
-              ) -> dict[str, Any]:
+def _site_row(s: int, name: str, ops: int, alarms: int, load: dict[str, float],
+              held: Counter[str] | None) -> dict[str, Any]:
+    """The site's alarms, and the load of the console its alarms went to (its own, or a
+    shared one's with the other sites' alarms)."""
     h = held or Counter()
-    op_periods = counts["op_periods"]
     return {"site_id": s, "site": name, "operators": ops,
-            "operator_hours": _num(op_periods * BUCKET_S / 3600), "alarms": counts["alarms"],
-            "per_operator_hour": _rate(counts["alarms"], op_periods),
-            "peak_per_10min": _num(counts["peak"]),
-            "pct_time_in_flood": round(100.0 * counts["flooded"] / op_periods, 2)
-            if op_periods else 0.0,
+            "operator_hours": _num(load["op_periods"] * BUCKET_S / 3600),
+            "alarms": alarms,
+            "per_operator_hour": _rate(load["load"], load["op_periods"]),
+            "peak_per_10min": _num(load["peak"]),
+            "pct_time_in_flood": _pct(load["flooded"], load["op_periods"]),
             **{k: h[k] for k in _HELD}}
 
 
@@ -192,7 +294,11 @@ def _worst_first(row: dict[str, Any]) -> tuple[Any, ...]:
             -row["stale"], -row["standing"], -row["silent"], row["site"], row["site_id"])
 
 
-def _rate(n: int, op_periods: int) -> float:
+def _pct(part: float, op_periods: float) -> float:
+    return round(100.0 * part / op_periods, 2) if op_periods else 0.0
+
+
+def _rate(n: float, op_periods: float) -> float:
     """Alarms per operator-hour."""
     return round(n * 3600 / (op_periods * BUCKET_S), 2) if op_periods else 0.0
 

@@ -229,17 +229,60 @@ class EscalationPolicy(CreatedMixin, Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class Console(CreatedMixin, Base):
+    """An alarm console shared by sites of one enterprise in one region (a central dispatch
+    room for several mines): the alarms of its sites are one load for its operators, so the
+    KPIs count them together (EEMUA 191 counts per operator position, not per site). A site
+    not on a shared console has its own (its settings' `console_operators`). Never deleted:
+    a console without sites is out of use, and past windows keep it."""
+
+    __tablename__ = "alarm_console"
+    __scope__ = SCOPE
+    __table_args__ = (UniqueConstraint("enterprise_id", "name"),
+                      CheckConstraint("operators BETWEEN 1 AND 20", name="operators_range"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(80))
+    operators: Mapped[int] = mapped_column(Integer)  # on duty at a time now (history: staffing)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ConsoleMember(CreatedMixin, Base):
+    """From `valid_from` on, the site's alarms go to the shared console `console_id` (NULL:
+    back to the site's own console), until the site's next row. Appended, never edited."""
+
+    __tablename__ = "alarm_console_member"
+    __scope__ = SCOPE
+    __table_args__ = (Index("ix_alarm_console_member_site_from", "site_id", "valid_from"),
+                      Index("ix_alarm_console_member_console", "console_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    console_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_console.id"),
+                                                   nullable=True)
+    enterprise_id: Mapped[int]
+    region_code: Mapped[str] = mapped_column(String(5))
+    valid_from: Mapped[datetime]
+
+
 class ConsoleStaffing(CreatedMixin, Base):
-    """Operators at a site's alarm console from `valid_from` on, until the site's next row:
-    appended whenever the number changes (`shifts.set_settings`), never edited, so the KPIs
-    of a past window divide by the operators on duty then, not by today's."""
+    """Operators at an alarm console from `valid_from` on, until that console's next row: a
+    site's own console (`site_id`) or a console shared by sites (`console_id`), one of the two.
+    Appended whenever the number changes (`shifts.set_settings`, `consoles.save`), never
+    edited, so the KPIs of a past window divide by the operators on duty then, not today's."""
 
     __tablename__ = "alarm_console_staffing"
     __scope__ = SCOPE
     __table_args__ = (CheckConstraint("operators BETWEEN 1 AND 20", name="operators_range"),
-                      Index("ix_alarm_console_staffing_site_from", "site_id", "valid_from"))
+                      CheckConstraint("(site_id IS NULL) <> (console_id IS NULL)",
+                                      name="site_or_console"),
+                      Index("ix_alarm_console_staffing_site_from", "site_id", "valid_from"),
+                      Index("ix_alarm_console_staffing_console_from", "console_id",
+                            "valid_from"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), nullable=True)
+    console_id: Mapped[int | None] = mapped_column(ForeignKey("alarm_console.id"),
+                                                   nullable=True)
     enterprise_id: Mapped[int]
     region_code: Mapped[str] = mapped_column(String(5))
     operators: Mapped[int] = mapped_column(Integer)

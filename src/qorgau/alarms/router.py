@@ -15,7 +15,18 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from qorgau.alarms import gateways, health, kpis, live, positioning, routing, service, shifts, store
+from qorgau.alarms import (
+    consoles,
+    gateways,
+    health,
+    kpis,
+    live,
+    positioning,
+    routing,
+    service,
+    shifts,
+    store,
+)
 from qorgau.alarms.constants import READ
 from qorgau.alarms.ingest import http
 from qorgau.alarms.ingest.admission import ADMISSION
@@ -24,6 +35,8 @@ from qorgau.alarms.schemas import (
     AckIn,
     AlarmEventOut,
     AlarmOut,
+    ConsoleIn,
+    ConsoleOut,
     ContactIn,
     ContactLangIn,
     ContactOut,
@@ -181,6 +194,32 @@ def set_shifts(site_id: int, data: ShiftsIn, db: DbDep, actor: ActorDep) -> Any:
     apart; stored sorted) and, if given, its console operators (a whole number 1-20; left
     out = unchanged): a new revision, audited with before, after and the reason."""
     return shifts.set_settings(db=db, actor=actor, site_id=site_id, data=data)
+
+
+@router.get("/consoles", response_model=list[ConsoleOut])
+def list_consoles(db: DbDep, actor: ActorDep) -> Any:
+    """Alarm consoles shared by sites (a dispatch room for several mines), with their sites
+    and operators on duty at a time: the KPIs count their sites' alarms as one load."""
+    return consoles.listing(db=db, actor=actor)
+
+
+@router.get("/consoles/{console_id}", response_model=ConsoleOut)
+def get_console(console_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return consoles.get(db=db, actor=actor, console_id=console_id)
+
+
+@router.post("/consoles", response_model=ConsoleOut, status_code=201)
+def create_console(data: ConsoleIn, db: DbDep, actor: ActorDep) -> Any:
+    """A shared console: its sites (of one enterprise and region; moved from any other
+    console, from now on), operators 1-20 and the reason; audited."""
+    return consoles.create(db=db, actor=actor, data=data)
+
+
+@router.put("/consoles/{console_id}", response_model=ConsoleOut)
+def save_console(console_id: int, data: ConsoleIn, db: DbDep, actor: ActorDep) -> Any:
+    """Rename, restaff or change the sites (left-out sites go back to their own consoles):
+    each change counts from now on; `revision` as read, else 409; audited."""
+    return consoles.save(db=db, actor=actor, console_id=console_id, data=data)
 
 
 @router.get("/my-channels", response_model=list[ContactOut])

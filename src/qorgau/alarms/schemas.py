@@ -412,6 +412,49 @@ class ShiftsOut(BaseModel):
     revision: int
 
 
+class ConsoleIn(Strict):
+    """An alarm console shared by sites (consoles.py): its name (unique in the enterprise),
+    its sites now (all of one enterprise and region; none = out of use), operators on duty at
+    a time (a whole number 1-20), the revision the editor saw (left out when creating) and
+    why."""
+
+    name: str = Field(min_length=1, max_length=80)
+    site_ids: list[Annotated[int, Field(strict=True, ge=1)]] = Field(max_length=500)
+    operators: Annotated[int, Field(ge=1, le=MAX_CONSOLE_OPERATORS, strict=True)]
+    revision: Annotated[int, Field(strict=True, ge=1)] | None = None
+    reason: str = Field(min_length=3, max_length=300)
+
+    @field_validator("name")
+    @classmethod
+    def named(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("give the console a name")
+        return v
+
+    @field_validator("site_ids")
+    @classmethod
+    def once_each(cls, v: list[int]) -> list[int]:
+        if len(set(v)) < len(v):
+            raise ValueError("a site is given twice")
+        return v
+
+
+class ConsoleSite(BaseModel):
+    id: int
+    name: str
+
+
+class ConsoleOut(BaseModel):
+    id: int
+    name: str
+    enterprise_id: int
+    region_code: str
+    operators: int
+    revision: int
+    sites: list[ConsoleSite]
+
+
 class WithdrawIn(Strict):
     """A withdraw order: its zones (none = every working zone), the alarm it answers if any,
     and why (recorded and audited; never required, so an evacuation is not held up)."""

@@ -20,7 +20,7 @@ alarms by the number on duty in each period (kpis.py), kept as a history of chan
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,18 +84,27 @@ def console_operators(db: Session, site_ids: Collection[int]) -> dict[int, int]:
 
 def operators_by_period(db: Session, site_ids: Collection[int], since: datetime, periods: int,
                         period_s: int) -> dict[int, list[int]]:
-    """Per site, the operators on duty in each period [since + k·period_s, + period_s): the
-    number in force at the period's start (`ConsoleStaffing`; a change counts from the next
-    period on), the default before the site's first row."""
-    out = {s: [DEFAULT_OPERATORS] * periods for s in site_ids}
-    if not out:
-        return out
-    until = since + timedelta(seconds=periods * period_s)
+    """Per site, the operators on duty at its own console in each period [since + k·period_s,
+    + period_s): the number in force at the period's start (`ConsoleStaffing`; a change counts
+    from the next period on), the default before the site's first row."""
     S = ConsoleStaffing
-    for site, n, at in db.execute(select(S.site_id, S.operators, S.valid_from).where(
-            S.site_id.in_(out), S.valid_from < until).order_by(S.valid_from, S.id)).tuples():
+    return stepped(db.execute(select(S.site_id, S.operators, S.valid_from)
+                              .where(S.site_id.in_(set(site_ids)))
+                              .order_by(S.valid_from, S.id)).tuples(),
+                   site_ids, DEFAULT_OPERATORS, since, periods, period_s)
+
+
+def stepped(rows: Iterable[tuple[int, Any, datetime]], keys: Collection[int], default: Any,
+            since: datetime, periods: int, period_s: int) -> dict[int, list[Any]]:
+    """A history of (key, value, from) rows in time order as each key's value per period:
+    the value in force at the period's start (a change counts from the next period on)."""
+    until = since + timedelta(seconds=periods * period_s)
+    out = {k: [default] * periods for k in keys}
+    for key, value, at in rows:
+        if at >= until or key not in out:
+            continue
         k = min(periods, max(0, math.ceil((at - since).total_seconds() / period_s)))
-        out[site][k:] = [n] * (periods - k)
+        out[key][k:] = [value] * (periods - k)
     return out
 
 
