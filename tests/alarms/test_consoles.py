@@ -258,3 +258,44 @@ def test_kpi_page_lists_the_shared_console_with_its_sites(client_as, client, wor
     assert re.search(rf"<tr><td>{name}</td><td>[^<]+, [^<]+</td><td>3</td>", site)
     _login(client, world, "osh_ala")
     assert "Общие пульты" not in client.get("/alarms-kpis?hours=2").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_down_keeps_each_sites_own_staffing(backend, tmp_path):
+    """alarms_0018 down and up on a database with both kinds of staffing row: a site's own
+    rows stay, a shared console's go with its tables, and the upgrade applies again."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.orm import Session
+
+    from conftest import create_pg_database
+    from qorgau.alarms import shifts
+    from qorgau.alarms.schemas import ShiftsIn
+    from qorgau.core.migrate import alembic_config, upgrade
+
+    url, drop = ((f"sqlite:///{tmp_path / 'm.sqlite3'}", lambda: None) if backend == "sqlite"
+                 else create_pg_database())
+    engine = create_engine(url)
+    try:
+        upgrade(url)
+        with Session(engine) as db:
+            ent = _enterprise(db)
+            a, _ = _site(db, ent, "Migrated A")
+            shifts.set_settings(db=db, actor=_osh(ent), site_id=a, data=ShiftsIn(
+                shift_starts=["08:00", "20:00"], console_operators=3, reason="own desk"))
+            _new(db, ent, [a], name="Migrated room", n=2)
+        cfg = alembic_config(url)
+        command.downgrade(cfg, "alarms_0017")
+        tables = set(inspect(engine).get_table_names())
+        assert not {"alarm_console", "alarm_console_member"} & tables
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT site_id, operators FROM alarm_console_staffing").all()
+        assert [tuple(r) for r in rows] == [(a, 3)]
+        command.upgrade(cfg, "heads")
+        with Session(engine) as db:
+            assert consoles.current(db, [a]) == {}
+            assert _new(db, ent, [a], name="Migrated room", n=2)["sites"][0]["id"] == a
+    finally:
+        engine.dispose()
+        drop()

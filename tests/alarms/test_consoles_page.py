@@ -196,3 +196,36 @@ def test_routing_page_says_when_the_site_is_on_a_shared_console(client, db, worl
     client.get(f"/lang/ru?next={URL}")
     assert f"на общий пульт «{c['name']}» (4 оператора на дежурстве)" in client.get(
         f"/alarms/sites/{m1.site_id}/routing").text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_new_console_in_kazakh_on_a_phone(db_url, db, world, mine) -> None:
+    from livesite import ARTIFACTS, live_server, phone_page
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = _name("Телефон пульті")
+    with live_server() as live, phone_page(live, "osh.mine") as page:
+        page.goto(f"{live}/lang/kk?next={URL}")
+        form = page.locator(f'form[action="{URL}"]')
+        form.locator("input[name=name]").fill(name)
+        form.locator(f'input[name=site_ids][value="{mine.site_id}"]').check()
+        form.locator("input[name=operators]").fill("0")
+        form.locator("input[name=reason]").fill("бір диспетчерлік")
+        form.locator("button[type=submit]").click()
+        error = page.locator(f'form[action="{URL}"] #e-operators')
+        assert error.is_visible() and error.inner_text() == "Кемінде 1"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "alarms-consoles-error-phone-kk.png"),
+                        full_page=True)
+        form = page.locator(f'form[action="{URL}"]')
+        assert form.locator("input[name=name]").input_value() == name  # kept as typed
+        form.locator("input[name=operators]").fill("2")
+        form.locator("button[type=submit]").click()
+        page.wait_for_url(f"{live}{URL}?saved=1")
+        assert name in page.inner_text("main")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "alarms-consoles-phone-kk.png"), full_page=True)
+    made = db.scalar(select(Console).where(Console.name == name))
+    assert made is not None and made.operators == 2
+    assert consoles.current(db, [mine.site_id]) == {mine.site_id: made.id}
