@@ -5,8 +5,10 @@ alarm devices has an alarm console with its own number of operators on duty at a
 its work shifts; one where not set), whether or not it raised anything: a quiet site still
 shares the load. A site's alarms are shared by its own operators, counted per 10-minute period
 as the number on duty then (`shifts.operators_by_period`: a change counts from the next period
-on, and past periods keep the operators of their time). `operators` is the sum over the sites
-now; `operator_hours` over the window.
+on, and past periods keep the operators of their time). A site on a console shared by several
+sites (consoles.py) is not staffed apart: in each period its alarms join the shared console's
+load, divided by that console's operators, each console counted once (`_Load`). `operators`
+is the sum over the consoles now; `operator_hours` over the window.
 
 - alarms: annunciated raises (ISA transitions to unacknowledged by "raise"), counted the same
   whether a condition's excursions share one occurrence record or each have their own; raises
