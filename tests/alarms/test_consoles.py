@@ -165,8 +165,9 @@ def test_consoles_are_validated_audited_and_kept_as_a_history(db):
     assert (left["sites"], left["revision"]) == ([], 3)
     release = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.console.release")
                         .order_by(AuditEntry.seq.desc()))
-    assert (release.object_id, release.diff["before"]["site_ids"],
-            release.diff["after"]["site_ids"]) == (str(made["id"]), [a], [])
+    assert (release.object_id, [x["id"] for x in release.diff["before"]["sites"]],
+            release.diff["after"]["sites"], release.diff["after"]["to_console"],
+            release.diff["after"]["revision"]) == (str(made["id"]), [a], [], moved["id"], 3)
     with pytest.raises(Conflict):
         consoles.save(db=db, actor=osh, console_id=made["id"], data=ConsoleIn(
             name="Hist dispatch", site_ids=[a], operators=3, revision=2, reason="stale form"))
@@ -299,3 +300,42 @@ def test_migration_down_keeps_each_sites_own_staffing(backend, tmp_path):
     finally:
         engine.dispose()
         drop()
+
+
+def test_two_saves_from_one_revision_the_second_waits_and_is_told(db):
+    """Editor B's save has taken revision 2 (its conditional UPDATE, not yet committed);
+    editor A's save from revision 1 waits for it, then gets a 409 instead of overwriting."""
+    import threading
+
+    from qorgau.core.db import get_sessionmaker
+
+    ent = _enterprise(db)
+    a, _ = _site(db, ent, "Race A")
+    b, _ = _site(db, ent, "Race B")
+    made = _new(db, ent, [a, b], name="Race room", n=1)
+    osh = _osh(ent)
+    outcome: list[object] = []
+
+    def editor_a() -> None:
+        with get_sessionmaker()() as other:
+            try:
+                consoles.save(db=other, actor=osh, console_id=made["id"], data=ConsoleIn(
+                    name="Race room", site_ids=[a, b], operators=3, revision=1,
+                    reason="third desk"))
+                outcome.append("saved")
+            except Conflict as exc:
+                outcome.append(exc.field)
+
+    with get_sessionmaker()() as mine:
+        console = consoles._console(mine, osh, made["id"])
+        consoles._claim(mine, console, 1)  # B holds revision 2 while it works
+        t = threading.Thread(target=editor_a)
+        t.start()
+        t.join(1.0)
+        assert t.is_alive() and outcome == []  # A waits for B
+        console.name = "Race room renamed"
+        mine.commit()
+    t.join(30)
+    assert outcome == ["revision"]
+    now = consoles.get(db=db, actor=osh, console_id=made["id"])
+    assert (now["name"], now["operators"], now["revision"]) == ("Race room renamed", 1, 2)

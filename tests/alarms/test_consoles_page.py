@@ -229,3 +229,19 @@ def test_a_new_console_in_kazakh_on_a_phone(db_url, db, world, mine) -> None:
     made = db.scalar(select(Console).where(Console.name == name))
     assert made is not None and made.operators == 2
     assert consoles.current(db, [mine.site_id]) == {mine.site_id: made.id}
+
+
+def test_a_site_taken_by_another_console_shows_in_the_history_of_the_one_it_left(
+        client, db, world, as_, new_mines):
+    m1, m2 = new_mines(), new_mines()
+    first = _console(db, as_, [m1.site_id, m2.site_id])
+    second = _console(db, as_, [m2.site_id])  # takes m2 from the first
+    _login(client, world, "osh_krg")
+    client.get(f"/lang/en?next={URL}")
+    page = client.get(URL).text
+    m2_name = consoles.get(db=db, actor=as_("osh_krg"), console_id=second["id"])[
+        "sites"][0]["name"]
+    entry = re.search(rf'<strong>{re.escape(first["name"])}</strong>\s*'
+                      r'<span class="mono small">console\.release</span>(.*?)</li>', page, re.S)
+    assert entry is not None
+    assert re.search(rf"sites: [^<]*{re.escape(m2_name)}[^<]*→", entry[1])

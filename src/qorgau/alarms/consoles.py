@@ -22,7 +22,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,11 +92,9 @@ def save(*, db: Session, actor: Actor, console_id: int, data: ConsoleIn) -> dict
     c = _console(db, actor, console_id)
     if data.revision is None:
         raise RuleViolation("give the revision you read the console at", field="revision")
-    if data.revision != c.revision:
-        raise Conflict(f"the console was changed meanwhile (revision {c.revision}); reload it",
-                       field="revision")
+    _claim(db, c, data.revision)
     before_members = _members(db, [c.id]).get(c.id, [])
-    before = _out(c, before_members)
+    before = {**_out(c, before_members), "revision": data.revision}
     sites = _sites(db, actor, data.site_ids, c)
     now = utcnow()
     c.name = data.name
@@ -109,7 +107,6 @@ def save(*, db: Session, actor: Actor, console_id: int, data: ConsoleIn) -> dict
     gone = had - {s.id for s in sites}
     _move(db, None, db.scalars(select(Site).where(Site.id.in_(gone))).all() if gone else [],
           now, actor)
-    c.revision += 1
     db.flush()
     after = _out(c, sorted((s.id, s.name) for s in sites))
     audit.record(db, actor=actor, action="alarms.console.save", object_type="alarm_console",
@@ -156,6 +153,21 @@ def rows(db: Session, console_ids: Collection[int]) -> list[Console]:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+def _claim(db: Session, c: Console, revision: int) -> None:
+    """The next revision, taken in one conditional UPDATE before anything is read for the
+    save: of two saves from one revision, the second waits for the first's row lock (or
+    SQLite's write lock), then finds the revision gone and is told (409), instead of both
+    passing a check made before either wrote."""
+    taken = db.execute(update(Console).where(Console.id == c.id, Console.revision == revision)
+                       .values(revision=Console.revision + 1)
+                       .execution_options(synchronize_session=False)).rowcount
+    db.refresh(c)  # what the other saves committed: name, operators, revision
+    if taken != 1:
+        db.rollback()
+        raise Conflict(f"the console was changed meanwhile (revision {c.revision}); reload it",
+                       field="revision")
+
 
 def _console(db: Session, actor: Actor, console_id: int) -> Console:
     c = db.get(Console, console_id)
@@ -211,16 +223,18 @@ def _release(db: Session, console_id: int, site_ids: list[int], actor: Actor) ->
     """Sites joining `console_id` leave the consoles they were on: each of those is a new
     revision, audited, so its editor's older form cannot quietly take them back."""
     was = {s: c for s, c in current(db, site_ids).items() if c != console_id}
-    for c_id in sorted(set(was.values())):
+    for c_id in sorted(set(was.values())):  # in id order: two releases never deadlock
+        db.execute(update(Console).where(Console.id == c_id)
+                   .values(revision=Console.revision + 1)
+                   .execution_options(synchronize_session=False))
         other = db.get(Console, c_id)
-        before = _members(db, [c_id]).get(c_id, [])
-        left = [s for s, _ in before if was.get(s) != c_id]
-        other.revision += 1
+        db.refresh(other)
+        members = _members(db, [c_id]).get(c_id, [])
+        before = {**_out(other, members), "revision": other.revision - 1}
+        after = {**_out(other, [m for m in members if was.get(m[0]) != c_id]),
+                 "to_console": console_id}
         audit.record(db, actor=actor, action="alarms.console.release",
-                     object_type="alarm_console", object_id=c_id,
-                     before={"site_ids": [s for s, _ in before]},
-                     after={"site_ids": left, "revision": other.revision,
-                            "to_console": console_id})
+                     object_type="alarm_console", object_id=c_id, before=before, after=after)
 
 
 def _members(db: Session, console_ids: list[int]) -> dict[int, list[tuple[int, str]]]:

@@ -29,6 +29,7 @@ is the sum over the consoles now; `operator_hours` over the window.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,6 +125,7 @@ class _Load:
         owners |= consoles.owners_by_period(db, peers, since, periods, BUCKET_S)
         for s, o in owners.items():
             self.owner[s] = np.array([s if c is None else -c for c in o], np.int64)
+        self.staffed = _periods_on(self.owner.values(), periods, shared=True)
         own = shifts.operators_by_period(db, site_ids, since, periods, BUCKET_S)
         self.ops |= {s: np.array(n, float) for s, n in own.items()}
         self.ops |= {-c: np.array(n, float) for c, n in consoles.operators_by_period(
@@ -169,18 +171,11 @@ class _Load:
                 "flooded": total["flooded"], "peak": peak}
 
     def _active(self, site_ids: set[int]) -> dict[int, np.ndarray]:
-        out: dict[int, np.ndarray] = {}
-        for s in site_ids:
-            for k in np.unique(self.owner[s]):
-                out[int(k)] = out.get(int(k), np.zeros(self.periods, bool)) | (
-                    self.owner[s] == k)
-        return out
+        return _periods_on((self.owner[s] for s in site_ids), self.periods)
 
     def console_row(self, key: int, names: dict[int, str]) -> dict[str, Any]:
         """A shared console over the periods any site was on it."""
-        on = np.zeros(self.periods, bool)
-        for o in self.owner.values():
-            on |= o == key
+        on = self.staffed.get(key, np.zeros(self.periods, bool))
         st = _stats(np.where(on, self.load[key], 0.0), np.where(on, self.ops[key], 0.0))
         sites = sorted(s for s, k in self.key_now.items() if k == key)
         return {"console_id": -key, "console": self.console_names[key], "site_ids": sites,
@@ -191,6 +186,17 @@ class _Load:
                                                                       st["op_periods"]),
                 "peak_per_10min": _num(st["peak"]),
                 "pct_time_in_flood": _pct(st["flooded"], st["op_periods"])}
+
+
+def _periods_on(owners: Iterable[np.ndarray], periods: int,
+                shared: bool = False) -> dict[int, np.ndarray]:
+    """Per key, the periods in which one of the sites' alarms went to it (`shared`: shared
+    consoles only, the negative keys)."""
+    out: dict[int, np.ndarray] = {}
+    for o in owners:
+        for k in np.unique(o[o < 0] if shared else o):
+            out[int(k)] = out.get(int(k), np.zeros(periods, bool)) | (o == k)
+    return out
 
 
 def _stats(load: np.ndarray, ops: np.ndarray) -> dict[str, float]:

@@ -24,6 +24,7 @@ from qorgau.alarms.constants import (
     QUANTITIES,
     RESOLUTIONS,
 )
+from qorgau.core.openapi import INT_MAX
 
 Lang = Literal["kk", "ru", "en"]
 DeviceKind = Literal["gas", "dust", "temperature", "ventilation", "seismic", "wearable"]
@@ -419,9 +420,9 @@ class ConsoleIn(Strict):
     why."""
 
     name: str = Field(min_length=1, max_length=80)
-    site_ids: list[Annotated[int, Field(strict=True, ge=1)]] = Field(max_length=500)
+    site_ids: list[Annotated[int, Field(strict=True, ge=1, le=INT_MAX)]] = Field(max_length=500)
     operators: Annotated[int, Field(ge=1, le=MAX_CONSOLE_OPERATORS, strict=True)]
-    revision: Annotated[int, Field(strict=True, ge=1)] | None = None
+    revision: Annotated[int, Field(strict=True, ge=1, le=INT_MAX)] | None = None
     reason: str = Field(min_length=3, max_length=300)
 
     @field_validator("name")
