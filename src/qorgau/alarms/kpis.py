@@ -108,9 +108,10 @@ class _Load:
         self.owner: dict[int, np.ndarray] = {}  # site -> key per period
         self.load: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(self.periods))
         self.ops: dict[int, np.ndarray] = {}  # key -> operators per period
-        self.now: dict[int, int] = {}  # key -> operators now; site -> its key now
-        self.key_now: dict[int, int] = {}
-        self.console_names: dict[int, str] = {}  # key -> name
+        self.staffed: dict[int, np.ndarray] = {}  # shared key -> periods it took any site
+        self.now: dict[int, int] = {}  # key -> operators now
+        self.key_now: dict[int, int] = {}  # site -> its key now
+        self.console_names: dict[int, str] = {}  # shared key -> name
 
     @classmethod
     def build(cls, db: Session, actor: Actor, site_ids: set[int], since: datetime,
@@ -164,19 +165,22 @@ class _Load:
         total: Counter[str] = Counter()
         peak = 0.0
         for k, active in self._active(site_ids).items():
-            st = _stats(np.where(active, self.load[k], 0.0), np.where(active, self.ops[k], 0.0))
+            st = self._stats_on(k, active)
             peak = max(peak, st.pop("peak"))
             total.update(st)
         return {"load": total["load"], "op_periods": total["op_periods"],
                 "flooded": total["flooded"], "peak": peak}
+
+    def _stats_on(self, key: int, on: np.ndarray) -> dict[str, float]:
+        """The key's figures over the periods `on` only."""
+        return _stats(np.where(on, self.load[key], 0.0), np.where(on, self.ops[key], 0.0))
 
     def _active(self, site_ids: set[int]) -> dict[int, np.ndarray]:
         return _periods_on((self.owner[s] for s in site_ids), self.periods)
 
     def console_row(self, key: int, names: dict[int, str]) -> dict[str, Any]:
         """A shared console over the periods any site was on it."""
-        on = self.staffed.get(key, np.zeros(self.periods, bool))
-        st = _stats(np.where(on, self.load[key], 0.0), np.where(on, self.ops[key], 0.0))
+        st = self._stats_on(key, self.staffed.get(key, np.zeros(self.periods, bool)))
         sites = sorted(s for s, k in self.key_now.items() if k == key)
         return {"console_id": -key, "console": self.console_names[key], "site_ids": sites,
                 "sites": [names.get(s, str(s)) for s in sites],
