@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 
 from qorgau.alarms import consoles, gateways, routing, service, shifts
 from qorgau.alarms import constants as C
+from qorgau.alarms.forms import form_errors, rule_text, typed_number, whole
 from qorgau.alarms.models import Device
 from qorgau.alarms.schemas import (
     ConsoleIn,
@@ -49,88 +50,6 @@ CHANNELS = {"inapp": N_("In-app (console)"), "email": N_("E-mail"), "sms": N_("S
             "webhook": N_("Webhook")}
 PRIORITIES = {1: N_("Only priority 1 (danger)"), 2: N_("Priority 1 and 2"),
               3: N_("All priorities")}
-# Messages of our own validators and service rules, marked here so they are translated.
-_RULES = {
-    "HIHI must be at least HI": N_("HIHI must be at least HI"),
-    "LO must not exceed HI": N_("LO must not exceed HI"),
-    "LOLO must not exceed LO": N_("LOLO must not exceed LO"),
-    "STEL must be at least the TWA limit": N_("STEL must be at least the TWA limit"),
-    "give both the start and the end": N_("Give both the start and the end of the quiet hours"),
-    "must differ from the start": N_("The end must differ from the start"),
-    "calibration_due must not be before": N_("Calibration due must not be before calibrated on"),
-    "a webhook target must be": N_("A webhook target must be an http(s) URL"),
-    "not an e-mail address": N_("Not an e-mail address"),
-    "an SMS target is a phone number": N_("An SMS target is a phone number (+7 …)"),
-    "not an account of this": N_("Not an account of this enterprise or its region"),
-    "must be a finite number": N_("Enter a number"),
-    "not a time of day": N_("Enter each time as HH:MM, from 00:00 to 23:59"),
-    "give at least one shift start": N_("Give at least one shift start time"),
-    "a shift start time is given twice": N_("A shift start time is given twice"),
-    "shifts a day": N_("At most 6 shifts a day"),
-    "shifts must be at least": N_("Shifts must start at least 4 hours apart"),
-    "give the console a name": N_("Give the console a name"),
-    "a site is given twice": N_("A site is given twice"),
-    "a new console needs at least one site": N_("Tick at least one site for a new console"),
-    "unknown site(s)": N_("Tick sites from the list"),
-    "a console's sites are of one": N_("A console's sites must be of one enterprise and one "
-                                       "region"),
-    "the console was changed meanwhile": N_("Someone changed this console while you were "
-                                            "editing it. Reload the page and make your change "
-                                            "again."),
-    "a console of that name": N_("The enterprise already has a console of this name"),
-}
-_TYPES = {
-    "greater_than_equal": (N_("Must be at least %(n)s"), "ge"),
-    "greater_than": (N_("Must be more than %(n)s"), "gt"),
-    "less_than_equal": (N_("Must be at most %(n)s"), "le"),
-    "float_parsing": (N_("Enter a number"), ""),
-    "int_parsing": (N_("Enter a whole number"), ""),
-    "int_type": (N_("Enter a whole number"), ""),
-    "time_parsing": (N_("Enter a time as HH:MM"), ""),
-    "string_too_short": (N_("Too short (at least %(n)s characters)"), "min_length"),
-    "string_too_long": (N_("Too long (at most %(n)s characters)"), "max_length"),
-    "literal_error": (N_("Choose one of the offered values"), ""),
-    "missing": (N_("Required"), ""),
-}
-
-
-def _text(msg: str) -> str:
-    for key, label in _RULES.items():
-        if key in msg:
-            return _(label)
-    return msg
-
-
-def form_errors(exc: Exception) -> dict[str, str]:
-    """{field: translated message} from a ValidationError or a RuleViolation."""
-    if isinstance(exc, RuleViolation):
-        return {exc.field or "_": _text(exc.message)}
-    out: dict[str, str] = {}
-    assert isinstance(exc, ValidationError)
-    for e in exc.errors():
-        field = str(e["loc"][-1]) if e["loc"] else "_"
-        label, key = _TYPES.get(e["type"], (None, ""))
-        if label is None:
-            out.setdefault(field, _text(e["msg"]))
-        else:
-            out.setdefault(field, _(label) % {"n": (e.get("ctx") or {}).get(key, "")})
-    return out
-
-
-def _num(v: Any) -> str:
-    """Form number as typed: a decimal comma is accepted (kk/ru keyboards)."""
-    return str(v or "").strip().replace(",", ".")
-
-
-def _whole(typed: str) -> int | str:
-    """A whole number as typed, else the text itself for the strict schema to refuse by field
-    (an empty field too: the form always shows the number, so empty is a mistake). Digits
-    only and short, so a pasted thousand-digit number is a field error, not int()'s limit."""
-    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else typed
-
-
-# --- device limits ----------------------------------------------------------------------------
-
 def _device_ctx(db: DbDep, actor: Any, device_id: int) -> dict[str, Any]:
     dev = service.get_device(db=db, actor=actor, device_id=device_id)
     site = registry.get_site(db=db, actor=actor, site_id=dev.site_id)
@@ -163,7 +82,7 @@ async def device_save(request: Request, device_id: int, db: DbDep,
     form = await request.form()
     ctx = _device_ctx(db, actor, device_id)
     dev = ctx["d"]
-    shown = {f: _num(form.get(f)) for f in ctx["fields"]}
+    shown = {f: typed_number(form.get(f)) for f in ctx["fields"]}
     # Limits the editor does not show for this quantity are kept as they are.
     kept = {k: v for k, v in dev.limits.items() if k not in shown}
     try:
@@ -227,7 +146,7 @@ async def escalation_save(request: Request, site_id: int, db: DbDep,
     form = await request.form()
     keys = ("tier2_after_s", "tier3_after_s", "tier4_after_s", "reminder_s")
     try:
-        data = EscalationIn(**{k: _num(form.get(k)) for k in keys},
+        data = EscalationIn(**{k: typed_number(form.get(k)) for k in keys},
                             reason=str(form.get("reason", "")).strip())
         routing.set_policy(db=db, actor=actor, site_id=site_id, data=data)
     except (ValidationError, RuleViolation) as exc:
@@ -251,7 +170,7 @@ async def shifts_save(request: Request, site_id: int, db: DbDep,
     ops = None if ops is None else str(ops).strip()
     try:
         data = ShiftsIn(shift_starts=[t for t in re.split(r"[,;\s]+", typed) if t],
-                        console_operators=None if ops is None else _whole(ops),
+                        console_operators=None if ops is None else whole(ops),
                         reason=str(form.get("reason", "")).strip())
         shifts.set_settings(db=db, actor=actor, site_id=site_id, data=data)
     except (ValidationError, RuleViolation) as exc:
@@ -415,15 +334,15 @@ def _console_typed(form: FormData) -> dict[str, Any]:
 
 
 def _console_in(typed: dict[str, Any], *, editing: bool) -> ConsoleIn:
-    return ConsoleIn(name=typed["name"], operators=_whole(typed["operators"]),
-                     site_ids=[_whole(v) for v in typed["site_ids"]],
-                     revision=_whole(typed["revision"]) if editing else None,
+    return ConsoleIn(name=typed["name"], operators=whole(typed["operators"]),
+                     site_ids=[whole(v) for v in typed["site_ids"]],
+                     revision=whole(typed["revision"]) if editing else None,
                      reason=typed["reason"])
 
 
 def _console_errors(exc: Exception, typed: dict[str, Any]) -> dict[str, str]:
     if isinstance(exc, Conflict):
-        return {exc.field or "_": _text(exc.message)}
+        return {exc.field or "_": rule_text(exc.message)}
     # a site id's error is located at its index in the list: shown at the site boxes
     errs = {"site_ids" if k.isdigit() else k: v for k, v in form_errors(exc).items()}
     if "name" in errs and not typed["name"].strip():  # "too short" says less for a blank
