@@ -122,10 +122,8 @@ def owners_by_period(db: Session, site_ids: Collection[int], since: datetime, pe
     """Per site, the shared console its alarms went to in each period (None: its own),
     as in force at the period's start."""
     M = ConsoleMember
-    return shifts.stepped(db.execute(select(M.site_id, M.console_id, M.valid_from)
-                               .where(M.site_id.in_(set(site_ids)))
-                               .order_by(M.valid_from, M.id)).tuples(),
-                    site_ids, None, since, periods, period_s)
+    return shifts.by_period(db, M.site_id, M.console_id, site_ids, None, since, periods,
+                            period_s)
 
 
 def sites_of(db: Session, console_ids: Collection[int]) -> set[int]:
@@ -140,10 +138,8 @@ def operators_by_period(db: Session, console_ids: Collection[int], since: dateti
                         periods: int, period_s: int) -> dict[int, list[int]]:
     """Per shared console, its operators on duty in each period."""
     S = ConsoleStaffing
-    return shifts.stepped(db.execute(select(S.console_id, S.operators, S.valid_from)
-                               .where(S.console_id.in_(set(console_ids)))
-                               .order_by(S.valid_from, S.id)).tuples(),
-                    console_ids, 1, since, periods, period_s)
+    return shifts.by_period(db, S.console_id, S.operators, console_ids, 1, since, periods,
+                            period_s)
 
 
 def rows(db: Session, console_ids: Collection[int]) -> list[Console]:

@@ -20,7 +20,7 @@ alarms by the number on duty in each period (kpis.py), kept as a history of chan
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,23 +88,25 @@ def operators_by_period(db: Session, site_ids: Collection[int], since: datetime,
     + period_s): the number in force at the period's start (`ConsoleStaffing`; a change counts
     from the next period on), the default before the site's first row."""
     S = ConsoleStaffing
-    return stepped(db.execute(select(S.site_id, S.operators, S.valid_from)
-                              .where(S.site_id.in_(set(site_ids)))
-                              .order_by(S.valid_from, S.id)).tuples(),
-                   site_ids, DEFAULT_OPERATORS, since, periods, period_s)
+    return by_period(db, S.site_id, S.operators, site_ids, DEFAULT_OPERATORS, since, periods,
+                     period_s)
 
 
-def stepped(rows: Iterable[tuple[int, Any, datetime]], keys: Collection[int], default: Any,
-            since: datetime, periods: int, period_s: int) -> dict[int, list[Any]]:
-    """A history of (key, value, from) rows in time order as each key's value per period:
-    the value in force at the period's start (a change counts from the next period on)."""
-    until = since + timedelta(seconds=periods * period_s)
+def by_period(db: Session, key: Any, value: Any, keys: Collection[int], default: Any,
+              since: datetime, periods: int, period_s: int) -> dict[int, list[Any]]:
+    """A history table (`key`, `value`, `valid_from`, appended rows) as each key's value per
+    period: the value in force at the period's start (a change counts from the next period
+    on), `default` before the key's first row. Serves the staffing of a site's own console
+    and of a shared one, and the sites' console membership (consoles.py)."""
     out = {k: [default] * periods for k in keys}
-    for key, value, at in rows:
-        if at >= until or key not in out:
-            continue
+    if not out:
+        return out
+    until = since + timedelta(seconds=periods * period_s)
+    t = key.class_.__table__.c  # the history table of `key` and `value`
+    for k_, v, at in db.execute(select(key, value, t.valid_from).where(
+            key.in_(out), t.valid_from < until).order_by(t.valid_from, t.id)).tuples():
         k = min(periods, max(0, math.ceil((at - since).total_seconds() / period_s)))
-        out[key][k:] = [value] * (periods - k)
+        out[k_][k:] = [v] * (periods - k)
     return out
 
 
