@@ -97,3 +97,45 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
         if th.is_alive():
             th.join(30)  # the drain ends with its source
     assert not src.proc.is_alive() and not th.is_alive()
+
+
+def test_a_life_safety_message_passes_a_stalled_bulk_pipe(mine, mosquitto, monkeypatch):  # noqa: F811
+    """The worker's bulk reader is held (as when its process is busy and a ~1 MB group is on
+    its way): the child's write of the next bulk group blocks, yet a life-safety message and
+    its danger signal reach the priority lane and the hub, down their own pipe."""
+    from qorgau.alarms import notify
+
+    held, unpack = threading.Event(), receiver.unpack
+    monkeypatch.setattr(receiver, "unpack", lambda item: (
+        held.wait(60) if item[0] == "cols" and item[1] == mine.site_id else None, unpack(item))[1])
+    signals: list[dict] = []
+    publish = notify.HUB.publish
+    monkeypatch.setattr(notify.HUB, "publish", lambda site_id, m: (
+        signals.append(m) if site_id == mine.site_id else None, publish(site_id, m))[1])
+    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
+                                 password="ingest-pw")
+    try:
+        assert src.connected.wait(20), "the receiving process did not subscribe"
+        pub = _publisher(mosquitto, mine.gateway, mine.key)
+        now = time.time()
+        # ~2.5 MB of columns, far more than the pipe holds; 10 messages, as the broker sends
+        # a client only 20 unacknowledged (Mosquitto's default `max_inflight_messages`)
+        for k in range(10):
+            rows = orjson.dumps({"site_id": mine.site_id, "readings": [
+                {"d": "CO-1", "s": k * 10_000 + i, "t": now - 60 + i / 1000, "v": 3.0}
+                for i in range(10_000)]})
+            pub.publish(f"qorgau/{mine.site_id}/batch/telemetry", rows, qos=1)
+        time.sleep(1.0)  # the child has taken them and is blocked writing the next group
+        assert not src.urgent_waiting()
+        ch4 = {"site_id": mine.site_id, "readings": [{"s": 1, "t": time.time(), "v": 2.5}]}
+        pub.publish(f"qorgau/{mine.site_id}/CH4-1/telemetry", orjson.dumps(ch4), qos=1)
+        assert _wait(src.urgent_waiting, 10), "the life-safety message waited behind bulk"
+        assert _wait(lambda: any(m.get("type") == "danger" for m in list(signals)), 5)
+        assert not held.is_set() and len(src._bulk) == 0  # the bulk lane is still held
+        held.set()
+        assert _wait(lambda: len(src._bulk) > 0, 20)
+        pub.loop_stop()
+    finally:
+        held.set()
+        src.close()
+    assert not src.proc.is_alive()

@@ -12,7 +12,8 @@ had room. The split keeps every guarantee of `MqttSource`:
 - the priority lane: the child says which lane each group came from, the worker fetches
   priority groups first;
 - the danger signal: screened in the child's network thread, forwarded at once to the
-  worker's live hub by a reader thread (never behind a bulk group);
+  worker's live hub by a reader thread; it and the priority lane's groups have a pipe of
+  their own, never behind a bulk group's write;
 - overload: the child's queue depth and the broker's drop count come with every group.
 A crash of the worker closes the pipe and the child exits at once; a crash of the child ends
 the worker's `drain` (the source is closed), so the process supervisor restarts both.
@@ -94,20 +95,28 @@ class ProcessSource:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         ctx = mp.get_context("spawn")
         self._conn, theirs = ctx.Pipe()
+        # life-safety groups and danger signals come down a pipe of their own: on the one
+        # pipe, a life-safety message waited while a bulk group of up to ~1 MB was written
+        # into it (the write blocks until this process's reader, which needs the GIL, has
+        # taken it in)
+        self._urgent_conn, urgent_theirs = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_child, name="qorgau-mqtt-receiver", daemon=True,
                                 args=(url, username, password, client_id, group_messages,
-                                      group_readings, theirs))
+                                      group_readings, theirs, urgent_theirs))
         self.proc.start()
         theirs.close()
-        threading.Thread(target=self._read, daemon=True, name="mqtt-receiver-pipe").start()
+        urgent_theirs.close()
+        for conn, name in ((self._conn, "mqtt-receiver-pipe"),
+                           (self._urgent_conn, "mqtt-receiver-urgent-pipe")):
+            threading.Thread(target=self._read, args=(conn,), daemon=True, name=name).start()
 
-    def _read(self) -> None:
-        """Groups into the lanes, danger signals onto the hub, as they come."""
+    def _read(self, conn: Any) -> None:
+        """Groups into the lanes, danger signals onto the hub, as they come down `conn`."""
         from qorgau.alarms import notify
 
         try:
             while True:
-                msg = self._conn.recv()
+                msg = conn.recv()
                 if msg[0] == "group":
                     _, urgent, items, depth, dropped = msg
                     got = [(*unpack(packed), self._acker(seq)) for seq, packed in items]
@@ -173,10 +182,11 @@ class ProcessSource:
         if self.proc.is_alive():
             self.proc.kill()
         self._conn.close()
+        self._urgent_conn.close()
 
 
 def _child(url: str, username: str | None, password: str | None, client_id: str | None,
-           group_messages: int, group_readings: int, conn: Any) -> None:
+           group_messages: int, group_readings: int, conn: Any, urgent_conn: Any) -> None:
     """The receiving process: an `MqttSource` whose groups go down the pipe; PUBACKs when
     the worker says so; danger signals forwarded to the worker's hub."""
     from qorgau.alarms.ingest.mqtt import MqttSource
@@ -190,13 +200,14 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
     # over it took ~170 ms on a slow boot, with the network thread (and the life-safety
     # messages it forwards) held for all of it
     settle_heap()
-    lock = threading.Lock()
+    locks = {conn: threading.Lock(), urgent_conn: threading.Lock()}
 
-    def send(msg: tuple) -> None:
-        with lock:
-            conn.send(msg)
+    def send(msg: tuple, pipe: Any = conn) -> None:
+        with locks[pipe]:
+            pipe.send(msg)
 
-    watch = DangerWatch(publish=lambda site_id, message: send(("hub", site_id, message)))
+    watch = DangerWatch(publish=lambda site_id, message: send(("hub", site_id, message),
+                                                              urgent_conn))
     pending: dict[int, Callable[[], None]] = {}
     numbers = itertools.count(1)  # next() is atomic: the network thread numbers urgent ones
 
@@ -207,7 +218,7 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
             pending[seq] = ack
             packed.append((seq, pack(site_id, doc)))
         send(("group", urgent, packed, METRICS.queue_depth,
-              METRICS.counts.get("mqtt_broker_dropped", 0)))
+              METRICS.counts.get("mqtt_broker_dropped", 0)), urgent_conn if urgent else conn)
 
     # a life-safety message goes to the worker from the network thread as it arrives (before
     # its danger signal): no wait for this process's main thread to wake and take it
