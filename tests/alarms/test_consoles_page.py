@@ -198,6 +198,28 @@ def test_routing_page_says_when_the_site_is_on_a_shared_console(client, db, worl
         f"/alarms/sites/{m1.site_id}/routing").text
 
 
+def test_a_name_with_its_own_quotes_is_not_quoted_again(client, db, world, as_, new_mines):
+    m1, m2 = new_mines(), new_mines()
+    name = f"«Шахтинская» ДП {secrets.token_hex(3)}"
+    c = consoles.create(db=db, actor=as_("osh_krg"), data=ConsoleIn(
+        name=name, site_ids=[m1.site_id], operators=3, reason="dispatch room"))
+    _login(client, world, "osh_krg")
+    for lang, routing, hint in [
+            ("ru", f"на общий пульт {name} (3 оператора", f"сейчас на пульте {name};"),
+            ("kk", f"дабылдары {name} ортақ пультіне", f"қазір {name} пультінде;"),
+            ("en", f"the shared console {name} (3 operators", f"now on {name};")]:
+        client.get(f"/lang/{lang}?next={URL}")
+        page = client.get(f"/alarms/sites/{m1.site_id}/routing").text
+        assert routing in page and "««" not in page, lang
+        form = client.get(URL).text.split('id="new-console"')[1]
+        assert hint in form and "««" not in form, lang
+    assert c["name"] == name  # the name itself is kept as typed
+    plain = _console(db, as_, [m2.site_id])
+    client.get(f"/lang/kk?next={URL}")
+    assert f"«{plain['name']}» ортақ пультіне" in client.get(
+        f"/alarms/sites/{m2.site_id}/routing").text
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_new_console_in_kazakh_on_a_phone(db_url, db, world, mine) -> None:

@@ -57,6 +57,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 _ = gettext
 
+OPENING_QUOTES = "«„“\"'"
+
+
+def quoted(name: str, lang: str | None = None) -> str:
+    """A proper name set in a Kazakh or Russian sentence: in «guillemets», unless it starts
+    with quotes of its own (a name like «Шахтинская» ДП was shown ««Шахтинская» ДП»). English
+    sentences take the name as it is."""
+    if (lang or get_language()) == "en" or name[:1] in OPENING_QUOTES:
+        return name
+    return f"«{name}»"
+
 
 def localized_name(obj: object, lang: str | None = None) -> str:
     """Pick name_kk / name_ru / name_en from a reference-data row."""

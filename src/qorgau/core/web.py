@@ -75,6 +75,7 @@ def _make_env() -> Environment:
         label=label,
     )
     env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f")
+    env.filters["quoted"] = i18n.quoted
     return env
 
 
