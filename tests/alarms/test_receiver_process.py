@@ -19,6 +19,19 @@ from qorgau.alarms.models import AlarmRecord, Device
 from .test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - its broker fixture
 
 
+def _hub_messages(monkeypatch, site_id: int) -> list[dict]:
+    """What reaches the (real) hub for this site from now on: its `recent` keeps 200 messages
+    of every site, and the worker's tick delivers what earlier tests' alarms left in the
+    outbox."""
+    from qorgau.alarms import notify
+
+    seen: list[dict] = []
+    publish = notify.HUB.publish
+    monkeypatch.setattr(notify.HUB, "publish", lambda sid, m: (
+        seen.append(m) if sid == site_id else None, publish(sid, m))[1])
+    return seen
+
+
 def _rows(site_id: int, codes: list[str]) -> bytes:
     return orjson.dumps({"site_id": site_id, "readings": [
         {"d": c, "s": k, "t": 1_790_000_000.0 + k / 7, "v": 0.1 * k} for k, c in enumerate(codes)]})
@@ -50,16 +63,9 @@ def test_anything_else_crosses_as_the_document():
 
 def test_readings_alarm_and_danger_signal_through_the_receiving_process(
         db, mine, proc, mosquitto, monkeypatch):  # noqa: F811 - the fixture imported above
-    from qorgau.alarms import notify
     from qorgau.alarms.worker import drain
 
-    # what reaches the (real) hub for this site: its `recent` keeps 200 messages of every
-    # site, and the worker's tick delivers what earlier tests' alarms left in the outbox
-    seen: list[dict] = []
-    publish = notify.HUB.publish
-    monkeypatch.setattr(notify.HUB, "publish", lambda site_id, m: (
-        seen.append(m) if site_id == mine.site_id else None, publish(site_id, m))[1])
-
+    seen = _hub_messages(monkeypatch, mine.site_id)
     src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
                                  password="ingest-pw")
     # the worker runs until its source closes: its first tick builds every site's runtime in
@@ -103,15 +109,10 @@ def test_a_life_safety_message_passes_a_stalled_bulk_pipe(mine, mosquitto, monke
     """The worker's bulk reader is held (as when its process is busy and a ~1 MB group is on
     its way): the child's write of the next bulk group blocks, yet a life-safety message and
     its danger signal reach the priority lane and the hub, down their own pipe."""
-    from qorgau.alarms import notify
-
     held, unpack = threading.Event(), receiver.unpack
     monkeypatch.setattr(receiver, "unpack", lambda item: (
         held.wait(60) if item[0] == "cols" and item[1] == mine.site_id else None, unpack(item))[1])
-    signals: list[dict] = []
-    publish = notify.HUB.publish
-    monkeypatch.setattr(notify.HUB, "publish", lambda site_id, m: (
-        signals.append(m) if site_id == mine.site_id else None, publish(site_id, m))[1])
+    signals = _hub_messages(monkeypatch, mine.site_id)
     src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
                                  password="ingest-pw")
     try:
