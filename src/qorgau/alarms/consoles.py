@@ -155,14 +155,21 @@ def _claim(db: Session, c: Console, revision: int) -> None:
     save: of two saves from one revision, the second waits for the first's row lock (or
     SQLite's write lock), then finds the revision gone and is told (409), instead of both
     passing a check made before either wrote."""
-    taken = db.execute(update(Console).where(Console.id == c.id, Console.revision == revision)
-                       .values(revision=Console.revision + 1)
-                       .execution_options(synchronize_session=False)).rowcount
+    taken = _bump(db, c.id, only_from=revision)
     db.refresh(c)  # what the other saves committed: name, operators, revision
     if taken != 1:
         db.rollback()
         raise Conflict(f"the console was changed meanwhile (revision {c.revision}); reload it",
                        field="revision")
+
+
+def _bump(db: Session, console_id: int, only_from: int | None = None) -> int:
+    """The console's next revision (only if it is at `only_from`, when given); rows taken."""
+    stmt = update(Console).where(Console.id == console_id)
+    if only_from is not None:
+        stmt = stmt.where(Console.revision == only_from)
+    return db.execute(stmt.values(revision=Console.revision + 1)
+                      .execution_options(synchronize_session=False)).rowcount
 
 
 def _console(db: Session, actor: Actor, console_id: int) -> Console:
@@ -220,9 +227,7 @@ def _release(db: Session, console_id: int, site_ids: list[int], actor: Actor) ->
     revision, audited, so its editor's older form cannot quietly take them back."""
     was = {s: c for s, c in current(db, site_ids).items() if c != console_id}
     for c_id in sorted(set(was.values())):  # in id order: two releases never deadlock
-        db.execute(update(Console).where(Console.id == c_id)
-                   .values(revision=Console.revision + 1)
-                   .execution_options(synchronize_session=False))
+        _bump(db, c_id)
         other = db.get(Console, c_id)
         db.refresh(other)
         members = _members(db, [c_id]).get(c_id, [])
