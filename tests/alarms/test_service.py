@@ -57,6 +57,43 @@ def test_other_enterprise_and_inspector_cannot_configure(db, as_, mine):
                            device_id=mine.devices["CO-1"])
 
 
+def test_a_device_links_only_its_own_sites_installation_and_enterprises_worker(
+        client_as, db, world, mine):
+    """Every reading of a device writes its installation's heartbeat in the equipment
+    register, and a wearable's wearer is listed in withdrawals: another tenant's installation
+    or worker is refused by name (422 naming the field), and nothing is written."""
+    import time
+
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.equipment.schemas import InstallationIn
+    from qorgau.equipment.service import register_installation
+    from qorgau.registry.models import Worker
+
+    theirs = register_installation(db=db, actor=SYSTEM_ACTOR, data=InstallationIn(
+        site_id=world.sites["build_ala"], requirement_code="build.fall",
+        serial_no=f"ALA-{mine.site_id}", commissioned_on=time.strftime("%Y-%m-%d")))
+    ours = register_installation(db=db, actor=SYSTEM_ACTOR, data=InstallationIn(
+        site_id=mine.site_id, requirement_code="mine.methane",
+        serial_no=f"KRG-{mine.site_id}", commissioned_on=time.strftime("%Y-%m-%d")))
+    their_worker, our_worker = (db.scalar(select(Worker.id).where(
+        Worker.enterprise_id == world.enterprises[k])) for k in ("build_ala", "mine_krg"))
+    api = client_as("osh_krg")
+    gas = {"site_id": mine.site_id, "kind": "gas", "quantity": "CH4", "zone_code": "L1"}
+    wearable = {"site_id": mine.site_id, "kind": "wearable", "quantity": "position"}
+    for body, field in [({**gas, "code": "CH4-X", "installation_id": theirs.id},
+                         "installation_id"),
+                        ({**gas, "code": "CH4-X", "installation_id": 10**9}, "installation_id"),
+                        ({**wearable, "code": "W-X", "worker_id": their_worker}, "worker_id"),
+                        ({**wearable, "code": "W-X", "worker_id": 10**9}, "worker_id")]:
+        r = api.post("/api/v1/alarms/devices", json=body)
+        assert r.status_code == 422 and field in r.text, (body, r.status_code, r.text)
+    assert db.scalar(select(Device.id).where(Device.code.in_(["CH4-X", "W-X"]))) is None
+    for body in ({**gas, "code": "CH4-Y", "installation_id": ours.id},
+                 {**wearable, "code": "W-Y", "worker_id": our_worker}):
+        r = api.post("/api/v1/alarms/devices", json=body)
+        assert r.status_code == 201, r.text
+
+
 def _raise(db, mine, code="CO-1", kind="HI", value=30.0):
     from qorgau.alarms import records
 

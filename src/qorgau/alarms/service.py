@@ -47,8 +47,10 @@ from qorgau.core import audit, events
 from qorgau.core.db import utcnow
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
+from qorgau.equipment.models import Installation
 from qorgau.registry import service as registry
 from qorgau.registry import service as registry_service
+from qorgau.registry.models import Worker
 
 DEVICE_FIELDS = ["code", "kind", "quantity", "zone_code", "limits", "life_safety",
                  "calibrated_on", "calibration_due", "enabled", "latching", "revision"]
@@ -77,12 +79,29 @@ def _zone_codes(site: Any) -> set[str]:
     return {str(z.get("code")) for z in (site.zones or [])}
 
 
+def _check_links(db: Session, site: Any, data: DeviceIn) -> None:
+    """The equipment installation a device reports for must be one at its site (every reading
+    writes that installation's heartbeat) and its wearer a worker of the site's enterprise:
+    another tenant's ids read as unknown, as everywhere."""
+    if data.installation_id is not None:
+        inst = db.get(Installation, data.installation_id)
+        if inst is None or inst.site_id != site.id:
+            raise RuleViolation(f"installation {data.installation_id} is not one of this "
+                                "site's", field="installation_id")
+    if data.worker_id is not None:
+        worker = db.get(Worker, data.worker_id)
+        if worker is None or worker.enterprise_id != site.enterprise_id:
+            raise RuleViolation(f"worker {data.worker_id} does not work for this site's "
+                                "enterprise", field="worker_id")
+
+
 def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
     actor.require(C.CONFIGURE)
     site = body_site(db, actor, data.site_id)
     if data.zone_code and site.zones and data.zone_code not in _zone_codes(site):
         raise RuleViolation(f"zone {data.zone_code!r} is not a zone of this site",
                             field="zone_code")
+    _check_links(db, site, data)
     if db.scalar(select(Device.id).where(Device.site_id == site.id, Device.code == data.code)):
         raise Conflict(f"device {data.code!r} already exists at this site")
     limits = (data.limits.model_dump(exclude_none=True) if data.limits
