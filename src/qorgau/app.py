@@ -119,10 +119,11 @@ def _install_handlers(app: FastAPI) -> None:
         raise exc
 
     async def out_of_range(request: Request, exc: Exception) -> Response:
-        # A number past what the column holds (SQLite: OverflowError, PostgreSQL: DataError)
-        # is the client's input, not a server fault.
+        # A number past what the column holds (SQLite: OverflowError, PostgreSQL: DataError),
+        # or a NUL in text (PostgreSQL: DataError), is the client's input, not a server fault.
         log.info("value out of range: %s", exc)
-        msg = "a number in the request is out of range"
+        msg = "a text in the request holds a NUL (0x00) character, which cannot be stored" \
+            if "NUL" in str(exc) else "a number in the request is out of range"
         return _error_response(request, 422, {"detail": [{"loc": [], "msg": msg,
                                                           "type": "out_of_range"}]})
 

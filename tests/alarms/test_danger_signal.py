@@ -192,7 +192,7 @@ def test_bulk_messages_are_decoded_and_screened_when_taken_not_on_arrival(
     assert all(isinstance(doc, Raw) for _s, doc, _a in src._bulk) and got == []
     taken = src.fetch(0.5)
     assert isinstance(taken[0][1], Rows) and taken[0][0] == s
-    assert taken[1][0] is None and taken[1][1] == {"__bad__": "malformed"}  # dead-lettered
+    assert taken[1][0] == s and taken[1][1].reason == "malformed"  # dead-lettered, its site
     assert [m["device"] for _s, m in got] == ["CH4-1"]
     src.close()
     pub.loop_stop()

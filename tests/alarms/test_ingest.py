@@ -83,6 +83,48 @@ def test_payload_level_rejections(client, db, mine, proc):
     assert db.scalar(select(func.count()).select_from(DeadLetter)) == before + 4
 
 
+def test_readings_that_would_break_a_decoder_are_rejected_one_by_one(client, db, mine, proc):
+    """Each of these once ended the whole batch (a 500 over HTTP, a message the workers never
+    acknowledged, or a batch lost with its good reading): an event as a list or object, ints
+    beyond 64 bits or a double, a NUL in a device code (PostgreSQL text refuses it). Now each
+    is its own dead letter with a reason, and the good reading is kept."""
+    now = time.time()
+    rows = [b'{"d":"CO-1","s":0,"t":%f,"v":1.0}' % now,
+            b'{"d":"W-1","s":0,"t":%f,"e":["SOS"]}' % now,
+            b'{"d":"W-1","s":1,"t":%f,"e":{"SOS":1}}' % now,
+            b'{"d":"CO-1","s":%s,"t":"x","v":1}' % (b"9" * 400),
+            b'{"d":"CO-1","s":1,"t":%s,"v":1}' % (b"9" * 400),
+            b'{"d":"CO-1","s":2,"t":%f,"v":%s}' % (now, b"9" * 400),
+            b'{"d":"W-2","s":%d,"t":%f,"z":"L1"}' % (2**64 - 1, now),
+            b'{"d":"X\\u0000Y","s":0,"t":%f,"v":1.0}' % now]
+    raw = b'{"site_id":%d,"readings":[%s]}' % (mine.site_id, b",".join(rows))
+    before = db.scalar(select(func.count()).select_from(DeadLetter))
+    r = _post(client, mine, raw)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1 and r.json()["rejected"] == 7, r.json()
+    db.expire_all()
+    letters = db.scalars(select(DeadLetter).where(DeadLetter.id > 0).order_by(DeadLetter.id)
+                         ).all()[before:]
+    assert sorted(d.reason for d in letters) == [
+        "bad_time", "malformed", "malformed", "malformed", "malformed", "not_finite",
+        "unknown_device"], [(d.reason, d.detail) for d in letters]
+    assert any(d.device_code == "X\\x00Y" for d in letters)  # shown, not refused
+
+
+def test_a_deeply_nested_payload_is_a_422_and_a_dead_letter(client, db, mine, proc):
+    """orjson refuses the depth; the fallback parser's RecursionError was a 500 (and ended
+    the MQTT receiving process: test_receiver_process.py)."""
+    from qorgau.alarms.ingest import nats
+
+    before = db.scalar(select(func.count()).select_from(DeadLetter))
+    r = _post(client, mine, b"[" * 100_000)
+    assert r.status_code == 422 and "malformed" in r.text, r.text
+    # a JetStream message of it is acknowledged as dead-lettered, not redelivered for ever
+    assert nats._handle(proc, f"qorgau.telemetry.{mine.site_id}", b"[" * 100_000) is True
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(DeadLetter)) == before + 2
+
+
 def test_worker_role_cannot_ingest_without_gateway(client_as, mine, proc):
     r = client_as("worker_krg").post("/api/v1/alarms/ingest", json={"site_id": mine.site_id,
                                                                    "readings": []})

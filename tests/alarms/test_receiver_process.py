@@ -140,3 +140,44 @@ def test_a_life_safety_message_passes_a_stalled_bulk_pipe(mine, mosquitto, monke
         held.set()
         src.close()
     assert not src.proc.is_alive()
+
+
+def test_a_payload_no_parser_can_read_ends_neither_receiver_nor_batch(
+        db, mine, proc, mosquitto):  # noqa: F811
+    """A message nested deeper than any parser goes (orjson refuses it, the fallback raised
+    RecursionError) ended the receiving process, and the broker sent it again to the next
+    one: now it is a dead letter under its topic's site (a message refused where it was
+    received had none: the console's ingest errors never showed it), acknowledged, and the
+    readings after it are taken."""
+    from qorgau.alarms.ingest.mqtt import _decoded
+    from qorgau.alarms.models import DeadLetter
+    from qorgau.alarms.worker import drain
+
+    site, refused = _decoded(mine.site_id, "CO-1", b"[" * 100_000)
+    assert site == mine.site_id and refused.reason == "malformed"  # its dead letter's site
+    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
+                                 password="ingest-pw")
+    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180},
+                          daemon=True)
+    try:
+        assert src.connected.wait(20), "the receiving process did not subscribe"
+        th.start()
+        pub = _publisher(mosquitto, mine.gateway, mine.key)
+        for topic in ("CO-1", "CH4-1"):  # the bulk lane and the life-safety one
+            pub.publish(f"qorgau/{mine.site_id}/{topic}/telemetry", b"[" * 100_000, qos=1)
+        good = {"site_id": mine.site_id, "readings": [{"s": 1, "t": time.time(), "v": 3.0}]}
+        pub.publish(f"qorgau/{mine.site_id}/CO-1/telemetry", orjson.dumps(good),
+                    qos=1).wait_for_publish(5)
+
+        def taken() -> bool:
+            db.expire_all()
+            return db.get(Device, mine.devices["CO-1"]).n_accepted == 1
+
+        assert _wait(taken, 120) and src.proc.is_alive()
+        assert _wait(lambda: db.scalar(select(func.count()).select_from(DeadLetter).where(
+            DeadLetter.site_id == mine.site_id, DeadLetter.reason == "malformed")) == 2, 20)
+        pub.loop_stop()
+    finally:
+        src.close()
+        if th.is_alive():
+            th.join(30)

@@ -418,9 +418,16 @@ def dead_letter(db: Session, *, site_id: int | None, source: str, reason: str, d
         else:
             site_id = None
     db.add(DeadLetter(site_id=site_id, device_id=device_id, enterprise_id=enterprise_id,
-                      region_code=region_code, source=source, device_code=device_code[:64],
-                      reason=reason, detail=detail[:500]))
+                      region_code=region_code, source=source,
+                      device_code=_storable(device_code)[:64], reason=reason,
+                      detail=_storable(detail)[:500]))
     METRICS.counts[f"rejected:{reason}"] += 1
+
+
+def _storable(text: str) -> str:
+    """A payload's text as a column holds it: PostgreSQL text refuses NUL, and the dead letter
+    (of the whole batch, with its good readings) would be lost with it."""
+    return text.replace("\x00", "\\x00")
 
 
 PROCESSOR: Processor | None = None

@@ -47,7 +47,7 @@ import paho.mqtt.client as mqtt
 
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.ingest.lanes import Item, Raw, put_back, take_group
-from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.ingest.parse import BadPayload, Refused, decode
 from qorgau.alarms.ingest.sentinel import WATCH, DangerWatch
 
 TOPIC = "qorgau/+/+/telemetry"
@@ -69,11 +69,15 @@ def with_device(doc: Any, device: str) -> Any:
 
 
 def _decoded(site_id: int, device: str, payload: bytes) -> tuple[int | None, Any]:
-    """(site, document) of a message; a bad one is (None, its reason for the dead letters)."""
+    """(site, document) of a message; a bad one's document is why, for its dead letter under
+    the topic's site (the broker's ACL keeps a gateway to its own site's topics)."""
     try:
         return site_id, with_device(decode(payload), device)
     except BadPayload as exc:
-        return None, {"__bad__": exc.reason}
+        return site_id, Refused(exc.reason, f"{device}: {exc.detail}"[:200])
+    except Exception as exc:  # a payload the checks above missed must not end the receiver
+        log.exception("site %s device %s: payload not decoded", site_id, device)
+        return site_id, Refused("malformed", f"{device}: {type(exc).__name__}")
 
 
 class MqttSource:
@@ -139,7 +143,8 @@ class MqttSource:
         if urgent:
             site_id, doc = _decoded(site_id, device, msg.payload)
         else:
-            doc = Raw(msg.payload, device) if site_id is not None else {"__bad__": "malformed"}
+            doc = Raw(msg.payload, device) if site_id is not None else \
+                Refused("malformed", f"topic {msg.topic[:100]}")
         if urgent and self.on_urgent is not None:
             self.on_urgent((site_id, doc, ack))
         else:

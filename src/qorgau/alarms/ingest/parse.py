@@ -28,12 +28,22 @@ import orjson
 from qorgau.alarms.constants import MAX_BATCH_BYTES, MAX_BATCH_READINGS
 
 EVENTS = {"FALL": 1, "SOS": 2, "NO_MOTION": 3, "RESET": 9}
+INT64_MAX = 2**63 - 1  # sequence numbers are stored as int64
 
 
 class BadPayload(ValueError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A message refused where it was received (its transport's thread or process), on its
+    way to the worker, which dead-letters it under its site in the batch's transaction."""
+
+    reason: str
+    detail: str = ""
 
 
 @dataclass
@@ -56,7 +66,7 @@ class Reading(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     generation-0 collection traversed, pauses of 10–25 ms in the worker process."""
 
     d: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    s: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    s: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
     t: float  # JSON has no NaN or infinity, and msgspec refuses numbers beyond a double
     v: float
 
@@ -105,7 +115,7 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
     except orjson.JSONDecodeError as exc:
         try:  # NaN / Infinity / 1e999 from sloppy gateways: reject those readings, not all
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: Recursion
             raise BadPayload("malformed", str(exc)[:200]) from exc
 
 
@@ -150,11 +160,11 @@ def _fast_columns(doc: dict[str, Any]) -> tuple[list, list, list, list] | None:
 
 def _parse_fast(sid: int, cols: tuple[list, list, list, list]) -> Parsed | None:
     d, s, t, v = cols
-    try:
+    try:  # an int beyond int64 or a double: the per-reading check names the reading
         sa = np.array(s, np.int64)
+        ta, va = np.array(t, np.float64), np.array(v, np.float64)
     except OverflowError:
         return None
-    ta, va = np.array(t, np.float64), np.array(v, np.float64)
     if (sa < 0).any() or not np.isfinite(ta).all() or not np.isfinite(va).all():
         return None
     return Parsed(sid, d=d, s=sa, t=ta, v=va, e=np.zeros(len(d), np.int8), z=None)
@@ -189,6 +199,8 @@ def parse(doc: Any, *, site_id: int | None = None) -> Parsed:
     if isinstance(doc, Rows):  # checked as decoded
         own = site_id if doc.site_id is msgspec.UNSET else doc.site_id
         return _parse_rows(_site(own, site_id), doc.readings)
+    if isinstance(doc, Refused):
+        raise BadPayload(doc.reason, doc.detail)
     if not isinstance(doc, dict):
         raise BadPayload("malformed", "payload must be a JSON object")
     sid = _site(doc.get("site_id", site_id), site_id)
@@ -207,7 +219,7 @@ def parse(doc: Any, *, site_id: int | None = None) -> Parsed:
         reason = _check(r)
         if reason:
             dev = r.get("d") if isinstance(r, dict) and isinstance(r.get("d"), str) else ""
-            out.rejects.append((dev[:64], reason, orjson.dumps(r).decode()[:200]))
+            out.rejects.append((dev[:64], reason, _shown(r)))
             continue
         out.d.append(r["d"])
         out.s.append(r["s"])
@@ -232,18 +244,34 @@ def _num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _finite(x: Any) -> bool:
+    """A JSON number a double holds: not NaN or infinite, and no integer beyond a double."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _shown(r: Any) -> str:
+    """A rejected reading as its dead letter shows it (orjson refuses ints beyond 64 bits)."""
+    try:
+        return orjson.dumps(r).decode()[:200]
+    except TypeError:
+        return repr(r)[:200]
+
+
 def _check(r: Any) -> str:
     if not isinstance(r, dict):
         return "malformed"
     d, s, t, v = r.get("d"), r.get("s"), r.get("t"), r.get("v")
     if not isinstance(d, str) or not 0 < len(d) <= 64:
         return "malformed"
-    if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+    if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= INT64_MAX:
         return "malformed"
-    if not _num(t) or not math.isfinite(t):
+    if not _num(t) or not _finite(t):
         return "bad_time"
     ev, z = r.get("e"), r.get("z")
-    if ev is not None and ev not in EVENTS:
+    if ev is not None and (not isinstance(ev, str) or ev not in EVENTS):
         return "malformed"
     if z is not None and (not isinstance(z, str) or len(z) > 40):
         return "malformed"
@@ -251,4 +279,4 @@ def _check(r: Any) -> str:
         return "" if ev is not None or z is not None else "malformed"
     if not _num(v):
         return "malformed"
-    return "" if math.isfinite(v) else "not_finite"
+    return "" if _finite(v) else "not_finite"
