@@ -177,6 +177,27 @@ def test_device_page_saves_and_shows_field_error(client, db, world, mine):
     assert no_csrf.status_code == 403
 
 
+def test_an_error_on_a_limit_the_page_does_not_show_is_told_by_name(client, client_as,
+                                                                      world, mine):
+    """LO set through the API is kept by the page (CH4 shows HI and HIHI, not LO); a HI typed
+    below it fails on LO, which no field on the page could mark: the note above the form
+    names it, in the reader's language."""
+    did = mine.devices["CH4-1"]
+    r = client_as("osh_krg").patch(f"/api/v1/alarms/devices/{did}", json={
+        "limits": {"high": 1.0, "highhigh": 2.0, "low": 0.5}, "reason": "through the API"})
+    assert r.status_code == 200, r.text
+    csrf = _login(client, world, "osh_krg")
+    for lang, kept in (("en", "LO: low warning limit, kept from an earlier setting"),
+                       ("ru", "сохранено из прежней настройки"),
+                       ("kk", "бұрынғы баптаудан сақталған")):
+        client.get(f"/lang/{lang}?next=/")
+        page = client.post(f"/alarms/devices/{did}", data={
+            "high": "0.4", "highhigh": "2", "reason": "lower HI", "enabled": "on",
+            "csrf_token": csrf})
+        assert page.status_code == 422 and kept in page.text, (lang, page.text[-2000:])
+        assert 'name="low"' not in page.text
+
+
 def test_device_page_read_only_for_inspector_and_hidden_elsewhere(client, world, mine):
     did = mine.devices["CO-1"]
     csrf = _login(client, world, "inspector_krg")

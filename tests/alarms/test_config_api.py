@@ -156,6 +156,11 @@ def test_contacts_bad_input_names_the_field(client_as, mine):
                           ({"quiet_start": "25:00", "quiet_end": "06:00"}, "quiet_start"),
                           ({"quiet_start": "22:00"}, "quiet_end"),
                           ({"quiet_start": "22:00", "quiet_end": "22:00"}, "quiet_end"),
+                          # kept to the minute: these two were one minute, quiet all day
+                          ({"quiet_start": "12:30:10", "quiet_end": "12:30:50"},
+                           "quiet_start"),
+                          ({"quiet_start": "22:00+03:00", "quiet_end": "06:00"},
+                           "quiet_start"),  # an offset would be dropped unsaid
                           ({"user_id": 10**6}, "user_id"),
                           ({"colour": "red"}, "colour")):
         assert _field(osh.post(f"{API}/contacts", json={**good, **change})) == field, change

@@ -96,13 +96,24 @@ async def device_save(request: Request, device_id: int, db: DbDep,
     except (ValidationError, RuleViolation) as exc:
         db.rollback()
         ctx = _device_ctx(db, actor, device_id)
-        ctx.update(values=shown, errors=form_errors(exc), reason=form.get("reason", ""),
+        ctx.update(values=shown, errors=_kept_errors(form_errors(exc), kept),
+                   reason=form.get("reason", ""),
                    form={"calibrated_on": form.get("calibrated_on", ""),
                          "calibration_due": form.get("calibration_due", ""),
                          "enabled": form.get("enabled") == "on",
                          "latching": form.get("latching") == "on"})
         return render(request, "alarms/device.html", ctx, actor=actor, status_code=422)
     return RedirectResponse(f"/alarms/devices/{dev.id}?saved=1", status_code=303)
+
+
+def _kept_errors(errors: dict[str, str], kept: dict[str, Any]) -> dict[str, str]:
+    """An error on a limit the page does not show (set through the API, kept as it is) is
+    told above the form, naming the limit: no field below could be marked."""
+    for f in [f for f in errors if f in kept]:
+        said = _("%(limit)s, kept from an earlier setting and not on this page: %(error)s") % {
+            "limit": _(C.LIMIT_LABELS.get(f, f)), "error": errors.pop(f)}
+        errors["_"] = f"{errors['_']} {said}" if errors.get("_") else said
+    return errors
 
 
 # --- a site's escalation tiers and times ------------------------------------------------------

@@ -262,6 +262,17 @@ class QuietHours(Strict):
     quiet_start: time | None = None
     quiet_end: time | None = Field(None, validate_default=True)
 
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def to_the_minute(cls, v: time | None) -> time | None:
+        """Kept in minutes of the local day: 12:30:10 and 12:30:50 were stored as one minute,
+        a channel quiet all day; an offset would be dropped unsaid."""
+        if v is not None and (v.second or v.microsecond):
+            raise ValueError("give hours and minutes (HH:MM), no seconds")
+        if v is not None and v.tzinfo is not None:
+            raise ValueError("give the site's local time (HH:MM), no UTC offset")
+        return v
+
     @field_validator("quiet_end")
     @classmethod
     def both_or_neither(cls, v: time | None, info: ValidationInfo) -> time | None:
