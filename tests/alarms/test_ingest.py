@@ -189,3 +189,19 @@ def test_readings_of_an_installed_device_are_its_heartbeat_in_the_equipment_regi
     latest = body["readings"][2]["t"]
     assert got is not None and abs(got.timestamp() - latest) < 0.01, (got, latest)
     assert db.get(Installation, other.id).last_heartbeat_at is None
+
+
+def test_every_member_of_a_gzip_stream_is_read_and_a_cut_one_refused(client, db, mine, proc):
+    """`cat a.gz b.gz` is one gzip stream of two members: only the first was read and the
+    second's readings dropped without a word. A stream cut before its checksum is refused."""
+    now = time.time()
+    first = orjson.dumps({"site_id": mine.site_id, "readings": [
+        {"d": "CO-1", "s": 0, "t": now, "v": 1.0}, {"d": "CO-1", "s": 1, "t": now, "v": 1.0},
+        {"d": "CO-1", "s": 2, "t": now, "v": 1.0}]})
+    cut = len(first) // 2
+    two = gzip.compress(first[:cut]) + gzip.compress(first[cut:])
+    r = _post(client, mine, two)
+    assert r.status_code == 200 and r.json()["accepted"] == 3, r.text
+    short = gzip.compress(orjson.dumps(mine.batch([("CO-1", 1.0, -1)])))[:-6]
+    r = _post(client, mine, short)
+    assert r.status_code == 422 and "checksum" in r.text, r.text

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -256,11 +257,18 @@ def _minutes(v: time | None) -> int | None:
     return None if v is None else v.hour * 60 + v.minute
 
 
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+# what the API takes, as its schema says: a time of the local day to the minute (OpenAPI's
+# `format: time` is RFC 3339's, with seconds and an offset, which quiet hours do not keep)
+QuietTime = Annotated[time, WithJsonSchema({"type": "string", "pattern": _HHMM,
+                                            "examples": ["22:00"]})]
+
+
 class QuietHours(Strict):
     """Quiet hours of a channel (local time, may wrap past midnight); both or neither."""
 
-    quiet_start: time | None = None
-    quiet_end: time | None = Field(None, validate_default=True)
+    quiet_start: QuietTime | None = None
+    quiet_end: QuietTime | None = Field(None, validate_default=True)
 
     @field_validator("quiet_start", "quiet_end")
     @classmethod
@@ -316,7 +324,7 @@ class ContactLangIn(Strict):
     reason: str = Field("", max_length=300)
 
 
-LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+LocalTime = Annotated[str, Field(pattern=_HHMM)]
 
 
 class ContactOut(BaseModel):

@@ -95,13 +95,7 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
     """Bytes → `Rows` or a JSON value; gzip is inflated with a hard output limit (no zip
     bombs)."""
     if gzip or raw[:2] == b"\x1f\x8b":
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            raw = d.decompress(raw, MAX_BATCH_BYTES + 1)
-        except zlib.error as exc:
-            raise BadPayload("malformed", f"gzip: {exc}") from exc
-        if len(raw) > MAX_BATCH_BYTES or d.unconsumed_tail:
-            raise BadPayload("oversized", f"more than {MAX_BATCH_BYTES} bytes inflated")
+        raw = _inflate(raw)
     if len(raw) > MAX_BATCH_BYTES:
         raise BadPayload("oversized", f"{len(raw)} bytes")
     try:  # most batches; anything else fails early (at its first other key) and goes on
@@ -117,6 +111,26 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: Recursion
             raise BadPayload("malformed", str(exc)[:200]) from exc
+
+
+def _inflate(raw: bytes) -> bytes:
+    """Every member of a gzip stream (`gzip` and `cat a.gz b.gz` make several; only the first
+    was read, the rest silently dropped), whole (a stream cut short has no checksum to trust),
+    with a hard output limit over all of them (no zip bombs)."""
+    out = bytearray()
+    while True:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += d.decompress(raw, MAX_BATCH_BYTES + 1 - len(out))
+        except zlib.error as exc:
+            raise BadPayload("malformed", f"gzip: {exc}") from exc
+        if len(out) > MAX_BATCH_BYTES or d.unconsumed_tail:
+            raise BadPayload("oversized", f"more than {MAX_BATCH_BYTES} bytes inflated")
+        if not d.eof:
+            raise BadPayload("malformed", "gzip: the stream ends before its checksum")
+        raw = d.unused_data
+        if not raw.strip(b"\0"):  # the zero padding some writers leave after the end
+            return bytes(out)
 
 
 _PLAIN = {"d", "s", "t", "v"}
