@@ -205,3 +205,44 @@ def test_every_member_of_a_gzip_stream_is_read_and_a_cut_one_refused(client, db,
     short = gzip.compress(orjson.dumps(mine.batch([("CO-1", 1.0, -1)])))[:-6]
     r = _post(client, mine, short)
     assert r.status_code == 422 and "checksum" in r.text, r.text
+
+
+def test_a_message_failing_alone_by_its_own_fault_is_dead_lettered_not_held(db, mine, proc,
+                                                                           monkeypatch):
+    """Failure injected where the edge checks would have missed a payload (an input error,
+    twice, the second time on a rebuilt runtime): the message is dead-lettered as
+    "unprocessable" with the error and acknowledged. Unacknowledged it held a broker in-flight
+    slot for good and failed again at every reconnect. A database error is not the message's
+    fault: it is left unacknowledged, to come again."""
+    from sqlalchemy.exc import OperationalError
+
+    from qorgau.alarms import worker
+
+    real, calls = proc.handle_raw, []
+
+    def broken(db_, doc, **kw):
+        calls.append(doc)
+        if doc["readings"][0]["s"] == 7:
+            raise TypeError("a path the edge checks missed")
+        return real(db_, doc, **kw)
+
+    monkeypatch.setattr(proc, "handle_raw", broken)
+    acked: list[int] = []
+    bad = {"site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 7, "t": time.time(),
+                                                  "v": 1.0}]}
+    assert worker._single(proc, "mqtt", (mine.site_id, bad, lambda: acked.append(1)))
+    assert acked == [1] and len(calls) == 2
+    letter = db.scalar(select(DeadLetter).where(DeadLetter.site_id == mine.site_id,
+                                                DeadLetter.reason == "unprocessable"))
+    assert letter is not None and "TypeError" in letter.detail and letter.source == "mqtt"
+    good = {"site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 8, "t": time.time(),
+                                                   "v": 1.0}]}
+    assert worker._single(proc, "mqtt", (mine.site_id, good, lambda: acked.append(2)))
+    assert acked == [1, 2]
+
+    def down(db_, doc, **kw):
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("the database is down"))
+
+    monkeypatch.setattr(proc, "handle_raw", down)
+    assert not worker._single(proc, "mqtt", (mine.site_id, good, lambda: acked.append(3)))
+    assert acked == [1, 2]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import orjson
@@ -30,6 +32,28 @@ def _hub_messages(monkeypatch, site_id: int) -> list[dict]:
     monkeypatch.setattr(notify.HUB, "publish", lambda sid, m: (
         seen.append(m) if sid == site_id else None, publish(sid, m))[1])
     return seen
+
+
+@contextmanager
+def _draining(port: int, proc) -> Iterator[tuple[receiver.ProcessSource, threading.Thread]]:
+    """A receiving process and a worker draining it until the source closes (its first tick
+    builds every site's runtime in the test database, a hundred sites after the rest of the
+    suite, which on a slow machine had outlasted a fixed window of 8 s); closed and joined on
+    the way out."""
+    from qorgau.alarms.worker import drain
+
+    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{port}", username="ingest",
+                                 password="ingest-pw")
+    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180},
+                          daemon=True)
+    try:
+        assert src.connected.wait(20), "the receiving process did not subscribe"
+        th.start()
+        yield src, th
+    finally:
+        src.close()
+        if th.is_alive():
+            th.join(30)  # the drain ends with its source
 
 
 def _rows(site_id: int, codes: list[str]) -> bytes:
@@ -63,19 +87,8 @@ def test_anything_else_crosses_as_the_document():
 
 def test_readings_alarm_and_danger_signal_through_the_receiving_process(
         db, mine, proc, mosquitto, monkeypatch):  # noqa: F811 - the fixture imported above
-    from qorgau.alarms.worker import drain
-
     seen = _hub_messages(monkeypatch, mine.site_id)
-    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
-                                 password="ingest-pw")
-    # the worker runs until its source closes: its first tick builds every site's runtime in
-    # the test database (a hundred sites after the rest of the suite), which on a slow machine
-    # had outlasted a fixed window of 8 s before the readings were taken
-    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180},
-                          daemon=True)
-    try:
-        assert src.connected.wait(20), "the receiving process did not subscribe"
-        th.start()
+    with _draining(mosquitto, proc) as (src, th):
         pub = _publisher(mosquitto, mine.gateway, mine.key)
         now = time.time()
         batch = {"site_id": mine.site_id, "readings": [
@@ -98,10 +111,6 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
 
         assert _wait(lambda: counts() == (40, 5))
         pub.loop_stop()
-    finally:
-        src.close()
-        if th.is_alive():
-            th.join(30)  # the drain ends with its source
     assert not src.proc.is_alive() and not th.is_alive()
 
 
@@ -151,17 +160,10 @@ def test_a_payload_no_parser_can_read_ends_neither_receiver_nor_batch(
     readings after it are taken."""
     from qorgau.alarms.ingest.mqtt import _decoded
     from qorgau.alarms.models import DeadLetter
-    from qorgau.alarms.worker import drain
 
     site, refused = _decoded(mine.site_id, "CO-1", b"[" * 100_000)
     assert site == mine.site_id and refused.reason == "malformed"  # its dead letter's site
-    src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
-                                 password="ingest-pw")
-    th = threading.Thread(target=drain, args=(src, proc), kwargs={"seconds": 180},
-                          daemon=True)
-    try:
-        assert src.connected.wait(20), "the receiving process did not subscribe"
-        th.start()
+    with _draining(mosquitto, proc) as (src, _th):
         pub = _publisher(mosquitto, mine.gateway, mine.key)
         for topic in ("CO-1", "CH4-1"):  # the bulk lane and the life-safety one
             pub.publish(f"qorgau/{mine.site_id}/{topic}/telemetry", b"[" * 100_000, qos=1)
@@ -177,7 +179,3 @@ def test_a_payload_no_parser_can_read_ends_neither_receiver_nor_batch(
         assert _wait(lambda: db.scalar(select(func.count()).select_from(DeadLetter).where(
             DeadLetter.site_id == mine.site_id, DeadLetter.reason == "malformed")) == 2, 20)
         pub.loop_stop()
-    finally:
-        src.close()
-        if th.is_alive():
-            th.join(30)

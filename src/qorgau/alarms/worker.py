@@ -22,7 +22,7 @@ from qorgau.alarms import constants as C
 from qorgau.alarms import delivery, dispatch, flood, notify, records, routing, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
-from qorgau.alarms.ingest.core import Processor, processor
+from qorgau.alarms.ingest.core import Processor, handle_alone, processor
 from qorgau.alarms.ingest.effects import METRICS, Result, apply_events
 from qorgau.alarms.models import Device
 from qorgau.core.db import get_sessionmaker
@@ -196,12 +196,7 @@ def _flush_acks(source) -> None:
 
 def _single(proc: Processor, name: str, item: tuple) -> bool:
     site_id, doc, ack = item
-    with get_sessionmaker()() as db:
-        try:
-            proc.handle_raw(db, doc, source=name, site_id=site_id)
-        except Exception:
-            log.exception("batch failed; not acknowledged")
-            db.rollback()
-            return False
+    if not handle_alone(proc, doc, source=name, site_id=site_id):
+        return False
     ack()
     return True

@@ -430,6 +430,46 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
+# a message's own fault (a path the checks at the edge missed), not the database's or the
+# disk's: those are transient, and their messages must come again
+INPUT_ERRORS = (ValueError, TypeError, LookupError, ArithmeticError, RecursionError)
+
+
+def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None) -> bool:
+    """One message in its own transaction. True when it is done with: stored, or, when it
+    fails twice with an input error (the second time on a rebuilt site runtime), dead-lettered
+    as "unprocessable" with the error. Left unacknowledged, such a message held one of the
+    broker's in-flight slots for good and came again at every reconnect (JetStream: at every
+    redelivery), failing each time. False: not acknowledged, to come again (any other error,
+    such as the database being down)."""
+    from qorgau.core.db import get_sessionmaker
+
+    err: Exception | None = None
+    for _attempt in range(2):
+        with get_sessionmaker()() as db:
+            try:
+                proc.handle_raw(db, doc, source=source, site_id=site_id)
+                return True
+            except INPUT_ERRORS as exc:
+                log.exception("%s message of site %s failed", source, site_id)
+                db.rollback()
+                err = exc
+            except Exception:
+                log.exception("%s message of site %s failed; not acknowledged", source, site_id)
+                db.rollback()
+                return False
+    with get_sessionmaker()() as db:
+        try:
+            dead_letter(db, site_id=site_id, source=source, reason="unprocessable",
+                        detail=f"{type(err).__name__}: {err}")
+            db.commit()
+        except Exception:
+            log.exception("%s message of site %s: not dead-lettered either", source, site_id)
+            db.rollback()
+            return False
+    return True
+
+
 PROCESSOR: Processor | None = None
 
 

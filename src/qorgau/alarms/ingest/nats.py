@@ -29,7 +29,7 @@ from nats.js.errors import NotFoundError
 
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest import sentinel
-from qorgau.alarms.ingest.core import METRICS, Processor, processor
+from qorgau.alarms.ingest.core import METRICS, Processor, dead_letter, handle_alone, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
 from qorgau.core.db import get_sessionmaker
 
@@ -206,8 +206,6 @@ def _handle_group(proc: Processor, msgs: list) -> bool:
                     docs.append((site_id, decode(msg.data)))
                     sentinel.screen(site_id, docs[-1][1])  # before the group's database work
                 except BadPayload as exc:  # rejected for good, committed with the group
-                    from qorgau.alarms.ingest.core import dead_letter
-
                     dead_letter(db, site_id=site_id, source="nats", reason=exc.reason,
                                 detail=exc.detail)
             proc.handle_many(db, docs, source="nats")
@@ -225,19 +223,16 @@ def _handle(proc: Processor, subj: str, data: bytes) -> bool:
             try:
                 doc = decode(data)
             except BadPayload as exc:
-                from qorgau.alarms.ingest.core import dead_letter
-
                 dead_letter(db, site_id=site_id, source="nats", reason=exc.reason,
                             detail=exc.detail)
                 db.commit()
                 return True  # rejected for good: acknowledge, it is in the dead-letter store
             sentinel.screen(site_id, doc)
-            proc.handle_raw(db, doc, source="nats", site_id=site_id)
-            return True
         except Exception:
             log.exception("nats batch failed")
             db.rollback()
             return False
+    return handle_alone(proc, doc, source="nats", site_id=site_id)
 
 
 def _tick(tick, proc: Processor) -> None:
