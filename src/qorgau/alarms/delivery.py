@@ -6,6 +6,7 @@ site's NOTIFY_FAILED to normal (`records.py`)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from qorgau.alarms.dispatch import FLOOD_SUMMARY
 from qorgau.alarms.models import AlarmRecord, Contact, Notification, Withdrawal
 from qorgau.core.db import utcnow
 
+log = logging.getLogger("qorgau.alarms.delivery")
 RETRIES = 3
 # a claim older than this is taken to be a dead sender's: three tries of a 3-s channel
 # timeout take ~10 s, a chunk of CLAIM_CHUNK rows ~100 s at worst
@@ -64,6 +66,9 @@ def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.0
             return str(exc)
         except notify.DeliveryError as exc:
             err = str(exc)
+        except Exception as exc:  # a driver's own bug fails this row, never the rows after it
+            log.exception("channel %s raised", getattr(send, "__name__", send))
+            return f"{type(exc).__name__}: {exc}"
     return err
 
 

@@ -11,6 +11,7 @@ The last stage, retry (claim, send, record the result), is `delivery.py`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -200,6 +201,19 @@ def routes(db: Session, msg: Message, contacts: dict[int, list[Contact]] | None 
             and (msg.life_safety or not quiet_now(c))]
 
 
+KEY_LEN = 120  # Notification.dedup_key's column
+
+
+def dedup_key(*parts: object) -> str:
+    """The unique key of a planned row. One longer than the column ends in a digest of the
+    whole: cut short, two webhooks with one long common prefix shared a key, and the second
+    contact was never told."""
+    key = ":".join(map(str, parts))
+    if len(key) <= KEY_LEN:
+        return key
+    return f"{key[:KEY_LEN - 41]}#{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()}"
+
+
 def dedup(db: Session, wanted: list[tuple[Message, str, str]],
           langs: dict[tuple[int, str, str], str] | None = None) -> list[int | None]:
     """Add the pending row for each (message, channel, target) unless that message was
@@ -209,7 +223,7 @@ def dedup(db: Session, wanted: list[tuple[Message, str, str]],
     row keeps the subject it is sent with: in the language of the contact at that address
     (`langs`: (site, channel, target) → lang), else the English record's."""
     at = utcnow()
-    keys = [f"{msg.key}:{channel}:{target}"[:120] for msg, channel, target in wanted]
+    keys = [dedup_key(msg.key, channel, target) for msg, channel, target in wanted]
     values, seen = [], set()
     for key, (msg, channel, target) in zip(keys, wanted, strict=True):
         if key in seen:
@@ -255,7 +269,7 @@ def plan_order(db: Session, w: Withdrawal, targets: list[str], tag: str) -> list
     if not targets:
         return []
     at, subject = utcnow(), order_subject(w)
-    values = [{"dedup_key": f"order{w.id}:{tag}:device:{t}"[:120], "alarm_id": None,
+    values = [{"dedup_key": dedup_key(f"order{w.id}", tag, "device", t), "alarm_id": None,
                "withdrawal_id": w.id, "enterprise_id": w.enterprise_id,
                "region_code": w.region_code, "channel": "device", "target": t, "tier": 1,
                "status": "pending", "attempts": 0, "error": subject, "detail": None, "at": at}

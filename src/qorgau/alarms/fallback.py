@@ -75,7 +75,7 @@ def _send_one(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
                    c: Contact) -> bool:
     """One fallback attempt, recorded as its own row; the subject says what failed (a
     wearable not reached by its withdraw order is named; an address masked)."""
-    fb = Notification(dedup_key=f"fb:{row.id}:{c.id}"[:120], alarm_id=rec.id,
+    fb = Notification(dedup_key=f"fb:{row.id}:{c.id}", alarm_id=rec.id,
                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
                       channel=c.channel, target=c.target, tier=c.tier, attempts=1,
                       status="sent", error="")

@@ -23,6 +23,7 @@ from qorgau.alarms.dispatch import (
     Notice,
     Summary,
     dedup,
+    dedup_key,
     recent_counts,
     site_contacts,
 )
@@ -93,12 +94,12 @@ def _plan_summaries(db: Session, now: datetime) -> int:
             due[f"flood-end:{site}:{max(r.id for r in rows)}"] = rows
     if not due:
         return 0
-    keys = {_key(tag, r.channel, r.target) for tag, rows in due.items() for r in rows}
+    keys = {dedup_key(tag, r.channel, r.target) for tag, rows in due.items() for r in rows}
     have = set(db.scalars(select(Notification.dedup_key).where(
         Notification.dedup_key.in_(sorted(keys)))))
     wanted: list[tuple[Message, str, str]] = []
     for tag, rows in due.items():
-        if all(_key(tag, r.channel, r.target) in have for r in rows):
+        if all(dedup_key(tag, r.channel, r.target) in have for r in rows):
             continue
         if tag.startswith("flood-end:"):
             rows = _episode(db, rows[0].site_id, now)
@@ -220,6 +221,3 @@ def _slot(at: datetime) -> int:
     return int(at.timestamp() // FLOOD_SUMMARY_S)
 
 
-def _key(tag: str, channel: str, target: str) -> str:
-    """A row's dedup key, as `dedup` makes it."""
-    return f"{tag}:{channel}:{target}"[:120]

@@ -89,6 +89,8 @@ def send_webhook(target: str, subject: str, body: dict[str, Any], secret: str) -
         r = httpx.post(target, content=raw, headers=headers, timeout=3.0)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"webhook: {exc}") from exc
+    except (httpx.InvalidURL, ValueError) as exc:  # a host IDNA refuses: no retry can help
+        raise Undeliverable(f"webhook: not a URL a request can go to: {exc}") from exc
     if r.status_code >= 300:
         raise DeliveryError(f"webhook: HTTP {r.status_code}")
 
@@ -113,10 +115,11 @@ SMS_LOG: deque[tuple[str, str]] = deque(maxlen=1000)
 
 def send_sms(target: str, subject: str, body: dict[str, Any], secret: str) -> None:
     """Logging driver: a real SMS gateway plugs in here with the same signature."""
-    if not target.lstrip("+").isdigit():
-        raise DeliveryError("sms: not a phone number")
-    SMS_LOG.append((target, subject))
-    log.warning("SMS to %s: %s", target, subject)
+    number = target.replace(" ", "")  # "+7 701 555 12 34" is how people write it
+    if not (number.lstrip("+").isdigit() and number.isascii()):
+        raise Undeliverable("sms: not a phone number")
+    SMS_LOG.append((number, subject))
+    log.warning("SMS to %s: %s", number, subject)
 
 
 DEVICE_LOG: deque[tuple[str, str]] = deque(maxlen=5000)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -165,11 +166,18 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")  # "a@" passed as an address
 
 
 def _web_url(target: str) -> bool:
-    try:  # "http://" passed a prefix check; "http://[x" makes urlsplit raise
+    """An http(s) URL with a host a request can be sent to: "http://" passed a prefix check,
+    "http://[x" makes urlsplit raise, and "https://scada.shakhta..kz" failed only when sent
+    (IDNA), so every delivery to it would fail."""
+    try:
         url = urlsplit(target)
-        return url.scheme in ("https", "http") and bool(url.hostname)
-    except ValueError:
+        if url.scheme not in ("https", "http") or not url.hostname or re.search(r"\s", target):
+            return False
+        url.hostname.encode("idna")
+        _ = httpx.URL(target).host  # decoded as the sender will: "xn--a.kz" fails here
+    except (ValueError, httpx.InvalidURL):  # UnicodeError (IDNA) is a ValueError
         return False
+    return True
 
 
 def _check_target(channel: str, target: str) -> None:
