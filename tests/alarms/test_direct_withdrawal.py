@@ -80,6 +80,15 @@ def test_direct_order_is_stored_listed_audited_and_counted_down(db, mine, proc, 
     w = db.get(Withdrawal, w.id)
     assert w.inside == 0 and w.completed_at is not None
     assert all(p["safe_at"] for p in w.people)
+    # each one counted out is audited, the last with the order's completion
+    safe = db.scalars(select(AuditEntry).where(AuditEntry.action == "alarms.withdrawal.safe",
+                                               AuditEntry.object_id == str(w.id))
+                      .order_by(AuditEntry.id)).all()
+    assert [(e.diff["before"]["inside"], e.diff["after"]["inside"], e.diff["after"]["device"],
+             e.diff["after"]["zone"]) for e in safe] == [(2, 1, "W-1", "SAFE"),
+                                                        (1, 0, "W-2", "SAFE")]
+    assert safe[0].diff["after"]["completed_at"] is None
+    assert safe[1].diff["after"]["completed_at"] is not None
 
 
 def test_console_button_order_shows_its_reason_until_everyone_is_out(client, db, world, mine,

@@ -87,7 +87,10 @@ def test_out_of_service_silences_device_and_shows_in_list(db, as_, world, mine, 
     assert r.json()["oos_since"] is not None
     assert c.post(f"{API}/devices/{dev_id}/out-of-service",
                   json={"reason": "calibration"}).status_code == 409
-    assert _audited(db, "alarms.device.out_of_service", dev_id) is not None
+    out = _audited(db, "alarms.device.out_of_service", dev_id)  # the state it left, too
+    assert out.diff["before"] == {"oos_since": None, "oos_by": "", "oos_reason": ""}
+    assert out.diff["after"]["oos_reason"] == out.diff["after"]["reason"] == "calibration"
+    assert out.diff["after"]["oos_since"] is not None
     proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5), ("CO-1", 90.0, -2),
                                     ("CH4-1", 3.0, -2)]), source="test")
     co = mine.latest(db, "CO-1", "HIHI")
@@ -117,6 +120,10 @@ def test_out_of_service_silences_device_and_shows_in_list(db, as_, world, mine, 
     assert (ev.trigger, ev.reason, ev.to) == ("return_to_service", "calibrated",
                                               "unacknowledged")
     assert db.get(Device, dev_id).oos_since is None
+    back = _audited(db, "alarms.device.return_to_service", dev_id)
+    assert back.diff["before"]["oos_reason"] == "calibration"
+    assert back.diff["before"]["oos_since"] == out.diff["after"]["oos_since"]
+    assert back.diff["after"]["oos_since"] is None and co.id in back.diff["after"]["alarms"]
     assert kpis.compute(db=db, actor=as_("inspector_krg"), site_id=mine.site_id,
                         hours=1)["out_of_service"] == 0
 

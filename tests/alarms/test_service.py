@@ -92,6 +92,10 @@ def test_a_device_links_only_its_own_sites_installation_and_enterprises_worker(
                  {**wearable, "code": "W-Y", "worker_id": our_worker}):
         r = api.post("/api/v1/alarms/devices", json=body)
         assert r.status_code == 201, r.text
+        made = db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.device.create",
+                                                  AuditEntry.object_id == str(r.json()["id"])))
+        link = "installation_id" if "installation_id" in body else "worker_id"
+        assert made.diff["after"][link] == body[link]  # the link is in the record
 
 
 def _raise(db, mine, code="CO-1", kind="HI", value=30.0):

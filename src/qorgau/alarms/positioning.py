@@ -54,24 +54,34 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
     for w in db.scalars(select(Withdrawal).where(Withdrawal.site_id == dev.site_id,
                                                  Withdrawal.completed_at.is_(None))):
         if safe:
-            _reach_safety(w, dev, at, out)
+            _reach_safety(db, w, (dev, zone), at, out)
         elif zone in w.zones:
             _enter(db, w, dev, zone, at, out)
     return out
 
 
-def _reach_safety(w: Withdrawal, dev: Device, at: datetime, out: Moves) -> None:
+def _reach_safety(db: Session, w: Withdrawal, where: tuple[Device, str], at: datetime,
+                  out: Moves) -> None:
+    """Tick the wearer off; the order is complete when no one is inside. Both audited: who
+    was counted out of a withdrawal, and when, is evidence in an investigation."""
+    dev, zone = where
     people = [dict(p) for p in w.people]
     for p in people:
         if p["device_id"] == dev.id and p.get("safe_at") is None:
             p["safe_at"] = at.isoformat()
     w.people = people
     inside = sum(1 for p in people if p.get("safe_at") is None)
-    if inside != w.inside:
-        out.moved.append(w)
+    if inside == w.inside:
+        return
+    out.moved.append(w)
+    before = {"inside": w.inside}
     w.inside = inside
     if w.inside == 0:
         w.completed_at = at
+    audit.record(db, actor=SYSTEM_ACTOR, action="alarms.withdrawal.safe",
+                 object_type="withdrawal", object_id=w.id, before=before,
+                 after={"device": dev.code, "zone": zone, "at": at.isoformat(),
+                        "inside": inside, "completed_at": w.completed_at})
 
 
 def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,

@@ -53,7 +53,9 @@ from qorgau.registry import service as registry_service
 from qorgau.registry.models import Worker
 
 DEVICE_FIELDS = ["code", "kind", "quantity", "zone_code", "limits", "life_safety",
-                 "calibrated_on", "calibration_due", "enabled", "latching", "revision"]
+                 "calibrated_on", "calibration_due", "enabled", "latching", "revision",
+                 "installation_id", "worker_id"]
+SERVICE_FIELDS = ["oos_since", "oos_by", "oos_reason"]  # a device's alarms out of service
 
 
 def default_limits(site_kind: str, quantity: str) -> dict[str, float]:
@@ -377,7 +379,7 @@ def remove_from_service(*, db: Session, actor: Actor, device_id: int,
     dev = get_device(db=db, actor=actor, device_id=device_id)
     if dev.oos_since is not None:
         raise Conflict("the device's alarms are already out of service")
-    now = utcnow()
+    now, before = utcnow(), audit.snapshot(dev, SERVICE_FIELDS)
     dev.oos_since, dev.oos_by, dev.oos_reason = now, actor.label[:200], data.reason
     ids = []
     for rec in _device_open(db, dev):
@@ -386,7 +388,7 @@ def remove_from_service(*, db: Session, actor: Actor, device_id: int,
                   time=ts(now), reason=data.reason)
             rec.next_escalation_at = None
             ids.append(rec.id)
-    return _commit_device(db, actor, dev, "out_of_service", data.reason, ids)
+    return _commit_device(db, actor, dev, "out_of_service", (before, data.reason), ids)
 
 
 def return_to_service(*, db: Session, actor: Actor, device_id: int, data: ReasonIn) -> Device:
@@ -396,7 +398,7 @@ def return_to_service(*, db: Session, actor: Actor, device_id: int, data: Reason
     dev = get_device(db=db, actor=actor, device_id=device_id)
     if dev.oos_since is None:
         raise Conflict("the device's alarms are in service")
-    now = utcnow()
+    now, before = utcnow(), audit.snapshot(dev, SERVICE_FIELDS)
     dev.oos_since, dev.oos_by, dev.oos_reason = None, "", ""
     ids = []
     for rec in _device_open(db, dev):
@@ -405,13 +407,17 @@ def return_to_service(*, db: Session, actor: Actor, device_id: int, data: Reason
                   time=ts(now), reason=data.reason)
             _back_in_view(db, rec, now)
             ids.append(rec.id)
-    return _commit_device(db, actor, dev, "return_to_service", data.reason, ids)
+    return _commit_device(db, actor, dev, "return_to_service", (before, data.reason), ids)
 
 
-def _commit_device(db: Session, actor: Actor, dev: Device, action: str, reason: str,
-                   alarm_ids: list[int]) -> Device:
+def _commit_device(db: Session, actor: Actor, dev: Device, action: str,
+                   why: tuple[dict[str, Any], str], alarm_ids: list[int]) -> Device:
+    """Audited with the service state before and after, the reason and the alarms moved."""
+    before, reason = why
     audit.record(db, actor=actor, action=f"alarms.device.{action}", object_type="alarm_device",
-                 object_id=dev.id, after={"reason": reason, "alarms": alarm_ids})
+                 object_id=dev.id, before=before,
+                 after={**audit.snapshot(dev, SERVICE_FIELDS), "reason": reason,
+                        "alarms": alarm_ids})
     events.emit(db, type=f"alarms.device.{action}", object_type="alarm_device",
                 object_id=dev.id, payload={"alarms": alarm_ids}, region_code=dev.region_code,
                 enterprise_id=dev.enterprise_id)
