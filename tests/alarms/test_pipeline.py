@@ -4,6 +4,7 @@ when nobody acknowledges → withdrawal until none inside → KPIs; timers on th
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
@@ -92,13 +93,26 @@ def test_shelve_expires_on_tick(db, as_, mine, proc):
     rec = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True,
                                time.time(), 55.0).rec
     db.commit()
+    for hours in (1, 2):  # nobody acknowledged it for a while: tier 3 was told
+        records.escalations(db, datetime.now(UTC) + timedelta(hours=hours))
+    db.commit()
+    assert rec.tier == 3
     service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
                         data=__import__("qorgau.alarms.schemas", fromlist=["AckIn"]).AckIn())
     service.shelve(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
                    data=ShelveIn(reason="calibration", minutes=1))
-    worker.tick(db, proc, now=time.time() + 61)
+    back_at = time.time() + 61
+    worker.tick(db, proc, now=back_at)
     db.expire_all()
-    assert db.get(AlarmRecord, rec.id).state == "unacknowledged"
+    back = db.get(AlarmRecord, rec.id)
+    # back as a fresh raise: tier 1 told now (the console's row), escalated from tier 1
+    assert (back.state, back.tier) == ("unacknowledged", 1)
+    told = db.scalars(select(Notification).where(Notification.alarm_id == rec.id,
+                                                 Notification.dedup_key.startswith("back"))
+                      ).all()
+    assert told and {n.tier for n in told} == {1}
+    wait = back.next_escalation_at.replace(tzinfo=UTC).timestamp() - back_at
+    assert 0 < wait <= 61, wait  # the site's first escalation delay (60 s) from its return
 
 
 def test_failed_webhook_raises_alarm_and_falls_back(db, as_, mine, proc):
@@ -217,3 +231,28 @@ def test_a_backlog_sends_life_safety_and_withdraw_orders_first(db, as_, mine, pr
     assert max(old) < min(new)
     order = list(db.scalars(delivery._BACKLOG.where(Notification.id.in_(ours))))
     assert order[:len(new)] == sorted(new) and order[len(new):] == sorted(old)
+
+
+def test_a_site_failing_its_tick_holds_up_no_other_site_nor_escalation(db, new_mines, proc,
+                                                                      monkeypatch):
+    """One site whose timers raise (a bug, bad data) ended the whole tick, every tick: no
+    other site's stale sensors, no escalation, no delivery anywhere. It is logged and
+    counted; the rest runs."""
+    broken, ok = new_mines(), new_mines()  # the broken one is ticked first (by id)
+    proc.handle_raw(db, ok.batch([("CO-1", 90.0, -1)]), source="test")
+    hihi = ok.latest(db, "CO-1", "HIHI")
+    assert hihi is not None and hihi.tier == 1
+    real = proc.runtime
+
+    def runtime(db_, site_id):
+        if site_id == broken.site_id:
+            raise RuntimeError("a site's bad configuration")
+        return real(db_, site_id)
+
+    monkeypatch.setattr(proc, "runtime", runtime)
+    done = worker.tick(db, proc, now=time.time() + 3600)
+    assert done["failed_sites"] == 1 and done["stale"] > 0 and done["escalated"] >= 1, done
+    assert ok.latest(db, "CO-1", "HIHI").tier == 2
+    stale = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == ok.site_id,
+                                                AlarmRecord.kind == "STALE"))
+    assert stale is not None and stale.active

@@ -23,7 +23,7 @@ from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
-from qorgau.alarms.service import DEVICE_STATE, apply, dt, ts
+from qorgau.alarms.service import DEVICE_STATE, apply, back_to_tier_one, dt, ts
 from qorgau.core.db import utcnow
 
 if TYPE_CHECKING:
@@ -346,18 +346,21 @@ def escalations(db: Session, now: datetime) -> list[Notice]:
 _UNSEEN = (AlarmState.UNACK.value, AlarmState.RTN_UNACK.value, AlarmState.LATCHED.value)
 
 
-def shelve_expiry(db: Session, now: datetime) -> list[AlarmRecord]:
-    """Shelved alarms whose shelf time ran out come back (active → unacknowledged)."""
-    back = []
+def shelve_expiry(db: Session, now: datetime) -> tuple[list[AlarmRecord], list[Notice]]:
+    """Shelved alarms whose shelf time ran out come back (active → unacknowledged) as a
+    fresh raise would: told to tier 1 now (nobody acted, so nobody knows it is back), then
+    escalated from there. It kept the tier it reached before it was shelved, so the first
+    escalation after it skipped the people on the tiers below."""
+    back, notices = [], []
     stmt = select(AlarmRecord).where(AlarmRecord.state == AlarmState.SHELVED.value,
                                      AlarmRecord.shelved_until <= now)
     for rec in db.scalars(stmt):
         apply(db, rec, None, trigger_fn="tick", now=ts(now))
         if rec.state == AlarmState.UNACK:
-            rec.next_escalation_at = now + timedelta(seconds=delays(db, rec.site_id)
-                                                     .escalation[0])
+            back_to_tier_one(db, rec, now)
+            notices.append(notice(rec, f"back{int(ts(now))}"))
         back.append(rec)
-    return back
+    return back, notices
 
 
 def update_peaks(db: Session, site_id: int, device_ids: np.ndarray, position: dict[int, int],

@@ -315,10 +315,17 @@ def shelve(*, db: Session, actor: Actor, alarm_id: int, data: ShelveIn) -> Alarm
 
 def _back_in_view(db: Session, rec: AlarmRecord, now: datetime) -> None:
     """An alarm brought back from hiding while its condition is active is unacknowledged
-    again: it escalates from now like a fresh raise (records.shelve_expiry does the same)."""
+    again: it escalates from tier 1 from now like a fresh raise (records.shelve_expiry does
+    the same); the one who brought it back is the one who sees it, so nobody is told now."""
     if rec.state == AlarmState.UNACK:
-        rec.next_escalation_at = now + timedelta(seconds=routing.delays(db, rec.site_id)
-                                                 .escalation[0])
+        back_to_tier_one(db, rec, now)
+
+
+def back_to_tier_one(db: Session, rec: AlarmRecord, now: datetime) -> None:
+    """An alarm unacknowledged again after it was hidden escalates from tier 1 from now."""
+    rec.tier = 1
+    rec.next_escalation_at = now + timedelta(seconds=routing.delays(db, rec.site_id)
+                                             .escalation[0])
 
 
 def unshelve(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
