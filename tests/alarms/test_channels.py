@@ -157,7 +157,10 @@ def test_an_address_no_request_can_go_to_fails_its_row_not_the_rows_after_it(
     direct = [r for r in _rows(db, hihi.id, "sms") if not r.dedup_key.startswith("fb:")]
     assert [r.status for r in direct] == ["sent"]
     assert f"+7701{mine.site_id:07d}" in {t for t, _s in list(notify.SMS_LOG)[sms_before:]}
-    assert db.scalar(select(Notification.id).where(Notification.status == "sending")) is None
+    site_alarms = select(AlarmRecord.id).where(AlarmRecord.site_id == mine.site_id)
+    assert db.scalar(select(Notification.id).where(Notification.status == "sending",
+                                                   Notification.alarm_id.in_(site_alarms))
+                     ) is None
 
 
 def test_two_long_webhook_addresses_are_each_told(db, as_, mine, proc) -> None:
