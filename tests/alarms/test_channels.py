@@ -178,3 +178,30 @@ def test_two_long_webhook_addresses_are_each_told(db, as_, mine, proc) -> None:
     assert sorted(r.target for r in rows) == sorted(hooks)
     assert all(len(r.dedup_key) <= KEY_LEN for r in rows)
     assert dedup_key("a1", "sms", "+77010000001") == "a1:sms:+77010000001"  # short: as it was
+
+
+def test_a_fallback_channel_that_raises_fails_its_attempt_not_the_chunk(db, as_, mine, proc,
+                                                                       monkeypatch) -> None:
+    """The fallback called the channel itself and caught only DeliveryError: a driver's own
+    bug there left the failed row and every row claimed with it "sending" for the lease."""
+    from sqlalchemy import update
+
+    from qorgau.alarms.models import Contact
+
+    def broken(*_a):
+        raise RuntimeError("a driver's own bug")
+
+    monkeypatch.setitem(notify.CHANNELS, "email", broken)
+    for channel, target in (("sms", "+77010000000"), ("email", MAILBOX)):
+        service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target))
+    db.execute(update(Contact).where(Contact.site_id == mine.site_id, Contact.channel == "sms")
+               .values(target="+7701-legacy"))  # stored before numbers were checked
+    db.commit()
+    hihi = _methane_hihi(db, mine, proc)
+    rows = db.scalars(select(Notification).join(AlarmRecord, AlarmRecord.id ==
+                                                Notification.alarm_id)
+                      .where(AlarmRecord.site_id == mine.site_id)).all()
+    assert rows and [r for r in rows if r.status == "sending"] == []
+    fb = [r for r in _rows(db, hihi.id, "email") if r.dedup_key.startswith("fb:")]
+    assert fb and fb[0].status == "failed" and "RuntimeError" in fb[0].error

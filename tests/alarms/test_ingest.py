@@ -235,6 +235,11 @@ def test_a_message_failing_alone_by_its_own_fault_is_dead_lettered_not_held(db, 
     letter = db.scalar(select(DeadLetter).where(DeadLetter.site_id == mine.site_id,
                                                 DeadLetter.reason == "unprocessable"))
     assert letter is not None and "TypeError" in letter.detail and letter.source == "mqtt"
+    # the whole message is kept (its readings may never have reached the segments), to replay
+    kept = proc.store.root.parent / letter.detail.split("kept in ", 1)[1].split(";", 1)[0]
+    saved = orjson.loads(kept.read_bytes())
+    assert saved["message"] == bad and saved["site_id"] == mine.site_id
+    assert saved["error"] == "TypeError: a path the edge checks missed"
     good = {"site_id": mine.site_id, "readings": [{"d": "CO-1", "s": 8, "t": time.time(),
                                                    "v": 1.0}]}
     assert worker._single(proc, "mqtt", (mine.site_id, good, lambda: acked.append(2)))

@@ -45,7 +45,7 @@ def test_unacknowledged_alarm_that_cleared_escalates_then_reminds(db, as_, mine)
     for tier in (2, 3, 4):  # every tier, each after the site's own wait
         at += d.escalation[tier - 2]
         assert tick(at - 1) == []
-        assert [(n.what, n.tier) for n in tick(at)] == [("escalate", tier)]
+        assert [(n.what, n.tier) for n in tick(at)] == [(f"escalate{int(at)}", tier)]
     reminders = []
     for _ in range(2):  # past the top tier: a reminder every reminder interval
         at += d.reminder

@@ -256,3 +256,108 @@ def test_a_site_failing_its_tick_holds_up_no_other_site_nor_escalation(db, new_m
     stale = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == ok.site_id,
                                                 AlarmRecord.kind == "STALE"))
     assert stale is not None and stale.active
+
+
+def _tier2_sms(db, alarm_id):
+    db.expire_all()
+    return db.scalars(select(Notification).where(Notification.alarm_id == alarm_id,
+                                                 Notification.channel == "sms",
+                                                 Notification.tier == 2)).all()
+
+
+def _escalated_then_shelved(db, as_, mine, proc, t0, monkeypatch):
+    """A TWA (not life-safety: it can be shelved) nobody acknowledged for 65 s, so tier 2
+    was told by SMS; then acknowledged and shelved for a minute."""
+    from qorgau.alarms import records
+    from qorgau.alarms.models import Device
+    from qorgau.alarms.schemas import AckIn
+
+    # the sites' own timers off: a STALE escalating in the same tick shares the message
+    monkeypatch.setattr(worker, "_tick_sites", lambda *a: None)
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=2, role="mine_rescue", channel="sms",
+        target=f"+7702{mine.site_id:07d}"))
+    proc.handle_raw(db, mine.batch([("CO-1", 2.0, -2)]), source="test")
+    rec = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True,
+                               t0, 55.0).rec
+    db.commit()
+    worker.tick(db, proc, now=t0 + 65)
+    assert db.get(AlarmRecord, rec.id).tier == 2 and len(_tier2_sms(db, rec.id)) == 1
+    service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id, data=AckIn())
+    service.shelve(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
+                   data=ShelveIn(reason="calibration", minutes=1))
+    return rec
+
+
+def test_an_alarm_back_from_the_shelf_reaches_tier_2_again(db, as_, mine, proc, monkeypatch):
+    """Back at tier 1, its next escalation went under the key of the first one
+    ("escalate:2:<id>") and was dropped: tier 2 was never told again."""
+    t0 = time.time()
+    rec = _escalated_then_shelved(db, as_, mine, proc, t0, monkeypatch)
+    worker.tick(db, proc, now=t0 + 130)  # shelf time over: back, tier 1 told
+    assert db.get(AlarmRecord, rec.id).tier == 1
+    worker.tick(db, proc, now=t0 + 200)  # 60 s unacknowledged again
+    assert db.get(AlarmRecord, rec.id).tier == 2 and len(_tier2_sms(db, rec.id)) == 2
+
+
+def test_an_unshelved_alarm_left_unacknowledged_reaches_tier_2_again(db, as_, mine, proc,
+                                                                     monkeypatch):
+    from qorgau.alarms.schemas import ReasonIn
+
+    t0 = time.time()
+    rec = _escalated_then_shelved(db, as_, mine, proc, t0, monkeypatch)
+    service.unshelve(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
+                     data=ReasonIn(reason="back early"))
+    worker.tick(db, proc, now=t0 + 130)
+    assert db.get(AlarmRecord, rec.id).tier == 2 and len(_tier2_sms(db, rec.id)) == 2
+
+
+def test_two_workers_expiring_one_shelf_tell_tier_one_once(db, as_, mine, proc, monkeypatch):
+    """A second worker that read the shelved row before the first committed expired it
+    again and, keyed by its own tick's second, told tier 1 a second time."""
+    import threading
+
+    from qorgau.alarms import dispatch, records
+    from qorgau.alarms.models import Device
+    from qorgau.alarms.schemas import AckIn
+    from qorgau.core.db import get_sessionmaker
+
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms",
+        target=f"+7703{mine.site_id:07d}"))
+    rec = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True,
+                               time.time(), 55.0).rec
+    db.commit()
+    service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id, data=AckIn())
+    service.shelve(db=db, actor=as_("osh_krg"), alarm_id=rec.id,
+                   data=ShelveIn(reason="calibration", minutes=1))
+    t = time.time() + 61
+    b_read, a_done, real = threading.Event(), threading.Event(), records.apply
+    worker_b = threading.current_thread()
+
+    def apply(db_, rec_, step, **kw):
+        if threading.current_thread() is worker_b and kw.get("trigger_fn") == "tick":
+            b_read.set()  # B has read the shelved row; A expires it meanwhile
+            assert a_done.wait(20)
+        return real(db_, rec_, step, **kw)
+
+    def expire(at: float) -> None:  # the tick's expiry part, as `worker.tick` runs it
+        with get_sessionmaker()() as s:
+            _back, told = records.shelve_expiry(s, datetime.fromtimestamp(at, UTC))
+            dispatch.plan(s, told, dispatch.Context())
+            s.commit()
+
+    def worker_a() -> None:
+        assert b_read.wait(20)
+        expire(t)
+        a_done.set()
+
+    monkeypatch.setattr(records, "apply", apply)
+    th = threading.Thread(target=worker_a)
+    th.start()
+    expire(t + 1)  # worker B, one second later
+    th.join(20)
+    db.expire_all()
+    told = db.scalars(select(Notification).where(Notification.alarm_id == rec.id,
+                                                 Notification.channel == "sms")).all()
+    assert len(told) == 1, [r.dedup_key for r in told]

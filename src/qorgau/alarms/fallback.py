@@ -88,5 +88,8 @@ def _send_one(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
         notify.CHANNELS[c.channel](c.target, subject, body, c.secret)
     except notify.DeliveryError as exc:
         fb.status, fb.error = "failed", str(exc)[:300]
+    except Exception as exc:  # a driver's own bug fails this attempt, as in `delivery.retry`
+        log.exception("fallback channel %s raised", c.channel)
+        fb.status, fb.error = "failed", f"{type(exc).__name__}: {exc}"[:300]
     db.add(fb)
     return fb.status == "sent"

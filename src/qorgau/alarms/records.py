@@ -333,7 +333,10 @@ def escalations(db: Session, now: datetime) -> list[Notice]:
         if rec.tier <= len(d.escalation):
             rec.tier += 1  # the top tier's first reminder comes one reminder interval on
             wait = d.escalation[rec.tier - 1] if rec.tier <= len(d.escalation) else d.reminder
-            out.append(notice(rec, "escalate"))
+            # keyed by its time, as a reminder is: an alarm back at tier 1 (shelve expiry,
+            # unshelve, return to service) escalates again through tiers told before, whose
+            # rows' keys ("escalate:2:<id>") would have dropped the new ones unsent
+            out.append(notice(rec, f"escalate{int(ts(now))}"))
         else:
             wait = d.reminder
             out.append(notice(rec, f"remind{int(ts(now))}"))
@@ -354,11 +357,15 @@ def shelve_expiry(db: Session, now: datetime) -> tuple[list[AlarmRecord], list[N
     back, notices = [], []
     stmt = select(AlarmRecord).where(AlarmRecord.state == AlarmState.SHELVED.value,
                                      AlarmRecord.shelved_until <= now)
-    for rec in db.scalars(stmt):
+    # locked as escalations' rows are (a second worker that read the row before this one
+    # committed expired it again); keyed by the shelf's end, the same in every worker
+    for rec in db.scalars(stmt.with_for_update(skip_locked=True)
+                          if db.get_bind().dialect.name == "postgresql" else stmt):
+        until = int(ts(rec.shelved_until))
         apply(db, rec, None, trigger_fn="tick", now=ts(now))
         if rec.state == AlarmState.UNACK:
             back_to_tier_one(db, rec, now)
-            notices.append(notice(rec, f"back{int(ts(now))}"))
+            notices.append(notice(rec, f"back{until}"))
         back.append(rec)
     return back, notices
 

@@ -15,6 +15,7 @@ kept: stored, counted, and checked against the limits without moving the engine 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import delivery, dispatch, forecast, notify, positioning, records
@@ -460,14 +462,35 @@ def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None)
                 return False
     with get_sessionmaker()() as db:
         try:
+            kept = keep_unprocessable(proc, doc, source=source, site_id=site_id, err=err)
             dead_letter(db, site_id=site_id, source=source, reason="unprocessable",
-                        detail=f"{type(err).__name__}: {err}")
+                        detail=f"kept in {kept}; {type(err).__name__}: {err}")
             db.commit()
         except Exception:
             log.exception("%s message of site %s: not dead-lettered either", source, site_id)
             db.rollback()
             return False
     return True
+
+
+def keep_unprocessable(proc: Processor, doc: Any, *, source: str, site_id: int | None,
+                       err: Exception | None) -> str:
+    """The whole message, written and fsync'ed beside the segments before it is acknowledged
+    (its readings may never have reached them): the dead letter's text holds 500 characters,
+    and what failed through a fault of ours must be there to replay once it is mended.
+    Returns the file's path relative to the store's parent directory."""
+    folder = proc.store.root.parent / "unprocessable"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{source}-{site_id}-" \
+           f"{uuid.uuid4().hex[:12]}.json"
+    body = {"source": source, "site_id": site_id, "error": f"{type(err).__name__}: {err}",
+            "message": dataclasses.asdict(doc) if isinstance(doc, Parsed) else doc}
+    raw = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY, default=repr)
+    with open(folder / name, "wb") as f:
+        f.write(raw)
+        f.flush()
+        os.fsync(f.fileno())
+    return f"unprocessable/{name}"
 
 
 PROCESSOR: Processor | None = None
