@@ -72,6 +72,7 @@ def test_cli_skips_gateways_without_hash_and_the_ingest_name(db, as_, mine, tmp_
     osh = as_("osh_krg")
     clash, _k = gateways.create_gateway(db=db, actor=osh, data=GatewayIn(
         site_id=mine.site_id, name="ingest"))
+    clash.name = "ingest"  # a gateway named before the site's namespace (none made so now)
     old, _k = gateways.create_gateway(db=db, actor=osh, data=GatewayIn(
         site_id=mine.site_id, name=f"old-{mine.site_id}"))
     old.broker_hash = None  # a key issued before the hash was kept
@@ -120,8 +121,9 @@ def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
     assert bad.status_code == 422 and 'id="e-name"' in bad.text
     taken = client.post(url, data={"name": mine.gateway, "csrf_token": csrf})
     assert taken.status_code == 409 and 'id="e-name"' in taken.text
-    name = f"ui-{mine.site_id}"
-    r = client.post(url, data={"name": name, "csrf_token": csrf})
+    typed = f"ui-{mine.site_id}"
+    name = gateways.account_name(mine.site_id, typed)  # the account: in the site's namespace
+    r = client.post(url, data={"name": typed, "csrf_token": csrf})
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     gw = db.scalar(select(Gateway).where(Gateway.name == name))
     key = r.text.split('id="issued-key">')[1].split("<")[0]

@@ -13,9 +13,10 @@ from qorgau.alarms.models import Gateway
 from qorgau.alarms.schemas import GatewayIn
 from qorgau.alarms.service import body_site
 from qorgau.core import audit
-from qorgau.core.errors import Conflict, NotFound
+from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped, token_digest
 
+NAME_MAX = 64  # alarm_gateway.name
 key_digest = token_digest  # gateway keys are stored like every other secret: SHA-256 digest
 
 
@@ -29,14 +30,26 @@ def _issue_key(gw: Gateway) -> str:
     return key
 
 
+def account_name(site_id: int, name: str) -> str:
+    """The gateway's account (MQTT username, X-Gateway): in its site's own namespace, so a
+    name can only be taken by a gateway of the same site (a global name would tell one tenant
+    which names another's gateways have). A name already in the namespace is kept as given."""
+    prefix = f"s{site_id}-"
+    return name if name.startswith(prefix) else prefix + name
+
+
 def create_gateway(*, db: Session, actor: Actor, data: GatewayIn) -> tuple[Gateway, str]:
     """A gateway credential; the key is returned once and stored only as hashes."""
     actor.require(C.CONFIGURE)
     site = body_site(db, actor, data.site_id)
-    if db.scalar(select(Gateway.id).where(Gateway.name == data.name)):
+    name = account_name(site.id, data.name)
+    if len(name) > NAME_MAX:  # the site's prefix counts
+        raise RuleViolation(f"at most {NAME_MAX - len(name) + len(data.name)} characters",
+                            field="name")
+    if db.scalar(select(Gateway.id).where(Gateway.name == name)):
         raise Conflict("gateway name taken")
     gw = Gateway(site_id=site.id, enterprise_id=site.enterprise_id, region_code=site.region_code,
-                 name=data.name, created_by=actor.label)
+                 name=name, created_by=actor.label)
     key = _issue_key(gw)
     db.add(gw)
     db.flush()

@@ -70,6 +70,10 @@ async def events(request: Request, actor: Actor, site_id: int | None,
     q = HUB.subscribe(site_id)
     end = time.monotonic() + max_s if max_s else float("inf")
     lang = pick_language(request)  # each subscriber's texts in its own language
+    # A keep-alive after every quiet second, by the clock: a hub wake-up from a site outside
+    # the scope sends nothing and must not change what is sent (it swallowed the keep-alive,
+    # so the cadence told another tenant's alarm activity).
+    said = time.monotonic()
     try:
         yield b"retry: 2000\n\n"
         while time.monotonic() < end:
@@ -80,15 +84,21 @@ async def events(request: Request, actor: Actor, site_id: int | None,
                     else "alarm"
                 yield (f"id: {cursor}\nevent: {kind}\ndata: ".encode() + orjson.dumps(row)
                        + b"\n\n")
+                said = time.monotonic()
             if cursor < 0:
                 cursor = 0
             try:
-                msg = await asyncio.wait_for(q.get(), timeout=1.0)
+                msg = await asyncio.wait_for(q.get(), timeout=max(0.0, said + 1.0
+                                                                   - time.monotonic()))
                 kind = msg.get("type")
                 if kind in _PUSHED and visible(msg, actor):
                     yield f"event: {kind}\ndata: ".encode() + orjson.dumps(msg) + b"\n\n"
+                    said = time.monotonic()
             except TimeoutError:
+                pass
+            if time.monotonic() - said >= 1.0:
                 yield b": keep-alive\n\n"
+                said = time.monotonic()
             if await request.is_disconnected():
                 break
     finally:

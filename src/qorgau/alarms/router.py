@@ -278,6 +278,8 @@ async def stream(request: Request, db: DbDep, actor: ActorDep,
                  max_s: Annotated[float | None, Query(gt=0, le=3600)] = None) -> StreamingResponse:
     """Server-sent events: alarm transitions in the caller's scope, pushed as they happen."""
     actor.require(READ)
+    if site_id is not None:  # another tenant's site is a 404, as everywhere
+        routing.addressed_site(db, actor, site_id)
     return StreamingResponse(live.events(request, actor, site_id, max_s),
                              media_type=EVENT_STREAM,
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})

@@ -279,7 +279,9 @@ def my_contacts(*, db: Session, actor: Actor) -> list[Contact]:
     """The caller's own channels, on every site they are a contact of."""
     if actor.kind != "user" or actor.id is None:
         return []
-    stmt = select(Contact).where(Contact.user_id == actor.id)
+    # in the caller's scope now: a person moved to another enterprise or region keeps no
+    # reading or redirecting of the old one's alarms
+    stmt = scoped(select(Contact), Contact, actor).where(Contact.user_id == actor.id)
     return list(db.scalars(stmt.order_by(Contact.site_id, Contact.tier, Contact.id)))
 
 
@@ -287,7 +289,7 @@ def update_my_contact(*, db: Session, actor: Actor, contact_id: int, data: Conta
                       ) -> Contact:
     """A person changes where their own channel goes and its quiet hours (not its tier)."""
     c = db.get(Contact, contact_id)
-    if c is None or actor.kind != "user" or c.user_id != actor.id:
+    if c is None or actor.kind != "user" or c.user_id != actor.id or not in_scope(c, actor):
         raise ContactNotFound()
     _check_target(c.channel, data.target)
     before = audit.snapshot(c, CONTACT_FIELDS)
