@@ -251,3 +251,27 @@ def test_a_message_failing_alone_by_its_own_fault_is_dead_lettered_not_held(db, 
     monkeypatch.setattr(proc, "handle_raw", down)
     assert not worker._single(proc, "mqtt", (mine.site_id, good, lambda: acked.append(3)))
     assert acked == [1, 2]
+
+
+def test_an_unprocessable_rows_batch_is_kept_as_its_message(proc):
+    """Most batches decode to `Rows` (msgspec): it was written as its repr, a string that
+    `POST /ingest` cannot take."""
+    from qorgau.alarms.ingest.core import keep_unprocessable
+    from qorgau.alarms.ingest.parse import decode
+
+    raw = b'{"site_id":1,"readings":[{"d":"CO-1","s":7,"t":1700000000.0,"v":1.0}]}'
+    path = keep_unprocessable(proc, decode(raw), source="mqtt", site_id=1, err=TypeError("x"))
+    kept = orjson.loads((proc.store.root.parent / path).read_bytes())
+    assert kept["message"] == orjson.loads(raw)
+
+
+def test_a_message_orjson_cannot_write_is_still_kept(proc):
+    """json.loads (the NaN fallback of `decode`) keeps integers beyond 64 bits: orjson refused
+    them, keeping it raised, and the message was left unacknowledged for good."""
+    from qorgau.alarms.ingest.core import keep_unprocessable
+    from qorgau.alarms.ingest.parse import decode
+
+    doc = decode(b'{"site_id":1,"readings":[{"d":"CO-1","s":99999999999999999999999,'
+                 b'"t":1,"v":NaN}]}')
+    path = keep_unprocessable(proc, doc, source="mqtt", site_id=1, err=TypeError("x"))
+    assert b"99999999999999999999999" in (proc.store.root.parent / path).read_bytes()

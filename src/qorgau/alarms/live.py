@@ -10,6 +10,7 @@ to callers whose scope covers the site."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -87,15 +88,18 @@ async def events(request: Request, actor: Actor, site_id: int | None,
                 said = time.monotonic()
             if cursor < 0:
                 cursor = 0
-            try:
-                msg = await asyncio.wait_for(q.get(), timeout=max(0.0, said + 1.0
-                                                                   - time.monotonic()))
+            msgs = []
+            while not q.empty():  # queued ones now: wait_for with timeout 0 takes none
+                msgs.append(q.get_nowait())
+            if not msgs:
+                with contextlib.suppress(TimeoutError):
+                    msgs.append(await asyncio.wait_for(q.get(), timeout=max(
+                        0.0, said + 1.0 - time.monotonic())))
+            for msg in msgs:
                 kind = msg.get("type")
                 if kind in _PUSHED and visible(msg, actor):
                     yield f"event: {kind}\ndata: ".encode() + orjson.dumps(msg) + b"\n\n"
                     said = time.monotonic()
-            except TimeoutError:
-                pass
             if time.monotonic() - said >= 1.0:
                 yield b": keep-alive\n\n"
                 said = time.monotonic()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 from sqlalchemy.orm import Session
@@ -485,12 +487,30 @@ def keep_unprocessable(proc: Processor, doc: Any, *, source: str, site_id: int |
            f"{uuid.uuid4().hex[:12]}.json"
     body = {"source": source, "site_id": site_id, "error": f"{type(err).__name__}: {err}",
             "message": dataclasses.asdict(doc) if isinstance(doc, Parsed) else doc}
-    raw = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY, default=repr)
+    try:
+        raw = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+                           default=_plain)
+    except TypeError:  # an int beyond 64 bits (json.loads keeps it), nesting past orjson's
+        try:
+            raw = json.dumps(body, default=_plain).encode()
+        except (TypeError, ValueError, RecursionError):  # kept as text rather than not at all
+            raw = orjson.dumps({**body, "message": repr(doc)})
     with open(folder / name, "wb") as f:
         f.write(raw)
         f.flush()
         os.fsync(f.fileno())
     return f"unprocessable/{name}"
+
+
+def _plain(obj: Any) -> Any:
+    """What orjson cannot write itself, as the JSON it came from: a `Rows` batch (msgspec)."""
+    if isinstance(obj, msgspec.Struct):
+        return msgspec.to_builtins(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return repr(obj)
 
 
 PROCESSOR: Processor | None = None
