@@ -219,6 +219,12 @@ def test_routing_page_forms(client, db, world, mine):
         "csrf_token": csrf})
     assert bad.status_code == 422 and 'id="e-target"' in bad.text
     assert 'value="not-an-address"' in bad.text
+    # a dispatcher's account added in another role: told in the page's language, by field
+    bad = client.post(f"{base}/contacts?lang=ru", data={
+        "tier": "2", "role": "management", "channel": "sms", "target": "+77010000777",
+        "user_id": str(world.users["dispatcher_krg"]), "csrf_token": csrf})
+    assert bad.status_code == 422 and 'id="e-role"' in bad.text
+    assert "Эта учётная запись получает оповещения в своей роли" in bad.text
     r = client.post(f"{base}/contacts", data={
         "tier": "2", "role": "mine_rescue", "channel": "email", "target": "vgsch@krg.kz",
         "name": "Mine rescue team", "quiet_start": "", "csrf_token": csrf},

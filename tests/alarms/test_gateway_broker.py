@@ -127,7 +127,13 @@ def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     gw = db.scalar(select(Gateway).where(Gateway.name == name))
     key = r.text.split('id="issued-key">')[1].split("<")[0]
+    assert r.text.split('id="issued-name">')[1].split("<")[0] == name  # the account as issued
     assert gateways.gateway_for(db, name=name, key=key) is not None and gw.broker_hash
+    # a name too long with the site's prefix: said in the page's language, the limit named
+    long = client.post(f"{url}?lang=ru", data={"name": "x" * 63, "csrf_token": csrf})
+    limit = 64 - len(f"s{mine.site_id}-")
+    assert long.status_code == 422 and f"Слишком длинно (не больше {limit} " in long.text
+    assert f'maxlength="{limit}"' in long.text
     assert key not in client.get(url).text  # shown once
     r = client.post(f"/alarms/gateways/{gw.id}/rotate", data={"csrf_token": csrf})
     new = r.text.split('id="issued-key">')[1].split("<")[0]

@@ -4,6 +4,7 @@ apart from the pages (config_pages.py) so every form page words its errors the s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +26,8 @@ RULES = {
     "not an e-mail address": N_("Not an e-mail address"),
     "an SMS target is a phone number": N_("An SMS target is a phone number (+7 …)"),
     "not an account of this": N_("Not an account of this enterprise or its region"),
+    "this account is a": N_("This account is told in its own role (dispatcher or mine rescue): "
+                            "choose that role"),
     "must be a finite number": N_("Enter a number"),
     "not a time of day": N_("Enter each time as HH:MM, from 00:00 to 23:59"),
     "give at least one shift start": N_("Give at least one shift start time"),
@@ -59,6 +62,8 @@ TYPES = {
 
 def rule_text(msg: str) -> str:
     """A message of our own validators or service rules in the reader's language."""
+    if m := re.fullmatch(r"at most (\d+) characters", msg):  # a limit the service computes
+        return _("Too long (at most %(n)s characters)") % {"n": m[1]}
     for key, label in RULES.items():
         if key in msg:
             return _(label)
