@@ -274,13 +274,20 @@ def test_my_channels_page(client, db, world, as_, mine):
     bad = client.post(f"/alarms/my-channels/{c.id}", data={
         "target": "+77010000002", "quiet_start": "23:00", "csrf_token": csrf})
     assert bad.status_code == 422 and "field-error" in bad.text
+    # the language of one's alarm texts is one's own to choose too (only the routing page had it)
+    assert '<select name="lang">' in page.text and f'value="{c.lang}" lang="{c.lang}" selected' \
+        in page.text
+    bad = client.post(f"/alarms/my-channels/{c.id}", data={
+        "target": "+77010000002", "lang": "de", "csrf_token": csrf})
+    assert bad.status_code == 422 and "field-error" in bad.text
     r = client.post(f"/alarms/my-channels/{c.id}", data={
-        "target": "+77010000003", "quiet_start": "23:00", "quiet_end": "07:00",
+        "target": "+77010000003", "quiet_start": "23:00", "quiet_end": "07:00", "lang": "kk",
         "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     db.expire_all()
     row = db.get(Contact, c.id)
-    assert (row.target, row.quiet_start, row.quiet_end) == ("+77010000003", 1380, 420)
+    assert (row.target, row.quiet_start, row.quiet_end, row.lang) == (
+        "+77010000003", 1380, 420, "kk")
     csrf = _login(client, world, "inspector_krg")
     assert "+77010000003" not in client.get("/alarms/my-channels").text
     r = client.post(f"/alarms/my-channels/{c.id}", data={"target": "+77011111111",

@@ -135,8 +135,12 @@ def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
     assert long.status_code == 422 and f"Слишком длинно (не больше {limit} " in long.text
     assert f'maxlength="{limit}"' in long.text
     assert key not in client.get(url).text  # shown once
-    r = client.post(f"/alarms/gateways/{gw.id}/rotate", data={"csrf_token": csrf})
+    r = client.post(f"/alarms/gateways/{gw.id}/rotate", data={"csrf_token": csrf},
+                    headers={"referer": f"{client.base_url}{url}"})
     new = r.text.split('id="issued-key">')[1].split("<")[0]
+    # the language links lead back to the gateways page, not to the POST's own address (405)
+    assert f'href="/lang/kk?next={url}"' in r.text
+    assert f"next=/alarms/gateways/{gw.id}/rotate" not in r.text
     assert r.status_code == 200 and new != key
     db.expire_all()
     assert gateways.gateway_for(db, name=name, key=new) is not None

@@ -418,7 +418,8 @@ def _mine_ctx(db: DbDep, actor: Any) -> dict[str, Any]:
         with contextlib.suppress(DomainError):
             sites[sid] = registry.get_site(db=db, actor=actor, site_id=sid).name
     return {"rows": rows, "sites": sites, "channels": CHANNELS, "roles": ROLES,
-            "hhmm": routing.hhmm, "errors": {}, "failed": None, "values": {}}
+            "languages": LANGUAGE_NAMES, "hhmm": routing.hhmm, "errors": {}, "failed": None,
+            "values": {}}
 
 
 @router.get("/alarms/my-channels", response_class=HTMLResponse)
@@ -432,7 +433,8 @@ def my_channels(request: Request, db: DbDep, actor: PageActorDep) -> HTMLRespons
 async def my_channel_save(request: Request, contact_id: int, db: DbDep,
                           actor: FormActorDep) -> RedirectResponse | HTMLResponse:
     form = await request.form()
-    raw = {k: str(form.get(k, "")).strip() for k in ("target", "quiet_start", "quiet_end")}
+    raw = {k: str(form.get(k, "")).strip()
+           for k in ("target", "quiet_start", "quiet_end", "lang")}
     try:
         data = ContactPatch(**{k: v for k, v in raw.items() if v})
         routing.update_my_contact(db=db, actor=actor, contact_id=contact_id, data=data)

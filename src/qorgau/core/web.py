@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -57,6 +57,19 @@ def _page_url(request: Request, page: int) -> str:
     return f"{request.url.path}?{urlencode([*items, ('page', str(page))])}"
 
 
+def _back_here(request: Request) -> str:
+    """Where the language switch returns to: this page, or for a page a form's POST answered
+    (an error, a key just issued) the page the form was on, from the Referer of this site;
+    the POST's own address, opened by a link, was a bare 405."""
+    if request.method == "GET":
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    ref = urlsplit(request.headers.get("referer", ""))
+    if ref.netloc != request.url.netloc or not ref.path.startswith("/"):
+        return "/"
+    return ref.path + (f"?{ref.query}" if ref.query else "")
+
+
 def _make_env() -> Environment:
     env = Environment(
         loader=PackageLoader("qorgau", "templates"),
@@ -72,6 +85,7 @@ def _make_env() -> Environment:
         localized=i18n.localized_name,
         quote=quote,
         page_url=_page_url,
+        back_here=_back_here,
         label=label,
     )
     env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f")
