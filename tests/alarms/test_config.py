@@ -173,6 +173,12 @@ def test_device_page_saves_and_shows_field_error(client, db, world, mine):
     assert "stel_limit" not in dev.limits  # an empty field switches the check off
     page = client.get(f"/alarms/devices/{did}").text
     assert "after the audit" in page and "45.5" in page  # audit trail shown
+    r = client.post(f"/alarms/devices/{did}", data={  # taken out of use: a flag, not a word
+        "high": "25", "highhigh": "45,5", "twa_limit": "40", "reason": "dismounted",
+        "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/alarms/devices/{did}").text
+    assert "enabled: ✓ → ✗" in page and "True" not in page and "site_id:" not in page
     no_csrf = client.post(f"/alarms/devices/{did}", data={"high": "1", "reason": "abc"})
     assert no_csrf.status_code == 403
 
