@@ -256,8 +256,8 @@ def test_a_message_failing_alone_by_its_own_fault_is_dead_lettered_not_held(db, 
 def test_an_unprocessable_rows_batch_is_kept_as_its_message(proc):
     """Most batches decode to `Rows` (msgspec): it was written as its repr, a string that
     `POST /ingest` cannot take."""
-    from qorgau.alarms.ingest.core import keep_unprocessable
     from qorgau.alarms.ingest.parse import decode
+    from qorgau.alarms.ingest.unprocessable import keep_unprocessable
 
     raw = b'{"site_id":1,"readings":[{"d":"CO-1","s":7,"t":1700000000.0,"v":1.0}]}'
     path = keep_unprocessable(proc, decode(raw), source="mqtt", site_id=1, err=TypeError("x"))
@@ -268,8 +268,8 @@ def test_an_unprocessable_rows_batch_is_kept_as_its_message(proc):
 def test_a_message_orjson_cannot_write_is_still_kept(proc):
     """json.loads (the NaN fallback of `decode`) keeps integers beyond 64 bits: orjson refused
     them, keeping it raised, and the message was left unacknowledged for good."""
-    from qorgau.alarms.ingest.core import keep_unprocessable
     from qorgau.alarms.ingest.parse import decode
+    from qorgau.alarms.ingest.unprocessable import keep_unprocessable
 
     doc = decode(b'{"site_id":1,"readings":[{"d":"CO-1","s":99999999999999999999999,'
                  b'"t":1,"v":NaN}]}')

@@ -22,8 +22,9 @@ from qorgau.alarms import constants as C
 from qorgau.alarms import delivery, dispatch, flood, notify, records, routing, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
-from qorgau.alarms.ingest.core import Processor, handle_alone, processor
+from qorgau.alarms.ingest.core import Processor, processor
 from qorgau.alarms.ingest.effects import METRICS, Result, apply_events
+from qorgau.alarms.ingest.unprocessable import handle_alone
 from qorgau.alarms.models import Device
 from qorgau.core.db import get_sessionmaker
 from qorgau.registry.models import Site

@@ -29,8 +29,9 @@ from nats.js.errors import NotFoundError
 
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest import sentinel
-from qorgau.alarms.ingest.core import METRICS, Processor, dead_letter, handle_alone, processor
+from qorgau.alarms.ingest.core import METRICS, Processor, dead_letter, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
+from qorgau.alarms.ingest.unprocessable import handle_alone
 from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.nats")
