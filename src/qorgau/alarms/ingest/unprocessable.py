@@ -18,6 +18,7 @@ import orjson
 
 from qorgau.alarms.ingest.core import Processor, dead_letter
 from qorgau.alarms.ingest.parse import Parsed
+from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.ingest")
 
@@ -34,8 +35,6 @@ def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None)
     broker's in-flight slots for good and came again at every reconnect (JetStream: at every
     redelivery), failing each time. False: not acknowledged, to come again (any other error,
     such as the database being down)."""
-    from qorgau.core.db import get_sessionmaker
-
     err: Exception | None = None
     for _attempt in range(2):
         with get_sessionmaker()() as db:
