@@ -4,6 +4,7 @@ ingest mark still points into stays, whatever its age, and the replay still find
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -164,6 +165,37 @@ def test_old_dead_letters_are_purged_and_recent_ones_kept(db, mine, tmp_path, mo
                      .where(DeadLetter.id.in_(ids))) == 0
     assert db.get(DeadLetter, fresh.id) is not None
     assert done["dead_letters"] >= 12
+
+
+def test_kept_unprocessable_messages_go_with_their_dead_letters(db, mine, tmp_path,
+                                                              monkeypatch):
+    """A message dead-lettered as "unprocessable" is kept whole in a file beside the
+    segments; the files were never purged and grew without bound. Now they go at the dead
+    letters' age: by the time in the name, or the file's own time for another name."""
+    from qorgau.alarms.ingest.unprocessable import keep_unprocessable
+
+    store = SegmentStore(tmp_path / "seg")
+    proc = core.Processor(store)
+    now = time.time()
+    monkeypatch.setattr(time, "gmtime", lambda *_: time.struct_time(
+        datetime.fromtimestamp(now - 31 * DAY, UTC).timetuple()))
+    old = keep_unprocessable(proc, {"readings": []}, source="mqtt", site_id=mine.site_id,
+                             err=TypeError("x"))
+    monkeypatch.undo()
+    fresh = keep_unprocessable(proc, {"readings": []}, source="mqtt", site_id=mine.site_id,
+                               err=TypeError("y"))
+    odd = store.unprocessable_dir / "copied-by-hand.json"
+    odd.write_text("{}")
+    os.utime(odd, (now - 40 * DAY, now - 40 * DAY))
+
+    done = retention.run(db, store=store, now=now, settings=_settings(raw=0, rollup=0, dead=30))
+
+    assert done["unprocessable_files"] == 2
+    assert not (tmp_path / old).exists() and not odd.exists()
+    assert (tmp_path / fresh).exists()
+    assert retention.run(db, store=store, now=now, settings=_settings(
+        raw=0, rollup=0, dead=0)).get("unprocessable_files") is None
+    assert (tmp_path / fresh).exists()
 
 
 def test_the_daily_job_purges_through_the_scheduler_path(db, mine):

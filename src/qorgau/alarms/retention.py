@@ -1,5 +1,6 @@
 """Retention of alarm telemetry, once a day (`jobs.py`; docs/alarms.md, "Retention"): raw
-segment hour files, 1-minute roll-ups and dead letters older than their settings
+segment hour files, 1-minute roll-ups and dead letters (with the unprocessable messages kept
+whole beside the segments) older than their settings
 (`QORGAU_ALARM_*_RETENTION_DAYS`; 0 keeps them forever) are deleted.
 
 Alarm occurrences, their ISA-18.2 transitions, withdrawals and notifications are regulated
@@ -43,12 +44,13 @@ def run(db: Session, *, store: SegmentStore | None = None, now: float | None = N
     when a step fails (what was deleted before it stays deleted)."""
     cfg = settings or get_settings()
     now = time.time() if now is None else now
+    store = store or SegmentStore()
     done: dict[str, Any] = {"raw_days": cfg.alarm_raw_retention_days,
                             "rollup_days": cfg.alarm_rollup_retention_days,
                             "dead_letter_days": cfg.alarm_dead_letter_retention_days}
     try:
         if cfg.alarm_raw_retention_days > 0:
-            removed, held = (store or SegmentStore()).purge(
+            removed, held = store.purge(
                 keep_days=cfg.alarm_raw_retention_days, now=now, hold=marked_hours(db))
             done |= {"segment_files": removed, "segment_files_held": len(held)}
         if cfg.alarm_rollup_retention_days > 0:
@@ -56,6 +58,8 @@ def run(db: Session, *, store: SegmentStore | None = None, now: float | None = N
         if cfg.alarm_dead_letter_retention_days > 0:
             done["dead_letters"] = purge_dead_letters(
                 db, _cutoff(now, cfg.alarm_dead_letter_retention_days))
+            done["unprocessable_files"] = store.purge_unprocessable(
+                keep_days=cfg.alarm_dead_letter_retention_days, now=now)
     except Exception as exc:
         db.rollback()
         done["error"] = f"{type(exc).__name__}: {exc}"[:500]

@@ -49,6 +49,12 @@ class SegmentStore:
         self._lock = threading.Lock()
         self.bytes_written = 0
 
+    @property
+    def unprocessable_dir(self) -> Path:
+        """Where messages dead-lettered as "unprocessable" are kept whole, beside the segments
+        (`ingest/unprocessable.py`); purged with the dead letters that name them."""
+        return self.root.parent / "unprocessable"
+
     def path(self, site_id: int, t: float) -> Path:
         hour = time.strftime("%Y%m%d%H", time.gmtime(t))
         return self.root / str(site_id) / f"{hour}.seg"
@@ -152,6 +158,28 @@ class SegmentStore:
             path.unlink(missing_ok=True)
             removed += 1
         return removed, held
+
+
+    def purge_unprocessable(self, *, keep_days: float, now: float | None = None) -> int:
+        """Retention of the kept unprocessable messages: the files written more than keep_days
+        ago (their names start with the UTC time they were kept; the file's modification time
+        for a name without it). Their dead letters go at the same age. Returns files removed."""
+        if keep_days <= 0 or not self.unprocessable_dir.is_dir():
+            return 0
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        removed = 0
+        for path in self.unprocessable_dir.glob("*.json"):
+            if _kept_at(path) < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _kept_at(path: Path) -> float:
+    try:
+        return calendar.timegm(time.strptime(path.name[:16], "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return path.stat().st_mtime
 
 
 def _write_frame(path: Path, data: bytes, fsync: bool) -> int:

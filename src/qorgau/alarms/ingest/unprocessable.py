@@ -68,7 +68,7 @@ def keep_unprocessable(proc: Processor, doc: Any, *, source: str, site_id: int |
     (its readings may never have reached them): the dead letter's text holds 500 characters,
     and what failed through a fault of ours must be there to replay once it is mended.
     Returns the file's path relative to the store's parent directory."""
-    folder = proc.store.root.parent / "unprocessable"
+    folder = proc.store.unprocessable_dir
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{source}-{site_id}-" \
            f"{uuid.uuid4().hex[:12]}.json"
