@@ -30,6 +30,15 @@ def test_demo_sets_up_a_fresh_database(tmp_path) -> None:
         "SELECT count(*) FROM risk_worker_account a JOIN app_user u ON u.id = a.user_id "
         "WHERE u.username = 'worker.mine' AND a.unlinked_at IS NULL").fetchone()[0]
     assert linked == 1
+    # the demo mine's people are the simulated mine's: its alarms reach its dispatcher's
+    # console (two rules had put the accounts and the site at different enterprises)
+    (site_ent,) = db.execute("SELECT enterprise_id FROM site WHERE name LIKE '%(simulated)'"
+                             ).fetchone()
+    people = dict(db.execute(
+        "SELECT u.username, o.enterprise_id FROM app_user u JOIN organisation o "
+        "ON o.id = u.organisation_id WHERE u.username LIKE '%.mine'").fetchall())
+    assert set(people) == {"osh.mine", "dispatcher.mine", "worker.mine"}
+    assert set(people.values()) == {site_ent}
     verify = subprocess.run([*cli, "audit", "verify"], env=env, capture_output=True, text=True,
                             timeout=300)
     assert verify.returncode == 0 and "intact" in verify.stdout, verify.stdout + verify.stderr

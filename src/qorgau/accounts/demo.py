@@ -11,7 +11,7 @@ from qorgau.accounts.models import Organisation, User
 from qorgau.core import audit
 from qorgau.core.roles import Role
 from qorgau.core.security import SYSTEM_ACTOR, hash_password
-from qorgau.registry.models import Enterprise
+from qorgau.registry import service as registry
 
 # B105: the demo logins' published password (printed by `qorgau demo`), not a secret
 DEMO_PASSWORD = "qorgau-demo-2026"  # nosec B105
@@ -25,18 +25,9 @@ class DemoLogin:
     region: str | None
 
 
-def _enterprise(db: Session, *, region: str, sections: tuple[str, ...]) -> Enterprise | None:
-    stmt = (
-        select(Enterprise)
-        .where(Enterprise.region_code == region, Enterprise.section.in_(sections))
-        .order_by(Enterprise.hazardous.desc(), Enterprise.size_band, Enterprise.id)
-    )
-    return db.scalars(stmt).first()
-
-
 def _org_specs(db: Session) -> list[tuple[str, str, str, str | None, int | None, Role, str]]:
-    mine = _enterprise(db, region="KZ-35", sections=("B",))
-    builder = _enterprise(db, region="KZ-35", sections=("F",)) or _enterprise(
+    mine = registry.demo_mine(db)
+    builder = registry.demo_host(db, region="KZ-35", sections=("F",)) or registry.demo_host(
         db, region="KZ-75", sections=("F",)
     )
     specs = [

@@ -22,29 +22,23 @@ from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device
 from qorgau.alarms.scenarios import MINE_ZONES, STANDARD_DEVICES, Scenario, Stream
 from qorgau.alarms.schemas import ContactIn, DeviceIn, GatewayIn
 from qorgau.alarms.service import dt
-from qorgau.core.pagination import PageParams
 from qorgau.core.security import SYSTEM_ACTOR
 from qorgau.registry import service as registry
+from qorgau.registry.models import Site
 from qorgau.registry.schemas import SiteIn
 
 SITE_NAME = "Karaganda mine — gas monitoring (simulated)"
 
 
 def ensure_site(db: Session) -> Any:
-    """The simulated mine site (created once under the first KZ-35 mining enterprise)."""
-    ents, _ = registry.list_enterprises(db=db, actor=SYSTEM_ACTOR, params=PageParams(
-        page=1, size=50), region="KZ-35", section="B")
-    if not ents:
-        ents, _ = registry.list_enterprises(db=db, actor=SYSTEM_ACTOR,
-                                            params=PageParams(page=1, size=1), region="KZ-35")
-    if not ents:
+    """The simulated mine site: the one made before (wherever it is), else a new one at the
+    demo's mine (`registry.demo_host`, the enterprise of the demo mine's accounts)."""
+    site = db.scalar(select(Site).where(Site.name == SITE_NAME).order_by(Site.id).limit(1))
+    if site is not None:
+        return site
+    ent = registry.demo_mine(db) or registry.demo_host(db, region="KZ-35")
+    if ent is None:
         raise RuntimeError("no enterprise in KZ-35 to host the simulated mine")
-    ent = sorted(ents, key=lambda e: (e.activity_code != "05", e.id))[0]
-    sites, _ = registry.list_sites(db=db, actor=SYSTEM_ACTOR, enterprise_id=ent.id,
-                                   params=PageParams(page=1, size=200))
-    for s in sites:
-        if s.name == SITE_NAME:
-            return s
     return registry.create_site(db=db, actor=SYSTEM_ACTOR, data=SiteIn(
         enterprise_id=ent.id, kind="mine", name=SITE_NAME, lon=ent.lon, lat=ent.lat,
         zones=MINE_ZONES))

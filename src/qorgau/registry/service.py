@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit
@@ -176,6 +176,30 @@ def list_enterprises(
     *, db: Session, actor: Actor, params: PageParams, **filters: Any
 ) -> tuple[list[Enterprise], int]:
     return paginate(db, enterprise_query(db=db, actor=actor, **filters), params)
+
+
+_SIZE_RANK = case({"large": 0, "medium": 1, "small": 2, "micro": 3}, value=Enterprise.size_band,
+                  else_=4)
+
+
+def demo_host(db: Session, *, region: str, sections: tuple[str, ...] | None = None,
+              activity: str | None = None) -> Enterprise | None:
+    """The enterprise the demo gives its accounts and simulated sites (`qorgau demo`): one rule
+    for every caller, so the demo mine's OSH officer and dispatcher are the mine's whose
+    alarms are simulated (two rules had put them at different enterprises). Of the region's
+    enterprises in the sections: the activity's first, hazardous first, larger first."""
+    stmt = select(Enterprise).where(Enterprise.region_code == region)
+    if sections is not None:
+        stmt = stmt.where(Enterprise.section.in_(sections))
+    first = () if activity is None else (Enterprise.activity_code != activity,)
+    return db.scalars(stmt.order_by(*first, Enterprise.hazardous.desc(), _SIZE_RANK,
+                                    Enterprise.id).limit(1)).first()
+
+
+def demo_mine(db: Session) -> Enterprise | None:
+    """The demo's Karaganda coal mine: its accounts (osh.mine, dispatcher.mine, worker.mine)
+    and the simulated methane site (alarms/simulate.py)."""
+    return demo_host(db, region="KZ-35", sections=("B",), activity="05")
 
 
 def create_site(*, db: Session, actor: Actor, data: SiteIn) -> Site:
