@@ -177,8 +177,15 @@ def test_device_page_saves_and_shows_field_error(client, db, world, mine):
         "high": "25", "highhigh": "45,5", "twa_limit": "40", "reason": "dismounted",
         "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
-    page = client.get(f"/alarms/devices/{did}").text
-    assert "enabled: ✓ → ✗" in page and "True" not in page and "site_id:" not in page
+    page = client.get(f"/alarms/devices/{did}?lang=en").text
+    assert "Device in service: ✓ → ✗" in page and "True" not in page
+    assert "site_id" not in page and "enabled:" not in page and "device.revise" not in page
+    # in Russian: the names people read, not the code's (they were `highhigh`, `enabled`)
+    ru = client.get(f"/alarms/devices/{did}?lang=ru").text
+    history = ru[ru.index("История изменений"):]
+    history = history[:history.index("</section>")]
+    assert "Датчик в работе: ✓ → ✗" in history and "изменено" in history
+    assert "highhigh" not in history and "HIHI: аварийный порог: 50.0 → 45.5" in history
     no_csrf = client.post(f"/alarms/devices/{did}", data={"high": "1", "reason": "abc"})
     assert no_csrf.status_code == 403
 
@@ -299,6 +306,40 @@ def test_my_channels_page(client, db, world, as_, mine):
     r = client.post(f"/alarms/my-channels/{c.id}", data={"target": "+77011111111",
                                                          "csrf_token": csrf})
     assert r.status_code == 404
+
+
+def test_a_contact_whose_account_moved_away_is_flagged_on_the_routing_page(
+        client, db, world, as_, new_mines):
+    """A person linked to a contact moved to another enterprise: their channel still gets the
+    old site's alarms (a tier is not emptied behind the officer's back) but they can no longer
+    see or change it; the officer saw nothing of this on the routing page."""
+    from qorgau.accounts.models import User
+
+    m = new_mines()
+    staff = [User(username=f"{who}-{m.site_id}", full_name=who, role="dispatcher",
+                  password_hash="-", organisation_id=world.orgs["osh_krg"])  # the mine's
+             for who in ("stays", "moves", "off")]
+    db.add_all(staff)
+    db.commit()
+    made = {u.full_name: routing.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=m.site_id, tier=1, role="dispatcher", channel="sms",
+        target=f"+7701000{u.id % 10000:04d}", name=u.full_name, user_id=u.id)).id
+        for u in staff}
+    assert routing.accounts_left(db, [db.get(Contact, i) for i in made.values()]) == set()
+    staff[1].organisation_id = world.orgs["osh_ala"]  # another enterprise's organisation
+    staff[2].active = False
+    db.commit()
+    db.expire_all()
+    left = routing.accounts_left(db, [db.get(Contact, i) for i in made.values()])
+    assert left == {made["moves"], made["off"]}
+    _login(client, world, "osh_krg")
+    page = client.get(f"/alarms/sites/{m.site_id}/routing?lang=en").text
+    for who, flagged in (("stays", False), ("moves", True), ("off", True)):
+        item = page[page.index(f"<strong>{who}</strong>"):]
+        item = item[:item.index("</li>")]
+        assert ("The linked account has left" in item) is flagged, who
+    ru = client.get(f"/alarms/sites/{m.site_id}/routing?lang=ru").text
+    assert ru.count("Связанная учётная запись ушла") == 2
 
 
 def test_pages_in_three_languages(client, world, mine):

@@ -264,6 +264,6 @@ def test_a_site_taken_by_another_console_shows_in_the_history_of_the_one_it_left
     m2_name = consoles.get(db=db, actor=as_("osh_krg"), console_id=second["id"])[
         "sites"][0]["name"]
     entry = re.search(rf'<strong>{re.escape(first["name"])}</strong>\s*'
-                      r'<span class="mono small">console\.release</span>(.*?)</li>', page, re.S)
+                      r'<strong class="small">released</strong>(.*?)</li>', page, re.S)
     assert entry is not None
-    assert re.search(rf"sites: [^<]*{re.escape(m2_name)}[^<]*→", entry[1])
+    assert re.search(rf"Sites: [^<]*{re.escape(m2_name)}[^<]*→", entry[1])

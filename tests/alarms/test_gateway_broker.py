@@ -144,7 +144,7 @@ def test_page_adds_and_rotates_showing_the_key_once(client, db, world, mine):
     assert r.status_code == 200 and new != key
     db.expire_all()
     assert gateways.gateway_for(db, name=name, key=new) is not None
-    assert "gateway.rotate" in client.get(url).text  # the change history
+    assert "выдан новый ключ" in client.get(url).text  # the change history (in Russian)
     assert client.post(f"/alarms/gateways/{gw.id}/rotate").status_code == 403  # no CSRF
     client.cookies.clear()
     _login(client, world, "inspector_krg")

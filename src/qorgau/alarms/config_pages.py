@@ -38,16 +38,15 @@ from qorgau.core.i18n import LANGUAGE_NAMES, localized_name
 from qorgau.core.i18n import gettext as _
 from qorgau.core.labels import N_
 from qorgau.core.security import scoped
-from qorgau.core.web import FormActorDep, PageActorDep, render
+from qorgau.core.web import ENV, FormActorDep, PageActorDep, render
 from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise, Site
 
 router = APIRouter(include_in_schema=False)
 
-ROLES = {"dispatcher": N_("Shift dispatcher"), "mine_rescue": N_("Mine rescue"),
-         "inspectorate": N_("Inspectorate"), "management": N_("Management")}
-CHANNELS = {"inapp": N_("In-app (console)"), "email": N_("E-mail"), "sms": N_("SMS"),
-            "webhook": N_("Webhook")}
+ROLES, CHANNELS = C.CONTACT_ROLES, C.CHANNEL_LABELS
+# the change history's names (`_trail.html`) on every page that includes it
+ENV.globals.update(change_label=C.change_label, change_value=C.change_value)
 PRIORITIES = {1: N_("Only priority 1 (danger)"), 2: N_("Priority 1 and 2"),
               3: N_("All priorities")}
 def _device_ctx(db: DbDep, actor: Any, device_id: int) -> dict[str, Any]:
@@ -130,7 +129,8 @@ def _routing_ctx(db: DbDep, actor: Any, site_id: int) -> dict[str, Any]:
             "esc_errors": {}, "trail": routing.site_changes(db=db, site_id=site.id),
             "shifts": shifts.settings(db=db, actor=actor, site_id=site.id),
             "shift_errors": {}, "languages": LANGUAGE_NAMES, "lang_errors": {},
-            "shared": _shared_console(db, actor, site.id)}
+            "shared": _shared_console(db, actor, site.id),
+            "left": routing.accounts_left(db, contacts)}
 
 
 def _shared_console(db: DbDep, actor: Any, site_id: int) -> dict[str, Any] | None:

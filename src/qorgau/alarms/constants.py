@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qorgau.core.i18n import LANGUAGE_NAMES
 from qorgau.core.labels import N_
 from qorgau.core.roles import READ_SITE, Role, grant
 
@@ -107,3 +108,53 @@ LIMIT_LABELS = {
     "ror_per_min": N_("Rate of rise per minute"), "stale_s": N_("No signal after, seconds"),
     "twa_limit": N_("TWA limit (8 hours)"), "stel_limit": N_("STEL limit (15 minutes)"),
 }
+
+# the change history (`_trail.html`): audited fields and actions as people read them (the audit
+# entry keeps the code's names)
+CHANGE_FIELDS = {
+    **LIMIT_LABELS, "code": N_("Code"), "kind": N_("Kind"), "quantity": N_("Quantity"),
+    "zone_code": N_("Zone"), "life_safety": N_("Life-safety"),
+    "calibrated_on": N_("Calibrated on"), "calibration_due": N_("Calibration due"),
+    "enabled": N_("Device in service"), "latching": N_("Latching"),
+    "installation_id": N_("Equipment installation"), "worker_id": N_("Worker"),
+    "oos_since": N_("Out of service since"), "oos_by": N_("Taken out of service by"),
+    "oos_reason": N_("Reason"), "alarms": N_("Alarms"), "tier": N_("Tier"), "role": N_("Role"),
+    "channel": N_("Channel"), "target": N_("Address"), "min_priority": N_("Priority"),
+    "name": N_("Name"), "user_id": N_("Account"), "quiet_start": N_("Quiet from"),
+    "quiet_end": N_("Quiet until"), "lang": N_("Language"),
+    "tier2_after_s": N_("Tier 2 is told after, seconds"),
+    "tier3_after_s": N_("Tier 3 is told after, seconds more"),
+    "tier4_after_s": N_("Tier 4 is told after, seconds more"),
+    "reminder_s": N_("Then remind every, seconds"), "shift_starts": N_("Shift start times"),
+    "console_operators": N_("Operators"), "operators": N_("Operators"), "sites": N_("Sites"),
+}
+CHANGE_ACTIONS = {
+    "device.create": N_("added"), "device.revise": N_("changed"),
+    "device.out_of_service": N_("taken out of service"),
+    "device.return_to_service": N_("returned to service"),
+    "contact.create": N_("added"), "contact.revise": N_("changed"),
+    "contact.remove": N_("removed"), "escalation.set": N_("changed"),
+    "shifts.set": N_("changed"), "gateway.create": N_("account issued"),
+    "gateway.rotate": N_("new key issued"), "console.create": N_("added"),
+    "console.save": N_("changed"), "console.release": N_("released"),
+}
+CONTACT_ROLES = {"dispatcher": N_("Shift dispatcher"), "mine_rescue": N_("Mine rescue"),
+                 "inspectorate": N_("Inspectorate"), "management": N_("Management")}
+CHANNEL_LABELS = {"inapp": N_("In-app (console)"), "email": N_("E-mail"), "sms": N_("SMS"),
+                  "webhook": N_("Webhook")}
+_VALUE_LABELS = {"role": CONTACT_ROLES, "channel": CHANNEL_LABELS, "kind": KIND_LABELS,
+                 "lang": LANGUAGE_NAMES}
+
+
+def change_label(key: str) -> str:
+    """The English msgid of an audited field or action (`alarms.x.y` or `x.y`), translated by
+    the page; a key without one stays as it is."""
+    key = key.removeprefix("alarms.")
+    return CHANGE_FIELDS.get(key) or CHANGE_ACTIONS.get(key) or key
+
+
+def change_value(key: str, value: object) -> object:
+    """A field's value as people read it where it is a code (a contact's role, channel and
+    language, a device's kind): the English msgid (a language's own name); any other value as
+    it is."""
+    return _VALUE_LABELS.get(key, {}).get(value, value) if isinstance(value, str) else value

@@ -254,6 +254,20 @@ def list_contacts(*, db: Session, actor: Actor, site_id: int) -> list[Contact]:
     return list(db.scalars(stmt.order_by(Contact.tier, Contact.id)))
 
 
+def accounts_left(db: Session, contacts: list[Contact]) -> set[int]:
+    """Contacts whose linked account no longer reaches the site: disabled, or moved to another
+    enterprise or region. Their channel still gets the site's alarms (a tier is never emptied
+    behind the OSH officer's back), but the person can no longer see or redirect it
+    (`my_contacts`): the routing page flags them for the officer to check."""
+    out = set()
+    for c in contacts:
+        if c.user_id is not None:
+            linked = accounts.get_user_actor(db=db, user_id=c.user_id)
+            if linked is None or not in_scope(c, linked):
+                out.add(c.id)
+    return out
+
+
 def _contact(db: Session, actor: Actor, contact_id: int) -> Contact:
     c = db.get(Contact, contact_id)
     if c is None or not in_scope(c, actor):
