@@ -134,3 +134,24 @@ def test_console_sensors_and_withdrawals_stay_live(live: str, db, mine, proc, as
                                 full_page=True)
         finally:
             browser.close()
+
+
+def test_a_console_opened_in_a_language_keeps_it_live(live: str, db, mine, proc) -> None:
+    """A console opened with `?lang=kk` (a link, a shared screen) while the account's language
+    cookie says Russian: its refreshed parts came back in Russian within 5 s, and the stream's
+    alarm texts too. They follow the page's language now."""
+    url = f"/alarms/sites/{mine.site_id}"
+    with phone_page(live, "inspector.krg") as page:
+        page.goto(f"{live}/lang/ru?next=/")  # the account's cookie: Russian
+        page.goto(f"{live}{url}?lang=en")
+        wait_js(page, "document.getElementById('livestate').textContent.includes('●')")
+        assert "Sensors" in page.inner_text("#live")
+        page.evaluate("() => { window.notReloaded = true; }")
+        proc.handle_raw(db, mine.batch([("CO-1", 60.0, 0)]), source="test")  # HIHI: an event
+        wait_js(page, "!document.getElementById('banner').classList.contains('hidden')", 8)
+        page.wait_for_timeout(5500)  # and one timed refresh of the fragment
+        assert page.evaluate("window.notReloaded === true")
+        live_text = page.inner_text("#live")
+        assert "Sensors" in live_text and "Датчики" not in live_text
+        banner = page.inner_text("#banner")
+        assert "CO" in banner and not any("а" <= ch <= "я" for ch in banner.lower()), banner

@@ -6,6 +6,9 @@
   var root = document.getElementById("console");
   if (!root) { return; }
   var site = root.getAttribute("data-site");
+  // the refreshed parts and the stream's alarm texts in the language the page was opened in
+  // (a "?lang=" link, a shared screen), not the account's: they had come in that instead
+  var lang = "lang=" + encodeURIComponent(document.documentElement.lang || "ru");
   // kind labels in the page's language: a danger signal comes as fields, not as a text
   var kinds = JSON.parse(root.getAttribute("data-kinds") || "{}");
   var state = document.getElementById("livestate");
@@ -49,7 +52,7 @@
     pending = setTimeout(function () {
       pending = null;
       if (typing()) { refresh(); return; }
-      window.qorgauFetch("/alarms/sites/" + site + "/live").then(function (r) {
+      window.qorgauFetch("/alarms/sites/" + site + "/live?" + lang).then(function (r) {
         return r.ok ? r.text() : null;
       }).then(function (html) {
         if (html === null || typing()) { return; }
@@ -104,7 +107,8 @@
     announce(data, true);
   }
 
-  var es = new EventSource("/api/v1/alarms/stream?site_id=" + encodeURIComponent(site));
+  var es = new EventSource("/api/v1/alarms/stream?site_id=" + encodeURIComponent(site) +
+    "&" + lang);
   es.onopen = function () { state.textContent = state.getAttribute("data-live") || "● live"; };
   es.onerror = function () { state.textContent = "○ …"; };
   es.addEventListener("lifesafety", function (e) { show(JSON.parse(e.data), true); refresh(); });
