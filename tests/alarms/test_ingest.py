@@ -131,6 +131,37 @@ def test_worker_role_cannot_ingest_without_gateway(client_as, mine, proc):
     assert r.status_code == 403
 
 
+def test_a_system_account_writes_only_its_own_sites(client, db, world, mine, proc):
+    """An API key with `alarms.ingest` could send readings to any enterprise's mine, raising
+    its alarms and withdrawals. Now a key writes the sites of its organisation's enterprise
+    (else of its region; a national organisation's, any site); another's is refused with a
+    dead letter and nothing stored."""
+    from qorgau.accounts import service as accounts
+    from qorgau.accounts.schemas import ApiKeyIn
+    from qorgau.core.security import SYSTEM_ACTOR
+
+    def key(org: str) -> dict:
+        k, _ = accounts.create_api_key(db, actor=SYSTEM_ACTOR, data=ApiKeyIn(
+            name=f"scada {org}", organisation_id=world.orgs[org], feed="telemetry"))
+        db.commit()
+        return {"X-API-Key": k}
+
+    letters = db.scalar(select(func.count()).select_from(DeadLetter)
+                        .where(DeadLetter.reason == "wrong_site"))
+    for org in ("osh_ala", "inspector_ala"):  # another enterprise; another region
+        r = client.post("/api/v1/alarms/ingest", headers=key(org),
+                        json=mine.batch([("CH4-1", 1.8, -5)]))
+        assert r.status_code == 403, (org, r.text)
+    assert db.scalar(select(func.count()).select_from(AlarmRecord)
+                     .where(AlarmRecord.site_id == mine.site_id)) == 0
+    assert db.scalar(select(func.count()).select_from(DeadLetter)
+                     .where(DeadLetter.reason == "wrong_site")) == letters + 2
+    for org, minute in (("osh_krg", -120), ("inspector_krg", -180), ("analyst", -240)):
+        r = client.post("/api/v1/alarms/ingest", headers=key(org),
+                        json=mine.batch([("CO-1", 3.0, minute)]))
+        assert r.status_code == 200 and r.json()["accepted"] == 1, (org, r.text)
+
+
 def test_columnar_payload_and_fan_combo(client, db, mine, proc):
     now = time.time()
     body = {"site_id": mine.site_id, "d": ["FAN-1", "CH4-1", "CH4-1"], "s": [0, 0, 1],

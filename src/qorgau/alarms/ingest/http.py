@@ -1,11 +1,13 @@
 """HTTP batch ingest: POST /api/v1/alarms/ingest (JSON, optionally gzip).
 
 Authenticated by a gateway credential (X-Gateway + X-Gateway-Key, bound to one site) or by a
-system account / admin with `alarms.ingest`. The response comes after the commit, so a 200
-means every accepted reading is durable; a retry of the same batch is answered with
-duplicates instead of accepted (idempotent on device + sequence). Past the bound of work in
-progress (`admission.py`) a batch is answered 503 + Retry-After before anything of it is stored,
-and counted as shed: overload shows as latency or a counted 503, never as a silent drop.
+system account / admin with `alarms.ingest`; a system account writes only the sites of its
+organisation's enterprise, else of its region (a national organisation's, any site). The
+response comes after the commit, so a 200 means every accepted reading is durable; a retry
+of the same batch is answered with duplicates instead of accepted (idempotent on device +
+sequence). Past the bound of work in progress (`admission.py`) a batch is answered 503 +
+Retry-After before anything of it is stored, and counted as shed: overload shows as latency
+or a counted 503, never as a silent drop.
 
 The handler is async (it reads the raw body), so every database call goes through the
 threadpool: a blocking call on the event loop that waits for a pooled connection would stall
@@ -28,6 +30,9 @@ from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
+from qorgau.core.roles import Reach
+from qorgau.core.security import Actor
+from qorgau.registry.models import Site
 
 router = APIRouter(tags=["alarms"])  # included by alarms.router under /api/v1/alarms
 
@@ -51,6 +56,20 @@ async def _process(db, doc: object, site_id: int | None) -> object:
         await run_in_threadpool(db.rollback)  # this batch committed; once more, as a guest
         return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
                                        site_id=site_id)
+
+
+def _may_write(db, actor: Actor, site: object) -> bool:
+    """A system account's own sites: before, any key with `alarms.ingest` could send readings
+    to any enterprise's mine and raise its alarms and withdrawals. A site that does not exist
+    is left to the processor (dead-lettered as unknown)."""
+    if actor.reach is Reach.NATIONAL or (actor.enterprise_id is None and actor.region is None):
+        return True
+    row = db.get(Site, site) if isinstance(site, int) and not isinstance(site, bool) else None
+    if row is None:
+        return True
+    if actor.enterprise_id is not None:
+        return row.enterprise_id == actor.enterprise_id
+    return row.region_code == actor.region
 
 
 def _shed(n: int) -> JSONResponse:
@@ -86,6 +105,9 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
         return await _reject(db, status, exc.reason, exc.detail, site_id)
     if site_id is not None and site_of(doc) not in (None, site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
+    if site_id is None and not await run_in_threadpool(_may_write, db, actor, site_of(doc)):
+        return await _reject(db, 403, "wrong_site", f"{actor.label[:80]} may not write site "
+                             f"{str(site_of(doc))[:20]}", None)
     # the console hears of a danger reading first, also from a batch shed below (the latch
     # keeps its retry from announcing it twice)
     await run_in_threadpool(sentinel.screen, site_id, doc)
