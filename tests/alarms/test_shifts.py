@@ -161,7 +161,7 @@ def test_schedule_page_rejects_a_bad_time_and_audits_an_edit(client, db, world, 
     assert entry.diff["after"]["reason"] == "two 12-h shifts"
     assert entry.diff["after"]["site_id"] == mine.site_id
     page = client.get(f"{base}/routing").text
-    assert "shift_starts: 00:00, 08:00, 16:00 → 08:00, 20:00" in page
+    assert "Время начала смен: 00:00, 08:00, 16:00 → 08:00, 20:00" in page
     assert "two 12-h shifts" in page
     csrf = _login(client, world, "inspector_krg")
     r = client.post(f"{base}/shifts", data={"shift_starts": "06:00", "reason": "abc",
