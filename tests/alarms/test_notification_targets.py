@@ -152,6 +152,27 @@ def test_alarm_page_masks_targets_for_mine_rescue(db, delivered, client, world):
     assert db.get(AlarmRecord, rec.id) is not None
 
 
+def test_alarm_page_names_states_triggers_channels_and_statuses(db, delivered, client,
+                                                                world):
+    """The alarm's page listed its transitions and notifications by the code's words
+    (`unacknowledged`, `raise`, `sms`, `failed`) on kk and ru pages too."""
+    rec, *_ = delivered
+    _login(client, world, "inspector_krg")
+    for lang, words in (("ru", ("Норма", "Неквитированные", "сработала", "SMS", "Эл. почта",
+                                "не доставлено", "процесс")),
+                        ("kk", ("Қалыпты", "Расталмаған", "іске қосылды", "Эл. пошта",
+                                "жеткізілмеді")),
+                        ("en", ("Normal", "Unacknowledged", "raised", "E-mail",
+                                "not delivered"))):
+        text = client.get(f"/alarms/{rec.id}?lang={lang}").text
+        tables = text[text.index("<table"):]
+        for word in words:
+            assert f">{word}<" in tables, (lang, word)
+        for code in (">normal<", ">unacknowledged<", ">raise<", ">email<", ">failed<",
+                     ">process<" if lang != "en" else ">unack<"):
+            assert code not in tables, (lang, code)
+
+
 @pytest.mark.parametrize(("channel", "value", "shown"), [
     ("sms", "+77010010102", "+7701•••0102"),
     ("sms", "8701001", "87•••01"),

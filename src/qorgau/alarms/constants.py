@@ -142,6 +142,18 @@ CONTACT_ROLES = {"dispatcher": N_("Shift dispatcher"), "mine_rescue": N_("Mine r
                  "inspectorate": N_("Inspectorate"), "management": N_("Management")}
 CHANNEL_LABELS = {"inapp": N_("In-app (console)"), "email": N_("E-mail"), "sms": N_("SMS"),
                   "webhook": N_("Webhook")}
+SENT_BY = {**CHANNEL_LABELS, "device": N_("Command to the device")}  # a notification's channel
+# an alarm's page (`alarm.html`): its ISA-18.2 triggers and its notifications' channels and
+# statuses as people read them (the rows keep the code's)
+TRIGGER_LABELS = {
+    "raise": N_("raised"), "clear": N_("cleared"), "ack": N_("acknowledged"),
+    "reset": N_("reset"), "shelve": N_("shelved"), "shelve_expired": N_("shelving expired"),
+    "unshelve": N_("unshelved"), "suppress": N_("suppressed"), "unsuppress": N_("unsuppressed"),
+    "remove_from_service": N_("taken out of service"),
+    "return_to_service": N_("returned to service"), "process": N_("process"),
+}
+NOTE_STATUS_LABELS = {"pending": N_("waiting"), "sending": N_("sending"), "sent": N_("sent"),
+                      "failed": N_("not delivered"), "held": N_("held")}
 _VALUE_LABELS = {"role": CONTACT_ROLES, "channel": CHANNEL_LABELS, "kind": KIND_LABELS,
                  "lang": LANGUAGE_NAMES}
 
