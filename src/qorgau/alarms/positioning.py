@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device, Presence, Withdrawal
 from qorgau.core import audit, events
-from qorgau.core.db import utcnow
+from qorgau.core.db import insert_flushed, utcnow
 from qorgau.core.errors import NotFound, RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
 from qorgau.registry import service as registry_service
@@ -171,8 +171,7 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
                    region_code=site.region_code, alarm_id=alarm_id, zones=zones, people=people,
                    inside=len(people), started_at=utcnow(), started_by=actor.label,
                    reason=reason, completed_at=utcnow() if not people else None)
-    db.add(w)
-    db.flush()
+    insert_flushed(db, [w])  # one Core INSERT: this is the life-safety record's path
     audit.record(db, actor=actor, action="alarms.withdrawal.start", object_type="withdrawal",
                  object_id=w.id, after={"zones": zones, "people": len(people),
                                         "alarm_id": alarm_id, "reason": reason})

@@ -24,7 +24,7 @@ from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import DEVICE_STATE, apply, back_to_tier_one, dt, ts
-from qorgau.core.db import utcnow
+from qorgau.core.db import insert_flushed, utcnow
 
 if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import DevInfo
@@ -93,16 +93,21 @@ class OpenOccurrences:
         for r in rows:
             self.by.setdefault((r.device_id, r.kind), []).append(r.id)
         self._device_rows: dict[int, Any] | None = None
-        # the batch's ISA transitions (`service.apply(events=)`), written by `write_events`
+        # the batch's ISA transitions (`service.apply(events=)`) and its new occurrences, not
+        # in the session until `write_events` inserts them
         self.events: list[tuple[AlarmRecord, dict[str, Any]]] = []
+        self.new: list[AlarmRecord] = []
 
     def write_events(self) -> None:
-        """The batch's transitions as one Core statement, after a flush that gives their new
-        occurrences ids: an ORM flush of them beside the occurrences cost ~5 times the rows'
-        own INSERT, on the life-safety record's path."""
+        """The batch's new occurrences and then its transitions, each as one Core statement
+        (`db.insert_flushed`: the occurrences become persistent objects with their ids): an
+        ORM flush of them cost ~5 times the rows' own INSERTs, on the life-safety record's
+        path."""
+        if self.new:
+            insert_flushed(self.db, self.new)
+            self.new.clear()
         if not self.events:
             return
-        self.db.flush()
         rows = [{"alarm_id": rec.id, **row} for rec, row in self.events]
         self.db.connection().execute(_EVENT_INSERT, rows)
         self.events.clear()
@@ -129,8 +134,9 @@ class OpenOccurrences:
         return self._held(entry) or self.db.get(AlarmRecord, entry)
 
     def add(self, rec: AlarmRecord) -> None:
-        if rec.device_id in self.devices:
-            self.by.setdefault((rec.device_id, rec.kind), []).insert(0, rec)
+        """A new occurrence of one of its devices, inserted by `write_events`."""
+        self.by.setdefault((rec.device_id, rec.kind), []).insert(0, rec)
+        self.new.append(rec)
 
     def device_row(self, device_id: int) -> Any:
         """The device's latching and out-of-service columns (`service.DEVICE_STATE`)."""
@@ -164,8 +170,8 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
     """Apply one engine event to the device's occurrence of that condition. `text` replaces
     the English record's message, `detail` adds to the fields its texts are rendered from in
     each reader's language (`texts`). With `occ` (the batch's open occurrences) a new
-    occurrence is added to the session unflushed: the caller flushes once for all of them
-    before it needs their ids."""
+    occurrence is left to `occ.write_events`, which inserts all of them at once: the caller
+    calls it before it needs their ids."""
     known = occ is not None and dev.id in occ.devices
     rec = occ.find(dev.id, kind) if known else _open(db, dev.id, kind, dev.site_id)
     if raised:
@@ -194,7 +200,6 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         if rec.state == AlarmState.UNACK:
             rec.next_escalation_at = dt(t + first_wait)
         if rec.id is None and occ is not None and known:
-            db.add(rec)
             occ.add(rec)
         elif rec.id is None:
             db.add(rec)

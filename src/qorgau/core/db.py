@@ -8,9 +8,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert, make_url
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 from qorgau.core.config import get_settings
@@ -54,6 +62,42 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def insert_flushed(db: Session, objs: list[Any]) -> None:
+    """New objects of one mapped class (not added to the session) INSERTed as one Core
+    statement that returns their ids, then attached to the session as if a flush had written
+    them: persistent, in the identity map, later changes tracked as UPDATEs. Column defaults
+    are applied here, as the flush would. The ORM's unit of work took about five times the
+    statement's own cost for two rows, on the life-safety record's path."""
+    table, cols = _columns(type(objs[0]))
+    rows = [{c.key: _value(o, c, attr) for c, attr in cols} for o in objs]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = db.connection().execute(stmt, rows).scalars().all()
+    for o, id_ in zip(objs, ids, strict=True):
+        o.id = id_
+        make_transient_to_detached(o)
+        db.add(o)
+
+
+@cache
+def _columns(cls: type) -> tuple[Any, list[tuple[Any, str]]]:
+    """A mapped class's table and its non-key columns with their attribute names."""
+    mapper = sa_inspect(cls)
+    return mapper.local_table, [(c, mapper.get_property_by_column(c).key)
+                                for c in mapper.local_table.columns if not c.primary_key]
+
+
+def _value(obj: Any, col: Any, attr: str) -> Any:
+    """The object's value for a column; its Python-side default if never set (and set)."""
+    default = col.default
+    if attr in obj.__dict__ or default is None:
+        return getattr(obj, attr)
+    if not (default.is_scalar or default.is_callable):  # a sequence, a SQL expression
+        raise TypeError(f"{col}: a default insert_flushed cannot apply")
+    value = default.arg(None) if default.is_callable else default.arg
+    setattr(obj, attr, value)
+    return value
 
 
 class CreatedMixin:

@@ -80,9 +80,7 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
             res.held.append(change.rec)
         if change is not None and change.what == "raise":
             raised.append((dev, change.rec))
-    if raised:
-        db.flush()
-    if occ is not None:
+    if occ is not None:  # the new occurrences' ids (others got theirs in `on_condition`)
         occ.write_events()
     notices = []
     for dev, rec in raised:
@@ -114,9 +112,7 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
                                       detail={"late": f"{dt(t):%Y-%m-%d %H:%M:%S}"}, occ=occ)
         if change is not None and change.what == "raise":
             raised.append(change.rec)
-    if raised:
-        db.flush()  # their ids
-    if occ is not None:
+    if occ is not None:  # the new occurrences' ids (others got theirs in `on_condition`)
         occ.write_events()
     for rec in raised:
         res.alarms += 1
