@@ -132,31 +132,49 @@ def test_worker_role_cannot_ingest_without_gateway(client_as, mine, proc):
 
 
 def test_a_system_account_writes_only_its_own_sites(client, db, world, mine, proc):
-    """An API key with `alarms.ingest` could send readings to any enterprise's mine, raising
-    its alarms and withdrawals. Now a key writes the sites of its organisation's enterprise
-    (else of its region; a national organisation's, any site); another's is refused with a
-    dead letter and nothing stored."""
+    """An API key with `alarms.ingest` (every key has it) could send readings to any
+    enterprise's mine, raising its alarms and withdrawals. Now only a key issued for the
+    telemetry feed writes, and only the sites of its organisation's enterprise, or a state
+    system's region (a national state system's: any site); any other is refused with a dead
+    letter and nothing stored — an insurer's contracts key, an inspectorate's, another
+    enterprise's."""
     from qorgau.accounts import service as accounts
+    from qorgau.accounts.models import Organisation
     from qorgau.accounts.schemas import ApiKeyIn
     from qorgau.core.security import SYSTEM_ACTOR
 
-    def key(org: str) -> dict:
+    for name, region in (("scada-krg", "KZ-35"), ("scada-kz", None), ("scada-ala", "KZ-75")):
+        org = Organisation(kind="state_system", name=name, region_code=region)
+        db.add(org)
+        db.flush()
+        world.orgs[name] = org.id
+
+    def key(org: str, feed: str = "telemetry") -> dict:
         k, _ = accounts.create_api_key(db, actor=SYSTEM_ACTOR, data=ApiKeyIn(
-            name=f"scada {org}", organisation_id=world.orgs[org], feed="telemetry"))
+            name=f"{feed} {org}", organisation_id=world.orgs[org], feed=feed))
         db.commit()
         return {"X-API-Key": k}
 
-    letters = db.scalar(select(func.count()).select_from(DeadLetter)
-                        .where(DeadLetter.reason == "wrong_site"))
-    for org in ("osh_ala", "inspector_ala"):  # another enterprise; another region
-        r = client.post("/api/v1/alarms/ingest", headers=key(org),
+    def letters(reason: str) -> int:
+        return db.scalar(select(func.count()).select_from(DeadLetter)
+                         .where(DeadLetter.reason == reason))
+
+    before = {r: letters(r) for r in ("wrong_site", "wrong_feed")}
+    refused = [(key("osh_ala"), "wrong_site"),  # another enterprise
+               (key("scada-ala"), "wrong_site"),  # a state system of another region
+               (key("inspector_krg"), "wrong_site"),  # not the mine's nor a state system
+               (key("insurer"), "wrong_site"),
+               (key("insurer", "insurance-contracts"), "wrong_feed"),
+               (key("osh_krg", "employment-contracts"), "wrong_feed")]  # its own, wrong feed
+    for headers, reason in refused:
+        r = client.post("/api/v1/alarms/ingest", headers=headers,
                         json=mine.batch([("CH4-1", 1.8, -5)]))
-        assert r.status_code == 403, (org, r.text)
+        assert r.status_code == 403 and r.json()["detail"][0]["type"] == reason, r.text
     assert db.scalar(select(func.count()).select_from(AlarmRecord)
                      .where(AlarmRecord.site_id == mine.site_id)) == 0
-    assert db.scalar(select(func.count()).select_from(DeadLetter)
-                     .where(DeadLetter.reason == "wrong_site")) == letters + 2
-    for org, minute in (("osh_krg", -120), ("inspector_krg", -180), ("analyst", -240)):
+    assert letters("wrong_site") == before["wrong_site"] + 4
+    assert letters("wrong_feed") == before["wrong_feed"] + 2
+    for org, minute in (("osh_krg", -120), ("scada-krg", -180), ("scada-kz", -240)):
         r = client.post("/api/v1/alarms/ingest", headers=key(org),
                         json=mine.batch([("CO-1", 3.0, minute)]))
         assert r.status_code == 200 and r.json()["accepted"] == 1, (org, r.text)

@@ -53,6 +53,30 @@ def test_console_and_actions(client, db, world, mine, proc):
     assert re.search(r'class="inside">1<', live)
 
 
+def test_a_console_action_keeps_the_language_the_console_was_opened_in(client, db, world,
+                                                                        mine, proc):
+    """The console's forms posted without its language: a console opened in English from a
+    link, with a Russian cookie, came back in Russian after an acknowledgement."""
+    proc.handle_raw(db, mine.batch([("CO-1", 60.0, -2)]), source="test")
+    rec = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                              AlarmRecord.kind == "HIHI"))
+    csrf = _login(client, world, "osh_krg")
+    client.cookies.set("lang", "ru")
+    page = client.get(f"/alarms/sites/{mine.site_id}?lang=en").text
+    assert f'action="/alarms/{rec.id}/action?lang=en"' in page
+    r = client.post(f"/alarms/{rec.id}/action?lang=en", data={"action": "ack", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/alarms/sites/{mine.site_id}?lang=en"
+    r = client.post(f"/alarms/{rec.id}/action?lang=en", data={"action": "nope", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.headers["location"] == f"/alarms/sites/{mine.site_id}?lang=en&error=unknown+action"
+    back = client.get(r.headers["location"]).text
+    assert '<html lang="en">' in back and "unknown action" in back
+    r = client.post(f"/alarms/{rec.id}/action", data={"action": "nope", "csrf_token": csrf},
+                    follow_redirects=False)  # no language given: the cookie's, as before
+    assert r.headers["location"] == f"/alarms/sites/{mine.site_id}?error=unknown+action"
+
+
 def test_inspector_reads_without_action_buttons_and_other_region_404(client, world, mine, proc,
                                                                      db):
     proc.handle_raw(db, mine.batch([("CO-1", 60.0, -2)]), source="test")

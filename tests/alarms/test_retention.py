@@ -167,18 +167,20 @@ def test_old_dead_letters_are_purged_and_recent_ones_kept(db, mine, tmp_path, mo
     assert done["dead_letters"] >= 12
 
 
-def test_kept_unprocessable_messages_go_with_their_dead_letters(db, mine, tmp_path,
-                                                              monkeypatch):
+def test_kept_unprocessable_messages_go_with_raw_readings_and_dead_letters(
+        db, mine, tmp_path, monkeypatch):
     """A message dead-lettered as "unprocessable" is kept whole in a file beside the
-    segments; the files were never purged and grew without bound. Now they go at the dead
-    letters' age: by the time in the name, or the file's own time for another name."""
+    segments; the files were never purged and grew without bound. Its readings are in no
+    segment file, so it goes when both raw readings and its dead letter would have: at the
+    longer of the two ages, by the time in the name, or the file's own time for another
+    name; never while either is kept forever."""
     from qorgau.alarms.ingest.unprocessable import keep_unprocessable
 
     store = SegmentStore(tmp_path / "seg")
     proc = core.Processor(store)
     now = time.time()
     monkeypatch.setattr(time, "gmtime", lambda *_: time.struct_time(
-        datetime.fromtimestamp(now - 31 * DAY, UTC).timetuple()))
+        datetime.fromtimestamp(now - 41 * DAY, UTC).timetuple()))
     old = keep_unprocessable(proc, {"readings": []}, source="mqtt", site_id=mine.site_id,
                              err=TypeError("x"))
     monkeypatch.undo()
@@ -186,15 +188,18 @@ def test_kept_unprocessable_messages_go_with_their_dead_letters(db, mine, tmp_pa
                                err=TypeError("y"))
     odd = store.unprocessable_dir / "copied-by-hand.json"
     odd.write_text("{}")
-    os.utime(odd, (now - 40 * DAY, now - 40 * DAY))
+    os.utime(odd, (now - 42 * DAY, now - 42 * DAY))
 
-    done = retention.run(db, store=store, now=now, settings=_settings(raw=0, rollup=0, dead=30))
+    for raw, dead in ((0, 30), (30, 0), (45, 30), (30, 45)):  # forever, or 45 > 42 > 41 days
+        done = retention.run(db, store=store, now=now,
+                             settings=_settings(raw=raw, rollup=0, dead=dead))
+        assert done.get("unprocessable_files", 0) == 0, (raw, dead)
+        assert (tmp_path / old).exists() and odd.exists()
+
+    done = retention.run(db, store=store, now=now, settings=_settings(raw=40, rollup=0, dead=30))
 
     assert done["unprocessable_files"] == 2
     assert not (tmp_path / old).exists() and not odd.exists()
-    assert (tmp_path / fresh).exists()
-    assert retention.run(db, store=store, now=now, settings=_settings(
-        raw=0, rollup=0, dead=0)).get("unprocessable_files") is None
     assert (tmp_path / fresh).exists()
 
 

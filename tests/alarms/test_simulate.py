@@ -214,6 +214,23 @@ def test_command_in_process_end_to_end(db, world, proc):
             out["definitions"])
 
 
+def test_the_simulated_mine_is_the_demo_mines_only(db, world, as_):
+    """The simulator had taken the first site of its name anywhere: a site another
+    enterprise named so got the simulated devices, contacts and methane alarms."""
+    from qorgau.registry import service as registry
+    from qorgau.registry.schemas import SiteIn
+
+    planted = registry.create_site(db=db, actor=as_("osh_ala"), data=SiteIn(
+        enterprise_id=world.enterprises["build_ala"], kind="construction",
+        name=simulate.SITE_NAME, lon=76.9, lat=43.25))
+    site = simulate.ensure_site(db)
+    assert site.id != planted.id
+    assert site.enterprise_id == registry.demo_mine(db).id == world.enterprises["mine_krg"]
+    assert simulate.ensure_site(db).id == site.id  # found again, not made twice
+    db.delete(planted)  # the shared world's other tests count build_ala's sites
+    db.commit()
+
+
 @pytest.fixture
 def mine(db, world):
     """The broker fixture's gateway (tests/alarms/test_brokers.py): one of the simulated mine's,

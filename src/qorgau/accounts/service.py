@@ -265,5 +265,6 @@ def _key_actor(row: ApiKey) -> Actor:
         region=org.region_code,
         enterprise_id=org.enterprise_id,
         feed=row.feed,
-        extra={"rate_per_minute": row.rate_per_minute, "org_name": org.name},
+        extra={"rate_per_minute": row.rate_per_minute, "org_name": org.name,
+               "org_kind": org.kind},
     )

@@ -25,6 +25,9 @@ ACKNOWLEDGE_LIFE_SAFETY = grant("alarms.acknowledge.life_safety",
 OPERATE = grant("alarms.operate", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
 WITHDRAW = grant("alarms.withdraw", {Role.EMPLOYER_OSH, Role.SHIFT_DISPATCHER, Role.ADMIN})
 INGEST = grant("alarms.ingest", {Role.SYSTEM, Role.ADMIN})
+# the feed an API key must be issued for to send readings (every key is a system account with
+# `alarms.ingest`: without it an insurer's contracts key could raise alarms at a mine)
+TELEMETRY_FEED = "telemetry"
 # A site's contact list (people's phones and e-mails): every reader but mine rescue, which is
 # called out to act on life-safety alarms, not to read an enterprise's staff directory.
 READ_CONTACTS = grant("alarms.contacts.read", {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -134,10 +135,12 @@ def console_fragment(request: Request, site_id: int, db: DbDep,
     return render(request, "alarms/_live.html", _console_ctx(db, actor, site_id), actor=actor)
 
 
-def _back(site_id: int, error: str | None = None) -> RedirectResponse:
-    from urllib.parse import quote
-
-    url = f"/alarms/sites/{site_id}" + (f"?error={quote(error[:250])}" if error else "")
+def _back(request: Request, site_id: int, error: str | None = None) -> RedirectResponse:
+    """To the console, in the language the form was posted from (the console's forms carry
+    its `lang`: one opened from a link in another language than the cookie's stays in it)."""
+    query = {k: v for k, v in (("lang", request.query_params.get("lang")),
+                               ("error", error[:250] if error else None)) if v}
+    url = f"/alarms/sites/{site_id}" + (f"?{urlencode(query)}" if query else "")
     return RedirectResponse(url, status_code=303)
 
 
@@ -149,7 +152,7 @@ def _msg(exc: Exception) -> str:
 
 
 @router.post("/alarms/{alarm_id}/action")
-def alarm_action(alarm_id: int, db: DbDep, actor: FormActorDep,
+def alarm_action(request: Request, alarm_id: int, db: DbDep, actor: FormActorDep,
                  action: Annotated[str, Form(max_length=10)],
                  reason: Annotated[str, Form(max_length=300)] = "",
                  minutes: Annotated[int, Form(ge=0, le=720)] = 0,
@@ -167,11 +170,11 @@ def alarm_action(alarm_id: int, db: DbDep, actor: FormActorDep,
         elif action in _REASONED:
             _REASONED[action](db=db, actor=actor, alarm_id=rec.id, data=ReasonIn(reason=reason))
         else:
-            return _back(rec.site_id, "unknown action")
+            return _back(request, rec.site_id, "unknown action")
     except (DomainError, ValidationError) as exc:
         db.rollback()
-        return _back(rec.site_id, _msg(exc))
-    return _back(rec.site_id)
+        return _back(request, rec.site_id, _msg(exc))
+    return _back(request, rec.site_id)
 
 
 _REASONED = {"unshelve": service.unshelve, "reset": service.reset,
@@ -179,24 +182,24 @@ _REASONED = {"unshelve": service.unshelve, "reset": service.reset,
 
 
 @router.post("/alarms/devices/{device_id}/service")
-def device_service(device_id: int, db: DbDep, actor: FormActorDep,
+def device_service(request: Request, device_id: int, db: DbDep, actor: FormActorDep,
                    action: Annotated[str, Form(max_length=10)],
                    reason: Annotated[str, Form(max_length=300)] = "") -> RedirectResponse:
     """The console's out-of-service / return-to-service buttons (action "out" / "back")."""
     dev = service.get_device(db=db, actor=actor, device_id=device_id)
     fn = {"out": service.remove_from_service, "back": service.return_to_service}.get(action)
     if fn is None:
-        return _back(dev.site_id, "unknown action")
+        return _back(request, dev.site_id, "unknown action")
     try:
         fn(db=db, actor=actor, device_id=dev.id, data=ReasonIn(reason=reason))
     except (DomainError, ValidationError) as exc:
         db.rollback()
-        return _back(dev.site_id, _msg(exc))
-    return _back(dev.site_id)
+        return _back(request, dev.site_id, _msg(exc))
+    return _back(request, dev.site_id)
 
 
 @router.post("/alarms/sites/{site_id}/withdraw")
-def withdraw(site_id: int, db: DbDep, actor: FormActorDep,
+def withdraw(request: Request, site_id: int, db: DbDep, actor: FormActorDep,
              zones: Annotated[list[str] | None, Form()] = None,
              reason: Annotated[str, Form(max_length=300)] = "") -> RedirectResponse:
     """The console's order, with or without an alarm: another tenant's site is a 404 and a
@@ -208,8 +211,8 @@ def withdraw(site_id: int, db: DbDep, actor: FormActorDep,
                               reason=reason)
     except DomainError as exc:
         db.rollback()
-        return _back(site_id, _msg(exc))
-    return _back(site_id)
+        return _back(request, site_id, _msg(exc))
+    return _back(request, site_id)
 
 
 @router.get("/alarms/{alarm_id}", response_class=HTMLResponse)

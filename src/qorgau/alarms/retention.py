@@ -58,8 +58,8 @@ def run(db: Session, *, store: SegmentStore | None = None, now: float | None = N
         if cfg.alarm_dead_letter_retention_days > 0:
             done["dead_letters"] = purge_dead_letters(
                 db, _cutoff(now, cfg.alarm_dead_letter_retention_days))
-            done["unprocessable_files"] = store.purge_unprocessable(
-                keep_days=cfg.alarm_dead_letter_retention_days, now=now)
+        if keep := unprocessable_days(cfg):
+            done["unprocessable_files"] = store.purge_unprocessable(keep_days=keep, now=now)
     except Exception as exc:
         db.rollback()
         done["error"] = f"{type(exc).__name__}: {exc}"[:500]
@@ -71,6 +71,14 @@ def run(db: Session, *, store: SegmentStore | None = None, now: float | None = N
                      object_id=datetime.fromtimestamp(now, UTC).date().isoformat(), after=done)
         db.commit()
     return done
+
+
+def unprocessable_days(cfg: Settings) -> int:
+    """How long a kept unprocessable message stays: its readings are in no segment file, so
+    as long as raw readings do, and at least as long as its dead letter; forever (0) if
+    either is kept forever."""
+    days = (cfg.alarm_raw_retention_days, cfg.alarm_dead_letter_retention_days)
+    return 0 if min(days) <= 0 else max(days)
 
 
 def marked_hours(db: Session) -> set[tuple[int, int]]:

@@ -31,14 +31,17 @@ SITE_NAME = "Karaganda mine — gas monitoring (simulated)"
 
 
 def ensure_site(db: Session) -> Any:
-    """The simulated mine site: the one made before (wherever it is), else a new one at the
-    demo's mine (`registry.demo_host`, the enterprise of the demo mine's accounts)."""
-    site = db.scalar(select(Site).where(Site.name == SITE_NAME).order_by(Site.id).limit(1))
-    if site is not None:
-        return site
+    """The simulated mine site of the demo's mine (`registry.demo_mine`, the enterprise of
+    the demo mine's accounts; else `registry.demo_host`): the one made before there, else a
+    new one. Only there: a site of the same name at another enterprise (anyone who may add
+    sites can name one so) is not taken over with devices, contacts and alarms."""
     ent = registry.demo_mine(db) or registry.demo_host(db, region="KZ-35")
     if ent is None:
         raise RuntimeError("no enterprise in KZ-35 to host the simulated mine")
+    site = db.scalar(select(Site).where(Site.enterprise_id == ent.id, Site.name == SITE_NAME)
+                     .order_by(Site.id).limit(1))
+    if site is not None:
+        return site
     return registry.create_site(db=db, actor=SYSTEM_ACTOR, data=SiteIn(
         enterprise_id=ent.id, kind="mine", name=SITE_NAME, lon=ent.lon, lat=ent.lat,
         zones=MINE_ZONES))

@@ -30,7 +30,6 @@ from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
-from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
 from qorgau.registry.models import Site
 
@@ -58,18 +57,27 @@ async def _process(db, doc: object, site_id: int | None) -> object:
                                        site_id=site_id)
 
 
-def _may_write(db, actor: Actor, site: object) -> bool:
-    """A system account's own sites: before, any key with `alarms.ingest` could send readings
-    to any enterprise's mine and raise its alarms and withdrawals. A site that does not exist
-    is left to the processor (dead-lettered as unknown)."""
-    if actor.reach is Reach.NATIONAL or (actor.enterprise_id is None and actor.region is None):
-        return True
+def _refusal(db, actor: Actor, site: object) -> tuple[str, str] | None:
+    """Why a system account (API key) may not write the site, or None. Readings come from a
+    key issued for the telemetry feed, of the site's own enterprise or of a state system
+    (its region's sites; a national one's, any): before, any key with `alarms.ingest` — an
+    insurer's contracts feed, an inspectorate's — could send readings to any mine and raise
+    its alarms and withdrawals. A site that does not exist is left to the processor
+    (dead-lettered as unknown). People with the permission (administrators) write any."""
+    if actor.kind != "system":
+        return None
+    if actor.feed != C.TELEMETRY_FEED:
+        return "wrong_feed", f"{actor.label[:80]} is a key for the {str(actor.feed)[:40]!r} " \
+            f"feed, not {C.TELEMETRY_FEED!r}"
     row = db.get(Site, site) if isinstance(site, int) and not isinstance(site, bool) else None
     if row is None:
-        return True
+        return None
     if actor.enterprise_id is not None:
-        return row.enterprise_id == actor.enterprise_id
-    return row.region_code == actor.region
+        ok = row.enterprise_id == actor.enterprise_id
+    else:
+        ok = actor.extra.get("org_kind") == "state_system" and actor.region in (
+            None, row.region_code)
+    return None if ok else ("wrong_site", f"{actor.label[:80]} may not write site {row.id}")
 
 
 def _shed(n: int) -> JSONResponse:
@@ -105,9 +113,10 @@ async def ingest(request: Request, db: DbDep, actor: OptionalActorDep) -> object
         return await _reject(db, status, exc.reason, exc.detail, site_id)
     if site_id is not None and site_of(doc) not in (None, site_id):
         return await _reject(db, 403, "wrong_site", "gateway is bound to another site", site_id)
-    if site_id is None and not await run_in_threadpool(_may_write, db, actor, site_of(doc)):
-        return await _reject(db, 403, "wrong_site", f"{actor.label[:80]} may not write site "
-                             f"{str(site_of(doc))[:20]}", None)
+    refused = None if site_id is not None else await run_in_threadpool(
+        _refusal, db, actor, site_of(doc))
+    if refused is not None:
+        return await _reject(db, 403, *refused, None)
     # the console hears of a danger reading first, also from a batch shed below (the latch
     # keeps its retry from announcing it twice)
     await run_in_threadpool(sentinel.screen, site_id, doc)
