@@ -98,7 +98,7 @@ def test_console_button_order_shows_its_reason_until_everyone_is_out(client, db,
     proc.handle_raw(db, mine.batch([("W-1", {"z": "L2"}, -3)]), source="test")
     csrf = _login(client, world, "osh_krg")
     page = client.get(f"/alarms/sites/{mine.site_id}").text
-    assert re.search(r'<form method="post" action="/alarms/sites/\d+/withdraw".*?'
+    assert re.search(r'<form method="post" action="/alarms/sites/\d+/withdraw\?lang=ru".*?'
                      r'name="reason"', page, re.S)
     r = client.post(f"/alarms/sites/{mine.site_id}/withdraw", data={
         "zones": ["L2"], "reason": "roof fall risk", "csrf_token": csrf},

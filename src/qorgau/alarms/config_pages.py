@@ -34,13 +34,14 @@ from qorgau.alarms.schemas import (
 )
 from qorgau.core.deps import DbDep
 from qorgau.core.errors import Conflict, DomainError, RuleViolation
-from qorgau.core.i18n import LANGUAGE_NAMES, localized_name
-from qorgau.core.i18n import gettext as _
+from qorgau.core.i18n import LANGUAGE_NAMES, domain_gettext, localized_name
 from qorgau.core.labels import N_
 from qorgau.core.security import scoped
 from qorgau.core.web import ENV, FormActorDep, PageActorDep, render
 from qorgau.registry import service as registry
 from qorgau.registry.models import Enterprise, Site
+
+_ = domain_gettext("alarms")  # this domain's translation of a msgid others share
 
 router = APIRouter(include_in_schema=False)
 

@@ -155,6 +155,8 @@ TRIGGER_LABELS = {
     "remove_from_service": N_("taken out of service"),
     "return_to_service": N_("returned to service"), "process": N_("process"),
 }
+# a transition's actor when no person made it: the engine on a reading, the system's timers
+ACTOR_LABELS = {"process": N_("process"), "system": N_("system")}
 NOTE_STATUS_LABELS = {"pending": N_("waiting"), "sending": N_("sending"), "sent": N_("sent"),
                       "failed": N_("not delivered"), "held": N_("held")}
 _VALUE_LABELS = {"role": CONTACT_ROLES, "channel": CHANNEL_LABELS, "kind": KIND_LABELS,

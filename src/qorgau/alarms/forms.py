@@ -10,8 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from qorgau.core.errors import RuleViolation
-from qorgau.core.i18n import gettext as _
+from qorgau.core.i18n import domain_gettext
 from qorgau.core.labels import N_
+
+_ = domain_gettext("alarms")  # this domain's translation of a msgid others share
 
 # Messages of our own validators and service rules, marked here so they are translated.
 RULES = {

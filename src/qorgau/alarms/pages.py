@@ -223,7 +223,7 @@ def alarm_detail(request: Request, alarm_id: int, db: DbDep,
     ctx = {"a": rec, "events": service.alarm_history(db=db, actor=actor, alarm_id=rec.id),
            "say": _say([dev] if dev else []),
            "notes": service.notification_rows(db=db, actor=actor, alarm_id=rec.id),
-           "states": STATE_LABELS, "triggers": C.TRIGGER_LABELS,
+           "states": STATE_LABELS, "triggers": C.TRIGGER_LABELS, "actors": C.ACTOR_LABELS,
            "statuses": C.NOTE_STATUS_LABELS, "channels": C.SENT_BY}
     return render(request, "alarms/alarm.html", ctx, actor=actor)
 

@@ -67,7 +67,7 @@ def lang_or_default(lang: str | None) -> str:
 
 
 def _gt(lang: str | None) -> Callable[[str], str]:
-    return translations(lang_or_default(lang)).gettext
+    return translations(lang_or_default(lang), "alarms").gettext
 
 
 def fields(rec: Any, dev: Any | None = None) -> dict[str, Any]:

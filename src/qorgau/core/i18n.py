@@ -8,6 +8,7 @@ kept in the repository.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cache
 from gettext import NullTranslations
@@ -26,15 +27,28 @@ _current: ContextVar[str] = ContextVar("qorgau_language", default="ru")
 
 
 @cache
-def translations(lang: str) -> NullTranslations:
+def _compiled(lang: str, domain: str) -> bytes:
+    """One domain's catalogue of a language, compiled (.mo bytes)."""
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po").open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+@cache
+def translations(lang: str, domain: str | None = None) -> NullTranslations:
+    """Every domain's catalogue merged, `domain`'s own last so its translations win: the
+    domains share one namespace of msgids, and the same English word can mean different
+    things in two of them ("From": a transition's former state in alarms, a period's start
+    in indicators; "Name": a contact's name, an organisation's). Without `domain`, the
+    alphabetically later domain's translation wins."""
+    domains = sorted(p.stem for p in (LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    if domain in domains:
+        domains = [d for d in domains if d != domain] + [domain]
     merged: Translations | None = None
-    for po_path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        with po_path.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        buf.seek(0)
-        part = Translations(buf)
+    for d in domains:
+        part = Translations(io.BytesIO(_compiled(lang, d)))
         merged = part if merged is None else merged.merge(part)
     return merged or NullTranslations()
 
@@ -49,6 +63,16 @@ def get_language() -> str:
 
 def gettext(message: str) -> str:
     return translations(get_language()).gettext(message)
+
+
+def domain_gettext(domain: str) -> Callable[[str], str]:
+    """A domain's `gettext` (its own translation of a msgid that other domains also have)."""
+    return lambda message: translations(get_language(), domain).gettext(message)
+
+
+def template_domain(name: str | None) -> str:
+    """The domain of a template ("alarms/console.html": alarms; base.html: core)."""
+    return name.split("/", 1)[0] if name and "/" in name else "core"
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

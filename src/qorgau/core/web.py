@@ -9,7 +9,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy.orm import Session
 
 from qorgau.accounts import service as accounts
@@ -70,6 +71,18 @@ def _back_here(request: Request) -> str:
     return ref.path + (f"?{ref.query}" if ref.query else "")
 
 
+@pass_context
+def _template_gettext(ctx: Context, message: str) -> str:
+    """A template's `_`: its domain's translation first (`i18n.translations`)."""
+    return i18n.translations(i18n.get_language(), i18n.template_domain(ctx.name)).gettext(message)
+
+
+@pass_context
+def _template_ngettext(ctx: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(i18n.get_language(), i18n.template_domain(ctx.name)).ngettext(
+        singular, plural, n)
+
+
 def _make_env() -> Environment:
     env = Environment(
         loader=PackageLoader("qorgau", "templates"),
@@ -78,7 +91,7 @@ def _make_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         LANGUAGES=i18n.LANGUAGES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
