@@ -37,6 +37,12 @@ STATE_LABELS = {"unacknowledged": N_("Unacknowledged"), "rtn_unack": N_("Cleared
                 "acknowledged": N_("Acknowledged"), "latched": N_("Latched"),
                 "shelved": N_("Shelved"), "suppressed": N_("Suppressed"),
                 "out_of_service": N_("Out of service"), "normal": N_("Normal")}
+# one alarm's state (its page, its transitions); the labels above head the console's lists
+# and are plural in Russian ("Квитированные")
+STATE_NAMES = {"unacknowledged": N_("unacknowledged"),
+               "rtn_unack": N_("cleared, unacknowledged"), "acknowledged": N_("acknowledged"),
+               "latched": N_("latched"), "shelved": N_("shelved"), "suppressed": N_("suppressed"),
+               "out_of_service": N_("out of service"), "normal": N_("normal")}
 
 
 router.include_router(config_pages.router)
@@ -223,7 +229,7 @@ def alarm_detail(request: Request, alarm_id: int, db: DbDep,
     ctx = {"a": rec, "events": service.alarm_history(db=db, actor=actor, alarm_id=rec.id),
            "say": _say([dev] if dev else []),
            "notes": service.notification_rows(db=db, actor=actor, alarm_id=rec.id),
-           "states": STATE_LABELS, "triggers": C.TRIGGER_LABELS, "actors": C.ACTOR_LABELS,
+           "states": STATE_NAMES, "triggers": C.TRIGGER_LABELS, "actors": C.ACTOR_LABELS,
            "statuses": C.NOTE_STATUS_LABELS, "channels": C.SENT_BY}
     return render(request, "alarms/alarm.html", ctx, actor=actor)
 
