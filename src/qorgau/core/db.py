@@ -74,10 +74,52 @@ def insert_flushed(db: Session, objs: list[Any]) -> None:
     rows = [{c.key: _value(o, c, attr) for c, attr in cols} for o in objs]
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = db.connection().execute(stmt, rows).scalars().all()
+    txn = db.get_nested_transaction() or db.get_transaction()
+    kept = db.info.setdefault(_INSERTED, [])
     for o, id_ in zip(objs, ids, strict=True):
         o.id = id_
         make_transient_to_detached(o)
         db.add(o)
+        kept.append((txn, o))
+
+
+# (transaction, object) of what `insert_flushed` attached since the last commit
+_INSERTED = "qorgau.insert_flushed"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: Any) -> None:
+    """Objects `insert_flushed` attached in a transaction that rolled back leave the session,
+    as the ORM expunges flushed new objects: kept as persistent, one whose id the database
+    hands out again could not be attached later ("another instance with key … is already
+    present"), and a retry of the batch in the same session failed."""
+    kept = session.info.get(_INSERTED)
+    if not kept:
+        return
+    stay = []
+    for txn, obj in kept:
+        if _within(txn, previous):
+            if obj in session:
+                session.expunge(obj)
+        else:
+            stay.append((txn, obj))
+    session.info[_INSERTED] = stay
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed(session: Session) -> None:
+    """Committed at the root: nothing to forget any more (a savepoint's objects stay listed
+    until then: its parent's rollback takes them too)."""
+    if not session.in_nested_transaction():
+        session.info.pop(_INSERTED, None)
+
+
+def _within(txn: Any, outer: Any) -> bool:
+    while txn is not None:
+        if txn is outer:
+            return True
+        txn = txn.parent
+    return False
 
 
 @cache
