@@ -139,7 +139,7 @@ def test_a_system_account_writes_only_its_own_sites(client, db, world, mine, pro
     letter and nothing stored — an insurer's contracts key, an inspectorate's, another
     enterprise's."""
     from qorgau.accounts import service as accounts
-    from qorgau.accounts.models import Organisation
+    from qorgau.accounts.models import Organisation, User
     from qorgau.accounts.schemas import ApiKeyIn
     from qorgau.core.security import SYSTEM_ACTOR
 
@@ -178,6 +178,17 @@ def test_a_system_account_writes_only_its_own_sites(client, db, world, mine, pro
         r = client.post("/api/v1/alarms/ingest", headers=key(org),
                         json=mine.batch([("CO-1", 3.0, minute)]))
         assert r.status_code == 200 and r.json()["accepted"] == 1, (org, r.text)
+    # a person with the system role (only a state system's people have it) writes the same
+    # sites as its organisation's keys: another region's mine is refused
+    for org, status, minute in (("scada-ala", 403, -300), ("scada-krg", 200, -360)):
+        user = User(username=f"op-{org}", full_name="Operator", role="system",
+                    password_hash="-", organisation_id=world.orgs[org])
+        db.add(user)
+        db.commit()
+        token, _ = accounts.open_session(db, user=user, kind="bearer")
+        r = client.post("/api/v1/alarms/ingest", headers={"Authorization": f"Bearer {token}"},
+                        json=mine.batch([("CO-1", 3.0, minute)]))
+        assert r.status_code == status, (org, r.text)
 
 
 def test_columnar_payload_and_fan_combo(client, db, mine, proc):

@@ -39,3 +39,19 @@ def test_a_domain_gets_its_own_translation_of_a_shared_msgid() -> None:
     assert template.render() == "Из/Имя"
     template.name = "registry/probe.html"
     assert template.render() == "С/Наименование"
+
+
+def test_the_page_frame_translates_in_the_core_domain() -> None:
+    """base.html renders with its child page's context and name (`extends`), so its `_`
+    took the page's domain: the header's role and menu words changed from page to page (kk
+    "Worker" was "Қызметкер" on alarm pages, "Жұмыскер" elsewhere). It uses `core_`."""
+    from qorgau.core.config import PACKAGE_DIR
+    from qorgau.core.i18n import domain_gettext
+    from qorgau.core.web import ENV
+
+    frame = (PACKAGE_DIR / "templates" / "base.html").read_text()
+    assert "core_(" in frame and "_(" not in frame.replace("core_(", "")
+    set_language("kk")
+    assert ENV.globals["core_"]("Worker") == "Жұмыскер" != domain_gettext("alarms")("Worker")
+    set_language("ru")
+    assert ENV.globals["core_"]("Sites") == "Объекты" != domain_gettext("integration")("Sites")

@@ -184,6 +184,13 @@ def _organisation(
     return org
 
 
+def demo_mine_enterprise(db: Session) -> int | None:
+    """The enterprise of the demo mine's accounts once they exist (the ranking of
+    `registry.demo_mine` can change as enterprises are registered; the accounts stay)."""
+    return db.scalar(select(Organisation.enterprise_id).join(
+        User, User.organisation_id == Organisation.id).where(User.username == "osh.mine"))
+
+
 def ensure_demo_accounts(db: Session) -> list[DemoLogin]:
     """Idempotent: creates what is missing, returns every demo login."""
     logins = []

@@ -24,18 +24,23 @@ from qorgau.alarms.schemas import ContactIn, DeviceIn, GatewayIn
 from qorgau.alarms.service import dt
 from qorgau.core.security import SYSTEM_ACTOR
 from qorgau.registry import service as registry
-from qorgau.registry.models import Site
+from qorgau.registry.models import Enterprise, Site
 from qorgau.registry.schemas import SiteIn
 
 SITE_NAME = "Karaganda mine — gas monitoring (simulated)"
 
 
 def ensure_site(db: Session) -> Any:
-    """The simulated mine site of the demo's mine (`registry.demo_mine`, the enterprise of
-    the demo mine's accounts; else `registry.demo_host`): the one made before there, else a
-    new one. Only there: a site of the same name at another enterprise (anyone who may add
-    sites can name one so) is not taken over with devices, contacts and alarms."""
-    ent = registry.demo_mine(db) or registry.demo_host(db, region="KZ-35")
+    """The simulated mine site of the demo's mine (the enterprise of the demo mine's
+    accounts; before they exist `registry.demo_mine`, else `registry.demo_host`): the one
+    made before there, else a new one. Only there: a site of the same name at another
+    enterprise (anyone who may add sites can name one so) is not taken over with devices,
+    contacts and alarms."""
+    from qorgau.accounts.demo import demo_mine_enterprise
+
+    ent_id = demo_mine_enterprise(db)
+    ent = db.get(Enterprise, ent_id) if ent_id is not None else \
+        registry.demo_mine(db) or registry.demo_host(db, region="KZ-35")
     if ent is None:
         raise RuntimeError("no enterprise in KZ-35 to host the simulated mine")
     site = db.scalar(select(Site).where(Site.enterprise_id == ent.id, Site.name == SITE_NAME)

@@ -163,7 +163,8 @@ class SegmentStore:
     def purge_unprocessable(self, *, keep_days: float, now: float | None = None) -> int:
         """Retention of the kept unprocessable messages: the files written more than keep_days
         ago (their names start with the UTC time they were kept; the file's modification time
-        for a name without it). Their dead letters go at the same age. Returns files removed."""
+        for a name without it); `retention.unprocessable_days` says how long. Returns files
+        removed."""
         if keep_days <= 0 or not self.unprocessable_dir.is_dir():
             return 0
         cutoff = (time.time() if now is None else now) - keep_days * 86400

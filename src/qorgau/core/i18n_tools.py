@@ -18,7 +18,8 @@ from babel.messages.pofile import read_po, write_po
 from qorgau.core.config import PACKAGE_DIR
 from qorgau.core.i18n import LANGUAGES, LOCALE_DIR
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# core_: base.html's own `_` (`core/web.py`: a parent template renders with its child's name)
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "core_": None}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "false"}
 
 

@@ -99,6 +99,9 @@ def _make_env() -> Environment:
         quote=quote,
         page_url=_page_url,
         back_here=_back_here,
+        # base.html's `_`: a parent template renders with its child's context and name, so
+        # its own `_` would take the child page's domain (kk "Worker" differed on alarm pages)
+        core_=i18n.domain_gettext("core"),
         label=label,
     )
     env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f")

@@ -30,6 +30,7 @@ from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
+from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
 from qorgau.registry.models import Site
 
@@ -58,25 +59,26 @@ async def _process(db, doc: object, site_id: int | None) -> object:
 
 
 def _refusal(db, actor: Actor, site: object) -> tuple[str, str] | None:
-    """Why a system account (API key) may not write the site, or None. Readings come from a
-    key issued for the telemetry feed, of the site's own enterprise or of a state system
-    (its region's sites; a national one's, any): before, any key with `alarms.ingest` — an
-    insurer's contracts feed, an inspectorate's — could send readings to any mine and raise
-    its alarms and withdrawals. A site that does not exist is left to the processor
-    (dead-lettered as unknown). People with the permission (administrators) write any."""
-    if actor.kind != "system":
-        return None
-    if actor.feed != C.TELEMETRY_FEED:
+    """Why the caller may not write the site, or None. An API key must be issued for the
+    telemetry feed; then it, or a person with `alarms.ingest`, writes the sites of its
+    organisation's enterprise, or — a state system (keys and the people of a `state_system`
+    organisation) — of its region, any site when national; national roles (administrators)
+    any. Before, any key with `alarms.ingest` — an insurer's contracts feed, an
+    inspectorate's — could send readings to any mine and raise its alarms and withdrawals.
+    A site that does not exist is left to the processor (dead-lettered as unknown)."""
+    if actor.kind == "system" and actor.feed != C.TELEMETRY_FEED:
         return "wrong_feed", f"{actor.label[:80]} is a key for the {str(actor.feed)[:40]!r} " \
             f"feed, not {C.TELEMETRY_FEED!r}"
+    if actor.reach is Reach.NATIONAL:
+        return None
     row = db.get(Site, site) if isinstance(site, int) and not isinstance(site, bool) else None
     if row is None:
         return None
     if actor.enterprise_id is not None:
         ok = row.enterprise_id == actor.enterprise_id
-    else:
-        ok = actor.extra.get("org_kind") == "state_system" and actor.region in (
-            None, row.region_code)
+    else:  # a person with the permission and no enterprise has the system role: a state system
+        state = actor.kind != "system" or actor.extra.get("org_kind") == "state_system"
+        ok = state and actor.region in (None, row.region_code)
     return None if ok else ("wrong_site", f"{actor.label[:80]} may not write site {row.id}")
 
 
