@@ -153,7 +153,7 @@ TRIGGER_LABELS = {
     "reset": N_("reset"), "shelve": N_("shelved"), "shelve_expired": N_("shelving expired"),
     "unshelve": N_("unshelved"), "suppress": N_("suppressed"), "unsuppress": N_("unsuppressed"),
     "remove_from_service": N_("taken out of service"),
-    "return_to_service": N_("returned to service"), "process": N_("process"),
+    "return_to_service": N_("returned to service"),
 }
 # a transition's actor when no person made it: the engine on a reading, the system's timers
 ACTOR_LABELS = {"process": N_("process"), "system": N_("system")}

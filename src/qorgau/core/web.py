@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from gettext import NullTranslations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -71,16 +72,19 @@ def _back_here(request: Request) -> str:
     return ref.path + (f"?{ref.query}" if ref.query else "")
 
 
+def _catalogue(ctx: Context) -> NullTranslations:
+    """A template's translations: its domain's first (`i18n.translations`)."""
+    return i18n.translations(i18n.get_language(), i18n.template_domain(ctx.name))
+
+
 @pass_context
 def _template_gettext(ctx: Context, message: str) -> str:
-    """A template's `_`: its domain's translation first (`i18n.translations`)."""
-    return i18n.translations(i18n.get_language(), i18n.template_domain(ctx.name)).gettext(message)
+    return _catalogue(ctx).gettext(message)
 
 
 @pass_context
 def _template_ngettext(ctx: Context, singular: str, plural: str, n: int) -> str:
-    return i18n.translations(i18n.get_language(), i18n.template_domain(ctx.name)).ngettext(
-        singular, plural, n)
+    return _catalogue(ctx).ngettext(singular, plural, n)
 
 
 def _make_env() -> Environment:
