@@ -361,3 +361,28 @@ def test_two_workers_expiring_one_shelf_tell_tier_one_once(db, as_, mine, proc, 
     told = db.scalars(select(Notification).where(Notification.alarm_id == rec.id,
                                                  Notification.channel == "sms")).all()
     assert len(told) == 1, [r.dedup_key for r in told]
+
+
+def test_a_grouped_message_reaches_contacts_of_its_most_urgent_alarm(db, as_, mine):
+    """Non-life-safety raises of one batch went out as one message routed by its first
+    notice's priority: a P3 first kept a P1 alarm (the fan stopped) from the contacts that
+    take P1 only."""
+    from qorgau.alarms import dispatch, records
+    from qorgau.alarms.models import Device
+
+    phone = f"+7704{mine.site_id:07d}"
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="management", channel="sms", target=phone,
+        min_priority=1))
+    t = time.time()
+    twa = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True, t,
+                               25.0).rec
+    fan = records.on_condition(db, db.get(Device, mine.devices["FAN-1"]), "LOLO", True, t,
+                               0.0).rec
+    assert (twa.priority, fan.priority, twa.life_safety, fan.life_safety) == (3, 1, False, False)
+    dispatch.plan(db, [records.notice(twa, "raise"), records.notice(fan, "raise")],
+                  dispatch.Context())
+    db.commit()
+    rows = db.scalars(select(Notification).where(Notification.target == phone)).all()
+    assert [r.alarm_id for r in rows] == [fan.id]  # the P1 alarm, not the P3 one
+    assert rows[0].error.startswith("[P1]")

@@ -133,17 +133,19 @@ def silence(notices: list[Notice], ctx: Context) -> list[Notice]:
 
 
 def group(notices: list[Notice], ctx: Context) -> list[Message]:
-    """Life-safety: one message each (fast path). Others: one message per (site, tier, what);
+    """Life-safety: one message each (fast path). Others: one message per (site, tier, what,
+    priority): `routes` admits contacts by the message's priority, so a P3 beside a P1 must not
+    decide who hears of the P1;
     during a flood at a site its non-life-safety raises past the flood limit (`flooding`) are
     `Held`: not sent on the external channels, summed up by `flood.flood_summaries`."""
     out = [Message([n], n.tier, True) for n in notices if n.life_safety]
     held = flooding(notices, ctx)
-    buckets: dict[tuple[int, int, str, bool], list[Notice]] = defaultdict(list)
+    buckets: dict[tuple[int, int, str, int, bool], list[Notice]] = defaultdict(list)
     for n in notices:
         if not n.life_safety:
             hold = n.what == "raise" and n.alarm_id in held
-            buckets[(n.site_id, n.tier, n.what, hold)].append(n)
-    for (site, tier, _what, hold), items in buckets.items():
+            buckets[(n.site_id, n.tier, n.what, n.priority, hold)].append(n)
+    for (site, tier, _what, _priority, hold), items in buckets.items():
         recent = ctx.recent_by_site.get(site, 0)
         if recent > FLOOD_PER_10MIN:
             ctx.counters["flood_grouped"] += len(items)
