@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -273,7 +273,22 @@ def alarm_history(*, db: Session, actor: Actor, alarm_id: int) -> list[AlarmEven
 
 def _operator(actor: Actor, alarm_id: int, db: Session) -> AlarmRecord:
     actor.require(C.OPERATE)
-    return get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    return _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
+
+
+_OCC = AlarmRecord.__table__
+# a write that changes nothing: takes the row's lock (PostgreSQL) or the write lock (SQLite)
+_LOCK = update(_OCC).where(_OCC.c.id == bindparam("rec_id")).values(id=_OCC.c.id)
+
+
+def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
+    """The occurrence locked for this action and read again under the lock: an ingest batch
+    or the tick that changed it after the read (a clear as the operator acknowledged) would
+    otherwise be overwritten with a state derived from the old one (acknowledged, inactive
+    and open for good)."""
+    db.execute(_LOCK, {"rec_id": rec.id})
+    db.refresh(rec)
+    return rec
 
 
 def _commit_action(db: Session, actor: Actor, rec: AlarmRecord, action: str,
@@ -296,6 +311,7 @@ def acknowledge(*, db: Session, actor: Actor, alarm_id: int, data: AckIn) -> Ala
     rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
     if not rec.life_safety:
         actor.require(C.ACKNOWLEDGE)
+    _acting_on(db, rec)
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="ack", actor=actor.label, time=ts(now))
     rec.acked_at, rec.acked_by, rec.next_escalation_at = now, actor.label, None
@@ -352,7 +368,7 @@ def suppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> Ala
     plant-state signal to suppress on by rule). The condition's later raises stay hidden
     until unsuppressed; life-safety alarms are refused by the machine."""
     actor.require(C.CONFIGURE)
-    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    rec = _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="suppress", actor=actor.label, time=ts(now),
           reason=data.reason)
@@ -362,7 +378,7 @@ def suppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> Ala
 
 def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
     actor.require(C.CONFIGURE)
-    rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
+    rec = _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="unsuppress", actor=actor.label, time=ts(now),
           reason=data.reason)
@@ -371,9 +387,15 @@ def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> A
 
 
 def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
-    return list(db.scalars(select(AlarmRecord).where(AlarmRecord.device_id == dev.id,
-                                                     AlarmRecord.open.is_(True))
-                           .order_by(AlarmRecord.id)))
+    """The device's open occurrences, locked and read under the lock (`_acting_on`)."""
+    stmt = (select(AlarmRecord).where(AlarmRecord.device_id == dev.id, AlarmRecord.open.is_(True))
+            .order_by(AlarmRecord.id).execution_options(populate_existing=True))
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # row locks in id order, the order a flush takes them
+    else:  # SQLite has no row locks: its write lock
+        db.execute(update(_OCC).where(_OCC.c.device_id == dev.id, _OCC.c.open.is_(True))
+                   .values(id=_OCC.c.id))
+    return list(db.scalars(stmt))
 
 
 def remove_from_service(*, db: Session, actor: Actor, device_id: int,
