@@ -214,3 +214,16 @@ def _login(client, world, key) -> str:
         token, row = open_session(db, user=db.get(User, world.users[key]), kind="cookie")
     client.cookies.set(SESSION_COOKIE, token)
     return row.csrf
+
+
+def test_a_shelve_needs_a_reason_not_blanks(db, mine, proc, client_as):
+    """ISA-18.2 shelving is reasoned: "   " passed the length check and shelved the alarm
+    with a blank reason in its record and audit."""
+    c = client_as("osh_krg")
+    fan = _fan(db, mine, True).rec
+    r = c.post(f"{API}/{fan.id}/shelve", json={"reason": "   ", "minutes": 30})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
+    assert mine.latest(db, "FAN-1", "LOLO").state == "unacknowledged"
+    r = c.post(f"{API}/{fan.id}/shelve", json={"reason": "  fan repair ", "minutes": 30})
+    assert r.status_code == 200 and _last_event(db, fan).reason == "fan repair"
+

@@ -236,8 +236,9 @@ class ReasonIn(Strict):
         return v.strip()
 
 
-class ShelveIn(Strict):
-    reason: str = Field(min_length=3, max_length=300)
+class ShelveIn(ReasonIn):
+    """A reason as every reasoned action's (blanks are none), and the shelf time."""
+
     minutes: int = Field(ge=1, le=12 * 60)
 
 
