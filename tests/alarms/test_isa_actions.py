@@ -227,3 +227,22 @@ def test_a_shelve_needs_a_reason_not_blanks(db, mine, proc, client_as):
     r = c.post(f"{API}/{fan.id}/shelve", json={"reason": "  fan repair ", "minutes": 30})
     assert r.status_code == 200 and _last_event(db, fan).reason == "fan repair"
 
+
+def test_a_latched_alarm_is_reset_not_shelved_away(db, mine, proc, client_as):
+    """Shelved or suppressed while latched, it came back "normal" and closed: the latch was
+    let go without the reset (and its reason) that ISA-18.2 requires of an operator."""
+    c = client_as("osh_krg")
+    r = c.patch(f"{API}/devices/{mine.devices['FAN-1']}",
+                json={"latching": True, "reason": "latch the fan's stop"})
+    assert r.status_code == 200
+    _fan(db, mine, True)
+    _fan(db, mine, False)
+    fan = mine.latest(db, "FAN-1", "LOLO")
+    assert fan.latching and fan.state == "latched"
+    r = c.post(f"{API}/{fan.id}/shelve", json={"reason": "fan repair", "minutes": 1})
+    assert r.status_code == 409 and "reset" in r.json()["detail"][0]["msg"]
+    r = c.post(f"{API}/{fan.id}/suppress", json={"reason": "section not worked"})
+    assert r.status_code == 409
+    assert mine.latest(db, "FAN-1", "LOLO").state == "latched"
+    r = c.post(f"{API}/{fan.id}/reset", json={"reason": "fan restarted, air checked"})
+    assert r.status_code == 200 and r.json()["state"] == "normal"

@@ -137,6 +137,8 @@ class Alarm:
             raise LifeSafetyViolation(f"life-safety alarms cannot be {what}d")
         if self.state in HIDDEN:
             raise InvalidTransition(f"{what} in state {self.state}")
+        if self.state == AlarmState.LATCHED:  # it would come back normal: the latch let go
+            raise InvalidTransition(f"a latched alarm is reset, not {what}d")
 
     def _unhide(self, frm: AlarmState, trigger: str, actor: str, time: float,
                 reason: str = "") -> TransitionRecord:
