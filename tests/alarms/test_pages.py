@@ -203,3 +203,23 @@ def test_late_entrant_of_a_console_order_is_commanded(client, db, world, mine, p
     live = client.get(f"/alarms/sites/{mine.site_id}/live").text
     assert re.search(r'class="inside">2<', live) and "W-2" in live
     assert "вошёл после приказа" in live  # marked as having walked in after the order
+
+
+def test_a_fixed_sensors_zone_tag_does_not_count_it_as_a_person(db, mine, proc, as_):
+    """A gateway that tags a gas sensor's reading with its zone ("z" is for wearables): the
+    sensor was a person inside, commanded to withdraw, and the order never reached zero."""
+    from qorgau.alarms import positioning
+    from qorgau.alarms.models import Notification, Withdrawal
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5),
+                                    ("CH4-1", {"v": 0.2, "z": "L1"}, -5)]), source="test")
+    proc.handle_raw(db, mine.batch([("CO-1", 60.0, -4)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert [p["device"] for p in w.people] == ["W-1"] and w.inside == 1
+    assert not list(db.scalars(select(Notification).where(
+        Notification.alarm_id == w.alarm_id, Notification.target == "CH4-1")))
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -3)]), source="test")
+    db.refresh(w)
+    assert w.inside == 0 and w.completed_at is not None
+    assert positioning.presence(db=db, actor=as_("osh_krg"), site_id=mine.site_id) == {
+        "SAFE": 1}  # people by zone: the sensor is none of them

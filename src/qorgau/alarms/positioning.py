@@ -37,7 +37,11 @@ class Moves:
 
 def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
     """Move a wearer; tick off open withdrawals when they reach a safe zone, add them to
-    those whose zones they walk into."""
+    those whose zones they walk into. Only a wearable is a person: a gateway that tags a
+    fixed sensor's reading with its zone would have made the sensor someone inside, ordered
+    out and never reaching safety (its value is kept; the zone is not a position)."""
+    if dev.kind != "wearable":
+        return Moves()
     row = db.get(Presence, dev.id)
     current = row is None or at >= row.at  # an older reading is not where they are now
     if row is None:
@@ -151,7 +155,8 @@ _P, _D = Presence.__table__.c, Device.__table__.c
 # built once: building and keying a statement per call cost more than running it
 _PRESENT = (select(_P.device_id, _P.zone_code, _D.code, _D.worker_id)
             .join(Device.__table__, _D.id == _P.device_id)
-            .where(_P.site_id == bindparam("site")).order_by(_P.device_id))
+            .where(_P.site_id == bindparam("site"), _D.kind == "wearable")  # people only
+            .order_by(_P.device_id))
 _PRESENT_IN = _PRESENT.where(_P.zone_code.in_(bindparam("zones", expanding=True)))
 
 
@@ -238,7 +243,9 @@ def withdrawal_status(*, db: Session, actor: Actor, site_id: int) -> list[dict[s
 def presence(*, db: Session, actor: Actor, site_id: int) -> dict[str, int]:
     actor.require(C.READ)
     registry_service.get_site(db=db, actor=actor, site_id=site_id)  # 404 outside the scope
-    stmt = scoped(select(Presence), Presence, actor).where(Presence.site_id == site_id)
+    stmt = scoped(select(Presence), Presence, actor).where(
+        Presence.site_id == site_id,  # people only (a row a sensor's zone tag once made)
+        Presence.device_id.in_(select(Device.id).where(Device.kind == "wearable")))
     out: dict[str, int] = {}
     for p in db.scalars(stmt):
         out[p.zone_code] = out.get(p.zone_code, 0) + 1
