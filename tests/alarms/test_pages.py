@@ -223,3 +223,18 @@ def test_a_fixed_sensors_zone_tag_does_not_count_it_as_a_person(db, mine, proc, 
     assert w.inside == 0 and w.completed_at is not None
     assert positioning.presence(db=db, actor=as_("osh_krg"), site_id=mine.site_id) == {
         "SAFE": 1}  # people by zone: the sensor is none of them
+
+
+def test_a_position_in_the_raises_batch_is_listed_not_lost(db, mine, proc):
+    """One gateway message with W-1's position in L1 and the methane HIHI there: the order
+    listed the people as they were before the message (nobody), so it was complete at once,
+    and W-1's position, applied after it, found no open order: never commanded out."""
+    from qorgau.alarms.models import Notification, Withdrawal
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3), ("W-2", {"z": "SAFE"}, -3),
+                                    ("CH4-1", 2.0, -2)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert [p["device"] for p in w.people] == ["W-1"]
+    assert (w.inside, w.completed_at) == (1, None)
+    assert [n.target for n in db.scalars(select(Notification).where(
+        Notification.alarm_id == w.alarm_id, Notification.channel == "device"))] == ["W-1"]

@@ -365,15 +365,18 @@ class Processor:
         values = ~np.isnan(V) & (E == 0) & ~L
         occ = _open_occurrences(db, rt, site, ev, lev, I)
         held = len(res.held)
+        # positions first: a withdrawal the message's raise starts lists who is in its zones
+        # by this message too (applied after, a wearer's reading here found the order already
+        # complete when it had listed nobody, and was never commanded out)
+        for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
+            m = positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
+            res.moves.moved += m.moved
+            res.moves.entered += m.entered
         notices = apply_events(db, rt, site, ev, res, occ)
         if len(lev):
             notices += apply_late(db, rt, lev, res, occ)
         records.update_peaks(db, site.id, rt.device_ids, rt.position, I, T, V, occ,
                              res.held[held:])
-        for k in np.flatnonzero(np.array([z is not None for z in Z], bool) & ~L) if Z else ():
-            m = positioning.update_presence(db, rt.devices[I[k]], Z[k], dt(float(T[k])))
-            res.moves.moved += m.moved
-            res.moves.entered += m.entered
         notices += forecast.on_readings(db, rt, I[values], T[values], V[values], res)
         return notices
 
