@@ -225,6 +225,38 @@ def test_a_fixed_sensors_zone_tag_does_not_count_it_as_a_person(db, mine, proc, 
         "SAFE": 1}  # people by zone: the sensor is none of them
 
 
+def test_a_zone_without_a_code_does_not_lose_the_methane_alarm(db, world, proc, as_):
+    """The registry takes a site's zones as any objects: one without a "code" (a lamp room
+    typed with only a name) made the zone lookups raise KeyError, so every batch with a
+    position reading or a life-safety raise failed and the methane HIHI was never recorded."""
+    from alarms.conftest import Mine
+    from qorgau.alarms import service
+    from qorgau.alarms.models import Withdrawal
+    from qorgau.alarms.schemas import DeviceIn
+    from qorgau.core.security import SYSTEM_ACTOR
+    from qorgau.registry import service as registry
+    from qorgau.registry.schemas import SiteIn
+
+    site = registry.create_site(db=db, actor=SYSTEM_ACTOR, data=SiteIn(
+        enterprise_id=world.enterprises["mine_krg"], kind="mine", name="Mine, zone w/o code",
+        lon=73.1, lat=49.8, zones=[{"code": "L1", "kind": "working"},
+                                   {"code": "SAFE", "kind": "safe"},
+                                   {"name": "Lamp room", "kind": "safe"}]))
+    m, osh = Mine(site.id), as_("osh_krg")
+    for code, kind, q, zone in [("CH4-1", "gas", "CH4", "L1"),
+                                ("W-1", "wearable", "position", "")]:
+        m.devices[code] = service.create_device(db=db, actor=osh, data=DeviceIn(
+            site_id=site.id, code=code, kind=kind, quantity=q, zone_code=zone)).id
+    proc.handle_raw(db, m.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    proc.handle_raw(db, m.batch([("CH4-1", 2.0, -2)]), source="test")
+    assert m.latest(db, "CH4-1", "HIHI") is not None
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == site.id))
+    assert w.zones == ["L1"] and [p["device"] for p in w.people] == ["W-1"]
+    proc.handle_raw(db, m.batch([("W-1", {"z": "SAFE"}, -1)]), source="test")
+    db.refresh(w)
+    assert w.inside == 0 and w.completed_at is not None
+
+
 def test_a_position_in_the_raises_batch_is_listed_not_lost(db, mine, proc):
     """One gateway message with W-1's position in L1 and the methane HIHI there: the order
     listed the people as they were before the message (nobody), so it was complete at once,

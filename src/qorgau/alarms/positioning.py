@@ -21,8 +21,16 @@ from qorgau.registry import service as registry_service
 from qorgau.registry.models import Site
 
 
+def zone_codes(site: Site, kind: str | None = None) -> set[str]:
+    """The site's zone codes (of one kind, if given). The registry takes zones as any
+    objects: one without a code names no zone, and must not raise in the ingest batch that
+    records a life-safety alarm (a KeyError there lost the alarm with the batch)."""
+    return {str(z["code"]) for z in site.zones or []
+            if z.get("code") is not None and (kind is None or z.get("kind") == kind)}
+
+
 def safe_zones(site: Site) -> set[str]:
-    return {str(z["code"]) for z in site.zones or [] if z.get("kind") == "safe"}
+    return zone_codes(site, "safe")
 
 
 @dataclass
@@ -166,7 +174,7 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
     who gave it and why. Returns the row (flushed); the caller commits and dispatches the
     device commands."""
     safe = safe_zones(site)
-    known = {str(z["code"]) for z in site.zones or []}
+    known = zone_codes(site)
     bad = [z for z in zones if known and z not in known]
     if bad:
         raise RuleViolation(f"unknown zone(s): {', '.join(bad)}", field="zones")
