@@ -186,6 +186,40 @@ def test_late_entrant_is_counted_and_ordered_out(db, mine, proc):
     assert w.inside == 2 and len(list(db.scalars(orders))) == 2  # back in: ordered again
 
 
+def test_walking_in_while_the_gas_is_still_there_reopens_the_completed_order(db, mine, proc):
+    """Everyone was out (the order complete) but CH4 is still above its limit: W-2 walking
+    into L1 reopens the order, is counted and commanded out; once the gas is gone, walking in
+    reopens nothing."""
+    from qorgau.alarms.models import Notification, Withdrawal
+    from qorgau.alarms.notify import DEVICE_LOG
+    from qorgau.core.audit import AuditEntry
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -9), ("W-2", {"z": "L2"}, -9)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -8)]), source="test")
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -7)]), source="test")
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert w.inside == 0 and w.completed_at is not None
+    sent = len(DEVICE_LOG)
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "L1"}, -6)]), source="test")
+    db.refresh(w)
+    assert w.completed_at is None and w.inside == 1
+    assert [p["device"] for p in w.people if p.get("safe_at") is None] == ["W-2"]
+    assert {c for c, _s in list(DEVICE_LOG)[sent:]} == {"W-2"}
+    orders = select(Notification).where(Notification.alarm_id == w.alarm_id,
+                                        Notification.target == "W-2")
+    assert [r.channel for r in db.scalars(orders)] == ["device"]
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "alarms.withdrawal.reopened",
+                                              AuditEntry.object_id == str(w.id))) is not None
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -5)]), source="test")
+    db.refresh(w)
+    assert w.inside == 0 and w.completed_at is not None  # complete again
+    proc.handle_raw(db, mine.batch([("CH4-1", 0.2, -4)]), source="test")  # the gas is gone
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    db.refresh(w)
+    assert w.completed_at is not None and w.inside == 0
+
+
 def test_late_entrant_of_a_console_order_is_commanded(client, db, world, mine, proc):
     """An order from the console's button has no alarm: the newcomer is commanded directly."""
     from qorgau.alarms.models import Withdrawal

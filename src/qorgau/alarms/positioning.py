@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -63,13 +63,41 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
     out = Moves()
     if not safe and not current:
         return out
-    for w in db.scalars(select(Withdrawal).where(Withdrawal.site_id == dev.site_id,
-                                                 Withdrawal.completed_at.is_(None))):
-        if safe:
+    orders = list(db.scalars(_ORDERS, {"site_id": dev.site_id}))
+    live = [w for w in orders if w.completed_at is None]
+    if safe:
+        for w in live:
             _reach_safety(db, w, (dev, zone), at, out)
-        elif zone in w.zones:
-            _enter(db, w, dev, zone, at, out)
+        return out
+    hit = [w for w in live if zone in w.zones]
+    if not hit:  # a completed order whose alarm is still active: walking in reopens it
+        hit = [w for w in orders if w.completed_at is not None and zone in w.zones][-1:]
+        for w in hit:
+            _reopen(db, w, dev, at)
+    for w in hit:
+        _enter(db, w, dev, zone, at, out)
     return out
+
+
+# a site's open orders, and the completed ones whose alarm's condition is still there (the
+# gas still above its limit): someone walking into their zones is ordered out all the same
+_ORDERS = (select(Withdrawal)
+           .outerjoin(AlarmRecord, AlarmRecord.id == Withdrawal.alarm_id)
+           .where(Withdrawal.site_id == bindparam("site_id"),
+                  or_(Withdrawal.completed_at.is_(None),
+                      and_(AlarmRecord.active.is_(True), AlarmRecord.open.is_(True))))
+           .order_by(Withdrawal.id))
+
+
+def _reopen(db: Session, w: Withdrawal, dev: Device, at: datetime) -> None:
+    """An order completed while its alarm is still active: open again for the wearer who
+    walked in (audited; `_enter` counts and commands them, reaching safety completes it
+    again). Before, the wearer went into the gas without a command."""
+    before = {"completed_at": w.completed_at}
+    w.completed_at = None
+    audit.record(db, actor=SYSTEM_ACTOR, action="alarms.withdrawal.reopened",
+                 object_type="withdrawal", object_id=w.id, before=before,
+                 after={"device": dev.code, "at": at.isoformat()})
 
 
 def _reach_safety(db: Session, w: Withdrawal, where: tuple[Device, str], at: datetime,
