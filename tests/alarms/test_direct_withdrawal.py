@@ -204,3 +204,46 @@ def test_late_entrant_of_a_direct_order_sees_the_zone_on_screen(db, mine, proc, 
     finally:
         pub.close()
         gw.close()
+
+
+def test_an_order_for_a_safe_zone_lists_the_people_there_until_they_reach_another(
+        db, mine, proc, client_as):
+    """Gas at the muster point: an order for the safe zone itself lists who is there (before,
+    people in a safe zone were never listed: the order was complete at once) and counts
+    them out only when they reach a safe zone the order does not cover."""
+    from qorgau.registry.models import Site
+
+    site = db.get(Site, mine.site_id)
+    site.zones = [*site.zones, {"code": "SAFE2", "name": "Surface", "kind": "safe"}]
+    db.commit()
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -5), ("W-2", {"z": "L2"}, -5)]),
+                    source="test")
+    r = client_as("dispatcher_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                         json={"zones": ["SAFE"]})
+    assert r.status_code == 201, r.text
+    w = db.get(Withdrawal, r.json()["id"])
+    assert (w.inside, w.completed_at) == (1, None) and [p["device"] for p in w.people] == ["W-1"]
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -4)]), source="test")
+    db.refresh(w)
+    assert w.inside == 2  # walked into the zone under the order: counted, not safe
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE2"}, -3), ("W-2", {"z": "SAFE2"}, -3)]),
+                    source="test")
+    db.refresh(w)
+    assert w.inside == 0 and w.completed_at is not None
+
+
+def test_everyone_out_lists_a_wearer_in_a_zone_the_site_does_not_list(db, mine, proc,
+                                                                      client_as):
+    """"Withdraw everyone" (no zones): a wearer whose gateway names a zone missing from the
+    site's list is inside all the same (before, only the listed working zones were read)."""
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "X9"}, -5), ("W-2", {"z": "SAFE"}, -5)]),
+                    source="test")
+    r = client_as("dispatcher_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                         json={"zones": []})
+    assert r.status_code == 201, r.text
+    w = db.get(Withdrawal, r.json()["id"])
+    assert [(p["device"], p["zone"]) for p in w.people] == [("W-1", "X9")] and w.inside == 1
+    assert w.zones == ["L1", "L2"]
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -4)]), source="test")
+    db.refresh(w)
+    assert w.inside == 0 and w.completed_at is not None

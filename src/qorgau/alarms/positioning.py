@@ -58,24 +58,24 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
         db.add(row)
     elif current:
         row.zone_code, row.at = zone, at
-    site = db.get(Site, dev.site_id)
-    safe = zone in safe_zones(site)
+    safe = zone in safe_zones(db.get(Site, dev.site_id))
     out = Moves()
     if not safe and not current:
         return out
     orders = list(db.scalars(_ORDERS, {"site_id": dev.site_id}))
     live = [w for w in orders if w.completed_at is None]
-    if safe:
-        for w in live:
+    for w in live:
+        # a safe zone is no refuge from an order for that very zone (gas at the muster point)
+        if zone in w.zones:
+            if current:
+                _enter(db, w, dev, zone, at, out)
+        elif safe:
             _reach_safety(db, w, (dev, zone), at, out)
-        return out
-    hit = [w for w in live if zone in w.zones]
-    if not hit:  # a completed order whose alarm is still active: walking in reopens it
-        hit = [w for w in orders if w.completed_at is not None and zone in w.zones][-1:]
-        for w in hit:
+    if current and not any(zone in w.zones for w in live):
+        # a completed order whose alarm is still active: walking in reopens it
+        for w in [w for w in orders if w.completed_at is not None and zone in w.zones][-1:]:
             _reopen(db, w, dev, at)
-    for w in hit:
-        _enter(db, w, dev, zone, at, out)
+            _enter(db, w, dev, zone, at, out)
     return out
 
 
@@ -206,8 +206,10 @@ def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int
     bad = [z for z in zones if known and z not in known]
     if bad:
         raise RuleViolation(f"unknown zone(s): {', '.join(bad)}", field="zones")
+    # everyone: whoever is not in a safe zone, in a zone the site lists or not (a wearer
+    # whose gateway names a zone missing from the site's list is still inside)
+    people = [p for p in _present(db, site.id, zones) if p["zone"] not in safe - set(zones)]
     zones = zones or sorted(known - safe)
-    people = [p for p in _present(db, site.id, zones) if p["zone"] not in safe]
     w = Withdrawal(site_id=site.id, enterprise_id=site.enterprise_id,
                    region_code=site.region_code, alarm_id=alarm_id, zones=zones, people=people,
                    inside=len(people), started_at=utcnow(), started_by=actor.label,
