@@ -247,3 +247,46 @@ def test_everyone_out_lists_a_wearer_in_a_zone_the_site_does_not_list(db, mine, 
     proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -4)]), source="test")
     db.refresh(w)
     assert w.inside == 0 and w.completed_at is not None
+
+
+def test_a_person_whose_wearable_died_is_counted_out_by_hand(db, mine, proc, client_as,
+                                                               client, world):
+    """W-1's wearable stopped in L1: the dispatcher counts W-1 out with a reason (audited,
+    pushed); no reason is a 422 naming it, someone not inside a 409, another tenant a 404
+    (and no reader's right: a 403); the console's form does the same."""
+    from alarms.test_pages import _login
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5), ("W-2", {"z": "L1"}, -5)]),
+                    source="test")
+    c = client_as("dispatcher_krg")
+    w_id = c.post(f"{API}/sites/{mine.site_id}/withdraw", json={"zones": ["L1"]}).json()["id"]
+    url = f"{API}/withdrawals/{w_id}/people/{mine.devices['W-1']}/safe"
+    r = c.post(url, json={"reason": "  "})
+    assert r.status_code == 422 and "reason" in r.text
+    assert client_as("osh_ala").post(url, json={"reason": "seen"}).status_code == 404
+    assert client_as("rescue_krg").post(url, json={"reason": "seen"}).status_code == 403
+    n = notify.HUB.published
+    r = c.post(url, json={"reason": "seen at the shaft station by the banksman"})
+    assert r.status_code == 200, r.text
+    assert r.json()["inside"] == 1 and r.json()["completed_at"] is None
+    assert [m["inside"] for m in _pushes(n)] == [1]
+    db.expire_all()
+    w = db.get(Withdrawal, w_id)
+    me = next(p for p in w.people if p["device"] == "W-1")
+    assert me["safe_at"] and me["confirmed_reason"] == "seen at the shaft station by the banksman"
+    entry = db.scalar(select(AuditEntry).where(
+        AuditEntry.action == "alarms.withdrawal.confirmed_safe",
+        AuditEntry.object_id == str(w_id)))
+    assert entry.diff["after"]["device"] == "W-1" and entry.diff["before"] == {"inside": 2}
+    assert c.post(url, json={"reason": "again"}).status_code == 409  # no longer inside
+    csrf = _login(client, world, "dispatcher_krg")
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    assert f"/withdrawals/{w_id}/people/{mine.devices['W-2']}/safe" in live
+    assert "seen at the shaft station" in live  # the hand count shows with its reason
+    r = client.post(f"/alarms/sites/{mine.site_id}/withdrawals/{w_id}/people/"
+                    f"{mine.devices['W-2']}/safe", data={"csrf_token": csrf, "reason": "radio"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    db.expire_all()
+    w = db.get(Withdrawal, w_id)
+    assert w.inside == 0 and w.completed_at is not None

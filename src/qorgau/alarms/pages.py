@@ -18,7 +18,7 @@ from qorgau.alarms.models import AlarmRecord, Device
 from qorgau.alarms.schemas import AckIn, ReasonIn, ResolveIn, ShelveIn
 from qorgau.core.db import utcnow
 from qorgau.core.deps import DbDep
-from qorgau.core.errors import DomainError
+from qorgau.core.errors import Conflict, DomainError
 from qorgau.core.i18n import get_language
 from qorgau.core.labels import N_
 from qorgau.core.roles import PERMISSIONS
@@ -216,6 +216,22 @@ def withdraw(request: Request, site_id: int, db: DbDep, actor: FormActorDep,
         positioning.broadcast(db=db, actor=actor, site_id=site_id, zones=zones or [],
                               reason=reason)
     except DomainError as exc:
+        db.rollback()
+        return _back(request, site_id, _msg(exc))
+    return _back(request, site_id)
+
+
+@router.post("/alarms/sites/{site_id}/withdrawals/{withdrawal_id}/people/{device_id}/safe")
+def confirm_safe(request: Request, site_id: int, withdrawal_id: int, device_id: int,
+                 db: DbDep, actor: FormActorDep,
+                 reason: Annotated[str, Form(max_length=300)] = "") -> RedirectResponse:
+    """A person counted out by hand from the console; another tenant's order is a 404, a
+    missing reason or someone no longer inside a form error."""
+    registry.get_site(db=db, actor=actor, site_id=site_id)
+    try:
+        positioning.confirm_safe(db=db, actor=actor, withdrawal_id=withdrawal_id,
+                                 device_id=device_id, reason=ReasonIn(reason=reason).reason)
+    except (Conflict, ValidationError) as exc:
         db.rollback()
         return _back(request, site_id, _msg(exc))
     return _back(request, site_id)

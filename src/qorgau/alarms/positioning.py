@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device, Presence, Withdrawal
 from qorgau.core import audit, events
-from qorgau.core.db import insert_flushed, utcnow
-from qorgau.core.errors import NotFound, RuleViolation
+from qorgau.core.db import insert_flushed, lock_and_refresh, utcnow
+from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
 from qorgau.registry import service as registry_service
 from qorgau.registry.models import Site
@@ -250,6 +250,40 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     db.commit()
     delivery.deliver(db, ids)
     notify.HUB.publish(site.id, hub_message(w))
+    return w
+
+
+def confirm_safe(*, db: Session, actor: Actor, withdrawal_id: int, device_id: int,
+                 reason: str) -> Withdrawal:
+    """The dispatcher counts a person out by hand (seen at the shaft station, answered on
+    the radio, lamp handed in): a wearable that died, or was left behind, kept its wearer
+    inside for good and the order open. The reason is required — on whose word someone was
+    counted out is evidence — and the change audited and pushed to the consoles. Another
+    tenant's order is a 404; one complete, or a device not inside it, a 409."""
+    from qorgau.alarms import notify
+
+    actor.require(C.WITHDRAW)
+    w = db.get(Withdrawal, withdrawal_id)
+    if w is None or not in_scope(w, actor):
+        raise NotFound("withdrawal not found")
+    lock_and_refresh(db, w)  # the ingest rewrites `people` as positions come in
+    people = [dict(p) for p in w.people]
+    mine = next((p for p in people if p["device_id"] == device_id and p.get("safe_at") is None),
+                None)
+    if w.completed_at is not None or mine is None:
+        raise Conflict("this person is not inside this withdrawal")
+    now = utcnow()
+    mine.update(safe_at=now.isoformat(), confirmed_by=actor.label, confirmed_reason=reason)
+    before = {"inside": w.inside}
+    w.people = people
+    w.inside = sum(1 for p in people if p.get("safe_at") is None)
+    w.completed_at = now if w.inside == 0 else None
+    audit.record(db, actor=actor, action="alarms.withdrawal.confirmed_safe",
+                 object_type="withdrawal", object_id=w.id, before=before,
+                 after={"device": mine["device"], "reason": reason, "inside": w.inside,
+                        "completed_at": w.completed_at})
+    db.commit()
+    notify.HUB.publish(w.site_id, hub_message(w))
     return w
 
 

@@ -306,6 +306,17 @@ def withdraw(site_id: int, data: WithdrawIn, db: DbDep, actor: ActorDep) -> Any:
             "alarm_id": w.alarm_id, "started_by": w.started_by, "reason": w.reason}
 
 
+@router.post("/withdrawals/{withdrawal_id}/people/{device_id}/safe")
+def confirm_safe(withdrawal_id: int, device_id: int, data: ReasonIn, db: DbDep,
+                 actor: ActorDep) -> Any:
+    """Count a person out of a withdrawal by hand, with the reason (their wearable is dead or
+    was left behind; they were seen safe): audited, the count pushed live."""
+    w = positioning.confirm_safe(db=db, actor=actor, withdrawal_id=withdrawal_id,
+                                 device_id=device_id, reason=data.reason)
+    return {"id": w.id, "inside": w.inside, "people": w.people,
+            "completed_at": w.completed_at}
+
+
 @router.get("/{alarm_id}", response_model=AlarmOut)
 def get_alarm(alarm_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.get_alarm(db=db, actor=actor, alarm_id=alarm_id)

@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -44,7 +44,7 @@ from qorgau.alarms.schemas import (
     ShelveIn,
 )
 from qorgau.core import audit, events
-from qorgau.core.db import utcnow
+from qorgau.core.db import lock_and_refresh, utcnow
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.equipment.models import Installation
@@ -277,8 +277,6 @@ def _operator(actor: Actor, alarm_id: int, db: Session) -> AlarmRecord:
 
 
 _OCC = AlarmRecord.__table__
-# a write that changes nothing: takes the row's lock (PostgreSQL) or the write lock (SQLite)
-_LOCK = update(_OCC).where(_OCC.c.id == bindparam("rec_id")).values(id=_OCC.c.id)
 
 
 def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
@@ -286,9 +284,7 @@ def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
     or the tick that changed it after the read (a clear as the operator acknowledged) would
     otherwise be overwritten with a state derived from the old one (acknowledged, inactive
     and open for good)."""
-    db.execute(_LOCK, {"rec_id": rec.id})
-    db.refresh(rec)
-    return rec
+    return lock_and_refresh(db, rec)
 
 
 def _commit_action(db: Session, actor: Actor, rec: AlarmRecord, action: str,

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert, make_url
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert, make_url, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import (
@@ -80,6 +80,17 @@ def insert_flushed(db: Session, objs: list[Any]) -> None:
         make_transient_to_detached(o)
         db.add(o)
         kept.append((txn, o))
+
+
+def lock_and_refresh(db: Session, obj: Any) -> Any:
+    """Lock a loaded row for the rest of the transaction and read it again under the lock:
+    a write that changes nothing takes the row's lock on PostgreSQL and the database's write
+    lock on SQLite. For a read-modify-write (an operator action, a JSON list of people) that
+    another writer may have changed since the read."""
+    table = sa_inspect(type(obj)).local_table
+    db.execute(update(table).where(table.c.id == obj.id).values(id=table.c.id))
+    db.refresh(obj)
+    return obj
 
 
 # (transaction, object) of what `insert_flushed` attached since the last commit
