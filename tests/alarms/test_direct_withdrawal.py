@@ -290,3 +290,22 @@ def test_a_person_whose_wearable_died_is_counted_out_by_hand(db, mine, proc, cli
     db.expire_all()
     w = db.get(Withdrawal, w_id)
     assert w.inside == 0 and w.completed_at is not None
+
+
+def test_a_site_without_a_safe_zone_says_so_on_the_console(db, mine, proc, client, world):
+    """No safe zone: nobody can reach safety by position, so the open order tells the
+    dispatcher to count people out by hand (and to add the zones)."""
+    from alarms.test_pages import _login
+    from qorgau.registry.models import Site
+
+    site = db.get(Site, mine.site_id)
+    site.zones = [z for z in site.zones if z["kind"] != "safe"]
+    db.commit()
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    csrf = _login(client, world, "dispatcher_krg")
+    live = client.get(f"/alarms/sites/{mine.site_id}/live").text
+    assert "no safe zone" not in live  # no open order: nothing to say
+    client.post(f"/alarms/sites/{mine.site_id}/withdraw", data={"csrf_token": csrf},
+                follow_redirects=False)
+    live = client.get(f"/alarms/sites/{mine.site_id}/live?lang=en").text
+    assert "This site has no safe zone" in live
