@@ -151,24 +151,9 @@ def test_an_ack_as_the_condition_clears_acts_on_the_alarm_as_it_is_now(db, as_, 
     """The ack read the alarm unacknowledged, the ingest cleared it (rtn_unack) and committed,
     then the ack wrote "acknowledged" from what it had read over it: acknowledged, inactive
     and open for good (no clear left to close it, a new raise starts a new occurrence)."""
-    import time
-
-    from qorgau.alarms import records
-    from qorgau.core.db import get_sessionmaker
-
     dev_id = mine.devices["CO-1"]
     rec = _raise(db, mine, "CO-1", "TWA", 60.0)
-    real = service.get_alarm
-
-    def read_then_cleared(**kw):
-        got = real(**kw)
-        with get_sessionmaker()() as ingest:  # the batch that clears it, meanwhile
-            records.on_condition(ingest, ingest.get(Device, dev_id), "TWA", False,
-                                 time.time(), 5.0)
-            ingest.commit()
-        return got
-
-    monkeypatch.setattr(service, "get_alarm", read_then_cleared)
+    _cleared_after(monkeypatch, "get_alarm", dev_id)
     service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id, data=AckIn())
     db.expire_all()
     now = db.get(AlarmRecord, rec.id)
@@ -185,18 +170,30 @@ def test_a_return_to_service_as_the_condition_clears_leaves_no_alarm_without_con
     """Read out of service and active, cleared by the ingest meanwhile, then written back
     "unacknowledged" from the old read: an unacknowledged alarm with no condition, which an
     acknowledgement turned into an acknowledged one that no clear would ever close."""
-    import time
-
-    from qorgau.alarms import records
     from qorgau.alarms.schemas import ReasonIn
-    from qorgau.core.db import get_sessionmaker
 
     osh, dev_id = as_("osh_krg"), mine.devices["CO-1"]
     rec = _raise(db, mine, "CO-1", "TWA", 60.0)
     service.remove_from_service(db=db, actor=osh, device_id=dev_id,
                                 data=ReasonIn(reason="calibration"))
     assert (rec.state, rec.active) == ("out_of_service", True)
-    real = service.get_device
+    _cleared_after(monkeypatch, "get_device", dev_id)
+    service.return_to_service(db=db, actor=osh, device_id=dev_id,
+                              data=ReasonIn(reason="calibrated"))
+    db.expire_all()
+    now = db.get(AlarmRecord, rec.id)
+    assert (now.state, now.active, now.open) == ("normal", False, False)
+
+
+def _cleared_after(monkeypatch, reader: str, dev_id: int) -> None:
+    """`service.<reader>` returns what it read, after an ingest batch in another session has
+    cleared the device's TWA condition and committed: the race an action has to survive."""
+    import time
+
+    from qorgau.alarms import records
+    from qorgau.core.db import get_sessionmaker
+
+    real = getattr(service, reader)
 
     def read_then_cleared(**kw):
         got = real(**kw)
@@ -206,9 +203,4 @@ def test_a_return_to_service_as_the_condition_clears_leaves_no_alarm_without_con
             ingest.commit()
         return got
 
-    monkeypatch.setattr(service, "get_device", read_then_cleared)
-    service.return_to_service(db=db, actor=osh, device_id=dev_id,
-                              data=ReasonIn(reason="calibrated"))
-    db.expire_all()
-    now = db.get(AlarmRecord, rec.id)
-    assert (now.state, now.active, now.open) == ("normal", False, False)
+    monkeypatch.setattr(service, reader, read_then_cleared)
