@@ -386,3 +386,37 @@ def test_a_grouped_message_reaches_contacts_of_its_most_urgent_alarm(db, as_, mi
     rows = db.scalars(select(Notification).where(Notification.target == phone)).all()
     assert [r.alarm_id for r in rows] == [fan.id]  # the P1 alarm, not the P3 one
     assert rows[0].error.startswith("[P1]")
+
+
+def test_reminders_reach_the_highest_tier_a_site_has(db, as_, mine, proc, monkeypatch):
+    """Contacts at tier 2 only: the escalations to tiers 3 and 4 and the reminders after
+    them go to tier 2 (they had reached nobody: after the first SMS, silence until someone
+    happened to look), and stop at the acknowledgement."""
+    from qorgau.alarms import records
+    from qorgau.alarms.models import Device
+    from qorgau.alarms.routing import DEFAULT_DELAYS
+    from qorgau.alarms.schemas import AckIn
+
+    monkeypatch.setattr(worker, "_tick_sites", lambda *a: None)  # only this alarm escalates
+    target = f"+7705{mine.site_id:07d}"
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=2, role="mine_rescue", channel="sms", target=target))
+    t0 = time.time()
+    proc.handle_raw(db, mine.batch([("CO-1", 2.0, -2)]), source="test")
+    rec = records.on_condition(db, db.get(Device, mine.devices["CO-1"]), "TWA", True,
+                               t0, 55.0).rec
+    db.commit()
+
+    def told() -> list[int]:
+        db.expire_all()
+        return [n.tier for n in db.scalars(select(Notification).where(
+            Notification.alarm_id == rec.id, Notification.target == target)
+            .order_by(Notification.id))]
+
+    t2, t3, t4 = (sum(DEFAULT_DELAYS.escalation[:k]) for k in (1, 2, 3))
+    for at in (t2, t3, t4, t4 + DEFAULT_DELAYS.reminder):
+        worker.tick(db, proc, now=t0 + at + 1)
+    assert told() == [2, 3, 4, 4]
+    service.acknowledge(db=db, actor=as_("osh_krg"), alarm_id=rec.id, data=AckIn())
+    worker.tick(db, proc, now=t0 + t4 + 3 * DEFAULT_DELAYS.reminder)
+    assert told() == [2, 3, 4, 4]

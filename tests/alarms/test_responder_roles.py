@@ -250,7 +250,8 @@ def test_consoles_offer_each_role_its_own_actions(client, db, world, mine, proc)
     page = client.get(f"/alarms/sites/{mine.site_id}").text
     assert 'value="ack"' in page and 'value="shelve"' in page
     assert f'action="/alarms/sites/{mine.site_id}/withdraw?' in page
-    assert 'class="more-actions"' not in page and 'value="suppress"' not in page
+    assert 'id="more-' not in page and 'value="suppress"' not in page  # configure's
+    assert "/people/" in page  # a person inside can be counted out by hand
     r = client.post(f"/alarms/sites/{mine.site_id}/withdraw",
                     data={"zones": ["L1"], "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303 and "error" not in r.headers["location"]
@@ -263,6 +264,7 @@ def test_consoles_offer_each_role_its_own_actions(client, db, world, mine, proc)
     page = client.get(f"/alarms/sites/{mine.site_id}").text
     assert 'value="shelve"' not in page and 'value="resolve"' not in page
     assert f'action="/alarms/sites/{mine.site_id}/withdraw?' not in page
+    assert "/people/" not in page  # nor counts anyone out
     assert f'action="/alarms/{hihi.id}/action?' in page and 'value="ack"' in page
     assert f'action="/alarms/{fan.id}/action?' not in page  # not life-safety: no button
     assert 'class="inside">1<' in page  # the dispatcher's withdrawal, one still inside

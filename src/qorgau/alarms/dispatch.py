@@ -192,15 +192,19 @@ _CONTACTS = select(Contact).where(Contact.site_id.in_(bindparam("sites", expandi
 def routes(db: Session, msg: Message, contacts: dict[int, list[Contact]] | None = None
            ) -> list[Contact]:
     """Contacts of the message's tier whose priority threshold admits it; inspectorate gets
-    life-safety only; a contact in its quiet hours gets life-safety only."""
+    life-safety only; a contact in its quiet hours gets life-safety only. Above the site's
+    highest tier that takes the message (by priority and role), that tier's contacts: an
+    escalation or reminder past it reached nobody (a site with contacts at tiers 1–2 had no
+    reminders at all), and reminders repeat until someone acknowledges."""
     from qorgau.alarms.routing import quiet_now
 
     n = msg.notices[0]
     if contacts is None:
         contacts = site_contacts(db, {n.site_id})
-    return [c for c in contacts.get(n.site_id, ()) if c.tier == msg.tier
-            and c.min_priority >= n.priority and (c.role != "inspectorate" or msg.life_safety)
-            and (msg.life_safety or not quiet_now(c))]
+    takers = [c for c in contacts.get(n.site_id, ()) if c.tier <= msg.tier
+              and c.min_priority >= n.priority and (c.role != "inspectorate" or msg.life_safety)]
+    top = max((c.tier for c in takers), default=msg.tier)  # quiet hours do not move it
+    return [c for c in takers if c.tier == top and (msg.life_safety or not quiet_now(c))]
 
 
 KEY_LEN = 120  # Notification.dedup_key's column
