@@ -26,6 +26,25 @@ os.environ.setdefault("QORGAU_ENV", "test")
 os.environ.setdefault("QORGAU_ALARM_FLUSH_S", "0")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` keeps an `xdist_group`'s tests on one worker by a suffix on their
+    node ids, which pytest-xdist 3.8 writes to `item._nodeid`: pytest 9.2 keeps node ids
+    elsewhere (`_id`), so the groups were silently ignored (pytest-dev/pytest-xdist#1386) —
+    the two PostgreSQL restart tests could run at once on both workers, and the route
+    matrix was built on each. The suffix is written where pytest 9.2 reads it, until an
+    xdist release does (`tests/test_xdist_groups.py` fails if grouping breaks again)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and item.nodeid.rfind("@") <= item.nodeid.rfind("]"):
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
+
+
 def _point_settings_at(url: str, var_dir: Path) -> None:
     from qorgau.core.config import get_settings
     from qorgau.core.db import reset_engine

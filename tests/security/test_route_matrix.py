@@ -21,7 +21,10 @@ from fastapi.testclient import TestClient
 from conftest import World
 from route_matrix import OUTSIDE_MINE, PARAM, observe
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# one worker for the module: its matrix (every route × role, ~25 s) is built once, not once
+# on each worker that drew one of its tests
+pytestmark = [pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+              pytest.mark.xdist_group("route_matrix")]
 
 SNAPSHOT = Path(__file__).with_name("route_matrix.json")
 OUT = Path(__file__).resolve().parents[2] / "test-artifacts" / "route_matrix.json"
