@@ -309,3 +309,39 @@ def test_a_site_without_a_safe_zone_says_so_on_the_console(db, mine, proc, clien
                 follow_redirects=False)
     live = client.get(f"/alarms/sites/{mine.site_id}/live?lang=en").text
     assert "This site has no safe zone" in live
+
+
+def test_a_wearable_left_behind_does_not_undo_the_count_by_hand(db, mine, proc, client_as):
+    """W-1's lamp was left hanging in L1 and keeps reporting from there: counted out by hand,
+    W-1 was counted back in (and the lamp commanded) by its next reading from L1, and the
+    order, once complete by hand while the gas was still there, was reopened by it for good.
+    Carried out of L1 later, the lamp's reading back in L1 counts again."""
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -9), ("W-2", {"z": "L1"}, -9)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -8)]), source="test")  # the gas: an order
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == mine.site_id))
+    assert w.inside == 2 and w.alarm_id is not None
+    c = client_as("dispatcher_krg")
+    url = f"{API}/withdrawals/{w.id}/people/{mine.devices['W-1']}/safe"
+    assert c.post(url, json={"reason": "lamp found on the L1 hook"}).status_code == 200
+    db.expire_all()  # the ingest reads the order afresh (a worker's session is new per batch)
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -7)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, w.id)
+    assert w.inside == 1 and not _commands(db, w.id) and not list(db.scalars(
+        select(Notification).where(Notification.alarm_id == w.alarm_id,
+                                   Notification.target == "W-1",
+                                   Notification.dedup_key.like("%enter%"))))
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -6)]), source="test")
+    db.expire_all()
+    assert db.get(Withdrawal, w.id).completed_at is not None  # W-2 out: complete
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -5)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, w.id)
+    assert w.completed_at is not None and w.inside == 0  # the lamp reopened nothing
+    # the lamp taken to the surface and back into L1 by someone: counted and ordered again
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -4)]), source="test")
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -3)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, w.id)
+    assert w.completed_at is None and w.inside == 1

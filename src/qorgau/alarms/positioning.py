@@ -52,6 +52,7 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
         return Moves()
     row = db.get(Presence, dev.id)
     current = row is None or at >= row.at  # an older reading is not where they are now
+    came_from = None if row is None else row.zone_code
     if row is None:
         row = Presence(device_id=dev.id, site_id=dev.site_id, enterprise_id=dev.enterprise_id,
                        region_code=dev.region_code, zone_code=zone, at=at)
@@ -68,14 +69,15 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
         # a safe zone is no refuge from an order for that very zone (gas at the muster point)
         if zone in w.zones:
             if current:
-                _enter(db, w, dev, zone, at, out)
+                _enter(db, w, dev, zone, at, out, came_from)
         elif safe:
             _reach_safety(db, w, (dev, zone), at, out)
     if current and not any(zone in w.zones for w in live):
         # a completed order whose alarm is still active: walking in reopens it
         for w in [w for w in orders if w.completed_at is not None and zone in w.zones][-1:]:
-            _reopen(db, w, dev, at)
-            _enter(db, w, dev, zone, at, out)
+            if _counts_in(w, dev, came_from):
+                _reopen(db, w, dev, at)
+                _enter(db, w, dev, zone, at, out, came_from)
     return out
 
 
@@ -124,14 +126,27 @@ def _reach_safety(db: Session, w: Withdrawal, where: tuple[Device, str], at: dat
                         "inside": inside, "completed_at": w.completed_at})
 
 
+def _counts_in(w: Withdrawal, dev: Device, came_from: str | None) -> bool:
+    """Whether a reading of the wearable in a zone under the order counts its wearer inside:
+    not when counted already; not when counted out by hand and the wearable has not come in
+    from outside the order's zones (a lamp left hanging where it was, or dead and back on,
+    is not its wearer walking in: counted back in, the order was never done)."""
+    mine = next((p for p in w.people if p["device_id"] == dev.id), None)
+    if mine is None:
+        return True
+    if mine.get("safe_at") is None:
+        return False
+    return not (mine.get("confirmed_by") and came_from in w.zones)
+
+
 def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
-           out: Moves) -> None:
+           out: Moves, came_from: str | None = None) -> None:
     """A wearer in a zone under the order who is not counted inside: counted (a newcomer, or
     someone who went back in after reaching safety) and ordered out."""
+    if not _counts_in(w, dev, came_from):
+        return
     people = [dict(p) for p in w.people]
     mine = next((p for p in people if p["device_id"] == dev.id), None)
-    if mine is not None and mine.get("safe_at") is None:
-        return
     if mine is None:
         # the ingest runtime's device facts do not carry the wearer: read it (rare)
         worker_id = db.scalar(select(Device.worker_id).where(Device.id == dev.id))
