@@ -345,3 +345,51 @@ def test_a_wearable_left_behind_does_not_undo_the_count_by_hand(db, mine, proc, 
     db.expire_all()
     w = db.get(Withdrawal, w.id)
     assert w.completed_at is None and w.inside == 1
+
+
+def test_a_count_by_hand_during_an_ingest_batch_is_not_written_over(db, mine, proc, as_,
+                                                                     monkeypatch):
+    """The dispatcher counts W-1 out while a batch ticks W-2 safe in the same order: the
+    batch had read the order before the hand count committed, then wrote its people and count
+    from that read over it (W-1 inside again, the audit saying counted out). The batch reads
+    the orders it may write locked (PostgreSQL; SQLite's write lock is held by then)."""
+    import threading
+    import time as _time
+
+    from qorgau.alarms import positioning
+    from qorgau.core.db import get_sessionmaker
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -9), ("W-2", {"z": "L1"}, -9)]),
+                    source="test")
+    w = positioning.broadcast(db=db, actor=as_("dispatcher_krg"), site_id=mine.site_id,
+                              zones=["L1"])
+    w_id, disp = w.id, as_("dispatcher_krg")
+    errors: list[BaseException] = []
+
+    def by_hand():
+        try:
+            with get_sessionmaker()() as other:
+                positioning.confirm_safe(db=other, actor=disp, withdrawal_id=w_id,
+                                         device_id=mine.devices["W-1"], reason="radio call")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    hand = threading.Thread(target=by_hand)
+    real = positioning._reach_safety
+
+    def meanwhile(*a, **kw):
+        if not hand.is_alive() and hand.ident is None:
+            hand.start()
+            _time.sleep(0.5)  # committed by now, or waiting for the batch's lock
+        return real(*a, **kw)
+
+    monkeypatch.setattr(positioning, "_reach_safety", meanwhile)
+    db.expire_all()  # the ingest reads afresh (a worker's session is new per batch)
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "SAFE"}, -5)]), source="test")
+    hand.join(30)
+    assert not errors, errors
+    db.expire_all()
+    w = db.get(Withdrawal, w_id)
+    me = next(p for p in w.people if p["device"] == "W-1")
+    assert me["safe_at"] and me.get("confirmed_reason") == "radio call"
+    assert w.inside == 0 and w.completed_at is not None

@@ -82,13 +82,18 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
 
 
 # a site's open orders, and the completed ones whose alarm's condition is still there (the
-# gas still above its limit): someone walking into their zones is ordered out all the same
+# gas still above its limit): someone walking into their zones is ordered out all the same.
+# Read locked and afresh (PostgreSQL's row locks, in id order; SQLite's write lock is held by
+# the batch's presence row): the batch writes `people` back from this read, and a count by
+# hand (`confirm_safe`) committed after an unlocked read was written over
 _ORDERS = (select(Withdrawal)
            .outerjoin(AlarmRecord, AlarmRecord.id == Withdrawal.alarm_id)
            .where(Withdrawal.site_id == bindparam("site_id"),
                   or_(Withdrawal.completed_at.is_(None),
                       and_(AlarmRecord.active.is_(True), AlarmRecord.open.is_(True))))
-           .order_by(Withdrawal.id))
+           .order_by(Withdrawal.id)
+           .with_for_update(of=Withdrawal)
+           .execution_options(populate_existing=True))
 
 
 def _reopen(db: Session, w: Withdrawal, dev: Device, at: datetime) -> None:
