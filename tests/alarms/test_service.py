@@ -204,3 +204,59 @@ def _cleared_after(monkeypatch, reader: str, dev_id: int) -> None:
         return got
 
     monkeypatch.setattr(service, reader, read_then_cleared)
+
+
+def test_an_ack_during_a_withdrawal_batch_does_not_deadlock_with_it(db, as_, mine, proc,
+                                                                    monkeypatch):
+    """CH4 is above its limit and people walk out: a batch ticks W-2 safe (the audit's head
+    taken) and raises the gas alarm's peak, while the operator acknowledges that alarm (its
+    row locked, then the audit's head): each waited for the other's lock."""
+    import threading
+    import time
+
+    from qorgau.core.db import get_sessionmaker
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -9), ("W-2", {"z": "L1"}, -9)]),
+                    source="test")
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.8, -8)]), source="test")
+    db.expire_all()
+    rec = db.scalar(select(AlarmRecord).where(AlarmRecord.device_id == mine.devices["CH4-1"],
+                                              AlarmRecord.active.is_(True)))
+    osh, rec_id = as_("osh_krg"), rec.id
+    locked, go, errors = threading.Event(), threading.Event(), []
+    real = service.apply
+
+    def held(*a, **kw):  # the occurrence is locked by now (`_acting_on`)
+        locked.set()
+        go.wait(10)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(service, "apply", held)
+
+    def ack():
+        try:
+            with get_sessionmaker()() as other:
+                service.acknowledge(db=other, actor=osh, alarm_id=rec_id, data=AckIn())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def batch():
+        try:
+            with get_sessionmaker()() as other:
+                proc.handle_raw(other, mine.batch([("W-2", {"z": "SAFE"}, -5),
+                                                   ("CH4-1", 2.5, -5)]), source="test")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    operator, ingest = threading.Thread(target=ack), threading.Thread(target=batch)
+    operator.start()
+    assert locked.wait(10)
+    ingest.start()
+    time.sleep(0.7)  # the batch is waiting for the occurrence, or done
+    go.set()
+    operator.join(30)
+    ingest.join(30)
+    assert not errors, errors
+    db.expire_all()
+    now = db.get(AlarmRecord, rec_id)
+    assert now.acked_at is not None and now.peak == 2.5

@@ -283,7 +283,10 @@ def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
     """The occurrence locked for this action and read again under the lock: an ingest batch
     or the tick that changed it after the read (a clear as the operator acknowledged) would
     otherwise be overwritten with a state derived from the old one (acknowledged, inactive
-    and open for good)."""
+    and open for good). The audit's head is locked first: an ingest batch holding it (it
+    ticked someone out of a withdrawal) waits for the occurrence (its peak), and the action,
+    holding the occurrence, waited for the head at its entry (deadlock, the batch aborted)."""
+    audit.lock_head(db)
     return lock_and_refresh(db, rec)
 
 
@@ -383,7 +386,9 @@ def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> A
 
 
 def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
-    """The device's open occurrences, locked and read under the lock (`_acting_on`)."""
+    """The device's open occurrences, locked and read under the lock, the audit's head
+    first (`_acting_on`)."""
+    audit.lock_head(db)
     stmt = (select(AlarmRecord).where(AlarmRecord.device_id == dev.id, AlarmRecord.open.is_(True))
             .order_by(AlarmRecord.id).execution_options(populate_existing=True))
     if db.get_bind().dialect.name == "postgresql":

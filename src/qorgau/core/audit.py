@@ -122,7 +122,16 @@ def record(
     conn.execute(_SET_HASH, {"h": entry.hash})
 
 
+def lock_head(db: Session) -> None:
+    """Take the head's lock now, for a writer that will lock other rows before its entry: an
+    ingest batch that has audited (a withdrawal's tick) holds the head and then writes
+    occurrences, so one that locked an occurrence first and the head at its entry deadlocked
+    with it. The head first, as the batch takes it."""
+    db.execute(_LOCK_HEAD)
+
+
 _HEAD = AuditHead.__table__
+_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
 _TAKE_SEQ = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
              .returning(_HEAD.c.seq, _HEAD.c.last_hash))
 _SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("h"))
