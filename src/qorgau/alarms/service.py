@@ -283,10 +283,9 @@ def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
     """The occurrence locked for this action and read again under the lock: an ingest batch
     or the tick that changed it after the read (a clear as the operator acknowledged) would
     otherwise be overwritten with a state derived from the old one (acknowledged, inactive
-    and open for good). The audit's head is locked first: an ingest batch holding it (it
-    ticked someone out of a withdrawal) waits for the occurrence (its peak), and the action,
-    holding the occurrence, waited for the head at its entry (deadlock, the batch aborted)."""
-    audit.lock_head(db)
+    and open for good). The audit's head comes after, at the commit (`audit.record`), as in
+    every writer: an ingest batch holding it while it waited for this occurrence deadlocked
+    with the action."""
     return lock_and_refresh(db, rec)
 
 
@@ -386,9 +385,7 @@ def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> A
 
 
 def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
-    """The device's open occurrences, locked and read under the lock, the audit's head
-    first (`_acting_on`)."""
-    audit.lock_head(db)
+    """The device's open occurrences, locked and read under the lock (`_acting_on`)."""
     stmt = (select(AlarmRecord).where(AlarmRecord.device_id == dev.id, AlarmRecord.open.is_(True))
             .order_by(AlarmRecord.id).execution_options(populate_existing=True))
     if db.get_bind().dialect.name == "postgresql":

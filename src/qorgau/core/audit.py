@@ -1,8 +1,9 @@
 """Hash-chained audit log: every successful write appends one entry in the same transaction.
 
-A single-row head (audit_head) holds the sequence and the last hash. Updating it first takes the
-row lock on PostgreSQL and the write lock on SQLite, so concurrent writers are serialised and the
-chain can never fork.
+A single-row head (audit_head) holds the sequence and the last hash. It is updated at the commit,
+once for all of the transaction's entries and after its other rows: the row lock on PostgreSQL
+and the write lock on SQLite serialise concurrent writers, so the chain can never fork, and being
+every writer's last lock it cannot close a cycle of waits (deadlock).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    event,
     insert,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from qorgau.core.db import Base, utcnow
+from qorgau.core.db import Base, utcnow, within
 from qorgau.core.security import Actor
 
 GENESIS = "0" * 64
@@ -99,15 +101,13 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Append an entry; commits with the caller's transaction, or vanishes with its rollback."""
-    db.flush()
-    # the head's two updates and the entry go to the session's connection as Core statements:
-    # nothing reads the entry back in the transaction, and the ORM's unit of work took about
-    # five times the statement's cost (`verify` and the readers query the table afresh)
-    conn = db.connection()
-    seq, prev = conn.execute(_TAKE_SEQ).one()
+    """Append an entry; written when the caller's transaction commits (`_write_pending`), or
+    gone with its rollback. The head every audited write updates is so taken last, after the
+    transaction's other row locks: a writer that took it first and then waited for a row
+    held by one that was waiting for the head deadlocked with it (an operator's ack and the
+    ingest batch that ticked someone out of a withdrawal; PostgreSQL aborted the batch)."""
+    db.connection()  # in a transaction from here (a savepoint's entries go with it)
     entry = AuditEntry(
-        seq=seq,
         at=utcnow().replace(microsecond=0),
         actor=actor.label,
         organisation_id=actor.organisation_id,
@@ -115,24 +115,45 @@ def record(
         object_type=object_type,
         object_id=str(object_id),
         diff=jsonable({"before": before, "after": after}),
-        prev_hash=prev,
     )
-    entry.hash = _entry_digest(prev, _fields(entry))
-    conn.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
-    conn.execute(_SET_HASH, {"h": entry.hash})
+    txn = db.get_nested_transaction() or db.get_transaction()
+    db.info.setdefault(_PENDING, []).append((txn, entry))
 
 
-def lock_head(db: Session) -> None:
-    """Take the head's lock now, for a writer that will lock other rows before its entry: an
-    ingest batch that has audited (a withdrawal's tick) holds the head and then writes
-    occurrences, so one that locked an occurrence first and the head at its entry deadlocked
-    with it. The head first, as the batch takes it."""
-    db.execute(_LOCK_HEAD)
+_PENDING = "qorgau.audit_pending"  # (transaction, entry) recorded, not yet written
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """The transaction's entries, chained and inserted once its own rows are flushed: three
+    statements however many entries (the head's two updates and one INSERT). Core statements
+    on the session's connection: nothing reads an entry back in its transaction, and the
+    ORM's unit of work took about five times the statement's cost."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the rows first, then the head (see `record`)
+    conn = session.connection()
+    seq, prev = conn.execute(_TAKE_SEQ, {"n": len(pending)}).one()
+    rows = []
+    for k, (_txn, entry) in enumerate(pending):
+        entry.seq, entry.prev_hash = seq - len(pending) + 1 + k, prev
+        entry.hash = prev = _entry_digest(entry.prev_hash, _fields(entry))
+        rows.append({c: getattr(entry, c) for c in _COLUMNS})
+    conn.execute(_INSERT, rows)
+    conn.execute(_SET_HASH, {"h": prev})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: Any) -> None:
+    """Entries recorded in a transaction (or savepoint) that rolled back are not written."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(t, e) for t, e in pending if not within(t, previous)]
 
 
 _HEAD = AuditHead.__table__
-_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
-_TAKE_SEQ = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
+_TAKE_SEQ = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("n"))
              .returning(_HEAD.c.seq, _HEAD.c.last_hash))
 _SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("h"))
 _INSERT = insert(AuditEntry.__table__)

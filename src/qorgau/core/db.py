@@ -108,7 +108,7 @@ def _forget_rolled_back(session: Session, previous: Any) -> None:
         return
     stay = []
     for txn, obj in kept:
-        if _within(txn, previous):
+        if within(txn, previous):
             if obj in session:
                 session.expunge(obj)
         else:
@@ -124,7 +124,8 @@ def _keep_committed(session: Session) -> None:
         session.info.pop(_INSERTED, None)
 
 
-def _within(txn: Any, outer: Any) -> bool:
+def within(txn: Any, outer: Any) -> bool:
+    """Whether session transaction `txn` is `outer` or nested inside it."""
     while txn is not None:
         if txn is outer:
             return True
