@@ -345,6 +345,28 @@ def test_a_wearable_left_behind_does_not_undo_the_count_by_hand(db, mine, proc, 
     db.expire_all()
     w = db.get(Withdrawal, w.id)
     assert w.completed_at is None and w.inside == 1
+    me = next(p for p in w.people if p["device"] == "W-1")
+    assert "confirmed_by" not in me and "confirmed_reason" not in me  # inside by position
+
+
+def test_a_button_order_naming_a_lasting_system_alarm_is_not_reopened(db, mine, proc,
+                                                                        client_as):
+    """An order given from the console naming an alarm that is not life-safety (one that
+    may stay active for days): complete once everyone is out, it stays complete when someone
+    walks into its zones (only a life-safety alarm's condition reopens an order)."""
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L1"}, -9)]), source="test")
+    proc.handle_raw(db, mine.batch([("FAN-1", 0.0, -9)]), source="test")
+    fan = db.scalar(select(AlarmRecord).where(AlarmRecord.device_id == mine.devices["FAN-1"],
+                                              AlarmRecord.active.is_(True)))
+    assert fan is not None and not fan.life_safety
+    r = client_as("dispatcher_krg").post(f"{API}/sites/{mine.site_id}/withdraw",
+                                         json={"zones": ["L1"], "alarm_id": fan.id})
+    assert r.status_code == 201, r.text
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -8)]), source="test")
+    proc.handle_raw(db, mine.batch([("W-2", {"z": "L1"}, -7)]), source="test")
+    db.expire_all()
+    w = db.get(Withdrawal, r.json()["id"])
+    assert w.completed_at is not None and w.inside == 0
 
 
 def test_a_count_by_hand_during_an_ingest_batch_is_not_written_over(db, mine, proc, as_,

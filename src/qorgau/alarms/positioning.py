@@ -81,8 +81,9 @@ def update_presence(db: Session, dev: Device, zone: str, at: datetime) -> Moves:
     return out
 
 
-# a site's open orders, and the completed ones whose alarm's condition is still there (the
-# gas still above its limit): someone walking into their zones is ordered out all the same.
+# a site's open orders, and the completed ones whose life-safety alarm's condition is still
+# there (the gas above its limit; not an order the button gave naming some other alarm, a
+# NOTIFY_FAILED active for days): someone walking into their zones is ordered out all the same.
 # Read locked and afresh (PostgreSQL's row locks, in id order; SQLite's write lock is held by
 # the batch's presence row): the batch writes `people` back from this read, and a count by
 # hand (`confirm_safe`) committed after an unlocked read was written over
@@ -90,7 +91,8 @@ _ORDERS = (select(Withdrawal)
            .outerjoin(AlarmRecord, AlarmRecord.id == Withdrawal.alarm_id)
            .where(Withdrawal.site_id == bindparam("site_id"),
                   or_(Withdrawal.completed_at.is_(None),
-                      and_(AlarmRecord.active.is_(True), AlarmRecord.open.is_(True))))
+                      and_(AlarmRecord.active.is_(True), AlarmRecord.open.is_(True),
+                           AlarmRecord.life_safety.is_(True))))
            .order_by(Withdrawal.id)
            .with_for_update(of=Withdrawal)
            .execution_options(populate_existing=True))
@@ -157,6 +159,8 @@ def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
         worker_id = db.scalar(select(Device.worker_id).where(Device.id == dev.id))
         mine = {"device_id": dev.id, "device": dev.code, "worker_id": worker_id}
         people.append(mine)
+    mine.pop("confirmed_by", None)  # counted in by position now: no longer out by hand
+    mine.pop("confirmed_reason", None)
     mine.update(zone=zone, safe_at=None, entered_at=at.isoformat())
     w.people = people
     w.inside = sum(1 for p in people if p.get("safe_at") is None)
