@@ -93,3 +93,25 @@ def test_inspector_cannot_write_registry(client_as: Callable[[str], TestClient],
         f"/api/v1/enterprises/{world.enterprises['mine_krg']}",
         json={"name": "Hijack", "reason": "testing"})
     assert r.status_code == 403
+
+
+def test_a_site_zone_needs_a_unique_code_and_a_known_kind(
+    client_as: Callable[[str], TestClient], world: World
+) -> None:
+    """A zone's code is what position readings and withdraw orders name: one without it, two
+    with the same code, or a kind other than working/safe is a 422 naming the zones; a good
+    list is stored as given."""
+    c = client_as("osh_krg")
+    site = {"enterprise_id": world.enterprises["mine_krg"], "kind": "mine", "name": "Shaft 3",
+            "lon": 73.2, "lat": 49.9}
+    for zones in ([{"name": "Lamp room", "kind": "safe"}],
+                  [{"code": "L1"}, {"code": "L1", "kind": "safe"}],
+                  [{"code": "L1", "kind": "refuge"}]):
+        r = c.post("/api/v1/sites", json={**site, "zones": zones})
+        assert r.status_code == 422, zones
+        assert r.json()["detail"][0]["loc"][:2] == ["body", "zones"], r.json()
+    r = c.post("/api/v1/sites", json={**site, "zones": [
+        {"code": "L1", "name": "Longwall 1"}, {"code": "SAFE", "kind": "safe"}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["zones"] == [{"code": "L1", "name": "Longwall 1", "kind": "working"},
+                                 {"code": "SAFE", "name": "", "kind": "safe"}]

@@ -79,6 +79,17 @@ class EnterpriseOut(BaseModel):
     revision: int
 
 
+class ZoneIn(BaseModel):
+    """A zone of a site (a mine's longwall, its shaft-station muster point): the code is what
+    wearables' position readings and withdraw orders name, so it is required and unique. A
+    zone without one named no zone (its safe muster point counted nobody out)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=40)  # a reading's "z" is at most 40
+    name: str = Field("", max_length=200)
+    kind: str = Field("working", pattern="^(working|safe)$")
+
+
 class SiteIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     enterprise_id: int = Field(gt=0)
@@ -86,7 +97,16 @@ class SiteIn(BaseModel):
     name: str = Field(min_length=2, max_length=300)
     lon: float = Field(ge=46.0, le=88.0)
     lat: float = Field(ge=40.0, le=56.0)
-    zones: list[dict[str, object]] = Field(default_factory=list, max_length=500)
+    zones: list[ZoneIn] = Field(default_factory=list, max_length=500)
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_codes(cls, zones: list[ZoneIn]) -> list[ZoneIn]:
+        seen: set[str] = set()
+        twice = {z.code for z in zones if z.code in seen or seen.add(z.code)}
+        if twice:
+            raise ValueError(f"zone codes given twice: {', '.join(sorted(twice))}")
+        return zones
 
 
 class SiteOut(BaseModel):
