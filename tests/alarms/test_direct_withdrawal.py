@@ -415,3 +415,23 @@ def test_a_count_by_hand_during_an_ingest_batch_is_not_written_over(db, mine, pr
     me = next(p for p in w.people if p["device"] == "W-1")
     assert me["safe_at"] and me.get("confirmed_reason") == "radio call"
     assert w.inside == 0 and w.completed_at is not None
+
+
+def test_the_console_counts_out_only_from_the_orders_own_site(db, mine, new_mines, proc,
+                                                               client, world):
+    """The console's form names the site it was posted from: an order of another site (of
+    the same enterprise) under that site's URL is a 404, and nobody is counted out."""
+    from alarms.test_pages import _login
+
+    other = new_mines()
+    proc.handle_raw(db, other.batch([("W-1", {"z": "L1"}, -5)]), source="test")
+    csrf = _login(client, world, "dispatcher_krg")
+    client.post(f"/alarms/sites/{other.site_id}/withdraw",
+                data={"zones": ["L1"], "csrf_token": csrf}, follow_redirects=False)
+    w = db.scalar(select(Withdrawal).where(Withdrawal.site_id == other.site_id))
+    r = client.post(f"/alarms/sites/{mine.site_id}/withdrawals/{w.id}/people/"
+                    f"{other.devices['W-1']}/safe", data={"csrf_token": csrf, "reason": "seen"},
+                    follow_redirects=False)
+    assert r.status_code == 404
+    db.expire_all()
+    assert db.get(Withdrawal, w.id).inside == 1

@@ -230,7 +230,8 @@ def confirm_safe(request: Request, site_id: int, withdrawal_id: int, device_id: 
     registry.get_site(db=db, actor=actor, site_id=site_id)
     try:
         positioning.confirm_safe(db=db, actor=actor, withdrawal_id=withdrawal_id,
-                                 device_id=device_id, reason=ReasonIn(reason=reason).reason)
+                                 device_id=device_id, reason=ReasonIn(reason=reason).reason,
+                                 site_id=site_id)
     except (Conflict, ValidationError) as exc:
         db.rollback()
         return _back(request, site_id, _msg(exc))

@@ -278,17 +278,18 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
 
 
 def confirm_safe(*, db: Session, actor: Actor, withdrawal_id: int, device_id: int,
-                 reason: str) -> Withdrawal:
+                 reason: str, site_id: int | None = None) -> Withdrawal:
     """The dispatcher counts a person out by hand (seen at the shaft station, answered on
     the radio, lamp handed in): a wearable that died, or was left behind, kept its wearer
     inside for good and the order open. The reason is required — on whose word someone was
     counted out is evidence — and the change audited and pushed to the consoles. Another
-    tenant's order is a 404; one complete, or a device not inside it, a 409."""
+    tenant's order, or another site's than `site_id` (the console it was given from), is a
+    404; one complete, or a device not inside it, a 409."""
     from qorgau.alarms import notify
 
     actor.require(C.WITHDRAW)
     w = db.get(Withdrawal, withdrawal_id)
-    if w is None or not in_scope(w, actor):
+    if w is None or not in_scope(w, actor) or site_id not in (None, w.site_id):
         raise NotFound("withdrawal not found")
     lock_and_refresh(db, w)  # the ingest rewrites `people` as positions come in
     people = [dict(p) for p in w.people]
