@@ -119,7 +119,7 @@ def _reach_safety(db: Session, w: Withdrawal, where: tuple[Device, str], at: dat
         if p["device_id"] == dev.id and p.get("safe_at") is None:
             p["safe_at"] = at.isoformat()
     w.people = people
-    inside = sum(1 for p in people if p.get("safe_at") is None)
+    inside = _still_inside(people)
     if inside == w.inside:
         return
     out.moved.append(w)
@@ -131,6 +131,10 @@ def _reach_safety(db: Session, w: Withdrawal, where: tuple[Device, str], at: dat
                  object_type="withdrawal", object_id=w.id, before=before,
                  after={"device": dev.code, "zone": zone, "at": at.isoformat(),
                         "inside": inside, "completed_at": w.completed_at})
+
+
+def _still_inside(people: list[dict[str, Any]]) -> int:
+    return sum(1 for p in people if p.get("safe_at") is None)
 
 
 def _counts_in(w: Withdrawal, dev: Device, came_from: str | None) -> bool:
@@ -163,7 +167,7 @@ def _enter(db: Session, w: Withdrawal, dev: Device, zone: str, at: datetime,
     mine.pop("confirmed_reason", None)
     mine.update(zone=zone, safe_at=None, entered_at=at.isoformat())
     w.people = people
-    w.inside = sum(1 for p in people if p.get("safe_at") is None)
+    w.inside = _still_inside(people)
     out.moved.append(w)
     out.entered.append((w, dev, at))
     audit.record(db, actor=SYSTEM_ACTOR, action="alarms.withdrawal.entered",
@@ -301,7 +305,7 @@ def confirm_safe(*, db: Session, actor: Actor, withdrawal_id: int, device_id: in
     mine.update(safe_at=now.isoformat(), confirmed_by=actor.label, confirmed_reason=reason)
     before = {"inside": w.inside}
     w.people = people
-    w.inside = sum(1 for p in people if p.get("safe_at") is None)
+    w.inside = _still_inside(people)
     w.completed_at = now if w.inside == 0 else None
     audit.record(db, actor=actor, action="alarms.withdrawal.confirmed_safe",
                  object_type="withdrawal", object_id=w.id, before=before,

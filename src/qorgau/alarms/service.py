@@ -271,22 +271,17 @@ def alarm_history(*, db: Session, actor: Actor, alarm_id: int) -> list[AlarmEven
                            .order_by(AlarmEvent.id)))
 
 
+# Operator actions lock the occurrence and read it again before the transition
+# (`lock_and_refresh`): an ingest batch or the tick that changed it after the read (a clear as
+# the operator acknowledged) would otherwise be overwritten with a state derived from the old
+# one (acknowledged, inactive and open for good). The audit's head comes after, at the
+# commit (`audit.record`), as in every writer.
 def _operator(actor: Actor, alarm_id: int, db: Session) -> AlarmRecord:
     actor.require(C.OPERATE)
-    return _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
+    return lock_and_refresh(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
 
 
 _OCC = AlarmRecord.__table__
-
-
-def _acting_on(db: Session, rec: AlarmRecord) -> AlarmRecord:
-    """The occurrence locked for this action and read again under the lock: an ingest batch
-    or the tick that changed it after the read (a clear as the operator acknowledged) would
-    otherwise be overwritten with a state derived from the old one (acknowledged, inactive
-    and open for good). The audit's head comes after, at the commit (`audit.record`), as in
-    every writer: an ingest batch holding it while it waited for this occurrence deadlocked
-    with the action."""
-    return lock_and_refresh(db, rec)
 
 
 def _commit_action(db: Session, actor: Actor, rec: AlarmRecord, action: str,
@@ -309,7 +304,7 @@ def acknowledge(*, db: Session, actor: Actor, alarm_id: int, data: AckIn) -> Ala
     rec = get_alarm(db=db, actor=actor, alarm_id=alarm_id)
     if not rec.life_safety:
         actor.require(C.ACKNOWLEDGE)
-    _acting_on(db, rec)
+    lock_and_refresh(db, rec)
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="ack", actor=actor.label, time=ts(now))
     rec.acked_at, rec.acked_by, rec.next_escalation_at = now, actor.label, None
@@ -366,7 +361,7 @@ def suppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> Ala
     plant-state signal to suppress on by rule). The condition's later raises stay hidden
     until unsuppressed; life-safety alarms are refused by the machine."""
     actor.require(C.CONFIGURE)
-    rec = _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
+    rec = lock_and_refresh(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="suppress", actor=actor.label, time=ts(now),
           reason=data.reason)
@@ -376,7 +371,7 @@ def suppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> Ala
 
 def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> AlarmRecord:
     actor.require(C.CONFIGURE)
-    rec = _acting_on(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
+    rec = lock_and_refresh(db, get_alarm(db=db, actor=actor, alarm_id=alarm_id))
     before, now = rec.state, utcnow()
     apply(db, rec, None, trigger_fn="unsuppress", actor=actor.label, time=ts(now),
           reason=data.reason)
@@ -385,7 +380,7 @@ def unsuppress(*, db: Session, actor: Actor, alarm_id: int, data: ReasonIn) -> A
 
 
 def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
-    """The device's open occurrences, locked and read under the lock (`_acting_on`)."""
+    """The device's open occurrences, locked and read under the lock, as `_operator`'s."""
     stmt = (select(AlarmRecord).where(AlarmRecord.device_id == dev.id, AlarmRecord.open.is_(True))
             .order_by(AlarmRecord.id).execution_options(populate_existing=True))
     if db.get_bind().dialect.name == "postgresql":
