@@ -239,17 +239,23 @@ def test_events_published_to_jetstream(db, monkeypatch):
     monkeypatch.setattr(s, "nats_stream", f"QORGAU_TEST_{tag}")
     monkeypatch.setattr(s, "nats_subject_prefix", f"qtest{tag}")
     ev = _emit(db, "accident.reported", f"js{tag}", "KZ-35")
+    planned = 0
     with get_sessionmaker()() as s2:
-        while delivery.plan(s2):
-            pass
+        while n := delivery.plan(s2):
+            planned += n
 
     async def fetch() -> list[bytes]:
+        # The stream holds every event the database had not yet dispatched (earlier tests'
+        # too), so read it to the end rather than one batch.
         nc = await nats.connect("nats://127.0.0.1:4222")
         js = nc.jetstream()
         try:
+            total = (await js.stream_info(f"QORGAU_TEST_{tag}")).state.messages
             sub = await js.pull_subscribe(f"qtest{tag}.>", durable=f"d{tag}")
-            msgs = await sub.fetch(100, timeout=3)
-            return [m.data for m in msgs]
+            data: list[bytes] = []
+            while len(data) < total:
+                data += [m.data for m in await sub.fetch(500, timeout=3)]
+            return data
         finally:
             await js.delete_stream(f"QORGAU_TEST_{tag}")
             await nc.close()
@@ -257,4 +263,5 @@ def test_events_published_to_jetstream(db, monkeypatch):
     import orjson
 
     bodies = [orjson.loads(b) for b in asyncio.run(fetch())]
+    assert len(bodies) == planned
     assert ev in {b["id"] for b in bodies}
