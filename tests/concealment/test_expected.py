@@ -111,3 +111,17 @@ def test_size_band_and_cell_index() -> None:
     assert size_band(np.array([1, 15, 16, 100, 101, 250, 251])).tolist() == [0, 0, 1, 1, 2, 2, 3]
     ids = cell_index([np.array(["A", "A", "B", "A"]), np.array([1, 2, 1, 1])])
     assert ids[0] == ids[3] and len(set(ids.tolist())) == 3
+
+
+def test_no_injuries_anywhere_expects_none_and_flags_no_one() -> None:
+    # A lone enterprise in its cell with no injuries anywhere used to get 0/0 = NaN.
+    with np.errstate(all="raise"):
+        r = expected_vs_observed(
+            headcount=np.array([10.0, 20.0, 30.0]),
+            observed=np.array([0, 0, 0]),
+            cells=np.array([0, 1, 1]),
+            overdispersion=True,
+        )
+    assert np.array_equal(r.expected, [0.0, 0.0, 0.0])
+    assert np.array_equal(r.p_low, [1.0, 1.0, 1.0])
+    assert not np.any(r.score > 0)

@@ -79,6 +79,10 @@ def fit_gamma_prior(events: np.ndarray, exposure: np.ndarray) -> GammaPrior:
     y, n = np.asarray(events, float), np.asarray(exposure, float)
     keep = n > 0
     y, n = y[keep], n[keep]
+    if not y.sum():
+        # No events anywhere: the data say rate 0. Gamma(0, 1) is that point mass, and keeps
+        # a lone cell's leave-self-out rate 0 / 1 rather than 0 / 0.
+        return GammaPrior(0.0, 1.0)
     a0, b0 = _moments_prior(y, n)
 
     def nll(theta: np.ndarray) -> float:
