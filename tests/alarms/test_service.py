@@ -96,6 +96,11 @@ def test_a_device_links_only_its_own_sites_installation_and_enterprises_worker(
                                                   AuditEntry.object_id == str(r.json()["id"])))
         link = "installation_id" if "installation_id" in body else "worker_id"
         assert made.diff["after"][link] == body[link]  # the link is in the record
+    # one wearable per person: a second would count its wearer twice in a withdrawal
+    r = api.post("/api/v1/alarms/devices", json={**wearable, "code": "W-Z",
+                                                 "worker_id": our_worker})
+    assert r.status_code == 409 and "worker_id" in r.text and "W-Y" in r.text, r.text
+    assert db.scalar(select(Device.id).where(Device.code == "W-Z")) is None
 
 
 def _raise(db, mine, code="CO-1", kind="HI", value=30.0):

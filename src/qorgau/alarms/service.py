@@ -95,6 +95,14 @@ def _check_links(db: Session, site: Any, data: DeviceIn) -> None:
         if worker is None or worker.enterprise_id != site.enterprise_id:
             raise RuleViolation(f"worker {data.worker_id} does not work for this site's "
                                 "enterprise", field="worker_id")
+        # a withdrawal counts wearables as people: a second one would count its wearer twice
+        # and keep the count inside above zero with one left hanging in the zone
+        worn = db.scalar(select(Device.code).where(
+            Device.site_id == site.id, Device.worker_id == data.worker_id,
+            Device.kind == "wearable", Device.enabled.is_(True)))
+        if worn is not None and data.kind == "wearable":
+            raise Conflict(f"worker {data.worker_id} already wears {worn!r} at this site: "
+                           "one wearable per person", field="worker_id")
 
 
 def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
