@@ -311,6 +311,28 @@ def test_a_site_without_a_safe_zone_says_so_on_the_console(db, mine, proc, clien
     assert "This site has no safe zone" in live
 
 
+def test_an_order_covering_every_safe_zone_says_so_on_the_console(db, mine, proc, client,
+                                                                  world, client_as):
+    """Gas at the only muster point: its people count as safe only in another safe zone and
+    there is none, so the console tells the dispatcher to count them out by hand."""
+    from alarms.test_pages import _login
+
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "SAFE"}, -3), ("W-2", {"z": "L1"}, -3)]),
+                    source="test")
+    _login(client, world, "dispatcher_krg")
+    api = client_as("dispatcher_krg")
+    r = api.post(f"{API}/sites/{mine.site_id}/withdraw", json={"zones": ["L1"]})
+    assert r.status_code == 201, r.text
+    live = client.get(f"/alarms/sites/{mine.site_id}/live?lang=en").text
+    assert "W-2" in live  # the order is open: W-2 in L1 can still reach SAFE
+    assert "Every safe zone of this site is in this order" not in live
+    r = api.post(f"{API}/sites/{mine.site_id}/withdraw", json={"zones": ["SAFE"]})
+    assert r.status_code == 201, r.text
+    live = client.get(f"/alarms/sites/{mine.site_id}/live?lang=en").text
+    assert live.count("Every safe zone of this site is in this order") == 1
+    assert "This site has no safe zone" not in live
+
+
 def test_a_wearable_left_behind_does_not_undo_the_count_by_hand(db, mine, proc, client_as):
     """W-1's lamp was left hanging in L1 and keeps reporting from there: counted out by hand,
     W-1 was counted back in (and the lamp commanded) by its next reading from L1, and the
