@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device, Presence, Withdrawal
 from qorgau.core import audit, events
-from qorgau.core.db import insert_flushed, lock_and_refresh, utcnow
+from qorgau.core.db import fetch_raw, insert_flushed, lock_and_refresh, utcnow
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
 from qorgau.registry import service as registry_service
@@ -209,19 +209,17 @@ def _present(db: Session, site_id: int, zones: list[str]) -> list[dict[str, Any]
     queries on the life-safety record's path), after a flush as autoflush would do (the
     batch's position readings count)."""
     db.flush()
-    stmt, args = (_PRESENT_IN, {"site": site_id, "zones": zones}) if zones else \
-        (_PRESENT, {"site": site_id})
-    return [{"device_id": r.device_id, "device": r.code, "worker_id": r.worker_id,
-             "zone": r.zone_code, "safe_at": None} for r in db.connection().execute(stmt, args)]
+    among = f" AND p.zone_code IN ({', '.join(['{p}'] * len(zones))})" if zones else ""
+    rows = fetch_raw(db, _PRESENT.format(among=among, p="{p}"), (site_id, *zones))
+    return [{"device_id": device_id, "device": code, "worker_id": worker_id, "zone": zone,
+             "safe_at": None} for device_id, zone, code, worker_id in rows]
 
 
-_P, _D = Presence.__table__.c, Device.__table__.c
-# built once: building and keying a statement per call cost more than running it
-_PRESENT = (select(_P.device_id, _P.zone_code, _D.code, _D.worker_id)
-            .join(Device.__table__, _D.id == _P.device_id)
-            .where(_P.site_id == bindparam("site"), _D.kind == "wearable")  # people only
-            .order_by(_P.device_id))
-_PRESENT_IN = _PRESENT.where(_P.zone_code.in_(bindparam("zones", expanding=True)))
+# on the DBAPI cursor (`db.fetch_raw`): on the life-safety record's path; wearables only
+# (a fixed sensor's zone tag is not a person)
+_PRESENT = ("SELECT p.device_id, p.zone_code, d.code, d.worker_id FROM alarm_presence p "
+            "JOIN alarm_device d ON d.id = p.device_id "
+            "WHERE p.site_id = {p} AND d.kind = 'wearable'{among} ORDER BY p.device_id")
 
 
 def start_withdrawal(db: Session, *, site: Site, zones: list[str], alarm_id: int | None,

@@ -24,7 +24,7 @@ from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import DEVICE_STATE, apply, back_to_tier_one, dt, ts
-from qorgau.core.db import insert_flushed, utcnow
+from qorgau.core.db import fetch_raw, insert_flushed, utcnow
 
 if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import DevInfo
@@ -69,9 +69,11 @@ _OPEN_SITE = _OPEN_ANY.where(_OCC.c.device_id.is_(None))
 _OPEN_DEVICE = _OPEN_ANY.where(_OCC.c.device_id == bindparam("device"))
 _DEVICE_STATE_OF = DEVICE_STATE.add_columns(Device.__table__.c.id).where(
     Device.__table__.c.id.in_(bindparam("ids", expanding=True)))
-_OPEN_OF = select(_OCC.c.id, _OCC.c.device_id, _OCC.c.kind, _OCC.c.active, _OCC.c.state).where(
-    _OCC.c.site_id == bindparam("site"), _OCC.c.open.is_(True), _FOLLOWS,
-    _OCC.c.device_id.in_(bindparam("ids", expanding=True))).order_by(_OCC.c.id.desc())
+# on the DBAPI cursor (`db.fetch_raw`): read in every life-safety message's batch
+_OPEN_OF_RAW = (
+    "SELECT id, device_id, kind, active, state FROM alarm_occurrence WHERE site_id = {p} "
+    "AND open AND (active OR state IN (" + ", ".join(f"'{s.value}'" for s in sorted(HIDDEN))
+    + ")) AND device_id IN ({ids}) ORDER BY id DESC")
 
 
 class OpenOccurrences:
@@ -86,12 +88,13 @@ class OpenOccurrences:
 
     def __init__(self, db: Session, site_id: int, device_ids: list[int]) -> None:
         db.flush()  # what autoflush would do
-        rows = db.connection().execute(_OPEN_OF, {"site": site_id, "ids": device_ids}).all()
+        rows = fetch_raw(db, _OPEN_OF_RAW.replace("{ids}", ", ".join(["{p}"] * len(device_ids))),
+                         (site_id, *device_ids)) if device_ids else []
         self.db, self.site_id, self.devices = db, site_id, set(device_ids)
-        self.rows = {r.id: (bool(r.active), r.state) for r in rows}
+        self.rows = {id_: (bool(active), state) for id_, _d, _k, active, state in rows}
         self.by: dict[tuple[int, str], list[int | AlarmRecord]] = {}  # newest first
-        for r in rows:
-            self.by.setdefault((r.device_id, r.kind), []).append(r.id)
+        for id_, device_id, kind, _a, _s in rows:
+            self.by.setdefault((device_id, kind), []).append(id_)
         self._device_rows: dict[int, Any] | None = None
         # the batch's ISA transitions (`service.apply(events=)`) and its new occurrences, not
         # in the session until `write_events` inserts them
@@ -400,7 +403,7 @@ def update_peaks(db: Session, site_id: int, device_ids: np.ndarray, position: di
         ids = device_ids[few].tolist()
         rows = db.connection().execute(_ACTIVE_OF, {"site": site_id, "ids": ids}).all()
     else:
-        rows = db.connection().execute(_ACTIVE, {"site": site_id}).all()
+        rows = fetch_raw(db, _ACTIVE_RAW, (site_id,))  # every bulk group: past SQLAlchemy
     got, missing = [], []
     for rec_id, device_id in rows:
         j = position.get(device_id)
@@ -425,4 +428,6 @@ def _peaks(got: list[AlarmRecord], position: dict[int, int], I, T, V) -> None:
 
 _ACTIVE = select(_OCC.c.id, _OCC.c.device_id).where(
     _OCC.c.site_id == bindparam("site"), _OCC.c.active.is_(True), _OCC.c.device_id.is_not(None))
+_ACTIVE_RAW = ("SELECT id, device_id FROM alarm_occurrence WHERE site_id = {p} AND active "
+               "AND device_id IS NOT NULL")
 _ACTIVE_OF = _ACTIVE.where(_OCC.c.device_id.in_(bindparam("ids", expanding=True)))

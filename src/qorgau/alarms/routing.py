@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.accounts import service as accounts
@@ -22,7 +22,7 @@ from qorgau.alarms.models import Contact, EscalationPolicy
 from qorgau.alarms.schemas import ContactIn, ContactLangIn, ContactPatch, EscalationIn
 from qorgau.core import audit
 from qorgau.core.config import get_settings
-from qorgau.core.db import utcnow
+from qorgau.core.db import fetch_raw, utcnow
 from qorgau.core.errors import RuleViolation
 from qorgau.core.i18n import LANGUAGES
 from qorgau.core.roles import Role
@@ -80,18 +80,17 @@ def delays(db: Session, site_id: int) -> Delays:
 _DELAYS_MEMO = "qorgau.alarms.delays"
 
 
-_POLICY = EscalationPolicy.__table__
-_DELAYS = select(_POLICY.c.tier2_after_s, _POLICY.c.tier3_after_s, _POLICY.c.tier4_after_s,
-                 _POLICY.c.reminder_s).where(_POLICY.c.site_id == bindparam("site"))
+_DELAYS_RAW = ("SELECT tier2_after_s, tier3_after_s, tier4_after_s, reminder_s "
+               "FROM alarm_escalation WHERE site_id = {p}")
 
 
 def _delays(db: Session, site_id: int) -> Delays:
-    # four columns, not the entity: this is on the life-safety raise path
-    p = db.execute(_DELAYS, {"site": site_id}).first()
-    if p is None:
+    # four columns on the DBAPI cursor, not the entity: this is on the life-safety raise path
+    rows = fetch_raw(db, _DELAYS_RAW, (site_id,))
+    if not rows:
         return DEFAULT_DELAYS
-    return Delays((float(p.tier2_after_s), float(p.tier3_after_s), float(p.tier4_after_s)),
-                  float(p.reminder_s))
+    t2, t3, t4, reminder = rows[0]
+    return Delays((float(t2), float(t3), float(t4)), float(reminder))
 
 
 def get_policy(*, db: Session, actor: Actor, site_id: int) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from qorgau.alarms import delivery, dispatch, forecast, notify, positioning, records
 from qorgau.alarms.ingest import ledger, runtime, sqlbulk, steps
@@ -43,6 +44,7 @@ from qorgau.alarms.models import DeadLetter
 from qorgau.alarms.service import dt
 from qorgau.alarms.store import SegmentStore
 from qorgau.core.config import get_settings
+from qorgau.core.db import attach_loaded
 from qorgau.registry.models import Site
 
 log = logging.getLogger("qorgau.alarms.ingest")
@@ -60,9 +62,13 @@ class Processor:
         self.sites: dict[int, runtime.SiteRuntime] = {}
         self._locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
-    def runtime(self, db: Session, site_id: int) -> runtime.SiteRuntime:
+    def runtime(self, db: Session, site_id: int, rev: int | None = None
+                ) -> runtime.SiteRuntime:
+        """The site's runtime, built again when its devices changed (`rev`: the device
+        revision if the caller read it already, `_site`)."""
         rt = self.sites.get(site_id)
-        if rt is None or rt.signature != runtime.signature(db, site_id):
+        if rt is None or rt.signature != (runtime.signature(db, site_id) if rev is None
+                                          else rev):
             if rt is not None:  # devices changed: what the old device table holds, written
                 self.flush(db, rt, time.time(), every=True)
             rt = self.sites[site_id] = runtime.build(db, site_id, time.time(), self.flush_s)
@@ -118,7 +124,7 @@ class Processor:
                      ) -> Result:
         now = time.time() if now is None else now
         total = Result()
-        sites = {sid: db.get(Site, sid) if sid is not None else None
+        sites = {sid: _site(db, sid, total.revs) if sid is not None else None
                  for sid in {p.site_id for p in group}}
         after = []
         locks = [self._locks[k] for k in sorted(k for k, s in sites.items() if s is not None)]
@@ -189,7 +195,7 @@ class Processor:
         """Everything of one site's batch up to (not including) the commit; returns what to do
         after the commit."""
         had = self.sites.get(site.id)
-        rt = self.runtime(db, site.id)
+        rt = self.runtime(db, site.id, res.revs.pop(site.id, None))  # later pieces read it
         if not rt.ledger.live:
             if rt is had:  # built by the timer tick, maybe long ago: windows as of then
                 self.sites.pop(site.id)
@@ -395,6 +401,18 @@ class Processor:
         if fast:
             delivery.deliver(db, fast)
         heartbeat(db, rt, I, T)
+
+
+def _site(db: Session, site_id: int, revs: dict[int, int]) -> Site | None:
+    """A batch's site, and its device revision into `revs`, in one read past SQLAlchemy's
+    statement handling (`sqlbulk.site_row`); one the session holds already, as `db.get`."""
+    if db.identity_map.get(identity_key(Site, site_id)) is not None:
+        return db.get(Site, site_id)
+    got = sqlbulk.site_row(db, site_id)
+    if got is None:
+        return None
+    values, revs[site_id] = got
+    return attach_loaded(db, Site, values)
 
 
 def _open_occurrences(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarray,

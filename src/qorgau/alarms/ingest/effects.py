@@ -50,6 +50,8 @@ class Result:
     ledger_later: bool = False  # in pieces: the due ledger writes after the last one
     # the segment fsyncs under way for this group's frames, waited for before the commit
     syncing: list[Future[None]] = field(default_factory=list)
+    # device revision of each site as read with the site (`core._site`), for its first piece
+    revs: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass

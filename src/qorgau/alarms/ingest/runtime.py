@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
@@ -26,9 +26,10 @@ from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
 from qorgau.alarms.ingest.ledger import Ledger
 from qorgau.alarms.ingest.order import SeqWindow, cursors
-from qorgau.alarms.models import AlarmRecord, Device, EscalationPolicy, IngestMark, Rollup
+from qorgau.alarms.models import AlarmRecord, Device, EscalationPolicy, Rollup
 from qorgau.alarms.service import dt, ts
 from qorgau.alarms.store import SegmentStore
+from qorgau.core.db import fetch_raw
 
 FORECAST_WINDOW_S, FORECAST_STEP_S, FORECAST_HORIZON_S = 180.0, 10.0, 600.0
 
@@ -103,11 +104,10 @@ class SiteRuntime:
 
 def signature(db: Session, site_id: int) -> int:
     """The site's device revision, asked once per batch: one row by primary key, on the
-    session's connection (past the ORM's statement handling)."""
-    return int(db.connection().execute(_SIGNATURE, {"site": site_id}).scalar() or 0)
-
-
-_SIGNATURE = select(IngestMark.devices_rev).where(IngestMark.site_id == bindparam("site"))
+    DBAPI cursor (`db.fetch_raw`)."""
+    rows = fetch_raw(db, "SELECT devices_rev FROM alarm_ingest_mark WHERE site_id = {p}",
+                     (site_id,))
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def build(db: Session, site_id: int, now: float, flush_s: float) -> SiteRuntime:

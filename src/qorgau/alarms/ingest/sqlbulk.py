@@ -15,6 +15,8 @@ import json
 import numpy as np
 from sqlalchemy.orm import Session
 
+from qorgau.core.db import fetch_raw
+
 _PG_ROLLUP = """
 INSERT INTO alarm_rollup (device_id, minute, enterprise_id, region_code, n, vmin, vmax, vsum,
                           vlast)
@@ -79,6 +81,28 @@ RETURNING site_id"""
 _RELEASE = """
 UPDATE alarm_ingest_mark SET owner = NULL, owner_until = NULL
 WHERE site_id = {p} AND owner = {p}"""
+
+
+_SITE = """
+SELECT s.id, s.enterprise_id, s.region_code, s.kind, s.name, s.lon, s.lat, s.zones,
+       m.devices_rev
+FROM site s LEFT JOIN alarm_ingest_mark m ON m.site_id = s.id
+WHERE s.id = {p}"""
+SITE_COLUMNS = ("id", "enterprise_id", "region_code", "kind", "name", "lon", "lat", "zones")
+
+
+def site_row(db: Session, site_id: int) -> tuple[dict[str, object], int] | None:
+    """A batch's site (its columns the ingest reads) and its device revision
+    (`runtime.signature`) in one read on the DBAPI cursor: through SQLAlchemy the two took
+    ~1.9 ms of every batch on a slow boot of the VM, on the cursor ~0.03 ms."""
+    rows = fetch_raw(db, _SITE, (site_id,))
+    if not rows:
+        return None
+    row = rows[0]
+    values = dict(zip(SITE_COLUMNS, row[:-1], strict=True))
+    if isinstance(values["zones"], str):  # SQLite's JSON text (psycopg decodes json)
+        values["zones"] = json.loads(values["zones"])
+    return values, int(row[-1] or 0)
 
 
 def _pg(db: Session) -> bool:
