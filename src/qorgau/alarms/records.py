@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, bindparam, func, insert, or_, select
@@ -23,7 +23,7 @@ from qorgau.alarms.engine import AlarmState
 from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
-from qorgau.alarms.service import DEVICE_STATE, apply, back_to_tier_one, dt, ts
+from qorgau.alarms.service import apply, back_to_tier_one, dt, ts
 from qorgau.core.db import fetch_raw, insert_flushed, utcnow
 
 if TYPE_CHECKING:
@@ -67,8 +67,19 @@ _OPEN_ANY = select(_OCC.c.id, _OCC.c.active, _OCC.c.state).where(
     _OCC.c.site_id == bindparam("site"), _FOLLOWS).order_by(_OCC.c.id.desc())
 _OPEN_SITE = _OPEN_ANY.where(_OCC.c.device_id.is_(None))
 _OPEN_DEVICE = _OPEN_ANY.where(_OCC.c.device_id == bindparam("device"))
-_DEVICE_STATE_OF = DEVICE_STATE.add_columns(Device.__table__.c.id).where(
-    Device.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_DEVICE_STATE_RAW = ("SELECT latching, oos_since, oos_by, oos_reason, id FROM alarm_device "
+                     "WHERE id IN ({ids})")
+
+
+class DeviceState(NamedTuple):
+    """`service.DEVICE_STATE`'s columns as read on the DBAPI cursor: `oos_since` as the driver
+    gives it (text on SQLite), read only for whether it is set."""
+
+    latching: Any
+    oos_since: Any
+    oos_by: str
+    oos_reason: str
+    id: int
 # on the DBAPI cursor (`db.fetch_raw`): read in every life-safety message's batch
 _OPEN_OF_RAW = (
     "SELECT id, device_id, kind, active, state FROM alarm_occurrence WHERE site_id = {p} "
@@ -144,8 +155,10 @@ class OpenOccurrences:
     def device_row(self, device_id: int) -> Any:
         """The device's latching and out-of-service columns (`service.DEVICE_STATE`)."""
         if self._device_rows is None:
-            rows = self.db.connection().execute(_DEVICE_STATE_OF, {"ids": sorted(self.devices)})
-            self._device_rows = {r.id: r for r in rows}
+            ids = sorted(self.devices)
+            rows = fetch_raw(self.db, _DEVICE_STATE_RAW.replace(
+                "{ids}", ", ".join(["{p}"] * len(ids))), tuple(ids)) if ids else []
+            self._device_rows = {r[-1]: DeviceState(*r) for r in rows}
         return self._device_rows.get(device_id)
 
     def active(self) -> list[AlarmRecord]:
