@@ -48,6 +48,9 @@ class SegmentStore:
         self.fsync = fsync
         self._lock = threading.Lock()
         self.bytes_written = 0
+        # files whose directory entries this process has fsync'ed: a new hour's file (and a
+        # new site's directory) is durable only once its directory is, not by its own fsync
+        self._entered: set[Path] = set()
 
     @property
     def unprocessable_dir(self) -> Path:
@@ -74,11 +77,36 @@ class SegmentStore:
             for h in np.unique(hours).tolist():
                 part = rows[hours == h]
                 path = self.path(site_id, float(h) * 3600)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                at.append((h, _write_frame(path, HEADER.pack(MAGIC, len(part), frame)
-                                           + part.tobytes(), self.fsync and sync)))
+                data = HEADER.pack(MAGIC, len(part), frame) + part.tobytes()
+                at.append((h, self._write(path, data, self.fsync and sync)))
                 self.bytes_written += HEADER.size + part.nbytes
         return at
+
+    def _write(self, path: Path, data: bytes, fsync: bool) -> int:
+        """A frame into a file this process has entered (no directory calls), else one it
+        creates or opens for the first time (its directory made, and fsync'ed with `fsync`;
+        without, by `sync`): a file removed meanwhile (retention) is created again."""
+        if path in self._entered:
+            try:
+                return _write_frame(path, data, fsync, create=False)
+            except FileNotFoundError:
+                self._entered.discard(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        offset = _write_frame(path, data, fsync)
+        if fsync:
+            self._enter(path)
+        elif not self.fsync:  # no fsync at all (a benchmark's store): nothing to wait for
+            self._entered.add(path)
+        return offset
+
+    def _enter(self, path: Path) -> None:
+        for d in (path.parent, path.parent.parent):
+            fd = os.open(d, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._entered.add(path)
 
     def sync_soon(self, site_id: int, at: list[tuple[int, int]]) -> Future[None]:
         """fsync, in a background thread, the files of frames `append(sync=False)` wrote (its
@@ -90,14 +118,15 @@ class SegmentStore:
             return done
         return _FSYNC.submit(self.sync, [self.path(site_id, h * 3600.0) for h, _ in at])
 
-    @staticmethod
-    def sync(paths: Collection[Path]) -> None:
+    def sync(self, paths: Collection[Path]) -> None:
         for path in paths:
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if path not in self._entered:  # a file new to this process: its directory too
+                self._enter(path)
 
     def frames_since(self, site_id: int, at: dict[int, int], lo: int, hi: int
                      ) -> list[tuple[int, np.ndarray]]:
@@ -183,11 +212,11 @@ def _kept_at(path: Path) -> float:
         return path.stat().st_mtime
 
 
-def _write_frame(path: Path, data: bytes, fsync: bool) -> int:
+def _write_frame(path: Path, data: bytes, fsync: bool, *, create: bool = True) -> int:
     """Append one frame (fsync'ed if asked); returns its offset. A write that fails (disk
     full, I/O error) is cut off again: a torn frame would hide every frame written after it
     from each read and replay of the file."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0), 0o644)
     try:
         offset = os.lseek(fd, 0, os.SEEK_END)
         try:
