@@ -101,6 +101,19 @@ def test_a_device_links_only_its_own_sites_installation_and_enterprises_worker(
                                                  "worker_id": our_worker})
     assert r.status_code == 409 and "worker_id" in r.text and "W-Y" in r.text, r.text
     assert db.scalar(select(Device.id).where(Device.code == "W-Z")) is None
+    # nor by way of a disabled one: W-Y off, W-Z on for the same worker, W-Y on again
+    w_y = db.scalar(select(Device.id).where(Device.code == "W-Y"))
+    off = api.patch(f"/api/v1/alarms/devices/{w_y}", json={"enabled": False,
+                                                          "reason": "lamp in repair"})
+    assert off.status_code == 200, off.text
+    r = api.post("/api/v1/alarms/devices", json={**wearable, "code": "W-Z",
+                                                 "worker_id": our_worker})
+    assert r.status_code == 201, r.text
+    on = api.patch(f"/api/v1/alarms/devices/{w_y}", json={"enabled": True,
+                                                         "reason": "lamp back"})
+    assert on.status_code == 409 and "worker_id" in on.text and "W-Z" in on.text, on.text
+    db.expire_all()
+    assert db.get(Device, w_y).enabled is False
 
 
 def _raise(db, mine, code="CO-1", kind="HI", value=30.0):

@@ -64,3 +64,15 @@ def test_a_file_removed_meanwhile_is_made_again_with_its_directory(tmp_path: Pat
     _frame(store, T + 2)
     assert path.exists()
     assert synced == [str(path), str(path.parent), str(path.parent.parent)]
+
+
+def test_the_files_remembered_are_bounded(tmp_path: Path, monkeypatch) -> None:
+    """One file an hour a site: a worker running for a year would remember every one."""
+    from qorgau.alarms import store as module
+
+    monkeypatch.setattr(module, "ENTERED_MAX", 3)
+    store = SegmentStore(tmp_path / "seg")
+    for hour in range(7):
+        _frame(store, T + hour * 3600)
+    assert 1 <= len(store._entered) <= 3
+    assert store.path(7, T + 6 * 3600) in store._entered  # the latest is kept

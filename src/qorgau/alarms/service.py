@@ -95,14 +95,19 @@ def _check_links(db: Session, site: Any, data: DeviceIn) -> None:
         if worker is None or worker.enterprise_id != site.enterprise_id:
             raise RuleViolation(f"worker {data.worker_id} does not work for this site's "
                                 "enterprise", field="worker_id")
-        # a withdrawal counts wearables as people: a second one would count its wearer twice
-        # and keep the count inside above zero with one left hanging in the zone
-        worn = db.scalar(select(Device.code).where(
-            Device.site_id == site.id, Device.worker_id == data.worker_id,
-            Device.kind == "wearable", Device.enabled.is_(True)))
-        if worn is not None and data.kind == "wearable":
-            raise Conflict(f"worker {data.worker_id} already wears {worn!r} at this site: "
-                           "one wearable per person", field="worker_id")
+        if data.kind == "wearable":
+            _one_wearable(db, site.id, data.worker_id)
+
+
+def _one_wearable(db: Session, site_id: int, worker_id: int, but: int | None = None) -> None:
+    """A withdrawal counts wearables as people: a second enabled one would count its wearer
+    twice and keep the count inside above zero with one left hanging in the zone."""
+    worn = db.scalar(select(Device.code).where(
+        Device.site_id == site_id, Device.worker_id == worker_id, Device.kind == "wearable",
+        Device.enabled.is_(True), Device.id != (but or 0)))
+    if worn is not None:
+        raise Conflict(f"worker {worker_id} already wears {worn!r} at this site: one "
+                       "wearable per person", field="worker_id")
 
 
 def create_device(*, db: Session, actor: Actor, data: DeviceIn) -> Device:
@@ -159,6 +164,8 @@ def update_device(*, db: Session, actor: Actor, device_id: int, data: DevicePatc
         site = body_site(db, actor, dev.site_id)
         if site.zones and zone not in _zone_codes(site):
             raise RuleViolation(f"zone {zone!r} is not a zone of this site", field="zone_code")
+    if changes.get("enabled") and not dev.enabled and dev.kind == "wearable" and dev.worker_id:
+        _one_wearable(db, dev.site_id, dev.worker_id, but=dev.id)  # as on creation
     due = changes.get("calibration_due", dev.calibration_due)
     done = changes.get("calibrated_on", dev.calibrated_on)
     if due and done and due < done:

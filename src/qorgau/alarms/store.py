@@ -39,6 +39,7 @@ HEADER = struct.Struct("<4sIq")  # magic, number of readings, frame number
 HEADER_V1 = struct.Struct("<4sI")  # magic, number of readings
 log = logging.getLogger("qorgau.alarms.store")
 _FSYNC = ThreadPoolExecutor(2, thread_name_prefix="segment-fsync")  # fsync gives up the GIL
+ENTERED_MAX = 8192  # files a store remembers as entered (their directories fsync'ed)
 FRAME_DTYPE = np.dtype([("device", "<i4"), ("seq", "<i8"), ("t", "<f8"), ("v", "<f8")])
 
 
@@ -106,6 +107,8 @@ class SegmentStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+        if len(self._entered) >= ENTERED_MAX:  # a file an hour a site: forget the old ones
+            self._entered.clear()  # (each file still written enters again, once)
         self._entered.add(path)
 
     def sync_soon(self, site_id: int, at: list[tuple[int, int]]) -> Future[None]:

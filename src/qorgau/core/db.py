@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert, make_url, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -88,12 +89,33 @@ def fetch_raw(db: Session, template: str, params: tuple[Any, ...]) -> list[tuple
     handling a one-row read took 0.3–0.9 ms on a slow boot of the VM, on the cursor ~0.03.
     Values come as the driver gives them (SQLite: JSON and times as text, booleans as 0/1)."""
     pg = db.get_bind().dialect.name == "postgresql"
-    cur = db.connection().connection.cursor()
-    try:
+    with raw_cursor(db) as cur:
         cur.execute(template.format(p="%s" if pg else "?"), params)
         return cur.fetchall()
+
+
+@contextmanager
+def raw_cursor(db: Session) -> Iterator[Any]:
+    """The session's DBAPI cursor, in its transaction. A driver error comes out as
+    SQLAlchemy's (so `DB_UNAVAILABLE` and the callers' handlers see it), and a lost connection
+    is invalidated as SQLAlchemy's own statements do: left to the driver, the caller's
+    rollback raised again ("connection is lost") and took the ingest worker down instead of
+    leaving the message for redelivery."""
+    conn = db.connection()
+    fairy = conn.connection
+    cur = fairy.cursor()
+    dialect = conn.dialect
+    try:
+        yield cur
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, fairy.dbapi_connection, cur)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=gone, dialect=dialect) from exc
     finally:
-        cur.close()
+        with suppress(Exception):  # a cursor of a connection gone
+            cur.close()
 
 
 def attach_loaded(db: Session, cls: type, values: dict[str, Any]) -> Any:

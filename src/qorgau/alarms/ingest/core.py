@@ -129,7 +129,9 @@ class Processor:
         after = []
         locks = [self._locks[k] for k in sorted(k for k, s in sites.items() if s is not None)]
         for lock in locks:  # in id order: two threads never wait on each other
-            lock.acquire()
+            if not lock.acquire(blocking=False):
+                lock.acquire()
+                total.revs.clear()  # read before a wait: the runtime reads them again
         try:
             pieces = steps.pieces(group) if stop is not None else [group]
             total.ledger_later = stop is not None

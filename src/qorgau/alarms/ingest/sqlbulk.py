@@ -15,7 +15,7 @@ import json
 import numpy as np
 from sqlalchemy.orm import Session
 
-from qorgau.core.db import fetch_raw
+from qorgau.core.db import fetch_raw, raw_cursor
 
 _PG_ROLLUP = """
 INSERT INTO alarm_rollup (device_id, minute, enterprise_id, region_code, n, vmin, vmax, vsum,
@@ -109,10 +109,6 @@ def _pg(db: Session) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
-def _cursor(db: Session):
-    return db.connection().connection.cursor()
-
-
 def _sql(db: Session, template: str) -> str:
     """A mark statement for the session's database: its placeholder and JSON cast."""
     pg = _pg(db)
@@ -139,16 +135,17 @@ def upsert_rollups(db: Session, *, device: np.ndarray, minute: np.ndarray,
                    keep_last: bool = False) -> None:
     cols = [device.tolist(), minute.tolist(), enterprise, region, n.tolist(), vmin.tolist(),
             vmax.tolist(), vsum.tolist(), vlast.tolist()]
-    cur = _cursor(db)
     if _pg(db):
-        cur.execute(_PG_ROLLUP.replace(_SET_LAST, "vlast = alarm_rollup.vlast") if keep_last
-                    else _PG_ROLLUP, cols)
+        with raw_cursor(db) as cur:
+            cur.execute(_PG_ROLLUP.replace(_SET_LAST, "vlast = alarm_rollup.vlast")
+                        if keep_last else _PG_ROLLUP, cols)
         return
     stamps = dict(zip(np.unique(minute).tolist(),
                       lite_time(np.unique(minute) * 60.0), strict=True))
     cols[1] = [stamps[m] for m in cols[1]]
-    cur.executemany(_LITE_ROLLUP.replace(_SET_LAST, "vlast = vlast") if keep_last
-                    else _LITE_ROLLUP, list(zip(*cols, strict=True)))
+    with raw_cursor(db) as cur:
+        cur.executemany(_LITE_ROLLUP.replace(_SET_LAST, "vlast = vlast") if keep_last
+                        else _LITE_ROLLUP, list(zip(*cols, strict=True)))
 
 
 def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_seq: list[int],
@@ -157,18 +154,19 @@ def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_se
     """Accepted counts, the dedup window (`order.SeqWindow`) and the last reading of the
     ledger's devices; `frame`: the owner's last frame they now include (None: a guest's
     counts, which no replay takes: the stored frame stays)."""
-    cur = _cursor(db)
     known = [k for k, s in enumerate(seen) if s is not None]
     at = np.array([seen[k] for k in known], np.float64)
     stamps: list = [None] * len(seen)
     for k, s in zip(known, micros(at).tolist() if _pg(db) else lite_time(at), strict=True):
         stamps[k] = s
-    if _pg(db):
-        cur.execute(_PG_COUNTERS, [frame, ids, accepted, last_seq, floor, window, stamps,
-                                   value])
-        return
-    cur.executemany(_LITE_COUNTERS, list(zip([frame] * len(ids), accepted, last_seq, floor,
-                                             window, stamps, value, ids, strict=True)))
+    with raw_cursor(db) as cur:
+        if _pg(db):
+            cur.execute(_PG_COUNTERS, [frame, ids, accepted, last_seq, floor, window, stamps,
+                                       value])
+        else:
+            cur.executemany(_LITE_COUNTERS, list(zip(
+                [frame] * len(ids), accepted, last_seq, floor, window, stamps, value, ids,
+                strict=True)))
 
 
 def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
@@ -177,28 +175,30 @@ def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
     the ledger)."""
     if not ids:
         return
-    if _pg(db):
-        _cursor(db).execute(_PG_REJECTS, [ids, duplicate, rejected])
-        return
-    _cursor(db).executemany(_LITE_REJECTS, list(zip(duplicate, rejected, ids, strict=True)))
+    with raw_cursor(db) as cur:
+        if _pg(db):
+            cur.execute(_PG_REJECTS, [ids, duplicate, rejected])
+        else:
+            cur.executemany(_LITE_REJECTS, list(zip(duplicate, rejected, ids, strict=True)))
 
 
 def write_mark(db: Session, *, site_id: int, owner: str | None, committed: int,
                replay_from: int | None, tail: dict[str, int], until: float) -> bool:
     """The owner's mark with its lease renewed; False if the site is not (any more) ours."""
-    cur = _cursor(db)
-    cur.execute(_sql(db, _MARK), (committed, replay_from, json.dumps(tail), until, site_id,
-                                  owner))
-    return cur.rowcount == 1
+    with raw_cursor(db) as cur:
+        cur.execute(_sql(db, _MARK), (committed, replay_from, json.dumps(tail), until,
+                                      site_id, owner))
+        return cur.rowcount == 1
 
 
 def release(db: Session, *, site_id: int, owner: str) -> None:
     """Give the site's ledger back (a clean stop, everything written)."""
-    _cursor(db).execute(_sql(db, _RELEASE), (site_id, owner))
+    with raw_cursor(db) as cur:
+        cur.execute(_sql(db, _RELEASE), (site_id, owner))
 
 
 def claim(db: Session, *, site_id: int, owner: str, now: float, until: float) -> bool:
     """Take the site's ledger when it is free, ours, or its owner's lease ran out."""
-    cur = _cursor(db)
-    cur.execute(_sql(db, _CLAIM), (site_id, owner, until, now))
-    return cur.fetchone() is not None
+    with raw_cursor(db) as cur:
+        cur.execute(_sql(db, _CLAIM), (site_id, owner, until, now))
+        return cur.fetchone() is not None
