@@ -81,10 +81,10 @@ class DeviceState(NamedTuple):
     oos_reason: str
     id: int
 # on the DBAPI cursor (`db.fetch_raw`): read in every life-safety message's batch
-_OPEN_OF_RAW = (
-    "SELECT id, device_id, kind, active, state FROM alarm_occurrence WHERE site_id = {p} "
-    "AND open AND (active OR state IN (" + ", ".join(f"'{s.value}'" for s in sorted(HIDDEN))
-    + ")) AND device_id IN ({ids}) ORDER BY id DESC")
+_HIDDEN_STATES = tuple(sorted(s.value for s in HIDDEN))
+_OPEN_OF_RAW = ("SELECT id, device_id, kind, active, state FROM alarm_occurrence "
+                "WHERE site_id = {p} AND open AND (active OR state IN ({hidden})) "
+                "AND device_id IN ({ids}) ORDER BY id DESC")
 
 
 class OpenOccurrences:
@@ -99,8 +99,9 @@ class OpenOccurrences:
 
     def __init__(self, db: Session, site_id: int, device_ids: list[int]) -> None:
         db.flush()  # what autoflush would do
-        rows = fetch_raw(db, _OPEN_OF_RAW.replace("{ids}", ", ".join(["{p}"] * len(device_ids))),
-                         (site_id, *device_ids)) if device_ids else []
+        sql = _OPEN_OF_RAW.replace("{hidden}", ", ".join(["{p}"] * len(_HIDDEN_STATES))) \
+            .replace("{ids}", ", ".join(["{p}"] * len(device_ids)))
+        rows = fetch_raw(db, sql, (site_id, *_HIDDEN_STATES, *device_ids)) if device_ids else []
         self.db, self.site_id, self.devices = db, site_id, set(device_ids)
         self.rows = {id_: (bool(active), state) for id_, _d, _k, active, state in rows}
         self.by: dict[tuple[int, str], list[int | AlarmRecord]] = {}  # newest first
