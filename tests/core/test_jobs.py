@@ -75,6 +75,25 @@ def test_failure_is_recorded_and_success_clears_it(db) -> None:
     assert [s["name"] for s in jobs.status(db, [job])] == [name]
 
 
+def test_a_loop_keeps_its_lease_when_the_database_goes_away_under_a_step(db) -> None:
+    """A PostgreSQL restart under a loop's step had released its lease, and the other
+    process's scheduler took it (tests/reliability/test_pg_restart.py, now and then); a job's
+    own failure still lets another holder try."""
+    from sqlalchemy.exc import OperationalError
+
+    for error, holder in ((OperationalError("SELECT 1", {}, Exception("server closed")), "h"),
+                          (ValueError("a bug"), None)):
+        name = _name()
+
+        def fails(error: Exception = error) -> int:
+            raise error
+
+        with pytest.raises(type(error)):
+            jobs.run_job(db, Job(name, run=fails, every_s=1.0), "h")
+        db.expire_all()
+        assert db.get(JobLease, name).holder == holder, error
+
+
 def test_two_schedulers_never_run_a_loop_job_twice(db) -> None:
     name, ran = _name(), []
     job = Job(name, run=lambda: ran.append(1), every_s=1.0, lease_s=60)

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from qorgau.core import metrics
-from qorgau.core.db import Base, UTCDateTime, get_sessionmaker, utcnow
+from qorgau.core.db import DB_UNAVAILABLE, Base, UTCDateTime, get_sessionmaker, utcnow
 
 log = logging.getLogger("qorgau.jobs")
 
@@ -168,7 +168,10 @@ def run_job(db: Session, job: Job, holder: str) -> Any:
             _record(db, job.name, ok=True, result=jsonable_encoder(result))
         return result
     except Exception as exc:
-        keep = False
+        # the database went away under the step, not the job: a loop's holder keeps its lease
+        # and finds it again after its back-off (released, it went to another process at
+        # every outage that met a step); any other failure lets another holder try
+        keep = keep and isinstance(exc, DB_UNAVAILABLE)
         db.rollback()
         _record(db, job.name, ok=False, error=f"{type(exc).__name__}: {exc}")
         raise
