@@ -65,8 +65,8 @@ def methane_fan_rule(ch4_sensor: int, fan_sensor: int, *, ch4_pct: float = 1.0) 
 
 @dataclass
 class Snapshot:
-    rows: np.ndarray
-    saved: list[np.ndarray]  # fancy indexing copies
+    rows: np.ndarray | slice  # slice(None): every sensor
+    saved: list[np.ndarray]  # copies
     rule_values: np.ndarray
     rule_active: np.ndarray
 
@@ -140,9 +140,18 @@ class AlarmEngine:
     def snapshot(self, sensors: np.ndarray) -> Snapshot:
         """What processing readings of `sensors` can change, to put back with `restore`: their
         rows of every per-sensor array, and the rules' state. (A copy of the whole engine took
-        ~2 ms per batch on a site of 50,000 sensors.)"""
-        rows = np.unique(np.asarray(sensors, np.int64))
-        return Snapshot(rows, [a[rows] for a in self._per_sensor()], self.rule_values.copy(),
+        ~2 ms per batch on a site of 50,000 sensors.) The rows come from a mask, not
+        `np.unique` (a sort: 5 % of a bulk group's time); when they are most of the sensors
+        (a bulk group) the arrays are copied whole, cheaper than fancy indexing."""
+        n = len(self.device_active)
+        seen = np.zeros(n, bool)
+        seen[np.asarray(sensors, np.int64)] = True
+        rows = np.flatnonzero(seen)
+        if 2 * len(rows) >= n:
+            rows = slice(None)
+        per = self._per_sensor()
+        saved = [a.copy() for a in per] if isinstance(rows, slice) else [a[rows] for a in per]
+        return Snapshot(rows, saved, self.rule_values.copy(),
                         self.rule_active.copy())
 
     def restore(self, snap: Snapshot) -> None:

@@ -136,13 +136,11 @@ class Ledger:
                  ((values & ~L, False), (values & L, True)) if m.any()]
         if parts:
             rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            group = rows["dev"] % self.k
-            for g in np.unique(group).tolist():
-                self.rows[g].append(rows[group == g])
+            self._split(rows)
         counts = np.bincount(I, minlength=n)
         touched = np.flatnonzero(counts)
         self.accepted += counts
-        fresh = np.unique(touched % self.k)
+        fresh = np.flatnonzero(np.bincount(touched % self.k, minlength=self.k))
         fresh = fresh[self.first[fresh] < 0]
         self.first[fresh] = frame
         self.dirty[touched] = True
@@ -155,6 +153,18 @@ class Ledger:
         rt.last_t[got] = self.seen[got] = T[last[got]]
         self.value[gv] = V[last_v[gv]]
         return touched
+
+    def _split(self, rows: np.ndarray) -> None:
+        """A batch's roll-up rows to their groups, in order: one stable sort by group (was a
+        mask and a pass per group touched, and a sort for the groups)."""
+        if self.k == 1:
+            self.rows[0].append(rows)
+            return
+        group = rows["dev"] % self.k
+        counts = np.bincount(group, minlength=self.k)
+        parts = np.split(rows[np.argsort(group, kind="stable")], np.cumsum(counts)[:-1])
+        for g in np.flatnonzero(counts).tolist():
+            self.rows[g].append(parts[g])
 
     def flush(self, db: Session, rt: SiteRuntime, now: float, *, every: bool = False,
               most: int = MAX_GROUPS) -> int:
