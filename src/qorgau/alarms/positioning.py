@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import constants as C
 from qorgau.alarms.models import AlarmRecord, Device, Presence, Withdrawal
 from qorgau.core import audit, events
-from qorgau.core.db import fetch_raw, insert_flushed, lock_and_refresh, utcnow
+from qorgau.core.db import fetch_raw, in_list, insert_flushed, lock_and_refresh, utcnow
 from qorgau.core.errors import Conflict, NotFound, RuleViolation
 from qorgau.core.security import SYSTEM_ACTOR, Actor, in_scope, scoped
 from qorgau.registry import service as registry_service
@@ -209,7 +209,7 @@ def _present(db: Session, site_id: int, zones: list[str]) -> list[dict[str, Any]
     queries on the life-safety record's path), after a flush as autoflush would do (the
     batch's position readings count)."""
     db.flush()
-    among = f" AND p.zone_code IN ({', '.join(['{p}'] * len(zones))})" if zones else ""
+    among = f" AND p.zone_code IN ({in_list(len(zones))})" if zones else ""
     rows = fetch_raw(db, _PRESENT.format(among=among, p="{p}"), (site_id, *zones))
     return [{"device_id": device_id, "device": code, "worker_id": worker_id, "zone": zone,
              "safe_at": None} for device_id, zone, code, worker_id in rows]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -24,7 +25,7 @@ from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import apply, back_to_tier_one, dt, ts
-from qorgau.core.db import fetch_raw, insert_flushed, utcnow
+from qorgau.core.db import execute_raw, fetch_raw, in_list, insert_flushed, lock_and_refresh, utcnow
 
 if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import DevInfo
@@ -99,8 +100,8 @@ class OpenOccurrences:
 
     def __init__(self, db: Session, site_id: int, device_ids: list[int]) -> None:
         db.flush()  # what autoflush would do
-        sql = _OPEN_OF_RAW.replace("{hidden}", ", ".join(["{p}"] * len(_HIDDEN_STATES))) \
-            .replace("{ids}", ", ".join(["{p}"] * len(device_ids)))
+        sql = _OPEN_OF_RAW.replace("{hidden}", in_list(len(_HIDDEN_STATES))) \
+            .replace("{ids}", in_list(len(device_ids)))
         rows = fetch_raw(db, sql, (site_id, *_HIDDEN_STATES, *device_ids)) if device_ids else []
         self.db, self.site_id, self.devices = db, site_id, set(device_ids)
         self.rows = {id_: (bool(active), state) for id_, _d, _k, active, state in rows}
@@ -157,8 +158,8 @@ class OpenOccurrences:
         """The device's latching and out-of-service columns (`service.DEVICE_STATE`)."""
         if self._device_rows is None:
             ids = sorted(self.devices)
-            rows = fetch_raw(self.db, _DEVICE_STATE_RAW.replace(
-                "{ids}", ", ".join(["{p}"] * len(ids))), tuple(ids)) if ids else []
+            rows = fetch_raw(self.db, _DEVICE_STATE_RAW.replace("{ids}", in_list(len(ids))),
+                             tuple(ids)) if ids else []
             self._device_rows = {r[-1]: DeviceState(*r) for r in rows}
         return self._device_rows.get(device_id)
 
@@ -210,6 +211,7 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         rec.message = (text or message(dev, kind, value))[:300]
         rec.detail = {"device": dev.code, "quantity": dev.quantity, "value": value,
                       **(detail or {})}
+        still_as_read(db, rec)
         apply(db, rec, None, trigger_fn="process", active=True, time=t,
               device=occ.device_row(dev.id) if known and rec.id is None else None,
               events=occ.events if occ is not None else None)
@@ -225,10 +227,38 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         return Change(rec, "raise" if rec.state == AlarmState.UNACK else "update")
     if rec is None or not rec.active:
         return None  # clear of a condition we never saw raised (or replayed clear)
+    still_as_read(db, rec)
     apply(db, rec, None, trigger_fn="process", active=False, time=t,
           events=occ.events if occ is not None else None)
     rec.cleared_at = dt(t)
     return Change(rec, "clear")
+
+
+class Superseded(RuntimeError):
+    """An occurrence's state changed under an ingest batch: an operator's action committed
+    after the batch read it. The batch's transaction is rolled back and the message handled
+    again (`handle_alone`), which reads the new state."""
+
+
+# locks the row (an operator action that has not committed yet is waited for) and matches it
+# only in the state the batch read
+_STILL = "UPDATE alarm_occurrence SET state = state WHERE id = {p} AND state = {p}"
+
+
+def still_as_read(db: Session, rec: AlarmRecord) -> None:
+    """Before a batch moves an occurrence it read through the ISA machine: the row locked and
+    still in the state it was read in, else `Superseded`. On PostgreSQL an acknowledgement
+    that committed between the read and the batch's write was overwritten: the clear went
+    from the old state (`rtn_unack` over `acknowledged`, a second acknowledgement asked
+    for). Operator actions lock the row the same way (`lock_and_refresh`), so one of the two
+    waits for the other. Peaks are not checked: an acknowledgement during the alarm would
+    otherwise fail every batch of its device (see docs/alarms.md)."""
+    if rec.id is None:
+        return
+    read = sa_inspect(rec).attrs["state"].history.deleted
+    state = read[0] if read else rec.state
+    if execute_raw(db, _STILL, (rec.id, getattr(state, "value", state))) != 1:
+        raise Superseded(f"alarm occurrence {rec.id} is no longer {state}")
 
 
 def priority(dev: Device | DevInfo, kind: str) -> int:
@@ -267,6 +297,8 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
                           raised_at=dt(now), message=message[:300], value=1.0, detail=detail)
         db.add(rec)
         db.flush()
+    else:  # a hidden one: read again under its lock, as operator actions do
+        lock_and_refresh(db, rec)
     apply(db, rec, None, trigger_fn="process", active=True, time=now)
     rec.cleared_at = None
     if rec.state != AlarmState.UNACK:
@@ -280,7 +312,7 @@ def clear_system_alarm(db: Session, *, site_id: int, kind: str) -> Change | None
     ISA machine (acknowledged → normal, closed; unacknowledged → rtn_unack, which still
     escalates until acknowledged). None when none is active."""
     rec = _open(db, None, kind, site_id)
-    if rec is None or not rec.active:
+    if rec is None or not rec.active or not lock_and_refresh(db, rec).active:  # read again
         return None
     now = ts(utcnow())
     apply(db, rec, None, trigger_fn="process", active=False, time=now)

@@ -186,6 +186,10 @@ def _group(proc: Processor, source, items: list) -> int | None:
         try:
             res = proc.handle_many(db, [(site_id, doc) for site_id, doc, _ack in items],
                                    source=source.name, stop=stop)
+        except records.Superseded as exc:  # an operator acted on one of its alarms meanwhile
+            log.info("group of %d messages: %s; one by one", len(items), exc)
+            db.rollback()
+            return None
         except Exception:
             log.exception("group of %d messages failed; retrying one by one", len(items))
             db.rollback()

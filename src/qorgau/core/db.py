@@ -83,15 +83,30 @@ def insert_flushed(db: Session, objs: list[Any]) -> None:
         kept.append((txn, o))
 
 
+def is_postgresql(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def in_list(n: int) -> str:
+    """An IN list of `n` placeholders for a `fetch_raw` template: `IN ({in_list(3)})`."""
+    return ", ".join(["{p}"] * n)
+
+
 def fetch_raw(db: Session, template: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """Rows of a read on the session's DBAPI cursor (`{p}`: the driver's placeholder), in the
     session's transaction. For the reads of every ingest batch: through SQLAlchemy's statement
     handling a one-row read took 0.3–0.9 ms on a slow boot of the VM, on the cursor ~0.03.
     Values come as the driver gives them (SQLite: JSON and times as text, booleans as 0/1)."""
-    pg = db.get_bind().dialect.name == "postgresql"
     with raw_cursor(db) as cur:
-        cur.execute(template.format(p="%s" if pg else "?"), params)
+        cur.execute(template.format(p="%s" if is_postgresql(db) else "?"), params)
         return cur.fetchall()
+
+
+def execute_raw(db: Session, template: str, params: tuple[Any, ...]) -> int:
+    """A write on the session's DBAPI cursor (as `fetch_raw`); the rows it matched."""
+    with raw_cursor(db) as cur:
+        cur.execute(template.format(p="%s" if is_postgresql(db) else "?"), params)
+        return cur.rowcount
 
 
 @contextmanager

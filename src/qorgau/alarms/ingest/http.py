@@ -27,6 +27,7 @@ from qorgau.alarms.ingest.admission import ADMISSION, RETRY_AFTER_S, extent
 from qorgau.alarms.ingest.core import dead_letter, processor
 from qorgau.alarms.ingest.ledger import LostOwnership
 from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
+from qorgau.alarms.records import Superseded
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
 from qorgau.core.errors import Forbidden, Unauthenticated
@@ -52,8 +53,10 @@ async def _process(db, doc: object, site_id: int | None) -> object:
     try:
         return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
                                        site_id=site_id)
-    except LostOwnership:  # the site's ledger went to another process meanwhile: nothing of
-        await run_in_threadpool(db.rollback)  # this batch committed; once more, as a guest
+    except (LostOwnership, Superseded):  # the site's ledger went to another process, or an
+        # operator acted on one of its alarms, meanwhile: nothing of this batch committed;
+        # once more (as a guest; reading the alarm's new state)
+        await run_in_threadpool(db.rollback)
         return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
                                        site_id=site_id)
 

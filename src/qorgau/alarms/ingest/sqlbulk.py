@@ -15,7 +15,7 @@ import json
 import numpy as np
 from sqlalchemy.orm import Session
 
-from qorgau.core.db import fetch_raw, raw_cursor
+from qorgau.core.db import fetch_raw, is_postgresql, raw_cursor
 
 _PG_ROLLUP = """
 INSERT INTO alarm_rollup (device_id, minute, enterprise_id, region_code, n, vmin, vmax, vsum,
@@ -105,13 +105,9 @@ def site_row(db: Session, site_id: int) -> tuple[dict[str, object], int] | None:
     return values, int(row[-1] or 0)
 
 
-def _pg(db: Session) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
-
-
 def _sql(db: Session, template: str) -> str:
     """A mark statement for the session's database: its placeholder and JSON cast."""
-    pg = _pg(db)
+    pg = is_postgresql(db)
     return template.format(p="%s" if pg else "?", json="::json" if pg else "")
 
 
@@ -135,7 +131,7 @@ def upsert_rollups(db: Session, *, device: np.ndarray, minute: np.ndarray,
                    keep_last: bool = False) -> None:
     cols = [device.tolist(), minute.tolist(), enterprise, region, n.tolist(), vmin.tolist(),
             vmax.tolist(), vsum.tolist(), vlast.tolist()]
-    if _pg(db):
+    if is_postgresql(db):
         with raw_cursor(db) as cur:
             cur.execute(_PG_ROLLUP.replace(_SET_LAST, "vlast = alarm_rollup.vlast")
                         if keep_last else _PG_ROLLUP, cols)
@@ -157,10 +153,11 @@ def update_counters(db: Session, *, ids: list[int], accepted: list[int], last_se
     known = [k for k, s in enumerate(seen) if s is not None]
     at = np.array([seen[k] for k in known], np.float64)
     stamps: list = [None] * len(seen)
-    for k, s in zip(known, micros(at).tolist() if _pg(db) else lite_time(at), strict=True):
+    pg = is_postgresql(db)
+    for k, s in zip(known, micros(at).tolist() if pg else lite_time(at), strict=True):
         stamps[k] = s
     with raw_cursor(db) as cur:
-        if _pg(db):
+        if pg:
             cur.execute(_PG_COUNTERS, [frame, ids, accepted, last_seq, floor, window, stamps,
                                        value])
         else:
@@ -176,7 +173,7 @@ def add_rejects(db: Session, *, ids: list[int], duplicate: list[int],
     if not ids:
         return
     with raw_cursor(db) as cur:
-        if _pg(db):
+        if is_postgresql(db):
             cur.execute(_PG_REJECTS, [ids, duplicate, rejected])
         else:
             cur.executemany(_LITE_REJECTS, list(zip(duplicate, rejected, ids, strict=True)))

@@ -18,6 +18,7 @@ import orjson
 
 from qorgau.alarms.ingest.core import Processor, dead_letter
 from qorgau.alarms.ingest.parse import Parsed
+from qorgau.alarms.records import Superseded
 from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.ingest")
@@ -26,6 +27,7 @@ log = logging.getLogger("qorgau.alarms.ingest")
 # a message's own fault (a path the checks at the edge missed), not the database's or the
 # disk's: those are transient, and their messages must come again
 INPUT_ERRORS = (ValueError, TypeError, LookupError, ArithmeticError, RecursionError)
+SUPERSEDED_TRIES = 5
 
 
 def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None) -> bool:
@@ -34,17 +36,26 @@ def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None)
     as "unprocessable" with the error. Left unacknowledged, such a message held one of the
     broker's in-flight slots for good and came again at every reconnect (JetStream: at every
     redelivery), failing each time. False: not acknowledged, to come again (any other error,
-    such as the database being down)."""
+    such as the database being down). An operator's action on one of its alarms that
+    committed under it (`records.Superseded`) has it handled again at once, up to
+    `SUPERSEDED_TRIES` times: it reads the new state."""
     err: Exception | None = None
-    for _attempt in range(2):
+    failed = superseded = 0
+    while failed < 2:
         with get_sessionmaker()() as db:
             try:
                 proc.handle_raw(db, doc, source=source, site_id=site_id)
                 return True
+            except Superseded as exc:
+                log.info("%s message of site %s: %s; handled again", source, site_id, exc)
+                db.rollback()
+                superseded += 1
+                if superseded >= SUPERSEDED_TRIES:
+                    return False
             except INPUT_ERRORS as exc:
                 log.exception("%s message of site %s failed", source, site_id)
                 db.rollback()
-                err = exc
+                err, failed = exc, failed + 1
             except Exception:
                 log.exception("%s message of site %s failed; not acknowledged", source, site_id)
                 db.rollback()
