@@ -72,14 +72,17 @@ def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.0
     return err
 
 
-def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200) -> dict[str, int]:
+def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200,
+            settle_s: float = 0.0) -> dict[str, int]:
     """Send pending notifications (these ids, or up to `limit` of the pending and those whose
-    claim lapsed: life-safety first, then by priority, then the oldest) with retry and
-    fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
-    lease."""
+    claim lapsed: life-safety first, then by priority, then the oldest; none younger than
+    `settle_s`) with retry and fallback; rows are claimed a few at a time, so a slow channel
+    cannot hold claims past the lease."""
     if ids is None:
-        ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE).limit(limit),
-                              {"lapsed": _lapsed(utcnow())}))
+        now = utcnow()
+        ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE, Notification.at <= bindparam("settled"))
+                              .limit(limit), {"lapsed": _lapsed(now),
+                                              "settled": now - timedelta(seconds=settle_s)}))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
         for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):

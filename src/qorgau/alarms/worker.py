@@ -26,6 +26,7 @@ from qorgau.alarms.ingest.core import Processor, processor
 from qorgau.alarms.ingest.effects import METRICS, Result, apply_events
 from qorgau.alarms.ingest.unprocessable import handle_alone
 from qorgau.alarms.models import Device
+from qorgau.alarms.sender import Sender
 from qorgau.core.db import get_sessionmaker
 from qorgau.registry.models import Site
 
@@ -55,7 +56,10 @@ def tick(db: Session, proc: Processor | None = None, now: float | None = None,
         for n in notices:
             notify.HUB.publish(n.site_id, {"type": "alarm", "id": n.alarm_id, "what": n.what,
                                            "tier": n.tier, "life_safety": n.life_safety})
-        done["sent"] = delivery.deliver(db)["sent"]
+        if proc.sender is not None:  # the worker's loop: sent beside it (`sender.py`)
+            proc.sender.backlog()
+        else:
+            done["sent"] = delivery.deliver(db)["sent"]
     except Exception:
         log.exception("alarm tick failed")
         db.rollback()
@@ -146,6 +150,9 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     the group fails, its messages are retried one by one so that one bad message does not
     hold back the others; a message that fails alone is not acknowledged (redelivered)."""
     proc = proc or processor()
+    own_sender = proc.sender is None
+    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
+        proc.sender = Sender()
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
     health = Heartbeat("worker", source.name, every_s=tick_every_s)
@@ -166,6 +173,9 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     finally:
         health.stop()
         proc.close()
+        if own_sender:
+            proc.sender.close()
+            proc.sender = None
     return handled
 
 

@@ -41,6 +41,7 @@ from qorgau.alarms.ingest.effects import (
 )
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import DeadLetter
+from qorgau.alarms.sender import Sender
 from qorgau.alarms.service import dt
 from qorgau.alarms.store import SegmentStore
 from qorgau.core.config import get_settings
@@ -61,6 +62,9 @@ class Processor:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sites: dict[int, runtime.SiteRuntime] = {}
         self._locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
+        # set by a worker's loop (`worker.drain`, the NATS worker): the tick's deliveries in a
+        # thread of their own; without, the tick sends them itself
+        self.sender: Sender | None = None
 
     def runtime(self, db: Session, site_id: int, rev: int | None = None
                 ) -> runtime.SiteRuntime:

@@ -32,6 +32,7 @@ from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import METRICS, Processor, dead_letter, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
 from qorgau.alarms.ingest.unprocessable import handle_alone
+from qorgau.alarms.sender import Sender
 from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.nats")
@@ -108,6 +109,9 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     from qorgau.alarms.worker import tick
 
     proc = proc or processor()
+    own_sender = proc.sender is None
+    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
+        proc.sender = Sender()
     nc = await nats.connect(url, max_reconnect_attempts=-1)
     js = nc.jetstream()
     await ensure_stream(js)
@@ -127,6 +131,9 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     finally:
         await asyncio.to_thread(health.stop)
         await asyncio.to_thread(proc.close)
+        if own_sender:
+            await asyncio.to_thread(proc.sender.close)
+            proc.sender = None
         # not drain(): on pull subscriptions it waits out its 30 s timeout. Every processed
         # message is acknowledged already; anything else is taken over by the next owner.
         for part in parts:

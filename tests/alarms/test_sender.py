@@ -1,0 +1,84 @@
+"""A channel that hangs does not stop the ingest worker's loop: the tick's backlog is sent by a
+thread of its own (`sender.py`). Before, the loop's tick sent it, and a webhook endpoint that
+accepted and never answered (three tries of the channel timeout per row) held the loop, with
+every reading and life-safety alarm behind it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from qorgau.alarms import worker
+from qorgau.alarms.models import AlarmRecord, Device, Notification
+from qorgau.core.db import utcnow
+
+HANG_S = 2.0
+
+
+@pytest.fixture
+def hanging_endpoint():
+    """An HTTP endpoint that takes each connection and says nothing for HANG_S seconds."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def hold(conn: socket.socket) -> None:
+        stop.wait(HANG_S)
+        conn.close()
+
+    def serve() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=hold, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}/alarms"
+    stop.set()
+    srv.close()
+
+
+def test_a_hanging_channel_holds_no_reading_back(db, mine, proc, hanging_endpoint) -> None:
+    proc.handle_raw(db, mine.batch([("CO-1", 60.0, -5)]), source="test")  # an alarm to tell
+    rec = db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id)).first()
+    row = Notification(dedup_key=f"hang:{rec.id}", alarm_id=rec.id,
+                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
+                       channel="webhook", target=hanging_endpoint, tier=1, status="pending",
+                       at=utcnow() - timedelta(seconds=10))
+    db.add(row)
+    db.commit()
+    acked: list[float] = []
+
+    class Source:
+        name, closed = "test", False
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def fetch(self, timeout: float) -> list:
+            self.calls += 1
+            if self.calls == 1:
+                return []  # the tick runs: the backlog goes to the hanging endpoint
+            if self.calls == 2:
+                time.sleep(0.3)  # its delivery is under way
+                return [(mine.site_id, mine.batch([("CH4-1", 2.0, -1)]),
+                         lambda: acked.append(time.monotonic()))]
+            self.closed = True
+            return []
+
+    t0 = time.monotonic()
+    assert worker.drain(Source(), proc, seconds=60, tick_every_s=60) == 1
+    assert acked and acked[0] - t0 < HANG_S, acked[0] - t0  # not behind the delivery
+    db.expire_all()
+    assert db.get(Notification, row.id).status == "failed"  # tried (3 × HANG_S) and failed
+    ch4 = mine.devices["CH4-1"]
+    assert db.scalar(select(AlarmRecord.state).where(AlarmRecord.device_id == ch4)) \
+        == "unacknowledged"
+    assert db.get(Device, ch4).n_accepted == 1
