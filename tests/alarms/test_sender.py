@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from qorgau.alarms import worker
 from qorgau.alarms.models import AlarmRecord, Device, Notification
-from qorgau.core.db import utcnow
+from qorgau.core.db import get_sessionmaker, utcnow
 
 HANG_S = 2.0
 
@@ -45,6 +45,20 @@ def hanging_endpoint():
     srv.close()
 
 
+def _status(row_id: int) -> str:
+    with get_sessionmaker()() as s:
+        return s.get(Notification, row_id).status
+
+
+def _wait_for(cond, timeout_s: float = 10.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_a_hanging_channel_holds_no_reading_back(db, mine, proc, hanging_endpoint) -> None:
     proc.handle_raw(db, mine.batch([("CO-1", 60.0, -5)]), source="test")  # an alarm to tell
     rec = db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id)).first()
@@ -66,8 +80,8 @@ def test_a_hanging_channel_holds_no_reading_back(db, mine, proc, hanging_endpoin
             self.calls += 1
             if self.calls == 1:
                 return []  # the tick runs: the backlog goes to the hanging endpoint
-            if self.calls == 2:
-                time.sleep(0.3)  # its delivery is under way
+            if self.calls == 2:  # once its delivery is under way
+                assert _wait_for(lambda: _status(row.id) == "sending")
                 return [(mine.site_id, mine.batch([("CH4-1", 2.0, -1)]),
                          lambda: acked.append(time.monotonic()))]
             self.closed = True
@@ -75,7 +89,8 @@ def test_a_hanging_channel_holds_no_reading_back(db, mine, proc, hanging_endpoin
 
     t0 = time.monotonic()
     assert worker.drain(Source(), proc, seconds=60, tick_every_s=60) == 1
-    assert acked and acked[0] - t0 < HANG_S, acked[0] - t0  # not behind the delivery
+    # not behind the delivery (which took 3 × HANG_S and was under way before the reading)
+    assert acked and acked[0] - t0 < 1.5 * HANG_S, acked[0] - t0
     db.expire_all()
     assert db.get(Notification, row.id).status == "failed"  # tried (3 × HANG_S) and failed
     ch4 = mine.devices["CH4-1"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,18 +74,20 @@ def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.0
 
 
 def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200,
-            settle_s: float = 0.0) -> dict[str, int]:
+            settle_s: float = 0.0, stop: Callable[[], bool] | None = None) -> dict[str, int]:
     """Send pending notifications (these ids, or up to `limit` of the pending and those whose
-    claim lapsed: life-safety first, then by priority, then the oldest; none younger than
-    `settle_s`) with retry and fallback; rows are claimed a few at a time, so a slow channel
-    cannot hold claims past the lease."""
+    claim lapsed: life-safety first, then by priority, then the oldest; life-safety rows and
+    orders younger than `settle_s` are left to the fast path that sends them) with retry and
+    fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
+    lease. `stop`: asked before each claim; what is not claimed stays pending."""
     if ids is None:
         now = utcnow()
-        ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE, Notification.at <= bindparam("settled"))
-                              .limit(limit), {"lapsed": _lapsed(now),
-                                              "settled": now - timedelta(seconds=settle_s)}))
+        ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE, _SETTLED).limit(limit), {
+            "lapsed": _lapsed(now), "settled": now - timedelta(seconds=settle_s)}))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
+        if stop is not None and stop():
+            break
         for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
             _send(db, row_id, counts)
     return counts
@@ -97,6 +100,12 @@ _BACKLOG = (select(Notification.id)
             .order_by(case((Notification.alarm_id.is_(None), 0),
                            (AlarmRecord.life_safety.is_(True), 0), else_=1),
                       func.coalesce(AlarmRecord.priority, 0), Notification.id))
+
+
+# what a worker's loop sends right after its commit (`core._after_commit`): a life-safety
+# alarm's rows and withdraw orders (no alarm)
+_SETTLED = or_(Notification.at <= bindparam("settled"), and_(
+    Notification.alarm_id.is_not(None), AlarmRecord.life_safety.is_not(True)))
 
 
 def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:

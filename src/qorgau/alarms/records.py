@@ -113,6 +113,7 @@ class OpenOccurrences:
         # in the session until `write_events` inserts them
         self.events: list[tuple[AlarmRecord, dict[str, Any]]] = []
         self.new: list[AlarmRecord] = []
+        self.locked: set[int] = set()  # occurrences checked by `still_as_read`, held locked
 
     def write_events(self) -> None:
         """The batch's new occurrences and then its transitions, each as one Core statement
@@ -148,6 +149,18 @@ class OpenOccurrences:
         if entry is None:
             return None
         return self._held(entry) or self.db.get(AlarmRecord, entry)
+
+    def lock_in_order(self, events: list[tuple[int, str]]) -> None:
+        """The occurrences (device, kind) events may move, locked and checked in id order
+        (`still_as_read`) before any is moved: operator actions that lock several (out of
+        service: a device's open ones) take them in id order too, and so does a flush; in
+        event order two of them could deadlock on PostgreSQL."""
+        recs = {r.id: r for d, k in events if d in self.devices
+                and (r := self.find(d, k)) is not None and r.id is not None}
+        for rec_id in sorted(recs):
+            if rec_id not in self.locked:
+                still_as_read(self.db, recs[rec_id])
+                self.locked.add(rec_id)
 
     def add(self, rec: AlarmRecord) -> None:
         """A new occurrence of one of its devices, inserted by `write_events`."""
@@ -211,7 +224,7 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         rec.message = (text or message(dev, kind, value))[:300]
         rec.detail = {"device": dev.code, "quantity": dev.quantity, "value": value,
                       **(detail or {})}
-        still_as_read(db, rec)
+        _still(db, rec, occ)
         apply(db, rec, None, trigger_fn="process", active=True, time=t,
               device=occ.device_row(dev.id) if known and rec.id is None else None,
               events=occ.events if occ is not None else None)
@@ -227,7 +240,7 @@ def on_condition(db: Session, dev: Device | DevInfo, kind: str, raised: bool, t:
         return Change(rec, "raise" if rec.state == AlarmState.UNACK else "update")
     if rec is None or not rec.active:
         return None  # clear of a condition we never saw raised (or replayed clear)
-    still_as_read(db, rec)
+    _still(db, rec, occ)
     apply(db, rec, None, trigger_fn="process", active=False, time=t,
           events=occ.events if occ is not None else None)
     rec.cleared_at = dt(t)
@@ -261,6 +274,11 @@ def still_as_read(db: Session, rec: AlarmRecord) -> None:
         raise Superseded(f"alarm occurrence {rec.id} is no longer {state}")
 
 
+def _still(db: Session, rec: AlarmRecord, occ: OpenOccurrences | None) -> None:
+    if occ is None or rec.id not in occ.locked:  # else checked by `lock_in_order`
+        still_as_read(db, rec)
+
+
 def priority(dev: Device | DevInfo, kind: str) -> int:
     """ISA priority of a device's condition. A lost signal is low priority for a fan or a
     thermometer, but a lone worker's wearable going silent is the emergency lone-worker
@@ -285,6 +303,10 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
     occurrence is raised ("raise"; "update" when a hidden one takes it silently)."""
     rec = _open(db, None, kind, site_id)
     now = ts(utcnow())
+    if rec is not None:  # read again under its lock, as operator actions do: another sender
+        lock_and_refresh(db, rec)  # may have raised it, an operator closed it, meanwhile
+        if not rec.open or not (rec.active or rec.state in HIDDEN):
+            rec = None  # back to normal meanwhile: a new occurrence
     if rec is not None and rec.active:
         rec.value = (rec.value or 1) + 1
         rec.message = f"{rec.value:.0f}× {message}"[:300]
@@ -297,8 +319,6 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
                           raised_at=dt(now), message=message[:300], value=1.0, detail=detail)
         db.add(rec)
         db.flush()
-    else:  # a hidden one: read again under its lock, as operator actions do
-        lock_and_refresh(db, rec)
     apply(db, rec, None, trigger_fn="process", active=True, time=now)
     rec.cleared_at = None
     if rec.state != AlarmState.UNACK:

@@ -4,12 +4,13 @@ never answers, an SMTP relay that stalls: three tries of a 3-s timeout per row â
 for minutes: no reading evaluated, no alarm raised, nothing acknowledged to the broker. Now
 the tick asks this thread, and a request while a run is going on is merged into the next run.
 
-A batch's life-safety rows are still sent by the loop right after its commit (the fast path,
-`core._after_commit`): the backlog run leaves rows younger than `SETTLE_S` to it, so that
-path keeps its rows (and its crash behaviour: a message is acknowledged only after its rows'
-sending). Rows are claimed as before (`delivery._claim`): nothing is sent twice, and what a
-dead process had claimed is sent by the next one after the lease. `close` lets the run in
-progress finish (bounded), then stops."""
+A batch's life-safety rows and withdraw orders are still sent by the loop right after its
+commit (the fast path, `core._after_commit`): the backlog run leaves such rows younger than
+`SETTLE_S` to it, so that path keeps its rows (and its crash behaviour: a message is
+acknowledged only after its rows' sending); other rows go at once. Rows are claimed as before
+(`delivery._claim`): nothing is sent twice, and what a dead process had claimed is sent by
+the next one after the lease. `close` ends the run in progress before its next claim (what
+it has claimed is sent), waiting at most `timeout_s`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,6 @@ class Sender:
                 return
             try:
                 with get_sessionmaker()() as db:
-                    delivery.deliver(db, settle_s=SETTLE_S)
+                    delivery.deliver(db, settle_s=SETTLE_S, stop=self._stopping.is_set)
             except Exception:  # the rows stay claimable: the next run or process takes them
                 log.exception("delivery of the backlog failed")

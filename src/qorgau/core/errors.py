@@ -47,3 +47,10 @@ class RuleViolation(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"
+
+
+class Unavailable(DomainError):
+    """Nothing was done and the same request may succeed shortly."""
+
+    status_code = 503
+    code = "unavailable"

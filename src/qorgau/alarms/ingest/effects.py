@@ -73,6 +73,7 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     """Engine events → occurrences; then, with their ids (one flush for all the new ones),
     withdrawal for life-safety gas raises and the notices."""
     raised = []
+    _lock_in_order(rt, ev, occ)
     for row in ev.tolist():
         s, t, kind, transition, value = row
         dev = rt.devices[s]
@@ -98,6 +99,12 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     return notices
 
 
+def _lock_in_order(rt: runtime.SiteRuntime, ev: np.ndarray,
+                   occ: records.OpenOccurrences | None) -> None:
+    if occ is not None:
+        occ.lock_in_order([(rt.devices[s].id, Kind(k).name) for s, _t, k, _tr, _v in ev.tolist()])
+
+
 def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result,
                occ: records.OpenOccurrences | None = None) -> list[dispatch.Notice]:
     """Limit excursions of late readings (`order.late_excursions`): each is an occurrence
@@ -105,6 +112,7 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
     so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
     No withdrawal: the newer readings show the condition is over."""
     raised = []
+    _lock_in_order(rt, ev, occ)
     for s, t, kind, transition, value in ev.tolist():
         dev = rt.devices[s]
         name = Kind(kind).name

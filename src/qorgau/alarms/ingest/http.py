@@ -27,10 +27,11 @@ from qorgau.alarms.ingest.admission import ADMISSION, RETRY_AFTER_S, extent
 from qorgau.alarms.ingest.core import dead_letter, processor
 from qorgau.alarms.ingest.ledger import LostOwnership
 from qorgau.alarms.ingest.parse import BadPayload, decode, site_of
+from qorgau.alarms.ingest.unprocessable import SUPERSEDED_TRIES
 from qorgau.alarms.records import Superseded
 from qorgau.alarms.schemas import IngestResult
 from qorgau.core.deps import DbDep, OptionalActorDep
-from qorgau.core.errors import Forbidden, Unauthenticated
+from qorgau.core.errors import Forbidden, Unauthenticated, Unavailable
 from qorgau.core.roles import Reach
 from qorgau.core.security import Actor
 from qorgau.registry.models import Site
@@ -50,15 +51,16 @@ async def _reject(db, status: int, reason: str, detail: str, site_id: int | None
 
 
 async def _process(db, doc: object, site_id: int | None) -> object:
-    try:
-        return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
-                                       site_id=site_id)
-    except (LostOwnership, Superseded):  # the site's ledger went to another process, or an
-        # operator acted on one of its alarms, meanwhile: nothing of this batch committed;
-        # once more (as a guest; reading the alarm's new state)
-        await run_in_threadpool(db.rollback)
-        return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
-                                       site_id=site_id)
+    """The batch, again while the site's ledger went to another process (then as a guest) or
+    an operator acted on one of its alarms (reading the new state) meanwhile: nothing of it
+    committed. Still so after `SUPERSEDED_TRIES`: a 503, to be sent again."""
+    for _try in range(SUPERSEDED_TRIES):
+        try:
+            return await run_in_threadpool(processor().handle_raw, db, doc, source="http",
+                                           site_id=site_id)
+        except (LostOwnership, Superseded):
+            await run_in_threadpool(db.rollback)
+    raise Unavailable("the site's alarms kept changing under the batch: send it again")
 
 
 def _refusal(db, actor: Actor, site: object) -> tuple[str, str] | None:

@@ -109,9 +109,6 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     from qorgau.alarms.worker import tick
 
     proc = proc or processor()
-    own_sender = proc.sender is None
-    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
-        proc.sender = Sender()
     nc = await nats.connect(url, max_reconnect_attempts=-1)
     js = nc.jetstream()
     await ensure_stream(js)
@@ -120,6 +117,9 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     end = time.time() + seconds if seconds else float("inf")
     done, next_tick = 0, 0.0
     health = Heartbeat("worker", "nats", every_s=tick_s)
+    own_sender = proc.sender is None
+    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
+        proc.sender = Sender()
     try:
         while time.time() < end and not (stop is not None and stop.is_set()):
             for part in parts:
