@@ -21,6 +21,26 @@ def actor(db, world, key):
     return actor_for_user(db.get(User, world.users[key]))
 
 
+@pytest.fixture(autouse=True)
+def _no_backlog_of_earlier_tests(request):
+    """Earlier tests' undelivered notifications (their contacts' endpoints long gone) closed
+    before each test that has a database: a tick or `deliver` sends the whole backlog, and
+    theirs took 15–30 s of retry backoff in each test that ticked, late in the suite. Each
+    worker process has its own databases, so no running test's rows are touched."""
+    if "db_url" not in request.fixturenames:
+        return
+    from sqlalchemy import update
+
+    from qorgau.alarms.models import Notification
+    from qorgau.core.db import get_sessionmaker
+
+    request.getfixturevalue("db_url")
+    with get_sessionmaker()() as s:
+        s.execute(update(Notification).where(Notification.status.in_(("pending", "sending")))
+                  .values(status="failed", error="left undelivered by an earlier test"))
+        s.commit()
+
+
 @pytest.fixture
 def as_(db, world):
     """as_("osh_krg") → that world user's Actor."""
