@@ -39,9 +39,11 @@ def hanging_endpoint():
                 continue
             threading.Thread(target=hold, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=serve, daemon=True).start()
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
     yield f"http://127.0.0.1:{srv.getsockname()[1]}/alarms"
     stop.set()
+    server.join(5)  # out of its accept before the socket closes
     srv.close()
 
 
