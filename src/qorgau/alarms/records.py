@@ -25,7 +25,15 @@ from qorgau.alarms.engine.isa import HIDDEN
 from qorgau.alarms.models import AlarmEvent, AlarmRecord, Contact, Device, Notification
 from qorgau.alarms.routing import delays
 from qorgau.alarms.service import apply, back_to_tier_one, dt, ts
-from qorgau.core.db import execute_raw, fetch_raw, in_list, insert_flushed, lock_and_refresh, utcnow
+from qorgau.core.db import (
+    execute_raw,
+    fetch_raw,
+    in_list,
+    insert_flushed,
+    is_postgresql,
+    lock_and_refresh,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from qorgau.alarms.ingest.runtime import DevInfo
@@ -402,7 +410,7 @@ def escalations(db: Session, now: datetime) -> list[Notice]:
                                      AlarmRecord.next_escalation_at <= now,
                                      AlarmRecord.state.in_(_UNSEEN))
     for rec in db.scalars(stmt.with_for_update(skip_locked=True)
-                          if db.get_bind().dialect.name == "postgresql" else stmt):
+                          if is_postgresql(db) else stmt):
         d = delays(db, rec.site_id)  # per-site times, edited on the routing page
         if rec.tier <= len(d.escalation):
             rec.tier += 1  # the top tier's first reminder comes one reminder interval on
@@ -434,7 +442,7 @@ def shelve_expiry(db: Session, now: datetime) -> tuple[list[AlarmRecord], list[N
     # locked as escalations' rows are (a second worker that read the row before this one
     # committed expired it again); keyed by the shelf's end, the same in every worker
     for rec in db.scalars(stmt.with_for_update(skip_locked=True)
-                          if db.get_bind().dialect.name == "postgresql" else stmt):
+                          if is_postgresql(db) else stmt):
         until = int(ts(rec.shelved_until))
         apply(db, rec, None, trigger_fn="tick", now=ts(now))
         if rec.state == AlarmState.UNACK:

@@ -44,7 +44,7 @@ from qorgau.alarms.schemas import (
     ShelveIn,
 )
 from qorgau.core import audit, events
-from qorgau.core.db import lock_and_refresh, utcnow
+from qorgau.core.db import is_postgresql, lock_and_refresh, utcnow
 from qorgau.core.errors import Conflict, RuleViolation
 from qorgau.core.security import Actor, in_scope, scoped
 from qorgau.equipment.models import Installation
@@ -398,7 +398,7 @@ def _device_open(db: Session, dev: Device) -> list[AlarmRecord]:
     """The device's open occurrences, locked and read under the lock, as `_operator`'s."""
     stmt = (select(AlarmRecord).where(AlarmRecord.device_id == dev.id, AlarmRecord.open.is_(True))
             .order_by(AlarmRecord.id).execution_options(populate_existing=True))
-    if db.get_bind().dialect.name == "postgresql":
+    if is_postgresql(db):
         stmt = stmt.with_for_update()  # row locks in id order, the order a flush takes them
     else:  # SQLite has no row locks: its write lock
         db.execute(update(_OCC).where(_OCC.c.device_id == dev.id, _OCC.c.open.is_(True))

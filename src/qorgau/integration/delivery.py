@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from qorgau.accounts import service as accounts
 from qorgau.core.config import get_settings
-from qorgau.core.db import utcnow
+from qorgau.core.db import is_postgresql, utcnow
 from qorgau.core.events import OutboxEvent
 from qorgau.integration.constants import integration_settings
 from qorgau.integration.models import Delivery, Subscription
@@ -74,10 +74,6 @@ def event_body(ev: Any) -> bytes:
     )
 
 
-def _is_pg(db: Session) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
-
-
 # --- plan ---------------------------------------------------------------------------------
 
 
@@ -94,7 +90,7 @@ def plan(db: Session, *, limit: int = 1000) -> int:
         .order_by(OutboxEvent.id)
         .limit(limit)
     )
-    if _is_pg(db):
+    if is_postgresql(db):
         stmt = stmt.with_for_update(skip_locked=True)
     events = list(db.execute(stmt))
     if not events:
@@ -197,7 +193,7 @@ def claim(db: Session, *, limit: int) -> list[Claimed]:
         .order_by(Delivery.event_id)
         .limit(limit)
     )
-    if _is_pg(db):
+    if is_postgresql(db):
         stmt = stmt.with_for_update(skip_locked=True, of=Delivery)
     rows = [Claimed(*r) for r in db.execute(stmt)]
     until = now + timedelta(seconds=integration_settings().claim_seconds)

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from qorgau.core import audit
-from qorgau.core.db import utcnow
+from qorgau.core.db import is_postgresql, utcnow
 from qorgau.core.errors import RuleViolation
 from qorgau.core.events import emit
 from qorgau.core.identifiers import iin_birth_date, iin_sex
@@ -72,10 +72,6 @@ def _enterprises(db: Session, bins: set[str]) -> dict[str, tuple[int, str, str]]
     return found
 
 
-def _is_pg(db: Session) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
-
-
 def _any(db: Session, sql: str, keys: set[str]) -> Iterator[Any]:
     """PostgreSQL: look keys up with one array parameter per ANY_CHUNK keys (`= ANY(:keys)`);
     an IN list of 5,000 bound values costs more to compile and send than to run."""
@@ -100,7 +96,7 @@ def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
         Employment.monthly_wage,
     )
     names = [c.key for c in cols]
-    if _is_pg(db):
+    if is_postgresql(db):
         db.flush()  # the raw cursor reads in the session's transaction: pending rows included
         # column names come from the mapped columns above, values are bound
         sql = f"SELECT {', '.join(names)} FROM employment WHERE contract_no = ANY(%s)"  # nosec B608
@@ -115,7 +111,7 @@ def _contracts(db: Session, numbers: set[str]) -> dict[str, dict[str, Any]]:
 
 def _workers(db: Session, hashes: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    if _is_pg(db):
+    if is_postgresql(db):
         db.flush()
         sql = "SELECT iin_hash, id FROM worker WHERE iin_hash = ANY(%s)"
         found.update(_any(db, sql, hashes))
@@ -269,7 +265,7 @@ def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
     multi-row INSERTs), executemany elsewhere. Runs inside the caller's transaction."""
     if not rows:
         return
-    if not _is_pg(db):
+    if not is_postgresql(db):
         model = {"worker": Worker, "employment": Employment}[table]
         for part in _chunks(rows):
             db.execute(insert(model), part)
@@ -282,7 +278,7 @@ def _copy(db: Session, table: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _allocate_ids(db: Session, n: int) -> list[int]:
-    if not _is_pg(db) or not n:
+    if not is_postgresql(db) or not n:
         return []
     raw = db.connection().connection.driver_connection
     with raw.cursor() as cur:
