@@ -1,6 +1,7 @@
 """The retry stage of the dispatch pipeline (`dispatch.py` plans the rows): planned
 `Notification` rows are claimed a few at a time (two workers never both take a row; a dead
-sender's claim lapses), sent with retry and backoff, and their result recorded in a commit of
+sender's claim is taken again: at once when its process is known to be gone, else after
+the lease), sent with retry and backoff, and their result recorded in a commit of
 its own. A failure falls back to the next channel (`fallback.py`); a success may return the
 site's NOTIFY_FAILED to normal (`records.py`)."""
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import notify, texts
 from qorgau.alarms.dispatch import FLOOD_SUMMARY
 from qorgau.alarms.models import AlarmRecord, Contact, Notification, Withdrawal
+from qorgau.core import liveness
 from qorgau.core.db import utcnow
 
 log = logging.getLogger("qorgau.alarms.delivery")
@@ -28,12 +30,13 @@ CLAIM_LEASE_S = 300.0
 CLAIM_CHUNK = 10
 
 
-def _claim(db: Session, ids: list[int]) -> list[int]:
+def _claim(db: Session, ids: list[int], dead: list[str]) -> list[int]:
     """Atomically take rows to send: pending ones, and "sending" ones whose claim is older
-    than the lease (their sender died between claim and result: sent again, at least once).
-    One UPDATE … RETURNING and one commit for the lot; two workers never both take a row."""
+    than the lease or whose claimant is in `dead` (their sender died between claim and
+    result: sent again, at least once). One UPDATE … RETURNING and one commit for the lot;
+    two workers never both take a row."""
     now = utcnow()
-    args = {"ids": ids, "now": now, "lapsed": _lapsed(now)}
+    args = {"ids": ids, "now": now, "lapsed": _lapsed(now), "dead": dead, "me": liveness.me()}
     got = set(db.connection().execute(_CLAIM, args).scalars())
     db.commit()
     return [i for i in ids if i in got]
@@ -42,15 +45,25 @@ def _claim(db: Session, ids: list[int]) -> list[int]:
 _N = Notification.__table__
 # built once, as the contacts' lookups below: building and keying a statement per call cost
 # more than running it (each of these runs once per life-safety notice, on the worker)
-# pending, or "sending" under a claim from before `lapsed` (`_lapsed`: the lease ago)
-_CLAIMABLE = or_(_N.c.status == "pending",
-                 and_(_N.c.status == "sending", _N.c.claimed_at < bindparam("lapsed")))
+# pending, or "sending" under a claim from before `lapsed` (`_lapsed`: the lease ago) or of
+# a process that is gone (`_dead`)
+_CLAIMABLE = or_(_N.c.status == "pending", and_(_N.c.status == "sending", or_(
+    _N.c.claimed_at < bindparam("lapsed"),
+    _N.c.claimed_by.in_(bindparam("dead", expanding=True)))))
 _CLAIM = update(_N).where(_N.c.id.in_(bindparam("ids", expanding=True)), _CLAIMABLE).values(
-    status="sending", claimed_at=bindparam("now")).returning(_N.c.id)
+    status="sending", claimed_at=bindparam("now"), claimed_by=bindparam("me")
+).returning(_N.c.id)
+_CLAIMANTS = select(_N.c.claimed_by).where(_N.c.status == "sending").distinct()
 
 
 def _lapsed(now: datetime) -> datetime:
     return now - timedelta(seconds=CLAIM_LEASE_S)
+
+
+def _dead(db: Session) -> list[str]:
+    """Processes holding claims that are known to have ended (`core.liveness`): a handful of
+    names at most ("sending" rows are those in flight), each checked in /proc."""
+    return [n for n in db.scalars(_CLAIMANTS) if liveness.gone(n)]
 
 
 def retry(send: Any, *args: Any, attempts: int = RETRIES, backoff_s: float = 0.05) -> str:
@@ -80,15 +93,17 @@ def deliver(db: Session, ids: list[int] | None = None, *, limit: int = 200,
     orders younger than `settle_s` are left to the fast path that sends them) with retry and
     fallback; rows are claimed a few at a time, so a slow channel cannot hold claims past the
     lease. `stop`: asked before each claim; what is not claimed stays pending."""
+    dead: list[str] = []
     if ids is None:
-        now = utcnow()
+        now, dead = utcnow(), _dead(db)
         ids = list(db.scalars(_BACKLOG.where(_CLAIMABLE, _SETTLED).limit(limit), {
-            "lapsed": _lapsed(now), "settled": now - timedelta(seconds=settle_s)}))
+            "lapsed": _lapsed(now), "dead": dead,
+            "settled": now - timedelta(seconds=settle_s)}))
     counts = {"sent": 0, "failed": 0, "fallback": 0}
     for k in range(0, len(ids), CLAIM_CHUNK):
         if stop is not None and stop():
             break
-        for row_id in _claim(db, ids[k:k + CLAIM_CHUNK]):
+        for row_id in _claim(db, ids[k:k + CLAIM_CHUNK], dead):
             _send(db, row_id, counts)
     return counts
 

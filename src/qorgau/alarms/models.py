@@ -313,6 +313,7 @@ class Notification(Base):
     error: Mapped[str] = mapped_column(String(300), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]  # "sending" since (a lease: see delivery.CLAIM_LEASE_S)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # its process (core.liveness)
     # a flood summary's machine part (its webhook body: type, counts), None for an alarm's row
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
