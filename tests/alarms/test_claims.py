@@ -1,6 +1,7 @@
 """A notification's claim names its process (`core.liveness`): one claimed by a process that
 has died is sent by the next process at once; one claimed by a live process is left to it
-until the lease runs out."""
+until the lease runs out. A fallback attempt is a claimed row of its own, sent outside any
+write transaction (`fallback.py`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from qorgau.alarms import delivery
-from qorgau.alarms.models import AlarmRecord, Notification
+from alarms.receivers import closed_port
+from qorgau.alarms import delivery, service
+from qorgau.alarms.models import AlarmRecord, Device, Notification
+from qorgau.alarms.schemas import ContactIn
 from qorgau.core import liveness
-from qorgau.core.db import utcnow
+from qorgau.core.db import get_sessionmaker, is_postgresql, utcnow
 
 
 def _alarm(db, mine, proc) -> AlarmRecord:
@@ -74,7 +77,7 @@ class _Endpoint(BaseHTTPRequestHandler):
     release = threading.Event()
     bodies: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers["content-length"]))
         if not self.hung.is_set():
             self.hung.set()
@@ -102,6 +105,12 @@ def endpoint():
     srv.server_close()
 
 
+def _sender(row_id: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Another process sending one row (as a worker's fast path does)."""
+    return subprocess.Popen([sys.executable, "-c", SENDER, str(row_id)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 SENDER = """import sys
 from qorgau.alarms import delivery
 from qorgau.core.db import get_sessionmaker
@@ -117,8 +126,7 @@ def test_kill_9_between_claim_and_result_is_sent_by_the_next_process(db, mine, p
     once: the endpoint may have had the first request) instead of after CLAIM_LEASE_S."""
     rec = _alarm(db, mine, proc)
     row = _row(db, rec, "kill", "webhook", endpoint, status="pending")
-    child = subprocess.Popen([sys.executable, "-c", SENDER, str(row.id)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = _sender(row.id)
     try:
         assert _Endpoint.hung.wait(30), "the sender never reached the endpoint"
         db.refresh(row)
@@ -135,3 +143,90 @@ def test_kill_9_between_claim_and_result_is_sent_by_the_next_process(db, mine, p
     assert row.status == "sent" and row.claimed_by == liveness.me()
     assert [b["alarm_id"] for b in _Endpoint.bodies] == [rec.id]
     assert time.monotonic() - t0 < 10  # not the lease (CLAIM_LEASE_S = 300 s)
+
+
+MAILBOX = "dispatch@shakhta.kz"
+
+
+@pytest.fixture
+def mail_down(monkeypatch):
+    monkeypatch.setenv("QORGAU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("QORGAU_SMTP_PORT", str(closed_port()))
+
+
+def _mail_then_webhook(db, as_, mine, proc, endpoint) -> tuple[AlarmRecord, Notification]:
+    """An alarm, then (so its own planning sends nothing) the dispatcher's e-mail (the mail
+    server down) and webhook (the endpoint): a row for the e-mail, to fall back from."""
+    rec = _alarm(db, mine, proc)
+    for channel, target in (("email", MAILBOX), ("webhook", endpoint)):
+        service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target,
+            name="Aigerim Bekova", lang="en"))
+    return rec, _row(db, rec, "mail", "email", MAILBOX, status="pending", error="[P2] CO")
+
+
+def _fallback(db, mail: Notification) -> Notification:
+    db.expire_all()
+    return db.scalar(select(Notification).where(
+        Notification.dedup_key.startswith(f"fb:{mail.id}:")))
+
+
+def test_a_hanging_fallback_holds_no_lock(db, as_, mine, proc, endpoint, mail_down) -> None:
+    """While the fallback's channel hangs, the failed row and its NOTIFY_FAILED alarm are
+    committed and nothing is locked: an ingest batch's write goes through at once (it waited
+    for the channel's 3-s timeout on SQLite), and on PostgreSQL the NOTIFY_FAILED row can be
+    locked by the next failure."""
+    rec, mail = _mail_then_webhook(db, as_, mine, proc, endpoint)
+
+    def send() -> None:
+        with get_sessionmaker()() as s:
+            delivery.deliver(s, [mail.id])
+
+    t = threading.Thread(target=send)
+    t.start()
+    try:
+        assert _Endpoint.hung.wait(30), "no fallback to the webhook"
+        db.expire_all()
+        assert db.get(Notification, mail.id).status == "failed"
+        assert _fallback(db, mail).status == "sending"  # claimed, under way
+        nf = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                                 AlarmRecord.kind == "NOTIFY_FAILED"))
+        assert nf is not None and nf.active
+        db.rollback()
+        t0 = time.monotonic()
+        with get_sessionmaker()() as s:  # an ingest batch's kind of write
+            s.execute(update(Device).where(Device.id == mine.devices["CO-1"])
+                      .values(n_accepted=Device.n_accepted))
+            if is_postgresql(s):
+                s.execute(select(AlarmRecord.id).where(AlarmRecord.id == nf.id)
+                          .with_for_update(nowait=True))
+            s.commit()
+        assert time.monotonic() - t0 < 1.0, "the write waited for the fallback's channel"
+    finally:
+        _Endpoint.release.set()
+        t.join(30)
+    assert _fallback(db, mail).status == "failed"  # the endpoint said nothing: timed out
+    assert rec.id == _fallback(db, mail).alarm_id
+
+
+def test_kill_9_mid_fallback_the_attempt_is_sent_by_the_next_process(
+        db, as_, mine, proc, endpoint, mail_down) -> None:
+    """A sender SIGKILLed while its fallback's channel hangs: the failure, its alarm and the
+    attempt were committed, so the next process sends the attempt (its subject naming the
+    address that failed) at once."""
+    rec, mail = _mail_then_webhook(db, as_, mine, proc, endpoint)
+    child = _sender(mail.id, env=dict(os.environ))
+    try:
+        assert _Endpoint.hung.wait(30), "no fallback to the webhook"
+        fb = _fallback(db, mail)
+        assert fb.status == "sending" and fb.claimed_by.split(liveness.SEP)[2] == str(child.pid)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert db.get(Notification, mail.id).status == "failed"
+    delivery.deliver(db)
+    fb = _fallback(db, mail)
+    assert (fb.status, fb.claimed_by) == ("sent", liveness.me())
+    # (the NOTIFY_FAILED alarm's own notice goes to the webhook too)
+    (body,) = [b for b in _Endpoint.bodies if b["alarm_id"] == rec.id]
+    assert "d•••@shakhta.kz" in body["subject"]

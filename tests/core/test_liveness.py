@@ -42,7 +42,7 @@ def test_a_reused_pid_is_not_the_claimant() -> None:
 
 
 def test_what_cannot_be_told_is_taken_to_be_alive() -> None:
-    host, ns, pid, start = liveness.me().split(liveness.SEP)
+    host, ns, pid, _ = liveness.me().split(liveness.SEP)
     for name in (None, "", "junk", liveness.SEP.join(("another-host", ns, "1", "0")),
                  liveness.SEP.join((host, "1", pid, "0")),  # another PID namespace
                  liveness.SEP.join((host, ns, pid, ""))):  # a process with no start time

@@ -15,24 +15,39 @@ from sqlalchemy.orm import Session
 from qorgau.alarms import masking, notify, texts
 from qorgau.alarms.dispatch import Message, routes, site_contacts
 from qorgau.alarms.models import AlarmRecord, Contact, Notification
+from qorgau.core import liveness
+from qorgau.core.db import utcnow
 
 log = logging.getLogger("qorgau.alarms.dispatch")
 
 
 def fall_back(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any]) -> int:
-    """Failed delivery: raise its own alarm (NOTIFY_FAILED), then tell the row's tier through
-    another channel (`contacts_for`): the first contact that takes it ends the fallback
-    (1). Nobody to fall back to, or nobody took it: counted (`notify_no_fallback`,
-    `notify_fallback_failed` in the ingest metrics), logged, and the NOTIFY_FAILED alarm is
-    the signal (0)."""
+    """Failed delivery (`row`, claimed and not yet recorded): raise its own alarm
+    (NOTIFY_FAILED), then tell the row's tier through another channel (`contacts_for`): the
+    first contact that takes it ends the fallback (1). Nobody to fall back to, or nobody took
+    it: counted (`notify_no_fallback`, `notify_fallback_failed` in the ingest metrics),
+    logged, and the NOTIFY_FAILED alarm is the signal (0).
+
+    No channel is called inside a write transaction: the failure, the NOTIFY_FAILED raise and
+    the first attempt's row (claimed by this process, "sending") are committed together, then
+    the attempt is sent; its result and the next attempt's row are the next commit. A hanging
+    fallback channel so holds neither SQLite's write lock (every ingest batch waits on it)
+    nor the NOTIFY_FAILED row's lock on PostgreSQL, and a crash mid-attempt leaves the
+    attempt "sending" under a dead process's claim: the next process sends it, and its own
+    failure falls back from there."""
     from qorgau.alarms.records import delivery_failed
 
     delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
     tried = 0
     for c in contacts_for(db, row, rec):
         tried += 1
-        if _send_one(db, row, rec, body, c):
+        attempt = _claimed_attempt(db, row, rec, c)
+        db.commit()  # the failure, the alarm and the attempt, before the channel is called
+        sent = _send_one(attempt, rec, body, c)
+        db.commit()
+        if sent:
             return 1
+    db.commit()
     from qorgau.alarms.ingest.core import METRICS
 
     METRICS.counts["notify_fallback_failed" if tried else "notify_no_fallback"] += 1
@@ -71,19 +86,27 @@ def _same_person(c: Contact, failed: Contact | None) -> bool:
                 or (failed.name and c.name == failed.name))
 
 
-def _send_one(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, Any],
-                   c: Contact) -> bool:
-    """One fallback attempt, recorded as its own row; the subject says what failed (a
-    wearable not reached by its withdraw order is named; an address masked)."""
+def _claimed_attempt(db: Session, row: Notification, rec: AlarmRecord,
+                     c: Contact) -> Notification:
+    """A fallback attempt's row, claimed by this process; the subject (in `error`, as a
+    planned row's) says what failed: a wearable not reached by its withdraw order is named,
+    an address masked (a webhook's URL carries its credentials, a phone or mailbox is the
+    other contact's own: `masking`)."""
+    subject = texts.fallback_subject(texts.fields(rec), row.channel,
+                                     masking.target(row.channel, row.target), c.lang)
     fb = Notification(dedup_key=f"fb:{row.id}:{c.id}", alarm_id=rec.id,
                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
                       channel=c.channel, target=c.target, tier=c.tier, attempts=1,
-                      status="sent", error="")
-    # the failed address masked: a webhook's URL carries its credentials, a phone or mailbox
-    # is the other contact's own (`masking`)
-    subject = texts.fallback_subject(texts.fields(rec), row.channel,
-                                     masking.target(row.channel, row.target), c.lang)
+                      status="sending", error=subject, claimed_at=utcnow(),
+                      claimed_by=liveness.me())
+    db.add(fb)
+    return fb
+
+
+def _send_one(fb: Notification, rec: AlarmRecord, body: dict[str, Any], c: Contact) -> bool:
+    """One fallback attempt: its result on its row (committed by the caller)."""
     body = {**body, **texts.webhook_fields(rec, c.lang)}
+    subject, fb.status, fb.error = fb.error, "sent", ""
     try:
         notify.CHANNELS[c.channel](c.target, subject, body, c.secret)
     except notify.DeliveryError as exc:
@@ -91,5 +114,4 @@ def _send_one(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
     except Exception as exc:  # a driver's own bug fails this attempt, as in `delivery.retry`
         log.exception("fallback channel %s raised", c.channel)
         fb.status, fb.error = "failed", f"{type(exc).__name__}: {exc}"[:300]
-    db.add(fb)
     return fb.status == "sent"
