@@ -99,3 +99,54 @@ def test_a_hanging_channel_holds_no_reading_back(db, mine, proc, hanging_endpoin
     assert db.scalar(select(AlarmRecord.state).where(AlarmRecord.device_id == ch4)) \
         == "unacknowledged"
     assert db.get(Device, ch4).n_accepted == 1
+
+
+def test_a_hanging_channel_holds_no_other_channel_of_a_life_safety_alarm(
+        db, as_, mine, proc, hanging_endpoint) -> None:
+    """A life-safety alarm's rows go to a pool of threads, a row each: the SMS goes out while
+    the webhook hangs, and the loop acknowledges the next message at once. Before, the loop
+    sent them one after the other before acknowledging: the SMS and every later reading
+    waited for the webhook's three tries."""
+    from qorgau.alarms import notify, service
+    from qorgau.alarms.schemas import ContactIn
+
+    phone = f"+7702{mine.site_id:07d}"
+    for channel, target in (("webhook", hanging_endpoint), ("sms", phone)):
+        service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target))
+    acked: list[float] = []
+
+    class Source:
+        name, closed, calls = "test", False, 0
+
+        def fetch(self, timeout: float) -> list:
+            self.calls += 1
+            if self.calls == 1:  # methane far over the limit: a life-safety HIHI
+                return [(mine.site_id, mine.batch([("CH4-1", 3.0, -2), ("CH4-1", 3.1, -1)]),
+                         lambda: acked.append(time.monotonic()))]
+            if self.calls == 2:
+                return [(mine.site_id, mine.batch([("CO-1", 3.0, -1)]),
+                         lambda: acked.append(time.monotonic()))]
+            self.closed = True
+            return []
+
+    def texted() -> bool:
+        return any(t == phone and "HIHI" in s for t, s in list(notify.SMS_LOG))
+
+    t0 = time.monotonic()
+    done = threading.Thread(target=worker.drain, args=(Source(), proc),
+                            kwargs={"seconds": 60, "tick_every_s": 60})
+    done.start()
+    try:
+        assert _wait_for(texted, 1.5 * HANG_S), "the SMS waited for the webhook"
+        sms_at = time.monotonic() - t0
+        assert _wait_for(lambda: len(acked) == 2, 1.5 * HANG_S), acked
+        assert acked[1] - t0 < 1.5 * HANG_S and sms_at < 1.5 * HANG_S
+    finally:
+        done.join(60)  # the worker's close waits for the pool's rows
+    db.expire_all()
+    hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                               AlarmRecord.kind == "HIHI"))
+    rows = {r.channel: r for r in db.scalars(select(Notification).where(
+        Notification.alarm_id == hihi.id, ~Notification.dedup_key.startswith("fb:")))}
+    assert rows["sms"].status == "sent" and rows["webhook"].status == "failed"

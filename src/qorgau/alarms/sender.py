@@ -1,27 +1,37 @@
-"""The tick's deliveries off the ingest worker's loop. The loop's tick sent the outbox's
-backlog itself, up to 200 rows, so a channel that hangs — a webhook endpoint that accepts and
-never answers, an SMTP relay that stalls: three tries of a 3-s timeout per row — held the loop
-for minutes: no reading evaluated, no alarm raised, nothing acknowledged to the broker. Now
-the tick asks this thread, and a request while a run is going on is merged into the next run.
+"""Deliveries off the ingest worker's loop. The loop's tick sent the outbox's backlog itself,
+up to 200 rows, so a channel that hangs — a webhook endpoint that accepts and never answers,
+an SMTP relay that stalls: three tries of a 3-s timeout per row — held the loop for minutes:
+no reading evaluated, no alarm raised, nothing acknowledged to the broker. Now the tick asks
+this object's backlog thread, and a request while a run is going on is merged into the next
+run.
 
-A batch's life-safety rows and withdraw orders are still sent by the loop right after its
-commit (the fast path, `core._after_commit`): the backlog run leaves such rows younger than
-`SETTLE_S` to it, so that path keeps its rows (and its crash behaviour: a message is
-acknowledged only after its rows' sending); other rows go at once. Rows are claimed as before
-(`delivery._claim`): nothing is sent twice, and what a dead process had claimed is sent by
-the next one after the lease. `close` ends the run in progress before its next claim (what
-it has claimed is sent), waiting at most `timeout_s`."""
+A batch's life-safety rows and withdraw orders (the fast path, `core._after_commit`) go to
+a pool of `FAST_THREADS` threads, a row each, as soon as the batch is committed: one hanging
+channel holds neither the alarm's other channels nor the loop (it sent them itself, one
+after the other, before acknowledging the batch). The rows are committed before the batch is
+acknowledged, and a row is claimed under this process's name (`delivery._claim`), so the
+guarantee is unchanged: what a killed process had not sent, or had claimed and not
+recorded, is sent by the next process at once (pending rows after `SETTLE_S`, claims of a
+dead process at its first backlog run). The backlog run leaves such rows younger than
+`SETTLE_S` to the pool, so the two do not race for them (a claim would stop a second send
+anyway); other rows go at once. `close` ends the backlog run in progress before its next
+claim and waits for the pool's rows (what has been claimed is sent), at most `timeout_s`;
+rows still queued then stay pending, for the next process."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from qorgau.alarms import delivery
 from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.sender")
 SETTLE_S = 2.0  # a row younger than this is the fast path's
+# the fast path's rows sent at once: a life-safety alarm reaches a site's contacts on a few
+# channels, and a slow one (a webhook's 3-s timeout, three tries) holds a thread, not the rest
+FAST_THREADS = 8
 
 
 class Sender:
@@ -31,6 +41,16 @@ class Sender:
         self._thread = threading.Thread(target=self._loop, name="alarm-send-backlog",
                                         daemon=True)
         self._thread.start()
+        self._pool = ThreadPoolExecutor(FAST_THREADS, thread_name_prefix="alarm-send-fast")
+        self._sending: set[Future[None]] = set()
+
+    def fast(self, ids: list[int]) -> None:
+        """A committed batch's life-safety rows and withdraw orders: each sent on a thread
+        of the pool, now."""
+        for row_id in ids:
+            f = self._pool.submit(_send_row, row_id)
+            self._sending.add(f)
+            f.add_done_callback(self._sending.discard)
 
     def backlog(self) -> None:
         """Pending rows and lapsed claims, as the tick's `delivery.deliver(db)` sent them."""
@@ -39,6 +59,8 @@ class Sender:
     def close(self, timeout_s: float = 30.0) -> None:
         self._stopping.set()
         self._wanted.set()
+        wait(self._sending.copy(), timeout_s)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
@@ -52,3 +74,11 @@ class Sender:
                     delivery.deliver(db, settle_s=SETTLE_S, stop=self._stopping.is_set)
             except Exception:  # the rows stay claimable: the next run or process takes them
                 log.exception("delivery of the backlog failed")
+
+
+def _send_row(row_id: int) -> None:
+    try:
+        with get_sessionmaker()() as db:
+            delivery.deliver(db, [row_id])
+    except Exception:  # the row stays claimable: the backlog run or the next process takes it
+        log.exception("fast-path delivery of notification %d failed", row_id)

@@ -404,7 +404,9 @@ class Processor:
             notify.HUB.publish(site.id, msg)
         # life-safety fast path, and late entrants' withdraw commands: now, not on a tick
         fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders
-        if fast:
+        if fast and self.sender is not None:  # a worker's loop: sent beside it, in parallel
+            self.sender.fast(fast)
+        elif fast:
             delivery.deliver(db, fast)
         heartbeat(db, rt, I, T)
 
