@@ -359,3 +359,32 @@ def test_due_ledger_writes_give_way_to_a_waiting_life_safety_message(db, world, 
     assert counted() == 0  # due, but a life-safety message is waiting
     send(3, t0 + 41, False)
     assert counted() == 3
+
+
+def test_a_groups_occurrences_are_locked_in_one_id_order(db, mine, proc, monkeypatch):
+    """Two messages of a group clear two occurrences, the newer one first: the group locks
+    both in id order before moving either (message by message it took the newer first, and
+    an operator action that locks in id order could deadlock with it on PostgreSQL)."""
+    from qorgau.alarms import records
+
+    proc.handle_raw(db, mine.batch([("CH4-1", 1.2, -100)]), source="test")
+    proc.handle_raw(db, mine.batch([("CO-1", 60.0, -90)]), source="test")
+    db.expire_all()
+    ids = {r.device_id: r.id for r in db.scalars(select(AlarmRecord).where(
+        AlarmRecord.site_id == mine.site_id, AlarmRecord.cleared_at.is_(None)))}
+    ch4, co = ids[mine.devices["CH4-1"]], ids[mine.devices["CO-1"]]
+    assert ch4 < co
+    locked: list[int] = []
+    real = records.still_as_read
+
+    def spy(session, rec):
+        locked.append(rec.id)
+        return real(session, rec)
+
+    monkeypatch.setattr(records, "still_as_read", spy)
+    first, second = mine.batch([("CO-1", 3.0, -50)]), mine.batch([("CH4-1", 0.1, -45)])
+    proc.handle_many(db, [(mine.site_id, first), (mine.site_id, second)], source="test")
+    db.expire_all()
+    assert db.get(AlarmRecord, co).cleared_at and db.get(AlarmRecord, ch4).cleared_at
+    order = list(dict.fromkeys(locked))  # each row's first lock (a lock holds to the commit)
+    assert order == sorted(order) and {ch4, co} <= set(order), locked

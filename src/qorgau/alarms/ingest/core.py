@@ -38,6 +38,7 @@ from qorgau.alarms.ingest.effects import (
     apply_events,
     apply_late,
     heartbeat,
+    lock_in_order,
 )
 from qorgau.alarms.ingest.parse import BadPayload, Parsed, parse
 from qorgau.alarms.models import DeadLetter
@@ -339,6 +340,10 @@ class Processor:
         snap = rt.engine.snapshot(I) if multi else None
         ev, lev = steps.engine_events(rt, I, T, V, E, L)
         if (len(ev) or len(lev)) and snap is not None:
+            # the messages' events are the whole group's (the engine, run again message by
+            # message, sees the same readings in the same order): all their occurrences
+            # locked in id order first, not message by message
+            lock_in_order(rt, _open_occurrences(db, rt, site, ev, lev, I), ev, lev)
             return self._by_message(db, rt, snap, site, I, T, V, E, L, Z, M, res)
         return self._records(db, rt, site, ev, lev, I, T, V, E, L, Z, res)
 
@@ -376,6 +381,7 @@ class Processor:
                  ) -> list[dispatch.Notice]:
         values = ~np.isnan(V) & (E == 0) & ~L
         occ = _open_occurrences(db, rt, site, ev, lev, I)
+        lock_in_order(rt, occ, ev, lev)
         held = len(res.held)
         # positions first: a withdrawal the message's raise starts lists who is in its zones
         # by this message too (applied after, a wearer's reading here found the order already

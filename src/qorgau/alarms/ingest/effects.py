@@ -73,7 +73,7 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     """Engine events → occurrences; then, with their ids (one flush for all the new ones),
     withdrawal for life-safety gas raises and the notices."""
     raised = []
-    _lock_in_order(rt, ev, occ)
+    lock_in_order(rt, occ, ev)
     for row in ev.tolist():
         s, t, kind, transition, value = row
         dev = rt.devices[s]
@@ -99,10 +99,14 @@ def apply_events(db: Session, rt: runtime.SiteRuntime, site: Site, ev: np.ndarra
     return notices
 
 
-def _lock_in_order(rt: runtime.SiteRuntime, ev: np.ndarray,
-                   occ: records.OpenOccurrences | None) -> None:
+def lock_in_order(rt: runtime.SiteRuntime, occ: records.OpenOccurrences | None,
+                  *evs: np.ndarray) -> None:
+    """The occurrences all of `evs` may move, locked in one id order (`OpenOccurrences.
+    lock_in_order`): a batch's events, then its late readings' excursions, each locked in
+    order of its own, took a low id after a high one."""
     if occ is not None:
-        occ.lock_in_order([(rt.devices[s].id, Kind(k).name) for s, _t, k, _tr, _v in ev.tolist()])
+        occ.lock_in_order([(rt.devices[s].id, Kind(k).name)
+                           for ev in evs for s, _t, k, _tr, _v in ev.tolist()])
 
 
 def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result,
@@ -112,7 +116,7 @@ def apply_late(db: Session, rt: runtime.SiteRuntime, ev: np.ndarray, res: Result
     so it waits for acknowledgement (life-safety ones are delivered at once like any raise).
     No withdrawal: the newer readings show the condition is over."""
     raised = []
-    _lock_in_order(rt, ev, occ)
+    lock_in_order(rt, occ, ev)
     for s, t, kind, transition, value in ev.tolist():
         dev = rt.devices[s]
         name = Kind(kind).name
