@@ -230,3 +230,24 @@ def test_kill_9_mid_fallback_the_attempt_is_sent_by_the_next_process(
     # (the NOTIFY_FAILED alarm's own notice goes to the webhook too)
     (body,) = [b for b in _Endpoint.bodies if b["alarm_id"] == rec.id]
     assert "d•••@shakhta.kz" in body["subject"]
+
+
+def test_failures_sent_side_by_side_raise_one_notify_failed(db, mine, proc) -> None:
+    """A worker's fast path sends an alarm's rows on threads of its own: several channels
+    failing at once (the network down) raise the site's NOTIFY_FAILED once, counting each
+    failure, not an occurrence per thread."""
+    from qorgau.alarms.sender import Sender
+
+    rec = _alarm(db, mine, proc)
+    rows = [_row(db, rec, f"down{k}", "webhook", f"http://127.0.0.1:{closed_port()}/a",
+                 status="pending") for k in range(6)]
+    sender = Sender()
+    try:
+        sender.fast([r.id for r in rows])
+    finally:
+        sender.close()
+    db.expire_all()
+    assert {db.get(Notification, r.id).status for r in rows} == {"failed"}
+    nf = list(db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                                   AlarmRecord.kind == "NOTIFY_FAILED")))
+    assert len(nf) == 1 and nf[0].value == len(rows), [(r.id, r.value) for r in nf]

@@ -35,19 +35,23 @@ def fall_back(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
     nor the NOTIFY_FAILED row's lock on PostgreSQL, and a crash mid-attempt leaves the
     attempt "sending" under a dead process's claim: the next process sends it, and its own
     failure falls back from there."""
-    from qorgau.alarms.records import delivery_failed
+    from qorgau.alarms.records import SYSTEM_ALARMS, delivery_failed
 
-    delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
-    tried = 0
-    for c in contacts_for(db, row, rec):
-        tried += 1
-        attempt = _claimed_attempt(db, row, rec, c)
+    candidates = contacts_for(db, row, rec)
+    with SYSTEM_ALARMS:
+        delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
+        c = next(candidates, None)
+        attempt = _claimed_attempt(db, row, rec, c) if c is not None else None
         db.commit()  # the failure, the alarm and the attempt, before the channel is called
-        sent = _send_one(attempt, rec, body, c)
-        db.commit()
-        if sent:
+    tried = 0
+    while c is not None and attempt is not None:
+        tried += 1
+        if _send_one(attempt, rec, body, c):
+            db.commit()
             return 1
-    db.commit()
+        c = next(candidates, None)
+        attempt = _claimed_attempt(db, row, rec, c) if c is not None else None
+        db.commit()  # this attempt's result, and the next one's row
     from qorgau.alarms.ingest.core import METRICS
 
     METRICS.counts["notify_fallback_failed" if tried else "notify_no_fallback"] += 1

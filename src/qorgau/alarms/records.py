@@ -7,6 +7,7 @@ nothing, so replaying a batch after a crash creates no duplicate alarm."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -350,6 +351,12 @@ def clear_system_alarm(db: Session, *, site_id: int, kind: str) -> Change | None
 
 NOTIFY_FAILED = "NOTIFY_FAILED"
 FAILING_WINDOW = timedelta(hours=24)  # a contact's deliveries looked at to call it failing
+
+
+# a site's NOTIFY_FAILED raised or cleared, and committed, by one thread of a process at a
+# time: a worker sends an alarm's rows side by side (`sender.py`), and two failures read
+# "none active" together and raised an occurrence each
+SYSTEM_ALARMS = threading.Lock()
 
 
 def delivery_failed(db: Session, row: Notification, rec: AlarmRecord) -> Change:
