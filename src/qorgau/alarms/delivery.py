@@ -151,11 +151,9 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
         counts["fallback"] += fall_back(db, row, rec, body)
     else:
         counts["sent"] += 1
-        from qorgau.alarms.records import SYSTEM_ALARMS, delivery_succeeded
+        from qorgau.alarms.records import delivery_succeeded
 
-        with SYSTEM_ALARMS:
-            delivery_succeeded(db, row, rec)  # the site's NOTIFY_FAILED may return to normal
-            db.commit()
+        delivery_succeeded(db, row, rec)  # the site's NOTIFY_FAILED may return to normal
     db.commit()
 
 
@@ -164,7 +162,7 @@ def _send_order(db: Session, row: Notification, counts: dict[str, int]) -> None:
     else where the order listed them) on the screen, as an alarm's order. A failure raises
     the site's NOTIFY_FAILED naming the wearable; with no alarm there is no tier to fall back
     to, so that alarm (announced like any) is what tells the contacts."""
-    from qorgau.alarms.records import SYSTEM_ALARMS, delivery_failed, delivery_succeeded
+    from qorgau.alarms.records import delivery_failed, delivery_succeeded
 
     w = db.get(Withdrawal, row.withdrawal_id)
     listed = next((p["zone"] for p in reversed(w.people) if p["device"] == row.target), None)
@@ -175,14 +173,14 @@ def _send_order(db: Session, row: Notification, counts: dict[str, int]) -> None:
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, "")
     row.status = "sent" if not err else "failed"
     # both read only the site and its scope columns, which the order carries as an alarm does
-    counts["failed" if err else "sent"] += 1
-    row.error = err[:300] if err else row.error
-    with SYSTEM_ALARMS:
-        if err:
-            delivery_failed(db, row, w)  # type: ignore[arg-type]
-        else:
-            delivery_succeeded(db, row, w)  # type: ignore[arg-type]
-        db.commit()
+    if err:
+        row.error = err[:300]
+        counts["failed"] += 1
+        delivery_failed(db, row, w)  # type: ignore[arg-type]
+    else:
+        counts["sent"] += 1
+        delivery_succeeded(db, row, w)  # type: ignore[arg-type]
+    db.commit()
 
 
 def _body(rec: AlarmRecord) -> dict[str, Any]:

@@ -35,14 +35,13 @@ def fall_back(db: Session, row: Notification, rec: AlarmRecord, body: dict[str, 
     nor the NOTIFY_FAILED row's lock on PostgreSQL, and a crash mid-attempt leaves the
     attempt "sending" under a dead process's claim: the next process sends it, and its own
     failure falls back from there."""
-    from qorgau.alarms.records import SYSTEM_ALARMS, delivery_failed
+    from qorgau.alarms.records import delivery_failed
 
+    delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
     candidates = contacts_for(db, row, rec)
-    with SYSTEM_ALARMS:
-        delivery_failed(db, row, rec)  # a new occurrence, or one more failure of the active one
-        c = next(candidates, None)
-        attempt = _claimed_attempt(db, row, rec, c) if c is not None else None
-        db.commit()  # the failure, the alarm and the attempt, before the channel is called
+    c = next(candidates, None)
+    attempt = _claimed_attempt(db, row, rec, c) if c is not None else None
+    db.commit()  # the failure, the alarm and the attempt, before the channel is called
     tried = 0
     while c is not None and attempt is not None:
         tried += 1

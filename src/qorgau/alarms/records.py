@@ -7,7 +7,6 @@ nothing, so replaying a batch after a crash creates no duplicate alarm."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -33,6 +32,8 @@ from qorgau.core.db import (
     insert_flushed,
     is_postgresql,
     lock_and_refresh,
+    lock_name,
+    serialize,
     utcnow,
 )
 
@@ -309,7 +310,9 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
                        ) -> Change:
     """Site-level alarm without a device (e.g. NOTIFY_FAILED). While its occurrence is active,
     a repeat only counts (`value`) and updates the message: Change "update". Otherwise a new
-    occurrence is raised ("raise"; "update" when a hidden one takes it silently)."""
+    occurrence is raised ("raise"; "update" when a hidden one takes it silently). Read and
+    written under the lock of the site's alarm of that kind (`_serialize`)."""
+    _serialize(db, site_id, kind)
     rec = _open(db, None, kind, site_id)
     now = ts(utcnow())
     if rec is not None:  # read again under its lock, as operator actions do: another sender
@@ -336,10 +339,18 @@ def raise_system_alarm(db: Session, *, site_id: int, enterprise_id: int, region_
     return Change(rec, "raise")
 
 
+def _serialize(db: Session, site_id: int, kind: str) -> None:
+    """One transaction at a time decides on a site's system alarm of `kind`, across threads
+    and processes: an alarm's rows are sent side by side (`sender.py`), and two failures
+    read "none active" together and raised an occurrence each."""
+    serialize(db, lock_name(f"alarms.system.{kind}"), site_id)
+
+
 def clear_system_alarm(db: Session, *, site_id: int, kind: str) -> Change | None:
     """The site-level condition is over: its active occurrence returns to normal through the
     ISA machine (acknowledged → normal, closed; unacknowledged → rtn_unack, which still
     escalates until acknowledged). None when none is active."""
+    _serialize(db, site_id, kind)
     rec = _open(db, None, kind, site_id)
     if rec is None or not rec.active or not lock_and_refresh(db, rec).active:  # read again
         return None
@@ -351,12 +362,6 @@ def clear_system_alarm(db: Session, *, site_id: int, kind: str) -> Change | None
 
 NOTIFY_FAILED = "NOTIFY_FAILED"
 FAILING_WINDOW = timedelta(hours=24)  # a contact's deliveries looked at to call it failing
-
-
-# a site's NOTIFY_FAILED raised or cleared, and committed, by one thread of a process at a
-# time: a worker sends an alarm's rows side by side (`sender.py`), and two failures read
-# "none active" together and raised an occurrence each
-SYSTEM_ALARMS = threading.Lock()
 
 
 def delivery_failed(db: Session, row: Notification, rec: AlarmRecord) -> Change:

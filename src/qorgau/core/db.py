@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -9,7 +10,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert, make_url, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    insert,
+    make_url,
+    text,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import (
@@ -85,6 +96,22 @@ def insert_flushed(db: Session, objs: list[Any]) -> None:
 
 def is_postgresql(db: Session) -> bool:
     return db.get_bind().dialect.name == "postgresql"
+
+
+def serialize(db: Session, a: int, b: int) -> None:
+    """Hold the lock named (a, b) to the end of the transaction, for a read that decides a
+    write (is one active? then insert): PostgreSQL's advisory transaction lock; on SQLite the
+    database's write lock, taken now instead of at the first write (an UPDATE that matches
+    nothing takes it), so what the caller reads next is read under it."""
+    if is_postgresql(db):
+        db.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": a, "b": b})
+    else:
+        db.execute(text("UPDATE job_lease SET name = name WHERE 0"))
+
+
+def lock_name(name: str) -> int:
+    """A stable 32-bit signed key for `serialize` (PostgreSQL's advisory locks take int4)."""
+    return int.from_bytes(zlib.crc32(name.encode()).to_bytes(4, "big"), "big", signed=True)
 
 
 def in_list(n: int) -> str:
