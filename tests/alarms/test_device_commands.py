@@ -282,6 +282,23 @@ def test_without_a_broker_the_order_is_not_sent(db, as_, mine, proc):
                for t, s in list(notify.SMS_LOG)[before:]), list(notify.SMS_LOG)[before:]
 
 
+def test_the_consoles_order_commands_every_wearer_side_by_side(db, as_, mine, proc):
+    """The console's order sends its commands on threads of their own (`sender.side_by_side`)
+    and returns when all are done: both wearers' commands recorded (failed: no transport),
+    the site's NOTIFY_FAILED raised once and counting both."""
+    _contact(db, as_, mine, 1, "dispatcher", "sms", "+77015550108", lang="en")
+    proc.handle_raw(db, mine.batch([("W-1", {"z": "L2"}, -2), ("W-2", {"z": "L2"}, -1)]),
+                    source="test")
+    w = positioning.broadcast(db=db, actor=as_("osh_krg"), site_id=mine.site_id, zones=["L2"])
+    rows = list(db.scalars(select(Notification).where(Notification.withdrawal_id == w.id)))
+    assert sorted((r.target, r.status) for r in rows) == [("W-1", "failed"), ("W-2", "failed")]
+    nf = list(db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                                   AlarmRecord.kind == "NOTIFY_FAILED")))
+    assert len(nf) == 1 and nf[0].value == 2
+    # the dispatcher is told once (the alarm's own notice, sent with the backlog)
+    assert [r.target for r in _rows(db, nf[0].id, "sms")] == ["+77015550108"]
+
+
 # --- fallback: same tier on another channel, then the next tier --------------------------------
 
 def test_fallback_stays_in_the_tier(db, as_, mine, proc):

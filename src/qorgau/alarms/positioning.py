@@ -257,7 +257,7 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     person inside in the outbox — of the alarm, or of the order itself — delivered now, and
     the live count. A reason is recorded when given, never required: an evacuation is not
     held up for want of one."""
-    from qorgau.alarms import delivery, dispatch, notify, records
+    from qorgau.alarms import dispatch, notify, records, sender
 
     actor.require(C.WITHDRAW)
     site = db.get(Site, site_id)
@@ -274,7 +274,7 @@ def broadcast(*, db: Session, actor: Actor, site_id: int, zones: list[str],
     else:
         ids = dispatch.plan_order(db, w, targets, "start")
     db.commit()
-    delivery.deliver(db, ids)
+    sender.side_by_side(db, ids)  # every wearer's command at once, not one after the other
     notify.HUB.publish(site.id, hub_message(w))
     return w
 

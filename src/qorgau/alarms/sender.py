@@ -15,14 +15,22 @@ recorded, is sent by the next process at once (pending rows after `SETTLE_S`, cl
 dead process at its first backlog run). The backlog run leaves such rows younger than
 `SETTLE_S` to the pool, so the two do not race for them (a claim would stop a second send
 anyway); other rows go at once. `close` ends the backlog run in progress before its next
-claim and waits for the pool's rows (what has been claimed is sent), at most `timeout_s`;
-rows still queued then stay pending, for the next process."""
+claim and waits for the rows it gave the pool (what has been claimed is sent), at most
+`timeout_s`.
+
+The console's withdraw order sends its commands (a wearer each) on the same pool and waits
+for all (`side_by_side`): the slowest row's time, not the sum. A web process's HTTP ingest
+still sends a batch's life-safety rows one after the other before answering: the order of
+their failures decides which address the site's NOTIFY_FAILED names and which fallbacks
+are tried, and there it stays the plan's."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from sqlalchemy.orm import Session
 
 from qorgau.alarms import delivery
 from qorgau.core.db import get_sessionmaker
@@ -41,14 +49,13 @@ class Sender:
         self._thread = threading.Thread(target=self._loop, name="alarm-send-backlog",
                                         daemon=True)
         self._thread.start()
-        self._pool = ThreadPoolExecutor(FAST_THREADS, thread_name_prefix="alarm-send-fast")
         self._sending: set[Future[None]] = set()
 
     def fast(self, ids: list[int]) -> None:
         """A committed batch's life-safety rows and withdraw orders: each sent on a thread
         of the pool, now."""
         for row_id in ids:
-            f = self._pool.submit(_send_row, row_id)
+            f = _pool().submit(_send_row, row_id)
             self._sending.add(f)
             f.add_done_callback(self._sending.discard)
 
@@ -60,7 +67,6 @@ class Sender:
         self._stopping.set()
         self._wanted.set()
         wait(self._sending.copy(), timeout_s)
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
@@ -74,6 +80,29 @@ class Sender:
                     delivery.deliver(db, settle_s=SETTLE_S, stop=self._stopping.is_set)
             except Exception:  # the rows stay claimable: the next run or process takes them
                 log.exception("delivery of the backlog failed")
+
+
+def side_by_side(db: Session, ids: list[int]) -> None:
+    """Send rows each on a thread of the pool and return when all are done: for a caller
+    that waits for its rows (the console's withdraw order to every wearer in the zones), the
+    time of the slowest row instead of the sum (a wearer whose command fails costs its three
+    tries, ~0.35 s)."""
+    if len(ids) <= 1:
+        delivery.deliver(db, ids)
+        return
+    wait([_pool().submit(_send_row, row_id) for row_id in ids])
+
+
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's pool (made at its first use: a spawned child makes its own)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(FAST_THREADS, thread_name_prefix="alarm-send"))
+        return _POOL[0]
 
 
 def _send_row(row_id: int) -> None:

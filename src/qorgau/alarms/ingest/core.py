@@ -412,7 +412,7 @@ class Processor:
         fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders
         if fast and self.sender is not None:  # a worker's loop: sent beside it, in parallel
             self.sender.fast(fast)
-        elif fast:
+        elif fast:  # a web process: sent before the request is answered, in plan order
             delivery.deliver(db, fast)
         heartbeat(db, rt, I, T)
 
