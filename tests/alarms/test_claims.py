@@ -56,7 +56,7 @@ def test_a_dead_processs_claim_is_taken_at_once_a_live_ones_is_not(db, mine, pro
     live = _row(db, rec, "live", "sms", "+77015550002", status="sending", claimed_at=now,
                 claimed_by=liveness.me())
     foreign = _row(db, rec, "foreign", "sms", "+77015550003", status="sending",
-                   claimed_at=now, claimed_by="another-host/1/1/1")
+                   claimed_at=now, claimed_by="another-host/b/1/1/1")
     assert delivery.deliver(db)["sent"] >= 1
     for row in (dead, live, foreign):
         db.refresh(row)
@@ -130,7 +130,7 @@ def test_kill_9_between_claim_and_result_is_sent_by_the_next_process(db, mine, p
     try:
         assert _Endpoint.hung.wait(30), "the sender never reached the endpoint"
         db.refresh(row)
-        assert (row.status, row.claimed_by.split(liveness.SEP)[2]) == ("sending", str(child.pid))
+        assert (row.status, row.claimed_by.split(liveness.SEP)[-2]) == ("sending", str(child.pid))
         delivery.deliver(db)  # the sender is alive: its claim holds
         db.refresh(row)
         assert row.status == "sending" and not _Endpoint.bodies
@@ -219,7 +219,7 @@ def test_kill_9_mid_fallback_the_attempt_is_sent_by_the_next_process(
     try:
         assert _Endpoint.hung.wait(30), "no fallback to the webhook"
         fb = _fallback(db, mail)
-        assert fb.status == "sending" and fb.claimed_by.split(liveness.SEP)[2] == str(child.pid)
+        assert fb.status == "sending" and fb.claimed_by.split(liveness.SEP)[-2] == str(child.pid)
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
@@ -251,3 +251,49 @@ def test_failures_sent_side_by_side_raise_one_notify_failed(db, mine, proc) -> N
     nf = list(db.scalars(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
                                                    AlarmRecord.kind == "NOTIFY_FAILED")))
     assert len(nf) == 1 and nf[0].value == len(rows), [(r.id, r.value) for r in nf]
+
+
+def test_a_long_subject_falls_back(db, as_, mine, proc) -> None:
+    """A fallback attempt's row keeps its subject in `error` (300 characters): the site's
+    NOTIFY_FAILED names the error that raised it (up to 200 characters), and its own notice's
+    fallback, in Russian, made a subject past 300; on PostgreSQL the attempt's commit failed,
+    with the failure and NOTIFY_FAILED, every time the row was tried."""
+    from qorgau.alarms import fallback, records, texts
+
+    rec = _alarm(db, mine, proc)
+    first = _row(db, rec, "first", "webhook", "http://127.0.0.1:1/a", status="failed",
+                 error=("webhook: " + "connection refused; " * 20)[:300])
+    nf = records.delivery_failed(db, first, rec).rec
+    db.commit()
+    service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+        site_id=mine.site_id, tier=1, role="dispatcher", channel="sms",
+        target="+77015550009", lang="ru"))
+    hook = _row(db, nf, "long", "webhook", "http://127.0.0.1:1/a", status="failed",
+                error="[P2] NOTIFY_FAILED")
+    assert len(texts.fallback_subject(texts.fields(nf), "webhook", "127.0.0.1", "ru")) > 300
+    (sms,) = fallback.contacts_for(db, hook, nf)
+    attempt = fallback._claimed_attempt(db, hook, nf, sms)
+    db.commit()  # as `fall_back` does, before the channel is called
+    assert attempt.status == "sending" and len(attempt.error) == 300
+
+
+def test_a_claim_whose_sending_raised_is_given_back(db, mine, proc, monkeypatch) -> None:
+    """The fast path's thread: sending raised (the database locked past its timeout, say)
+    after the claim: the row is pending again at once, for the next backlog run, not held by
+    this live process until the lease runs out."""
+    from qorgau.alarms import sender
+
+    rec = _alarm(db, mine, proc)
+    row = _row(db, rec, "raise", "sms", "+77015550010", status="pending")
+    other = _row(db, rec, "other", "sms", "+77015550011", status="sending",
+                 claimed_at=utcnow(), claimed_by="another-host/b/1/1/1")
+
+    def broken(*_a, **_k):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(delivery, "_send", broken)
+    sender._send_row(row.id)
+    delivery.release(other.id)  # another process's claim is not this one's to give back
+    db.expire_all()
+    assert (row.status, row.claimed_by) == ("pending", None)
+    assert db.get(Notification, other.id).status == "sending"

@@ -20,7 +20,7 @@ from qorgau.alarms import notify, texts
 from qorgau.alarms.dispatch import FLOOD_SUMMARY
 from qorgau.alarms.models import AlarmRecord, Contact, Notification, Withdrawal
 from qorgau.core import liveness
-from qorgau.core.db import utcnow
+from qorgau.core.db import get_sessionmaker, utcnow
 
 log = logging.getLogger("qorgau.alarms.delivery")
 RETRIES = 3
@@ -54,6 +54,20 @@ _CLAIM = update(_N).where(_N.c.id.in_(bindparam("ids", expanding=True)), _CLAIMA
     status="sending", claimed_at=bindparam("now"), claimed_by=bindparam("me")
 ).returning(_N.c.id)
 _CLAIMANTS = select(_N.c.claimed_by).where(_N.c.status == "sending").distinct()
+
+
+def release(row_id: int) -> None:
+    """Give back this process's claim on a row whose sending raised (the database locked,
+    restarted or in a deadlock): pending again, for the next backlog run, instead of held by
+    a live process until the lease runs out. Never raises: the claim then waits out the lease."""
+    try:
+        with get_sessionmaker()() as db:
+            db.execute(update(_N).where(_N.c.id == row_id, _N.c.status == "sending",
+                                        _N.c.claimed_by == liveness.me())
+                       .values(status="pending", claimed_by=None))
+            db.commit()
+    except Exception as exc:
+        log.warning("claim on notification %d not given back: %s", row_id, exc)
 
 
 def _lapsed(now: datetime) -> datetime:
@@ -140,6 +154,7 @@ def _send(db: Session, row_id: int, counts: dict[str, int]) -> None:
         zone = _wearer_zone(db, rec.site_id, row.target) or rec.zone_code
         body |= texts.withdraw_command(texts.fields(rec).get("quantity"), zone)
     secret = _secret(db, row, rec)
+    db.commit()  # no transaction open while the channel is called (its reads are done)
     row.attempts = RETRIES
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, secret)
     row.status = "sent" if not err else "failed"
@@ -169,6 +184,7 @@ def _send_order(db: Session, row: Notification, counts: dict[str, int]) -> None:
     zone = _wearer_zone(db, w.site_id, row.target) or listed
     body = {"type": "withdraw", "withdrawal_id": w.id, "site_id": w.site_id, "zone": zone,
             "zones": w.zones, "reason": w.reason, **texts.withdraw_command(None, zone)}
+    db.commit()  # no transaction open while the channel is called
     row.attempts = RETRIES
     err = retry(notify.CHANNELS[row.channel], row.target, row.error, body, "")
     row.status = "sent" if not err else "failed"

@@ -100,7 +100,7 @@ def _claimed_attempt(db: Session, row: Notification, rec: AlarmRecord,
     fb = Notification(dedup_key=f"fb:{row.id}:{c.id}", alarm_id=rec.id,
                       enterprise_id=rec.enterprise_id, region_code=rec.region_code,
                       channel=c.channel, target=c.target, tier=c.tier, attempts=1,
-                      status="sending", error=subject, claimed_at=utcnow(),
+                      status="sending", error=subject[:300], claimed_at=utcnow(),
                       claimed_by=liveness.me())
     db.add(fb)
     return fb

@@ -389,7 +389,10 @@ def delivery_succeeded(db: Session, row: Notification, rec: AlarmRecord) -> Chan
     broken address next to working ones keeps it active instead of raising it anew with every
     notice. A removed contact no longer holds it."""
     nf = _open(db, None, NOTIFY_FAILED, rec.site_id)
-    if nf is None or not nf.active or _contact_failing(db, rec.site_id):
+    if nf is None or not nf.active:  # the common case, read without the lock
+        return None
+    _serialize(db, rec.site_id, NOTIFY_FAILED)  # a failure beside it commits first, or waits
+    if _contact_failing(db, rec.site_id):
         return None
     return clear_system_alarm(db, site_id=rec.site_id, kind=NOTIFY_FAILED)
 

@@ -66,7 +66,10 @@ class Sender:
     def close(self, timeout_s: float = 30.0) -> None:
         self._stopping.set()
         self._wanted.set()
-        wait(self._sending.copy(), timeout_s)
+        running = self._sending.copy()
+        wait(running, timeout_s)
+        for f in running:  # not begun: the rows stay pending, for the next process
+            f.cancel()
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
@@ -109,5 +112,6 @@ def _send_row(row_id: int) -> None:
     try:
         with get_sessionmaker()() as db:
             delivery.deliver(db, [row_id])
-    except Exception:  # the row stays claimable: the backlog run or the next process takes it
+    except Exception:  # (the database: locked past its timeout, restarted, a deadlock)
         log.exception("fast-path delivery of notification %d failed", row_id)
+        delivery.release(row_id)

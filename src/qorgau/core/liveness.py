@@ -4,11 +4,13 @@ crashed — is taken at once by the next process instead of after the claim's le
 life-safety notice caught by a `kill -9` between its claim and its result waits for the
 restarted worker's first tick, not for minutes.
 
-A name is host, PID namespace, PID and the process's start time (Linux `/proc`): the start
-time tells a reused PID from the claimant. `gone` answers True only when it is sure (same
-host and namespace, and no such process, or another one under its PID, or a zombie); a
-process on another machine, or where there is no `/proc`, is taken to be alive, and its
-claims lapse with their lease as before."""
+A name is host, boot id, PID namespace, PID and the process's start time (Linux `/proc`):
+the boot id tells two machines of one host name apart (the root PID namespace has the same
+number on every kernel), the start time a reused PID from the claimant. `gone` answers True
+only when it is sure (same host, boot and namespace, and no such process, or another one
+under its PID, or a zombie); a process on another machine, in another container, or where
+there is no `/proc`, is taken to be alive, and its claims lapse with their lease as
+before."""
 
 from __future__ import annotations
 
@@ -31,16 +33,16 @@ def _name(pid: int) -> str:
     except OSError:  # /proc unreadable: nothing can be told, so no start time
         stat = None
     start = stat[19] if stat else ""
-    return SEP.join((socket.gethostname(), _pid_namespace(), str(pid), start))
+    return SEP.join((socket.gethostname(), _boot_id(), _pid_namespace(), str(pid), start))
 
 
 def gone(name: str | None) -> bool:
     """True when `name`'s process has certainly ended."""
-    parts = (name or "").rsplit(SEP, 3)
-    if len(parts) != 4 or not parts[1] or not parts[3] or not parts[2].isdigit():
+    parts = (name or "").rsplit(SEP, 4)
+    if len(parts) != 5 or not all(parts[1:]) or not parts[3].isdigit():
         return False
-    host, ns, pid, start = parts
-    if host != socket.gethostname() or ns != _pid_namespace():
+    host, boot, ns, pid, start = parts
+    if (host, boot, ns) != (socket.gethostname(), _boot_id(), _pid_namespace()):
         return False
     try:
         stat = _stat(int(pid))
@@ -65,5 +67,14 @@ def _stat(pid: int) -> list[str] | None:
 def _pid_namespace() -> str:
     try:
         return os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        return ""
+
+
+@functools.cache
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
     except OSError:
         return ""
