@@ -103,6 +103,11 @@ class Hub:
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         asyncio.run_coroutine_threadsafe(self._listen(site_id), self.loop)
 
+    def close(self) -> None:
+        """Ends the listener (left pending, it was reported at exit as destroyed)."""
+        asyncio.run_coroutine_threadsafe(_cancel_others(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
     async def _listen(self, site_id: int) -> None:
         from qorgau.alarms.notify import HUB
 
@@ -115,6 +120,13 @@ class Hub:
                     m.get("t") not in self.signalled:  # the first of worker and sentinel
                 self.signalled.add(m.get("t"))
                 self.signals.append(time.time())
+
+
+async def _cancel_others() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 NEXT_SEQ: dict[int, np.ndarray] = {}  # per-device sequence numbers, across phases
@@ -248,6 +260,7 @@ def run(site_id: int, codes: list[str], port: int, *, seconds: float, rate: floa
         CONSOLE.send("flush")
         signals = CONSOLE.recv()
     sig = [(h - i) * 1000 for i, h in zip(inject_at, signals, strict=False)]
+    hub.close()
     return {"sent": sent, "accepted": METRICS.counts["accepted"] - accepted0,
             "rate": (METRICS.counts["accepted"] - accepted0) / (done - t0),
             "p50": float(np.percentile(lat, 50)) if lat else float("nan"),
