@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -168,6 +168,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     jobs.start_background()
     bridge = _danger_bridge(get_settings().danger_bridge_url)
     commands = _device_commands()
+    sending = _send_beside()
     beats = _ingest_health() if jobs.background_enabled() else None
     if os.environ.get("QORGAU_SETTLE_HEAP") == "1":  # set by `qorgau serve`, not by tests
         from qorgau.alarms.worker import settle_heap
@@ -176,6 +177,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if beats is not None:
         beats.close()
+    if sending is not None:
+        sending()
     if commands is not None:
         commands.close()
     if bridge is not None:
@@ -185,6 +188,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     if ingest.PROCESSOR is not None:  # this process's sites' roll-ups written, leases back
         ingest.PROCESSOR.close()
+
+
+def _send_beside() -> Callable[[], None] | None:
+    """The life-safety rows of an HTTP batch are sent on this process's pool after its
+    commit, and the alarm tick's backlog on a thread of its own (alarms/sender.py), as in a
+    worker: a hanging channel holds neither the gateway's request nor the tick. The rows
+    are committed before the batch is answered and claimed in this process's name, so a
+    crash loses none (the next process sends them). Returns the shutdown step."""
+    from qorgau.alarms.ingest.core import processor
+    from qorgau.alarms.sender import Sender
+
+    proc = processor()
+    if proc.sender is not None:
+        return None
+    sender = proc.sender = Sender()
+
+    def close() -> None:  # what it was given is sent first
+        proc.sender = None
+        sender.close()
+
+    return close
 
 
 def _danger_bridge(url: str) -> Any:

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -151,3 +152,35 @@ def test_a_hanging_channel_holds_no_other_channel_of_a_life_safety_alarm(
     rows = {r.channel: r for r in db.scalars(select(Notification).where(
         Notification.alarm_id == hihi.id, ~Notification.dedup_key.startswith("fb:")))}
     assert rows["sms"].status == "sent" and rows["webhook"].status == "failed"
+
+
+def test_an_http_batch_is_answered_before_its_channels(db, as_, mine, proc, client,
+                                                      hanging_endpoint) -> None:
+    """A web process sends an HTTP batch's life-safety rows on its pool after the commit
+    (the app's start installs a Sender on its processor): the gateway's request is answered
+    at once, the SMS goes out while the webhook hangs. Before, the request waited for the
+    webhook's three tries (3 × HANG_S) and the SMS behind them."""
+    from qorgau.alarms import notify, service
+    from qorgau.alarms.schemas import ContactIn
+
+    assert proc.sender is not None  # `proc` before `client`: the app's start gave it one
+    phone = f"+7703{mine.site_id:07d}"
+    for channel, target in (("webhook", hanging_endpoint), ("sms", phone)):
+        service.add_contact(db=db, actor=as_("osh_krg"), data=ContactIn(
+            site_id=mine.site_id, tier=1, role="dispatcher", channel=channel, target=target))
+    t0 = time.monotonic()
+    r = client.post("/api/v1/alarms/ingest", content=orjson.dumps(
+        mine.batch([("CH4-1", 3.0, -2), ("CH4-1", 3.1, -1)])), headers={
+        "x-gateway": mine.gateway, "x-gateway-key": mine.key,
+        "content-type": "application/json"})
+    answered = time.monotonic() - t0
+    assert r.status_code == 200, r.text
+    assert answered < 1.5 * HANG_S, answered
+    assert _wait_for(lambda: any(t == phone and "HIHI" in s for t, s in list(notify.SMS_LOG)),
+                     2.5 * HANG_S), "the SMS waited for the webhook"
+    db.rollback()  # a fresh read
+    hihi = db.scalar(select(AlarmRecord).where(AlarmRecord.site_id == mine.site_id,
+                                               AlarmRecord.kind == "HIHI"))
+    webhook = db.scalar(select(Notification).where(Notification.alarm_id == hihi.id,
+                                                   Notification.channel == "webhook"))
+    assert _status(webhook.id) == "sending"  # claimed, under way on the pool

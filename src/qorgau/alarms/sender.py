@@ -18,11 +18,11 @@ anyway); other rows go at once. `close` ends the backlog run in progress before 
 claim and waits for the rows it gave the pool (what has been claimed is sent), at most
 `timeout_s`.
 
-The console's withdraw order sends its commands (a wearer each) on the same pool and waits
-for all (`side_by_side`): the slowest row's time, not the sum. A web process's HTTP ingest
-still sends a batch's life-safety rows one after the other before answering: the order of
-their failures decides which address the site's NOTIFY_FAILED names and which fallbacks
-are tried, and there it stays the plan's."""
+A web process's processor gets a Sender at the app's start (`app._send_beside`), so its
+HTTP batches are answered after their commit, not after their channels. The console's
+withdraw order sends its commands (a wearer each) on the same pool and waits for all
+(`side_by_side`): the slowest row's time, not the sum. A processor without a Sender (the
+CLI's, tests') sends a batch's rows one after the other before returning, in plan order."""
 
 from __future__ import annotations
 
