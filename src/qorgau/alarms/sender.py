@@ -26,6 +26,7 @@ CLI's, tests') sends a batch's rows one after the other before returning, in pla
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -96,16 +97,11 @@ def side_by_side(db: Session, ids: list[int]) -> None:
     wait([_pool().submit(_send_row, row_id) for row_id in ids])
 
 
-_POOL: list[ThreadPoolExecutor] = []
-_POOL_LOCK = threading.Lock()
-
-
+@functools.cache
 def _pool() -> ThreadPoolExecutor:
-    """This process's pool (made at its first use: a spawned child makes its own)."""
-    with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(FAST_THREADS, thread_name_prefix="alarm-send"))
-        return _POOL[0]
+    """This process's pool (made at its first use: a spawned child makes its own; an
+    executor starts its threads at its first tasks, so one made twice in a race costs none)."""
+    return ThreadPoolExecutor(FAST_THREADS, thread_name_prefix="alarm-send")
 
 
 def _send_row(row_id: int) -> None:
