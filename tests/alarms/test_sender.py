@@ -183,4 +183,5 @@ def test_an_http_batch_is_answered_before_its_channels(db, as_, mine, proc, clie
                                                AlarmRecord.kind == "HIHI"))
     webhook = db.scalar(select(Notification).where(Notification.alarm_id == hihi.id,
                                                    Notification.channel == "webhook"))
-    assert _status(webhook.id) == "sending"  # claimed, under way on the pool
+    # claimed, under way on the pool (its claim may have waited its turn for SQLite's lock)
+    assert _wait_for(lambda: _status(webhook.id) == "sending", HANG_S), _status(webhook.id)
