@@ -196,19 +196,10 @@ def _send_beside() -> Callable[[], None] | None:
     worker: a hanging channel holds neither the gateway's request nor the tick. The rows
     are committed before the batch is answered and claimed in this process's name, so a
     crash loses none (the next process sends them). Returns the shutdown step."""
+    from qorgau.alarms import sender
     from qorgau.alarms.ingest.core import processor
-    from qorgau.alarms.sender import Sender
 
-    proc = processor()
-    if proc.sender is not None:
-        return None
-    sender = proc.sender = Sender()
-
-    def close() -> None:  # what it was given is sent first
-        proc.sender = None
-        sender.close()
-
-    return close
+    return sender.attach(processor())
 
 
 def _danger_bridge(url: str) -> Any:

@@ -29,12 +29,17 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import delivery
 from qorgau.core.db import get_sessionmaker
+
+if TYPE_CHECKING:
+    from qorgau.alarms.ingest.core import Processor
 
 log = logging.getLogger("qorgau.alarms.sender")
 SETTLE_S = 2.0  # a row younger than this is the fast path's
@@ -84,6 +89,21 @@ class Sender:
                     delivery.deliver(db, settle_s=SETTLE_S, stop=self._stopping.is_set)
             except Exception:  # the rows stay claimable: the next run or process takes them
                 log.exception("delivery of the backlog failed")
+
+
+def attach(proc: Processor) -> Callable[[], None] | None:
+    """Give `proc` a Sender for deliveries beside its loop (a hanging channel must not stop
+    it), unless it has one; returns the step that takes it back and closes it (what it was
+    given is sent first), None when it had one (its owner closes that)."""
+    if proc.sender is not None:
+        return None
+    sender = proc.sender = Sender()
+
+    def detach() -> None:
+        proc.sender = None
+        sender.close()
+
+    return detach
 
 
 def side_by_side(db: Session, ids: list[int]) -> None:

@@ -19,14 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qorgau.alarms import constants as C
-from qorgau.alarms import delivery, dispatch, flood, notify, records, routing, shifts
+from qorgau.alarms import delivery, dispatch, flood, notify, records, routing, sender, shifts
 from qorgau.alarms.engine.types import canonical
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.core import Processor, processor
 from qorgau.alarms.ingest.effects import METRICS, Result, apply_events
 from qorgau.alarms.ingest.unprocessable import handle_alone
 from qorgau.alarms.models import Device
-from qorgau.alarms.sender import Sender
 from qorgau.core.db import get_sessionmaker
 from qorgau.registry.models import Site
 
@@ -150,9 +149,7 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     the group fails, its messages are retried one by one so that one bad message does not
     hold back the others; a message that fails alone is not acknowledged (redelivered)."""
     proc = proc or processor()
-    own_sender = proc.sender is None
-    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
-        proc.sender = Sender()
+    detach = sender.attach(proc)
     end = time.time() + seconds if seconds else np.inf
     handled, next_tick = 0, 0.0
     health = Heartbeat("worker", source.name, every_s=tick_every_s)
@@ -173,9 +170,8 @@ def drain(source, proc: Processor | None = None, *, seconds: float | None = None
     finally:
         health.stop()
         proc.close()
-        if own_sender:
-            proc.sender.close()
-            proc.sender = None
+        if detach is not None:
+            detach()
     return handled
 
 

@@ -410,9 +410,9 @@ class Processor:
             notify.HUB.publish(site.id, msg)
         # life-safety fast path, and late entrants' withdraw commands: now, not on a tick
         fast = [r.id for r in rows if r.alarm_id in ls_ids] + orders
-        if fast and self.sender is not None:  # a worker's loop: sent beside it, in parallel
+        if fast and self.sender is not None:  # a worker's or web process's: on its pool
             self.sender.fast(fast)
-        elif fast:  # a web process: sent before the request is answered, in plan order
+        elif fast:  # no Sender (the CLI's, tests'): sent before returning, in plan order
             delivery.deliver(db, fast)
         heartbeat(db, rt, I, T)
 

@@ -27,12 +27,12 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from qorgau.alarms import sender
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest import sentinel
 from qorgau.alarms.ingest.core import METRICS, Processor, dead_letter, processor
 from qorgau.alarms.ingest.parse import BadPayload, decode
 from qorgau.alarms.ingest.unprocessable import handle_alone
-from qorgau.alarms.sender import Sender
 from qorgau.core.db import get_sessionmaker
 
 log = logging.getLogger("qorgau.alarms.nats")
@@ -117,9 +117,7 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     end = time.time() + seconds if seconds else float("inf")
     done, next_tick = 0, 0.0
     health = Heartbeat("worker", "nats", every_s=tick_s)
-    own_sender = proc.sender is None
-    if own_sender:  # deliveries beside this loop: a hanging channel must not stop it
-        proc.sender = Sender()
+    detach = sender.attach(proc)
     try:
         while time.time() < end and not (stop is not None and stop.is_set()):
             for part in parts:
@@ -131,9 +129,8 @@ async def run(url: str, partitions: list[int], *, seconds: float | None = None,
     finally:
         await asyncio.to_thread(health.stop)
         await asyncio.to_thread(proc.close)
-        if own_sender:
-            await asyncio.to_thread(proc.sender.close)
-            proc.sender = None
+        if detach is not None:
+            await asyncio.to_thread(detach)
         # not drain(): on pull subscriptions it waits out its 30 s timeout. Every processed
         # message is acknowledged already; anything else is taken over by the next owner.
         for part in parts:
