@@ -15,7 +15,8 @@ import orjson
 from sqlalchemy import func, select
 
 from qorgau.alarms.ingest import receiver
-from qorgau.alarms.ingest.parse import Parsed, Rows, decode, parse
+from qorgau.alarms.ingest.parse import Codes, Parsed, Rows, decode, parse
+from qorgau.alarms.ingest.steps import merge
 from qorgau.alarms.models import AlarmRecord, Device
 
 from .test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - its broker fixture
@@ -74,6 +75,60 @@ def test_a_clean_rows_batch_crosses_the_pipe_as_its_parse():
     got.t[0] = 0.0  # the worker's own arrays, not views of the pipe's bytes
 
 
+def test_the_bulk_pipe_numbers_each_code_once():
+    """On the bulk pipe a batch's codes go as numbers, each new code's name once: what the
+    worker unpacks is the same parse, and its device indices come by one take."""
+    numbering, names = receiver.Numbering(), receiver.Names()
+    codes = [f"CO-{k % 13}" for k in range(500)]
+    first = receiver.pack(7, decode(_rows(7, codes)), numbering)
+    assert first[0] == "ids" and first[4] == [f"CO-{k}" for k in range(13)]
+    again = receiver.pack(7, decode(_rows(7, ["CO-5", "CO-99", "CO-0"])), numbering)
+    assert again[4] == ["CO-99"]  # only the code the worker has not had
+    _, a = receiver.unpack(first, names)
+    _, b = receiver.unpack(again, names)
+    want = parse(decode(_rows(7, codes)), site_id=7)
+    assert isinstance(a.d, Codes) and list(a.d) == want.d and a.d[3] == "CO-3"
+    assert a.d[-2:] == want.d[-2:] and list(b.d) == ["CO-5", "CO-99", "CO-0"]
+    for col in "stve":
+        assert np.array_equal(getattr(a, col), np.asarray(getattr(want, col)))
+    merged = merge([a, b])  # one table: still numbers
+    assert isinstance(merged.d, Codes) and list(merged.d) == want.d + list(b.d)
+    assert isinstance(merge([a, want]).d, list)  # a list among them: names
+    other = receiver.unpack(receiver.pack(8, decode(_rows(8, ["CO-99"])), numbering), names)[1]
+    assert list(other.d) == ["CO-99"] and other.d.names is not a.d.names  # per site
+
+
+def test_a_table_past_its_limit_starts_afresh(monkeypatch):
+    """A gateway sending ever new codes cannot grow the tables without end: past the limit
+    the site's numbering starts again under a new generation, and earlier batches keep the
+    names they were numbered with."""
+    monkeypatch.setattr(receiver.Numbering, "LIMIT", 4)
+    numbering, names = receiver.Numbering(), receiver.Names()
+    old = receiver.unpack(receiver.pack(7, decode(_rows(7, [f"X-{k}" for k in range(5)])),
+                                        numbering), names)[1]
+    packed = receiver.pack(7, decode(_rows(7, ["X-4", "Y-1"])), numbering)
+    assert packed[2] == 1 and packed[4] == ["X-4", "Y-1"]  # generation 1, all names anew
+    new = receiver.unpack(packed, names)[1]
+    assert list(new.d) == ["X-4", "Y-1"] and list(old.d) == [f"X-{k}" for k in range(5)]
+
+
+def test_numbered_codes_map_to_device_indices_as_names_do(db, mine, proc):
+    """`SiteRuntime.indices` gives the same indices for numbers as for the codes (unknown:
+    -1), and follows a table that grew after it was first mapped."""
+    rt = proc.runtime(db, mine.site_id)
+    numbering, names = receiver.Numbering(), receiver.Names()
+
+    def both(codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        got = receiver.unpack(receiver.pack(mine.site_id, decode(_rows(mine.site_id, codes)),
+                                            numbering), names)[1]
+        return rt.indices(got.d), rt.indices(codes)
+
+    for codes in (["CO-1", "CH4-1"], ["NOPE", "CO-1"], ["CH4-1", "ALSO-NOT", "CO-1"]):
+        numbers, plain = both(codes)
+        assert numbers.tolist() == plain.tolist()
+    assert plain.tolist()[1] == -1 and len(rt.mapped) == 1
+
+
 def test_anything_else_crosses_as_the_document():
     odd = decode(_rows(7, ["CO\x1f1", "CO-2"]))  # a code with the separator in it
     assert receiver.pack(7, odd) == ("doc", 7, odd)
@@ -119,8 +174,9 @@ def test_a_life_safety_message_passes_a_stalled_bulk_pipe(mine, mosquitto, monke
     its way): the child's write of the next bulk group blocks, yet a life-safety message and
     its danger signal reach the priority lane and the hub, down their own pipe."""
     held, unpack = threading.Event(), receiver.unpack
-    monkeypatch.setattr(receiver, "unpack", lambda item: (
-        held.wait(60) if item[0] == "cols" and item[1] == mine.site_id else None, unpack(item))[1])
+    monkeypatch.setattr(receiver, "unpack", lambda item, names=None: (
+        held.wait(60) if item[0] == "ids" and item[1] == mine.site_id else None,
+        unpack(item, names))[1])
     signals = _hub_messages(monkeypatch, mine.site_id)
     src = receiver.ProcessSource(f"mqtt://127.0.0.1:{mosquitto}", username="ingest",
                                  password="ingest-pw")

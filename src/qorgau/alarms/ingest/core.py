@@ -209,7 +209,7 @@ class Processor:
                 rt = self.runtime(db, site.id)
             runtime.resume(db, rt, self.store, self.owner, now)
         rejects = list(p.rejects)
-        idx = np.fromiter(map(rt.index.__getitem__, p.d), np.int64, len(p.d))  # unknown: -1
+        idx = rt.indices(p.d)  # unknown: -1
         seq, t = np.asarray(p.s, np.int64), np.asarray(p.t, np.float64)
         v, e = np.asarray(p.v, np.float64), np.asarray(p.e, np.int8)
         msg = p.msg if p.msg is not None else np.zeros(len(idx), np.int64)

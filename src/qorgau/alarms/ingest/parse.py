@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 import msgspec
 import numpy as np
@@ -46,10 +47,38 @@ class Refused:
     detail: str = ""
 
 
+class Codes(Sequence[str]):
+    """A batch's device codes as numbers into a table of names that grows and is shared by
+    the batches of one receiving process and site (`receiver.Numbering`). The worker maps a
+    table to device indices once per site runtime (`SiteRuntime.indices`), then each batch by
+    one numpy take: no string made, hashed and looked up per reading in the worker (splitting
+    the codes and the lookup were ~20 % of its CPU at full load)."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self, ids: np.ndarray, names: list[str]) -> None:
+        self.ids, self.names = ids, names
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return list(map(self.names.__getitem__, self.ids[i].tolist()))
+        return self.names[self.ids[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.names.__getitem__, self.ids.tolist())
+
+
 @dataclass
 class Parsed:
     site_id: int | None
-    d: list[str] = field(default_factory=list)
+    d: Sequence[str] = field(default_factory=list)  # a list, or `Codes` from a receiver
     s: list[int] = field(default_factory=list)
     t: list[float] = field(default_factory=list)
     v: list[float] = field(default_factory=list)
@@ -81,7 +110,7 @@ class Rows(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _ROWS = msgspec.json.Decoder(Rows)
-_D, _S, _T, _V = map(attrgetter, "dstv")
+_D = attrgetter("d")
 
 
 def site_of(doc: Any) -> Any:
@@ -188,9 +217,11 @@ def _parse_rows(sid: int, rows: list[Reading]) -> Parsed:
     n = len(rows)
     if n > MAX_BATCH_READINGS:
         raise BadPayload("oversized", f"{n} readings > {MAX_BATCH_READINGS}")
-    return Parsed(sid, d=list(map(_D, rows)), s=np.fromiter(map(_S, rows), np.int64, n),
-                  t=np.fromiter(map(_T, rows), np.float64, n),
-                  v=np.fromiter(map(_V, rows), np.float64, n), e=np.zeros(n, np.int8), z=None)
+    # list comprehensions, then one conversion each: ~10 % less than `np.fromiter` over
+    # `map(attrgetter)` (2026-11-29, a 500-row batch)
+    return Parsed(sid, d=list(map(_D, rows)), s=np.array([r.s for r in rows], np.int64),
+                  t=np.array([r.t for r in rows], np.float64),
+                  v=np.array([r.v for r in rows], np.float64), e=np.zeros(n, np.int8), z=None)
 
 
 def _rows(doc: dict[str, Any]) -> list[Any]:

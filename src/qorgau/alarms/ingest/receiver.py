@@ -18,9 +18,13 @@ had room. The split keeps every guarantee of `MqttSource`:
 A crash of the worker closes the pipe and the child exits at once; a crash of the child ends
 the worker's `drain` (the source is closed), so the process supervisor restarts both.
 
-On the pipe, a clean rows batch (`Parsed` without rejects, events or zones) is its device
-codes joined by U+001F and its sequence, time and value columns as bytes (pickled, ~20 µs);
-anything else goes as the decoded document and is parsed in the worker as before."""
+On the pipe, a clean rows batch (`Parsed` without rejects, events or zones) is its sequence,
+time and value columns as bytes and its device codes either as numbers (the bulk pipe: the
+child numbers each site's codes the first time it sees them and sends each new code once,
+`Numbering`; the worker keeps the names, `Names`, and maps them to device indices once per
+site runtime) or, on the urgent pipe, joined by U+001F; anything else goes as the decoded
+document and is parsed in the worker as before. Numbers only on the bulk pipe: its messages
+reach the worker in the order the child numbered them, which two pipes would not keep."""
 
 from __future__ import annotations
 
@@ -39,32 +43,93 @@ import numpy as np
 
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.ingest.lanes import Item, put_back, take_group
-from qorgau.alarms.ingest.parse import BadPayload, Parsed, Rows, parse
+from qorgau.alarms.ingest.parse import BadPayload, Codes, Parsed, Rows, parse
 
 log = logging.getLogger("qorgau.alarms.receiver")
 SWITCH_INTERVAL_S = 0.0002  # as `mqtt.SWITCH_INTERVAL_S` (why: there)
 SEP = "\x1f"  # unit separator: no device code has it (checked per batch)
 
 
-def pack(site_id: int | None, doc: Any) -> tuple:
+class _Table(dict[str, int]):
+    """One site's codes → numbers, each new code numbered as it is first looked up."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation, self.names = generation, []
+
+    def __missing__(self, code: str) -> int:
+        n = self[code] = len(self.names)
+        self.names.append(code)
+        return n
+
+
+class Numbering:
+    """The child's side: each site's device codes as numbers. A table past `LIMIT` codes (a
+    gateway sending ever new unknown codes) starts afresh under a new generation, and the
+    worker's side follows."""
+
+    LIMIT = 1 << 20
+
+    def __init__(self) -> None:
+        self._sites: dict[int, _Table] = {}
+
+    def number(self, site_id: int, codes: list[str]) -> tuple[int, bytes, list[str]]:
+        """(generation, the codes' numbers as int32 bytes, the codes new to the table)."""
+        tab = self._sites.get(site_id)
+        if tab is None or len(tab) > self.LIMIT:
+            tab = self._sites[site_id] = _Table(tab.generation + 1 if tab else 0)
+        start = len(tab.names)
+        ids = np.fromiter(map(tab.__getitem__, codes), np.int32, len(codes))
+        return tab.generation, ids.tobytes(), tab.names[start:]
+
+
+class Names:
+    """The worker's side: each site's names of the numbers, as the bulk pipe brings them."""
+
+    def __init__(self) -> None:
+        self._sites: dict[int, tuple[int, list[str]]] = {}
+
+    def extend(self, site_id: int, generation: int, new: list[str]) -> list[str]:
+        got = self._sites.get(site_id)
+        if got is None or got[0] != generation:  # a new table: earlier batches keep theirs
+            got = self._sites[site_id] = (generation, [])
+        got[1].extend(new)
+        return got[1]
+
+
+def pack(site_id: int | None, doc: Any, numbering: Numbering | None = None) -> tuple:
     """A received message for the pipe: columns of a clean rows batch, else the document."""
     if isinstance(doc, Rows) and site_id is not None:
         try:
             p = parse(doc, site_id=site_id)
         except BadPayload:
             return ("doc", site_id, doc)
+        if p.rejects:
+            return ("doc", site_id, doc)
+        cols = (p.s.tobytes(), p.t.tobytes(), p.v.tobytes())
+        if numbering is not None:
+            return ("ids", p.site_id, *numbering.number(p.site_id, p.d), *cols)
         codes = SEP.join(p.d)
-        if codes.count(SEP) == len(p.d) - 1 and not p.rejects:
-            return ("cols", p.site_id, codes, p.s.tobytes(), p.t.tobytes(), p.v.tobytes())
+        if codes.count(SEP) == len(p.d) - 1:
+            return ("cols", p.site_id, codes, *cols)
     return ("doc", site_id, doc)
 
 
-def unpack(item: tuple) -> tuple[int | None, Any]:
-    """(site hint, `Parsed` or document) of a packed message."""
+def unpack(item: tuple, names: Names | None = None) -> tuple[int | None, Any]:
+    """(site hint, `Parsed` or document) of a packed message; "ids" need the `Names` of the
+    pipe it came down."""
     if item[0] == "doc":
         return item[1], item[2]
-    _, sid, codes, s, t, v = item
-    d = codes.split(SEP)
+    if item[0] == "ids":
+        if names is None:
+            raise ValueError("numbered codes without the pipe's names")
+        _, sid, generation, ids, new, *cols = item
+        d: Codes | list[str] = Codes(np.frombuffer(ids, np.int32),
+                                     names.extend(sid, generation, new))
+    else:
+        _, sid, codes, *cols = item
+        d = codes.split(SEP)
+    s, t, v = cols
     return sid, Parsed(sid, d=d, s=np.frombuffer(s, np.int64).copy(),
                        t=np.frombuffer(t, np.float64).copy(),
                        v=np.frombuffer(v, np.float64).copy(), e=np.zeros(len(d), np.int8),
@@ -91,6 +156,7 @@ class ProcessSource:
         self._child_depth = 0
         self._send_lock = threading.Lock()
         self._acked: list[int] = []  # acknowledged, to send with `flush_acks`
+        self._names = Names()  # the bulk pipe's numbered codes (only its reader extends it)
         # the pipe's reader thread forwards danger signals: it should get the GIL soon
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         ctx = mp.get_context("spawn")
@@ -119,7 +185,8 @@ class ProcessSource:
                 msg = conn.recv()
                 if msg[0] == "group":
                     _, urgent, items, depth, dropped = msg
-                    got = [(*unpack(packed), self._acker(seq)) for seq, packed in items]
+                    got = [(*unpack(packed, self._names), self._acker(seq))
+                           for seq, packed in items]
                     with self._cv:
                         (self._urgent if urgent else self._bulk).extend(got)
                         self._child_depth = depth
@@ -211,12 +278,14 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
     pending: dict[int, Callable[[], None]] = {}
     numbers = itertools.count(1)  # next() is atomic: the network thread numbers urgent ones
 
+    numbering = Numbering()  # the bulk pipe's; only the main thread packs bulk groups
+
     def forward(urgent: bool, items: list[Item]) -> None:
         packed = []
         for site_id, doc, ack in items:
             seq = next(numbers)
             pending[seq] = ack
-            packed.append((seq, pack(site_id, doc)))
+            packed.append((seq, pack(site_id, doc, None if urgent else numbering)))
         send(("group", urgent, packed, METRICS.queue_depth,
               METRICS.counts.get("mqtt_broker_dropped", 0)), urgent_conn if urgent else conn)
 

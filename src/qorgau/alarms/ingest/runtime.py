@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -26,6 +27,7 @@ from qorgau.alarms.engine import AlarmEngine, SensorTable, methane_fan_rule
 from qorgau.alarms.engine.types import COND_KINDS
 from qorgau.alarms.ingest.ledger import Ledger
 from qorgau.alarms.ingest.order import SeqWindow, cursors
+from qorgau.alarms.ingest.parse import Codes
 from qorgau.alarms.models import AlarmRecord, Device, EscalationPolicy, Rollup
 from qorgau.alarms.service import dt, ts
 from qorgau.alarms.store import SegmentStore
@@ -72,6 +74,28 @@ class SiteRuntime:
     engine: AlarmEngine
     forecasts: dict[int, Forecast]
     ledger: Ledger  # roll-ups and counters not yet written
+    # device index of each name of a receiver's numbering (`indices`), by the list's id
+    mapped: dict[int, tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def indices(self, codes: Sequence[str]) -> np.ndarray:
+        """Device index of each code of a batch, -1 for an unknown code."""
+        if isinstance(codes, Codes):
+            return self._mapped(codes.names)[codes.ids]
+        return np.fromiter(map(self.index.__getitem__, codes), np.int64, len(codes))
+
+    def _mapped(self, names: list[str]) -> np.ndarray:
+        """The device indices of a numbering's names, looked up once and extended as the
+        names grow (a batch's numbers are all below the length they had when it came)."""
+        got = self.mapped.get(id(names))
+        have = got[1] if got is not None and got[0] is names else np.empty(0, np.int64)
+        if len(have) < len(names):
+            more = names[len(have):]
+            have = np.concatenate([have, np.fromiter(map(self.index.__getitem__, more),
+                                                     np.int64, len(more))])
+            if got is None and len(self.mapped) >= 8:  # tables a restarted receiver left
+                self.mapped.clear()
+            self.mapped[id(names)] = (names, have)
+        return have
 
     @cached_property
     def device_ids(self) -> np.ndarray:

@@ -5,6 +5,7 @@ group cut into pieces, a site's messages merged into one batch, readings classif
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
@@ -14,7 +15,7 @@ from qorgau.alarms.engine import EVENT_DTYPE, DeviceCode
 from qorgau.alarms.ingest import order as O
 from qorgau.alarms.ingest import runtime
 from qorgau.alarms.ingest.effects import METRICS
-from qorgau.alarms.ingest.parse import Parsed
+from qorgau.alarms.ingest.parse import Codes, Parsed
 
 
 def engine_events(rt: runtime.SiteRuntime, I: np.ndarray, T: np.ndarray, V: np.ndarray,
@@ -66,11 +67,20 @@ def pieces(group: list[Parsed]) -> list[list[Parsed]]:
     return out
 
 
+def _codes(ds: list[Sequence[str]]) -> Sequence[str]:
+    """Messages' device codes as one: numbers into one table stay numbers."""
+    first = ds[0]
+    if isinstance(first, Codes) and all(isinstance(d, Codes) and d.names is first.names
+                                        for d in ds):
+        return Codes(np.concatenate([d.ids for d in ds]), first.names)
+    return list(chain.from_iterable(ds))
+
+
 def merge(ps: list[Parsed]) -> Parsed:
     """One site's messages as one batch; `msg` keeps which message each reading came in."""
     if len(ps) == 1:
         return ps[0]
-    out = Parsed(ps[0].site_id, d=list(chain.from_iterable(p.d for p in ps)),
+    out = Parsed(ps[0].site_id, d=_codes([p.d for p in ps]),
                  s=np.concatenate([np.asarray(p.s, np.int64) for p in ps]),
                  t=np.concatenate([np.asarray(p.t, np.float64) for p in ps]),
                  v=np.concatenate([np.asarray(p.v, np.float64) for p in ps]),
