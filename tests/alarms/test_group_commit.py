@@ -10,6 +10,8 @@ import time
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tests.alarms.conftest import Mine
 
@@ -388,3 +390,18 @@ def test_a_groups_occurrences_are_locked_in_one_id_order(db, mine, proc, monkeyp
     assert db.get(AlarmRecord, co).cleared_at and db.get(AlarmRecord, ch4).cleared_at
     order = list(dict.fromkeys(locked))  # each row's first lock (a lock holds to the commit)
     assert order == sorted(order) and {ch4, co} <= set(order), locked
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.integers(0, 4)),
+                min_size=1, max_size=60), st.data())
+def test_engine_order_is_the_three_key_sort(rows, data):
+    """The one-key sort of (message, device) gives exactly `lexsort((seq, idx, msg))`, also
+    when a device's readings in a message are out of sequence order or repeat one."""
+    from qorgau.alarms.ingest.steps import engine_order
+
+    msg, idx, seq = (np.array(c, np.int64) for c in zip(*rows, strict=True))
+    ok = np.array(sorted(data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1))),
+                  np.int64)
+    want = ok[np.lexsort((seq[ok], idx[ok], msg[ok]))]
+    assert engine_order(ok, msg, idx, seq).tolist() == want.tolist()

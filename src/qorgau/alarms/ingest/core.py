@@ -217,8 +217,7 @@ class Processor:
         for i in np.flatnonzero(bad):
             rejects.append((p.d[i], steps.REASONS[bad[i]], f"t={t[i]:.3f}"))
         ok = np.flatnonzero(bad == 0)
-        # engine order: message by message, device-contiguous within one, by sequence
-        order = ok[np.lexsort((seq[ok], idx[ok], msg[ok]))]
+        order = steps.engine_order(ok, msg, idx, seq)
         verdict, late = steps.dedup(rt, idx[order], seq[order], t[order])
         res.duplicates += int((verdict == O.DUP).sum())
         dup_dev = np.bincount(idx[order][verdict == O.DUP], minlength=len(rt.devices))
