@@ -18,8 +18,12 @@ the same tree back to back in the same run beside it: on this VM the path's code
 out of the CPU caches after a few milliseconds of other work or idling, and the cold path is
 the one the end-to-end record latency pays (docs/benchmarks.md, 2026-11-28 evening).
 
+`--packed`: the messages come as the receiving process sends them down its bulk pipe (pickled,
+decoded and packed beforehand; unpacked inside the timed part): the worker process's share of a
+reading in `alarm_e2e --receiver process`, without the broker and the decoding.
+
 Usage: .venv/bin/python benchmarks/alarm_ingest.py [--groups 30] [--numbering device|message]
-       [--raises 200 [--gap 0.3]] [--baseline REV]
+       [--packed] [--raises 200 [--gap 0.3]] [--baseline REV]
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def child(a: argparse.Namespace) -> dict:
     nxt = np.zeros(len(co), np.int64)
     t0, k = time.time() - 3000, 0
     cpu, wall, n = [], [], 0
+    wire = _wire(site_id) if a.packed else None
     for g in range(a.groups + 2):
         docs = []
         for _ in range(40):
@@ -75,8 +80,12 @@ def child(a: argparse.Namespace) -> dict:
                 {"d": co[j], "s": q, "t": now, "v": 3.0}
                 for j, q in zip(idx.tolist(), seqs, strict=True)]}))
             k += 1
+        if wire is not None:  # packed as the receiving process sends them
+            docs = [wire[0](doc) for _sid, doc in docs]
         with get_sessionmaker()() as db:
             c0, w0 = time.thread_time(), time.perf_counter()
+            if wire is not None:  # taken off the pipe: the worker's share
+                docs = [wire[1](b) for b in docs]
             res = proc.handle_many(db, docs, source="bench")
             c1, w1 = time.thread_time(), time.perf_counter()
         n += res.accepted
@@ -85,6 +94,26 @@ def child(a: argparse.Namespace) -> dict:
             wall.append(20_000 / (w1 - w0))
     return {"cpu": float(np.median(cpu)), "wall": float(np.median(wall)), "accepted": n,
             "sent": (a.groups + 2) * 20_000}
+
+
+def _wire(site_id: int) -> tuple:
+    """(pack, unpack) of the receiving process's bulk pipe for this tree: a message's JSON to
+    the pickled bytes the child sends, and those bytes to what the worker's reader thread
+    hands to the processor. Trees before 2026-11-29 evening have no numbering."""
+    import pickle
+
+    import orjson
+
+    from qorgau.alarms.ingest import receiver
+    from qorgau.alarms.ingest.parse import decode
+
+    if hasattr(receiver, "Numbering"):
+        numbering, names = receiver.Numbering(), receiver.Names()
+        return (lambda doc: pickle.dumps(receiver.pack(site_id, decode(orjson.dumps(doc)),
+                                                       numbering)),
+                lambda b: receiver.unpack(pickle.loads(b), names))
+    return (lambda doc: pickle.dumps(receiver.pack(site_id, decode(orjson.dumps(doc)))),
+            lambda b: receiver.unpack(pickle.loads(b)))
 
 
 def raise_child(a: argparse.Namespace) -> dict:
@@ -134,7 +163,8 @@ def raise_child(a: argparse.Namespace) -> dict:
 def _in_child(a: argparse.Namespace, src: Path | None) -> dict:
     from alarm_e2e import run_child
 
-    args = ["--groups", str(a.groups), "--numbering", a.numbering]
+    args = ["--groups", str(a.groups), "--numbering", a.numbering,
+            *(["--packed"] if a.packed else [])]
     if a.raises:
         args += ["--raises", str(a.raises), "--gap", str(a.gap)]
     return run_child(__file__, args, src)
@@ -149,6 +179,9 @@ def main() -> None:
     ap.add_argument("--raises", type=int, default=0, help="measure the raise path instead")
     ap.add_argument("--gap", type=float, default=0.0,
                     help="with --raises: seconds idle before each raise (cold caches)")
+    ap.add_argument("--packed", action="store_true",
+                    help="messages as the receiving process sends them (its bulk pipe): the "
+                    "worker's share of a reading at full load")
     ap.add_argument("--baseline", help="git revision measured first, in the same run")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -167,7 +200,9 @@ def main() -> None:
         return _report_raises(a, new, base, load)
     for key, what in (("cpu", "readings per CPU-second"), ("wall", "readings per wall second")):
         label = (f"alarm_ingest group commit (40 × 500 readings, 2,000 devices, numbered per "
-                 f"{a.numbering}, SQLite, no fsync), {what}, no loss="
+                 f"{a.numbering}, SQLite, no fsync"
+                 f"{', packed as the receiving process sends them' if a.packed else ''}), "
+                 f"{what}, no loss="
                  f"{new['accepted'] == new['sent']}")
         if base is not None:
             report(label, new[key], "readings/s", base[key],
