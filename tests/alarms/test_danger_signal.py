@@ -272,31 +272,3 @@ def test_database_outage_is_not_retried_on_every_message(db, mine, monkeypatch):
     doc = _doc(mine.site_id, [("CH4-1", 9.0, time.time())])
     assert [watch.screen(mine.site_id, doc) for _ in range(5)] == [0] * 5
     assert calls == [mine.site_id] and not got
-
-
-def test_a_numbered_batch_is_screened_as_its_codes_are(db, mine):
-    """The receiving process screens a bulk batch by its numbered codes: a batch without a
-    watched device announces nothing, one with a danger reading announces it once, and a
-    device that becomes watched after the table was masked (a refresh) is seen."""
-    from qorgau.alarms.ingest.parse import decode
-    from qorgau.alarms.ingest.receiver import Numbering, _screen, pack
-
-    watch, got = _watch()
-    numbering, hh, now, s = Numbering(), _hh(db, mine), time.time(), mine.site_id
-
-    def screen(rows) -> None:
-        doc = decode(orjson.dumps(_doc(s, rows)))
-        packed = pack(s, doc, numbering)
-        assert packed[0] == "ids"
-        _screen(watch, s, doc, packed, numbering)
-
-    screen([("X-9", 50.0, now), ("FAN-1", 1.0, now)])
-    assert got == [] and watch._masks  # masked, nothing watched in it
-    screen([("FAN-1", 3.0, now + 1), ("CH4-1", hh + 0.1, now + 1)])  # a new name: masked too
-    assert [m["device"] for _s, m in got] == ["CH4-1"]
-    screen([("CH4-1", hh + 0.2, now + 2)])
-    assert len(got) == 1  # the same excursion
-    watched = dict(watch._sites[s][1], **{"X-9": watch._sites[s][1]["CH4-1"]})
-    watch._sites[s] = (watch._sites[s][0], watched)  # as a refresh brings a new dict
-    screen([("X-9", hh + 1, now + 3)])
-    assert [m["device"] for _s, m in got] == ["CH4-1", "X-9"]

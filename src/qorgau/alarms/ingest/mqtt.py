@@ -87,16 +87,12 @@ class MqttSource:
                  client_id: str | None = None, group_messages: int = 256,
                  group_readings: int = 20_000,
                  watch: DangerWatch | None = None,
-                 on_urgent: Callable[[Item], None] | None = None,
-                 screen_taken: bool = True) -> None:
+                 on_urgent: Callable[[Item], None] | None = None) -> None:
         u = urlparse(url)
         self.group_messages, self.group_readings = group_messages, group_readings
         # a life-safety message handed on by the network thread itself instead of queued (the
         # receiving process sends it to the worker at once, without waking its main thread)
         self.on_urgent = on_urgent
-        # bulk messages screened for danger as they are taken (`_ready`); the receiving
-        # process screens them itself once it has numbered their codes
-        self.screen_taken = screen_taken
         self.watch = watch if watch is not None else WATCH
         self._cv = threading.Condition()
         self._urgent: deque[Item] = deque()  # the priority lane: life-safety devices' topics
@@ -187,7 +183,7 @@ class MqttSource:
         """A message queued as received, decoded and screened for danger."""
         site_id, raw, ack = item
         site_id, doc = _decoded(site_id, raw.device, raw.payload)
-        if site_id is not None and self.screen_taken:
+        if site_id is not None:
             self.watch.screen(site_id, doc)
         return site_id, doc, ack
 

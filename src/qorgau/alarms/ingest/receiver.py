@@ -82,10 +82,6 @@ class Numbering:
         ids = np.fromiter(map(tab.__getitem__, codes), np.int32, len(codes))
         return tab.generation, ids.tobytes(), tab.names[start:]
 
-    def names(self, site_id: int) -> list[str]:
-        """The site's current table's names (number → code)."""
-        return self._sites[site_id].names
-
 
 class Names:
     """The worker's side: each site's names of the numbers, as the bulk pipe brings them."""
@@ -290,8 +286,6 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
             seq = next(numbers)
             pending[seq] = ack
             packed.append((seq, pack(site_id, doc, None if urgent else numbering)))
-            if not urgent:  # urgent ones: screened by the network thread as they came
-                _screen(watch, site_id, doc, packed[-1][1], numbering)
         send(("group", urgent, packed, METRICS.queue_depth,
               METRICS.counts.get("mqtt_broker_dropped", 0)), urgent_conn if urgent else conn)
 
@@ -299,7 +293,7 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
     # its danger signal): no wait for this process's main thread to wake and take it
     src = MqttSource(url, username=username, password=password, client_id=client_id,
                      group_messages=group_messages, group_readings=group_readings, watch=watch,
-                     on_urgent=lambda item: forward(True, [item]), screen_taken=False)
+                     on_urgent=lambda item: forward(True, [item]))
     threading.Thread(target=_acks, args=(conn, pending, src), daemon=True).start()
     if src.connected.wait(30):
         send(("ready",))
@@ -307,17 +301,6 @@ def _child(url: str, username: str | None, password: str | None, client_id: str 
         urgent, items = src.take(0.2)
         if items:
             forward(urgent, items)
-
-
-def _screen(watch: Any, site_id: int | None, doc: Any, packed: tuple,
-            numbering: Numbering) -> None:
-    """A bulk message's danger screen, after its codes were numbered (before the group goes
-    to the worker): by their numbers when it has them."""
-    if packed[0] == "ids":
-        ids = np.frombuffer(packed[3], np.int32)
-        watch.screen_numbered(packed[1], doc, Codes(ids, numbering.names(packed[1])))
-    elif site_id is not None:
-        watch.screen(site_id, doc)
 
 
 def _acks(conn: Any, pending: dict[int, Callable[[], None]], src: Any) -> None:

@@ -26,11 +26,9 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
-
 from qorgau.alarms import constants as C
 from qorgau.alarms.ingest.core import METRICS
-from qorgau.alarms.ingest.parse import Codes, Rows, site_of
+from qorgau.alarms.ingest.parse import Rows, site_of
 
 log = logging.getLogger("qorgau.alarms.danger")
 DANGER_KINDS = ("HIHI", "LOLO")
@@ -70,9 +68,6 @@ class DangerWatch:
         self._refreshing: set[int] = set()
         self._lock = threading.Lock()
         self._publish = publish
-        # per numbering's names (by the list's id): which names are watched, for the
-        # watched devices as of then (`screen_numbered`)
-        self._masks: dict[int, tuple[list[str], dict[str, Watched], np.ndarray]] = {}
 
     def __call__(self, site_id: int, code: str) -> bool:
         return code in self.devices(site_id)
@@ -127,28 +122,6 @@ class DangerWatch:
                 self._announce(site_id, code, w, kind, t, v)
                 sent += 1
         return sent
-
-    def screen_numbered(self, site_id: int, doc: Rows, codes: Codes) -> int:
-        """`screen` of a rows batch whose codes a receiving process has numbered: a batch
-        with no watched device in it (most) is passed over by one take from a mask of the
-        numbering's names, without hashing its codes again. One caller thread."""
-        watched = self.devices(site_id)
-        if not watched:
-            return 0
-        names = codes.names
-        got = self._masks.get(id(names))
-        fresh = got is not None and got[0] is names and got[1] is watched  # else refreshed
-        mask = got[2] if fresh else np.zeros(0, bool)
-        if len(mask) < len(names):
-            more = names[len(mask):]
-            mask = np.concatenate([mask, np.fromiter(map(watched.__contains__, more), bool,
-                                                     len(more))])
-            if not fresh and len(self._masks) >= 8:  # tables of a restarted numbering
-                self._masks.clear()
-            self._masks[id(names)] = (names, watched, mask)
-        if not mask[codes.ids].any():
-            return 0
-        return self.screen(site_id, doc)
 
     def _step(self, site_id: int, code: str, w: Watched, t: float, v: float) -> str | None:
         """The latch's transition for one reading: the kind to announce, or None."""
