@@ -325,6 +325,23 @@ def test_an_unprocessable_rows_batch_is_kept_as_its_message(proc):
     assert kept["message"] == orjson.loads(raw)
 
 
+def test_a_numbered_batch_is_kept_with_its_device_codes(proc):
+    """A batch from a receiving process's bulk pipe has its codes as numbers into the pipe's
+    table: kept, it has their names (it had the object's repr, and no replay could use it)."""
+    from qorgau.alarms.ingest import receiver
+    from qorgau.alarms.ingest.parse import decode
+    from qorgau.alarms.ingest.unprocessable import keep_unprocessable
+
+    numbering, names = receiver.Numbering(), receiver.Names()
+    for raw in (b'{"site_id":1,"readings":[{"d":"CO-0","s":1,"t":1700000000.0,"v":0.5}]}',
+                b'{"site_id":1,"readings":[{"d":"CO-1","s":7,"t":1700000000.0,"v":1.0},'
+                b'{"d":"CO-0","s":2,"t":1700000001.0,"v":2.0}]}'):
+        _sid, doc = receiver.unpack(receiver.pack(1, decode(raw), numbering), names)
+    path = keep_unprocessable(proc, doc, source="mqtt", site_id=1, err=TypeError("x"))
+    kept = orjson.loads((proc.store.root.parent / path).read_bytes())["message"]
+    assert kept["d"] == ["CO-1", "CO-0"] and kept["s"] == [7, 2] and kept["v"] == [1.0, 2.0]
+
+
 def test_a_message_orjson_cannot_write_is_still_kept(proc):
     """json.loads (the NaN fallback of `decode`) keeps integers beyond 64 bits: orjson refused
     them, keeping it raised, and the message was left unacknowledged for good."""

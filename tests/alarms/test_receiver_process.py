@@ -235,3 +235,22 @@ def test_a_payload_no_parser_can_read_ends_neither_receiver_nor_batch(
         assert _wait(lambda: db.scalar(select(func.count()).select_from(DeadLetter).where(
             DeadLetter.site_id == mine.site_id, DeadLetter.reason == "malformed")) == 2, 20)
         pub.loop_stop()
+
+
+def test_a_pipe_message_the_worker_cannot_take_closes_the_source():
+    """The bulk reader thread meets a message it cannot unpack: the source closes (the
+    worker's loop ends and the supervisor restarts both processes) instead of the thread
+    ending alone and the worker waiting for ever on lanes nobody fills."""
+    import multiprocessing as mp
+    from collections import deque
+
+    src = object.__new__(receiver.ProcessSource)
+    src._cv, src._urgent, src._bulk = threading.Condition(), deque(), deque()
+    src._names, src.closed, src._child_depth = receiver.Names(), False, 0
+    mine, theirs = mp.Pipe()
+    reader = threading.Thread(target=src._read, args=(mine,), daemon=True)
+    reader.start()
+    theirs.send(("group", False, [(1, ("ids", 7, 0, b"\0\0\0\0"))], 0, 0))  # cut short
+    reader.join(5)
+    assert not reader.is_alive() and src.closed
+    theirs.close()

@@ -68,7 +68,7 @@ class Numbering:
     gateway sending ever new unknown codes) starts afresh under a new generation, and the
     worker's side follows."""
 
-    LIMIT = 1 << 20
+    LIMIT = 1 << 17  # codes a site's table holds (a mine has thousands of devices)
 
     def __init__(self) -> None:
         self._sites: dict[int, _Table] = {}
@@ -77,7 +77,7 @@ class Numbering:
         """(generation, the codes' numbers as int32 bytes, the codes new to the table)."""
         tab = self._sites.get(site_id)
         if tab is None or len(tab) > self.LIMIT:
-            tab = self._sites[site_id] = _Table(tab.generation + 1 if tab else 0)
+            tab = self._sites[site_id] = _Table(0 if tab is None else tab.generation + 1)
         start = len(tab.names)
         ids = np.fromiter(map(tab.__getitem__, codes), np.int32, len(codes))
         return tab.generation, ids.tobytes(), tab.names[start:]
@@ -200,6 +200,9 @@ class ProcessSource:
         except (EOFError, OSError):
             if not self.closed:
                 log.error("the MQTT receiver process ended; this worker stops")
+        except Exception:  # a message this side cannot take: stop rather than hang
+            log.exception("the MQTT receiver's pipe brought what this worker cannot take; "
+                          "it stops")
         with self._cv:
             self.closed = True
             self._cv.notify_all()

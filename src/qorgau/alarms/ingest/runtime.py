@@ -92,8 +92,8 @@ class SiteRuntime:
             more = names[len(have):]
             have = np.concatenate([have, np.fromiter(map(self.index.__getitem__, more),
                                                      np.int64, len(more))])
-            if got is None and len(self.mapped) >= 8:  # tables a restarted receiver left
-                self.mapped.clear()
+            if got is None and len(self.mapped) >= 2:  # a table replaced (a new generation,
+                self.mapped.clear()  # a new receiver): batches of the old one are few
             self.mapped[id(names)] = (names, have)
         return have
 

@@ -73,6 +73,13 @@ def handle_alone(proc: Processor, doc: Any, *, source: str, site_id: int | None)
     return True
 
 
+def _parsed(p: Parsed) -> dict[str, Any]:
+    """A parsed message's fields, its device codes as names (a receiving process's numbers
+    mean nothing without its table, and `asdict` would copy the whole table)."""
+    return {f.name: list(p.d) if f.name == "d" else getattr(p, f.name)
+            for f in dataclasses.fields(p)}
+
+
 def keep_unprocessable(proc: Processor, doc: Any, *, source: str, site_id: int | None,
                        err: Exception | None) -> str:
     """The whole message, written and fsync'ed beside the segments before it is acknowledged
@@ -84,7 +91,7 @@ def keep_unprocessable(proc: Processor, doc: Any, *, source: str, site_id: int |
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{source}-{site_id}-" \
            f"{uuid.uuid4().hex[:12]}.json"
     body = {"source": source, "site_id": site_id, "error": f"{type(err).__name__}: {err}",
-            "message": dataclasses.asdict(doc) if isinstance(doc, Parsed) else doc}
+            "message": _parsed(doc) if isinstance(doc, Parsed) else doc}
     try:
         raw = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
                            default=_plain)
