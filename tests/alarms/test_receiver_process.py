@@ -169,6 +169,30 @@ def test_readings_alarm_and_danger_signal_through_the_receiving_process(
     assert not src.proc.is_alive() and not th.is_alive()
 
 
+def test_a_danger_reading_inside_a_site_batch_is_signalled_by_the_receiving_process(
+        db, mine, proc, mosquitto, monkeypatch):  # noqa: F811
+    """A life-safety reading inside a bulk site batch (not its own topic, so not the
+    priority lane) is screened by the child as the batch is taken: its danger signal reaches
+    the worker's hub, and the batch's readings are stored."""
+    from qorgau.alarms.models import Device
+
+    hh = float(db.get(Device, mine.devices["CH4-1"]).limits["highhigh"])
+    seen = _hub_messages(monkeypatch, mine.site_id)
+    with _draining(mosquitto, proc):
+        pub = _publisher(mosquitto, mine.gateway, mine.key)
+        now = time.time()
+        rows = [{"d": "CO-1", "s": 100 + i, "t": now - 1, "v": 3.0} for i in range(20)]
+        rows.append({"d": "CH4-1", "s": 100, "t": now, "v": hh + 0.5})
+        pub.publish(f"qorgau/{mine.site_id}/batch/telemetry",
+                    orjson.dumps({"site_id": mine.site_id, "readings": rows}),
+                    qos=1).wait_for_publish(5)
+        assert _wait(lambda: any(m.get("type") == "danger" and m.get("device") == "CH4-1"
+                                 for m in list(seen)), 30)
+        assert _wait(lambda: (db.expire_all(), db.get(Device, mine.devices["CO-1"])
+                              .n_accepted)[1] == 20, 60)
+        pub.loop_stop()
+
+
 def test_a_life_safety_message_passes_a_stalled_bulk_pipe(mine, mosquitto, monkeypatch):  # noqa: F811
     """The worker's bulk reader is held (as when its process is busy and a ~1 MB group is on
     its way): the child's write of the next bulk group blocks, yet a life-safety message and
