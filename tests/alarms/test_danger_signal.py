@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from alarms.test_brokers import _publisher, _wait, mosquitto  # noqa: F401 - fixture
+from qorgau.alarms.ingest.parse import Columns, decode
 
 
 def _watch():
@@ -53,6 +54,11 @@ def test_one_signal_per_excursion_in_message_order(db, mine):
         "v": [0.1, hh + 1],
     }
     assert watch.screen(s, columns) == 1 and len(got) == 3
+    typed = decode(orjson.dumps({**columns, "s": [11, 12, 13], "t": [now + 8, now + 9, now + 10],
+                                 "d": ["CH4-1", "FAN-1", "CH4-1"], "v": [0.1, 99.0, hh + 2]}))
+    assert isinstance(typed, Columns)  # the columns batch as a receiver decodes it
+    assert watch.screen(s, typed) == 1 and got[-1][1]["value"] == hh + 2 and len(got) == 4
+    assert watch.screen(s, decode(orjson.dumps({**columns, "d": ["FAN-1"] * 2}))) == 0
 
 
 def test_nothing_announced_that_the_engine_would_not_raise_at_once(db, mine, as_):

@@ -167,7 +167,7 @@ def test_fast_parse_equals_per_reading_check():
                                                 for a, b, c, e in zip(d, s, t, v, strict=True)]}):
             slow = _slow(doc)
             typed = P.decode(orjson.dumps(doc))
-            assert isinstance(typed, P.Rows) == ("readings" in doc)  # rows decode typed
+            assert isinstance(typed, P.Rows if "readings" in doc else P.Columns)  # typed
             for fast in (P.parse(doc), P.parse(typed)):
                 assert isinstance(fast.s, np.ndarray) and fast.z is None  # a fast path ran
                 assert fast.d == slow.d and list(fast.s) == slow.s and list(fast.t) == slow.t
@@ -201,11 +201,10 @@ def test_typed_decode_leaves_every_other_batch_to_plain_json():
             b'{"site_id": 1, "readings": [%s, {"d": "%s", "s": 2, "t": 1.0, "v": 1}]}'
             % (orjson.dumps(ok), b"A" * 65),
             b'{"site_id": 1, "readings": [{"s": 2, "t": 1.0, "v": 1}]}',  # device from topic
-            b'{"site_id": 1, "d": ["A"], "s": [1], "t": [1.0], "v": [1.0]}',
-            b'[1, 2]']
+            b'[1, 2]', *_COLUMNS_NOT_TYPED]
     for raw in docs:
         got = P.decode(raw)
-        assert not isinstance(got, P.Rows), raw
+        assert not isinstance(got, P.Typed), raw
         try:  # what decoding gave before typed rows
             want = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -220,6 +219,47 @@ def test_typed_decode_leaves_every_other_batch_to_plain_json():
             assert exc.reason == err
         else:
             raise AssertionError("a null site_id must not pass")
+
+
+_COLUMNS_NOT_TYPED = [
+    b'{"site_id": 1, "d": [], "s": [], "t": [], "v": []}',
+    b'{"site_id": null, "d": ["A"], "s": [1], "t": [1.0], "v": [1.0]}',
+    b'{"site_id": 1, "d": ["A"], "s": [1], "t": [1.0], "e": ["SOS"]}',
+    b'{"site_id": 1, "d": ["W"], "s": [1], "t": [1.0], "v": [1.0], "z": ["L1"]}',
+    b'{"site_id": 1, "d": ["A", "B"], "s": [1, true], "t": [1.0, 1.0], "v": [1, 2]}',
+    b'{"site_id": 1, "d": ["A", ""], "s": [1, 2], "t": [1.0, 1.0], "v": [1, 2]}',
+    b'{"site_id": 1, "d": ["A", "B"], "s": [1, -1], "t": [1.0, 1.0], "v": [1, 2]}',
+    b'{"site_id": 1, "d": ["A", "B"], "s": [1, 2], "t": [1.0, 1.0], "v": [1, 1e999]}',
+    b'{"site_id": 1, "d": ["A", "B"], "s": [1, 2], "t": [1.0, 1.0], "v": [1, NaN]}',
+    b'{"site_id": 1, "d": ["A", "B"], "s": [1, 99999999999999999999], "t": [1.0, 1.0],'
+    b' "v": [1, 2]}',
+    b'{"site_id": 1, "d": ["A", "%s"], "s": [1, 2], "t": [1.0, 1.0], "v": [1, 2]}' % (b"B" * 65),
+    b'{"site_id": 1, "s": [1], "t": [1.0], "v": [1.0]}',  # device from the topic
+    b'{"site_id": 1, "d": ["A", 7], "s": [1, 2], "t": [1.0, 1.0], "v": [1, 2]}']
+
+
+def test_typed_columns_give_what_the_plain_columns_path_gives():
+    """A clean columns batch decodes typed and parses as its plain JSON does; one of unequal
+    lengths is typed too and refused whole, as the plain path refuses it; anything doubtful
+    (above) is left to the plain path, which names each bad reading."""
+    raw = b'{"site_id": 1, "d": ["A", "B"], "s": [1, 2], "t": [1764130000, 1.5], "v": [1, 2.5]}'
+    typed, plain = P.decode(raw), orjson.loads(raw)
+    assert isinstance(typed, P.Columns) and P.site_of(typed) == 1
+    a, b = P.parse(typed), P.parse(plain)
+    assert a.d == b.d == ["A", "B"] and a.s.dtype == np.int64 and list(a.s) == list(b.s)
+    assert list(a.t) == list(b.t) and list(a.v) == list(b.v) and not a.rejects
+    for bad in (b'{"site_id": 1, "d": ["A", "B"], "s": [1], "t": [1.0, 1.0], "v": [1, 2]}',
+                b'{"site_id": 1, "d": ["A"], "s": [1], "t": [1.0], "v": [1, 2]}'):
+        assert isinstance(P.decode(bad), P.Columns)
+        for doc in (P.decode(bad), orjson.loads(bad)):
+            with pytest.raises(P.BadPayload) as err:
+                P.parse(doc)
+            assert err.value.reason == "malformed" and "unequal" in err.value.detail
+    out = P.parse(P.decode(_COLUMNS_NOT_TYPED[6]))
+    assert out.d == ["A"] and [r[1] for r in out.rejects] == ["malformed"]
+    with pytest.raises(P.BadPayload) as err:
+        P.parse(P.decode(raw), site_id=2)
+    assert err.value.reason == "wrong_site"
 
 
 def test_typed_rows_take_the_channels_site_and_refuse_another():

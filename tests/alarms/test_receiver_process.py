@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import func, select
 
 from qorgau.alarms.ingest import receiver
-from qorgau.alarms.ingest.parse import Codes, Parsed, Rows, decode, parse
+from qorgau.alarms.ingest.parse import Codes, Columns, Parsed, Rows, decode, parse
 from qorgau.alarms.ingest.steps import merge
 from qorgau.alarms.models import AlarmRecord, Device
 
@@ -73,6 +73,22 @@ def test_a_clean_rows_batch_crosses_the_pipe_as_its_parse():
     for col in "stve":
         assert np.array_equal(getattr(got, col), np.asarray(getattr(want, col)))
     got.t[0] = 0.0  # the worker's own arrays, not views of the pipe's bytes
+
+
+def test_a_clean_columns_batch_crosses_both_pipes_as_its_parse():
+    codes = [f"CO-{k % 13}" for k in range(500)]
+    raw = orjson.dumps({"site_id": 7, "d": codes, "s": list(range(500)),
+                        "t": [1_790_000_000.0 + k / 7 for k in range(500)],
+                        "v": [0.1 * k for k in range(500)]})
+    doc, want = decode(raw), parse(decode(_rows(7, codes)), site_id=7)
+    assert isinstance(doc, Columns)
+    for packed, names in ((receiver.pack(7, doc), None),
+                          (receiver.pack(7, doc, receiver.Numbering()), receiver.Names())):
+        assert packed[0] in ("cols", "ids")
+        sid, got = receiver.unpack(packed, names)
+        assert sid == 7 and list(got.d) == want.d and got.z is None
+        for col in "stve":
+            assert np.array_equal(getattr(got, col), np.asarray(getattr(want, col)))
 
 
 def test_the_bulk_pipe_numbers_each_code_once():

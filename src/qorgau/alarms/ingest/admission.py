@@ -26,7 +26,7 @@ from typing import Any
 from qorgau.alarms import constants as C
 from qorgau.alarms.health import Heartbeat
 from qorgau.alarms.ingest.effects import METRICS, Metrics
-from qorgau.alarms.ingest.parse import Rows
+from qorgau.alarms.ingest.parse import Columns, Rows
 from qorgau.core import metrics as prom
 from qorgau.core.config import get_settings
 
@@ -59,6 +59,8 @@ def extent(doc: Any, now: float | None = None) -> tuple[int, float]:
     if isinstance(doc, Rows):
         ts: Any = (r.t for r in doc.readings)
         n = len(doc.readings)
+    elif isinstance(doc, Columns):
+        ts, n = iter(doc.t), len(doc.t)
     elif isinstance(doc, dict) and isinstance(doc.get("readings"), list):
         rows = doc["readings"]
         ts, n = (r.get("t") for r in rows if isinstance(r, dict)), len(rows)

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from qorgau.alarms.ingest.parse import Parsed, Rows
+from qorgau.alarms.ingest.parse import Columns, Parsed, Rows
 
 Item = tuple[int | None, Any, Callable[[], None]]  # (site hint, document, acknowledge)
 
@@ -32,7 +32,7 @@ def readings(doc: Any) -> int:
         return max(1, len(doc.payload) // ROW_BYTES)
     if isinstance(doc, Rows):
         return len(doc.readings)
-    if isinstance(doc, Parsed):
+    if isinstance(doc, Parsed | Columns):
         return len(doc.d)
     if isinstance(doc, dict):
         rows = doc.get("readings", doc.get("s"))

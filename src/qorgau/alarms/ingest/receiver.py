@@ -43,7 +43,7 @@ import numpy as np
 
 from qorgau.alarms.ingest.core import METRICS
 from qorgau.alarms.ingest.lanes import Item, put_back, take_group
-from qorgau.alarms.ingest.parse import BadPayload, Codes, Parsed, Rows, parse
+from qorgau.alarms.ingest.parse import BadPayload, Codes, Parsed, Typed, parse
 
 log = logging.getLogger("qorgau.alarms.receiver")
 SWITCH_INTERVAL_S = 0.0002  # as `mqtt.SWITCH_INTERVAL_S` (why: there)
@@ -99,7 +99,7 @@ class Names:
 
 def pack(site_id: int | None, doc: Any, numbering: Numbering | None = None) -> tuple:
     """A received message for the pipe: columns of a clean rows batch, else the document."""
-    if isinstance(doc, Rows) and site_id is not None:
+    if isinstance(doc, Typed) and site_id is not None:
         try:
             p = parse(doc, site_id=site_id)
         except BadPayload:

@@ -28,7 +28,7 @@ from typing import Any
 
 from qorgau.alarms import constants as C
 from qorgau.alarms.ingest.core import METRICS
-from qorgau.alarms.ingest.parse import Rows, site_of
+from qorgau.alarms.ingest.parse import Columns, Rows, Typed, site_of
 
 log = logging.getLogger("qorgau.alarms.danger")
 DANGER_KINDS = ("HIHI", "LOLO")
@@ -104,7 +104,7 @@ class DangerWatch:
     def screen(self, site_id: int, doc: Any, now: float | None = None) -> int:
         """Announce the danger readings of one decoded message; returns how many."""
         watched = self.devices(site_id)
-        if not watched or not isinstance(doc, dict | Rows):
+        if not watched or not isinstance(doc, dict | Typed):
             return 0
         now = time.time() if now is None else now
         try:
@@ -166,7 +166,7 @@ class DangerWatch:
         METRICS.counts["danger_signals"] += 1
 
 
-def _rows(doc: dict | Rows, watched: dict[str, Watched]) -> list[tuple[str, float, float]]:
+def _rows(doc: dict | Typed, watched: dict[str, Watched]) -> list[tuple[str, float, float]]:
     """(code, t, v) of the watched devices' finite value readings, in message order; rows
     that are not well formed are left to the parser (it dead-letters them). A message with
     none of the watched codes (most site batches) is passed over by set operations in C,
@@ -176,6 +176,10 @@ def _rows(doc: dict | Rows, watched: dict[str, Watched]) -> list[tuple[str, floa
         if watched.keys().isdisjoint(map(_CODE, doc.readings)):
             return []
         return [(r.d, r.t, r.v) for r in doc.readings if r.d in watched]
+    if isinstance(doc, Columns):  # typed as decoded; unequal lengths are the parser's to refuse
+        if watched.keys().isdisjoint(doc.d):
+            return []
+        return [(c, t, v) for c, t, v in zip(doc.d, doc.t, doc.v, strict=False) if c in watched]
     rows = doc.get("readings")
     if isinstance(rows, list):
         try:

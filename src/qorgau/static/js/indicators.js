@@ -14,6 +14,9 @@
       window.Plotly.newPlot(el, [injured, killed], {
         margin: { l: 40, r: 10, t: 30, b: 40 }, height: 320, legend: { orientation: "h", x: 0, y: 1.15 },
         xaxis: { type: "category" }
-      }, { displayModeBar: false, responsive: true });
+      }, { displayModeBar: false, responsive: true,
+           // the bundle's only network address (map outlines for geo traces, which this chart
+           // has none of): pointed at our own static files, so nothing can reach a CDN
+           topojsonURL: "/static/vendor/plotly/" });
     });
 })();
