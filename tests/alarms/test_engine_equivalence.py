@@ -87,6 +87,20 @@ def test_fast_equals_reference_in_any_batching(case) -> None:
     assert same_state(fast_state, ref_state) and same_state(many_state, ref_state)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_fast_equals_reference_with_device_messages(case) -> None:
+    """Each sensor's readings together (as device messages bring them): the kernels' runs of
+    one sensor in registers give the reference's events and state to the bit."""
+    table, arrays, cuts = case
+    by_device = np.argsort(arrays[0], kind="stable")
+    arrays = tuple(a[by_device] for a in arrays)
+    ref, ref_state = run(table, arrays, [], fast=False)
+    for part in ([], cuts):
+        fast, fast_state = run(table, arrays, part, fast=True)
+        assert np.array_equal(fast, ref) and same_state(fast_state, ref_state)
+
+
 def test_same_instant_order_does_not_depend_on_batching() -> None:
     """A STEL raise is stamped at its bucket's end (t=60); a second reading at t=60 in the next
     batch clears HI. Events of one instant are ordered by kind, not by which batch or kernel
