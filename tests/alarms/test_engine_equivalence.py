@@ -90,8 +90,8 @@ def test_fast_equals_reference_in_any_batching(case) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams())
 def test_fast_equals_reference_with_device_messages(case) -> None:
-    """Each sensor's readings together (as device messages bring them): the kernels' runs of
-    one sensor in registers give the reference's events and state to the bit."""
+    """Each sensor's readings together (as device messages bring them): the kernels give the
+    reference's events and state to the bit in that order too."""
     table, arrays, cuts = case
     by_device = np.argsort(arrays[0], kind="stable")
     arrays = tuple(a[by_device] for a in arrays)

@@ -352,3 +352,19 @@ def test_a_message_orjson_cannot_write_is_still_kept(proc):
                  b'"t":1,"v":NaN}]}')
     path = keep_unprocessable(proc, doc, source="mqtt", site_id=1, err=TypeError("x"))
     assert b"99999999999999999999999" in (proc.store.root.parent / path).read_bytes()
+
+
+def test_bad_utf8_and_lone_surrogates_are_dead_letters_not_errors(client, db, mine, proc):
+    """Invalid UTF-8 in a device code escaped the typed decoders (their UnicodeDecodeError is
+    no decode error of theirs) as a 500 and, on NATS, a message redelivered for ever; a lone
+    surrogate (valid JSON escape, no UTF-8) must reach the dead letters too, not the driver."""
+    now = time.time()
+    for raw in (b'{"site_id": %d, "d": ["\xff"], "s": [1], "t": [%f], "v": [1.0]}',
+                b'{"site_id": %d, "readings": [{"d": "\xff", "s": 1, "t": %f, "v": 1.0}]}',
+                b'{"site_id": %d, "d": ["\\ud800"], "s": [1], "t": [%f], "v": [1.0]}',
+                b'{"site_id": %d, "readings": [{"d": "\\ud800", "s": 1, "t": %f, "v": 1.0}]}'):
+        before = db.scalar(select(func.count()).select_from(DeadLetter))
+        r = _post(client, mine, raw % (mine.site_id, now))
+        assert r.status_code in (200, 400, 422), (raw, r.status_code, r.text)
+        db.expire_all()
+        assert db.scalar(select(func.count()).select_from(DeadLetter)) > before, raw

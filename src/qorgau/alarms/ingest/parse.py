@@ -7,7 +7,7 @@ A reading may carry "e" (FALL/SOS/NO_MOTION/RESET) instead of "v", and "z" (zone
 
 A batch of plain value readings (what gateways send most) is decoded straight into typed
 structs by msgspec, checked in C as it is read: rows into a struct per reading (`Rows`), columns
-into four typed lists (`Columns`, no object per reading: the cheaper shape to send and to
+into four typed lists (`Columns`, no struct per reading: the cheaper shape to send and to
 receive). Both come out as arrays. Any other batch (an event, a zone, a doubtful reading, a
 device code left to the topic) decodes as plain JSON: a columns batch of plain value readings is
 then checked column by column with C-level builtins and numpy, anything else goes through the
@@ -151,7 +151,7 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
     for typed in (_ROWS, _COLUMNS):  # most batches; anything else fails at its first other key
         try:
             doc = typed.decode(raw)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):  # bad UTF-8: the plain path says so
             continue
         if len(doc.readings if isinstance(doc, Rows) else doc.d):
             return doc
@@ -160,9 +160,16 @@ def decode(raw: bytes, *, gzip: bool = False) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         try:  # NaN / Infinity / 1e999 from sloppy gateways: reject those readings, not all
-            return json.loads(raw)
+            doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: Recursion
             raise BadPayload("malformed", str(exc)[:200]) from exc
+    try:  # json lets an escaped lone surrogate ("\ud800") through: no database can store it
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError as err:
+        raise BadPayload("malformed", "a string that is not Unicode (a lone surrogate)") from err
+    except (RecursionError, ValueError) as err:  # nesting at the limit json.loads took
+        raise BadPayload("malformed", "nested too deep") from err
+    return doc
 
 
 def _inflate(raw: bytes) -> bytes:

@@ -1,7 +1,7 @@
 """MQTT receiving in a process of its own (`qorgau alarms worker --source mqtt --receiver
 process`): the paho client, JSON decoding, the danger screen and the priority lane run in a
-child process; the worker process gets each clean rows batch already as columns and spends
-its one core (its GIL) on dedup, storage, the engine and the records.
+child process; the worker process gets each clean batch (rows or columns) already as arrays
+and spends its one core (its GIL) on dedup, storage, the engine and the records.
 
 Why: at full load the worker process was the bottleneck at ~100 % of one core, a third of it
 the receiving thread (paho and msgspec decoding ~0.5 µs a reading), while the second core
@@ -18,7 +18,7 @@ had room. The split keeps every guarantee of `MqttSource`:
 A crash of the worker closes the pipe and the child exits at once; a crash of the child ends
 the worker's `drain` (the source is closed), so the process supervisor restarts both.
 
-On the pipe, a clean rows batch (`Parsed` without rejects, events or zones) is its sequence,
+On the pipe, a clean batch (`Parsed` without rejects, events or zones) is its sequence,
 time and value columns as bytes and its device codes either as numbers (the bulk pipe: the
 child numbers each site's codes the first time it sees them and sends each new code once,
 `Numbering`; the worker keeps the names, `Names`, and maps them to device indices once per
@@ -98,7 +98,7 @@ class Names:
 
 
 def pack(site_id: int | None, doc: Any, numbering: Numbering | None = None) -> tuple:
-    """A received message for the pipe: columns of a clean rows batch, else the document."""
+    """A received message for the pipe: the arrays of a clean batch, else the document."""
     if isinstance(doc, Typed) and site_id is not None:
         try:
             p = parse(doc, site_id=site_id)

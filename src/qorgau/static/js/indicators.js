@@ -15,8 +15,8 @@
         margin: { l: 40, r: 10, t: 30, b: 40 }, height: 320, legend: { orientation: "h", x: 0, y: 1.15 },
         xaxis: { type: "category" }
       }, { displayModeBar: false, responsive: true,
-           // the bundle's only network address (map outlines for geo traces, which this chart
-           // has none of): pointed at our own static files, so nothing can reach a CDN
+           // where geo traces would fetch map outlines (this chart has none; the bundle's other
+           // addresses are map tiles and fonts, for map traces only): our own static files
            topojsonURL: "/static/vendor/plotly/" });
     });
 })();
