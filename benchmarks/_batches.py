@@ -82,8 +82,7 @@ class RowsBatches(_Batches):
                 t_at.append(len(pre) + digits + len(b',"t":'))
                 rows.append(pre + b"0" * digits + b',"t":' + b"0" * t_width + b',"v":' + v
                             + b"},")
-            starts = np.zeros(len(rows) + 1, np.int64)
-            np.cumsum([len(r) for r in rows], out=starts[1:])
+            starts = _starts(rows)
             self._templates[key] = (b"".join(rows), starts, starts[:-1] + s_at,
                                     starts[:-1] + t_at)
         return self._templates[key]
@@ -112,9 +111,7 @@ class ColumnsBatches(_Batches):
     def __init__(self, site_id: int, codes: list[str], value: float = 3.0) -> None:
         super().__init__(site_id, codes, value)
         pieces = [orjson.dumps(c) + b"," for c in codes * 2]
-        self.ring = b"".join(pieces)
-        self.starts = np.zeros(len(pieces) + 1, np.int64)
-        np.cumsum([len(p) for p in pieces], out=self.starts[1:])
+        self.ring, self.starts = b"".join(pieces), _starts(pieces)
         self.head = b'{"site_id":%d,"d":[' % site_id
         self.v = orjson.dumps(value) + b","
 
@@ -131,6 +128,13 @@ class ColumnsBatches(_Batches):
         n = len(seqs)
         return {"site_id": self.site_id, "d": self._run(start, n), "s": seqs.tolist(),
                 "t": [round(now, T_DECIMALS)] * n, "v": [self.value] * n}
+
+
+def _starts(pieces: list[bytes]) -> np.ndarray:
+    """Where each piece starts in their concatenation, and the end."""
+    starts = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum([len(p) for p in pieces], out=starts[1:])
+    return starts
 
 
 @njit(cache=True, nogil=True)

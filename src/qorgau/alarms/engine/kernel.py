@@ -235,13 +235,13 @@ def _compiled() -> tuple[Callable, Callable]:
     # ~200 ns a bucket boundary, which held the exposure kernel at ~70 M readings/CPU-s where
     # it runs ~230 M without (2026-11-29, docs/alarm-engine.md). numba refuses to compile
     # anything that would allocate under it, so an allocation added later fails loudly.
-    jit = numba.njit(cache=True, nogil=True, _nrt=False)
+    opts = {"cache": True, "nogil": True, "_nrt": False}
+    jit = numba.njit(**opts)
     _emit_nb = jit(_emit)
     limits = jit(_limits_kernel)
     _close_nb = jit(_close_bucket)
     _twa_raise_nb = jit(_twa_raise)
-    _exposure_slow_nb = numba.njit(cache=True, nogil=True, no_cpython_wrapper=True,
-                                   _nrt=False)(_exposure_slow)
+    _exposure_slow_nb = numba.njit(no_cpython_wrapper=True, **opts)(_exposure_slow)
     exposure = jit(_exposure_kernel)
     return limits, exposure
 
